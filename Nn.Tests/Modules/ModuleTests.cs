@@ -1,0 +1,103 @@
+using CudaNn.Nn;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Modules;
+
+public class ModuleTests
+{
+    [Test]
+    public void Linear_InitialisesWithinPyTorchsBound()
+    {
+        using var layer = new Linear(784, 128, generator: Seeded.Generator(5));
+        double bound = 1 / Math.Sqrt(784);
+        var w = layer.Weight.Value.ToArray<float>();
+        Assert.That(layer.Weight.Shape, Is.EqualTo(new[] { 128, 784 }));
+        Assert.That(w.Select(Math.Abs).Max(), Is.LessThanOrEqualTo(bound).And.GreaterThan(0.99 * bound));
+        // U(-b, b) has mean 0 and variance b^2 / 3; with 100,352 draws both sit well inside these bounds.
+        Assert.That(w.Average(v => (double)v), Is.EqualTo(0).Within(0.01 * bound));
+        Assert.That(w.Average(v => (double)v * v), Is.EqualTo(bound * bound / 3).Within(0.02 * bound * bound));
+    }
+
+    [Test]
+    public void SameSeed_SameWeights()
+    {
+        using var a = new Linear(5, 3, generator: new Generator(9));
+        using var b = new Linear(5, 3, generator: new Generator(9));
+        Assert.That(a.Weight.Value.ToArray<float>(), Is.EqualTo(b.Weight.Value.ToArray<float>()));
+    }
+
+    [Test]
+    public void NamedSequential_GivesPyTorchStateDictNames()
+    {
+        using var model = new Sequential(("fc1", new Linear(4, 3)), ("relu1", new ReLU()), ("fc2", new Linear(3, 2)));
+        Assert.That(model.NamedParameters().Select(p => p.Name), Is.EqualTo(new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" }));
+    }
+
+    [Test]
+    public void TrainAndEval_ReachEveryChild()
+    {
+        using var model = new Sequential(new Linear(2, 2), new ReLU());
+        model.Eval();
+        Assert.That(model.NamedChildren().All(c => !c.Module.Training) && !model.Training);
+        model.Train();
+        Assert.That(model.NamedChildren().All(c => c.Module.Training) && model.Training);
+    }
+
+    [Test]
+    public void LoadStateDict_RoundTripsAndRejectsMismatches()
+    {
+        using var source = new Sequential(new Linear(3, 2, generator: new Generator(1)));
+        using var target = new Sequential(new Linear(3, 2, generator: new Generator(2)));
+        target.LoadStateDict(source.StateDict());
+        Assert.That(target[0] is Linear l && l.Weight.Value.ToArray<float>().SequenceEqual(((Linear)source[0]).Weight.Value.ToArray<float>()));
+
+        using var wider = new Sequential(new Linear(4, 2));
+        var ex = Assert.Throws<ArgumentException>(() => wider.LoadStateDict(source.StateDict()));
+        Assert.That(ex!.Message, Does.Contain("0.weight").And.Contain("[2, 3]").And.Contain("[2, 4]"));
+
+        using var renamed = new Sequential(("fc1", new Linear(3, 2)));
+        ex = Assert.Throws<ArgumentException>(() => renamed.LoadStateDict(source.StateDict()));
+        Assert.That(ex!.Message, Does.Contain("missing [fc1.weight, fc1.bias]").And.Contain("unexpected [0.weight, 0.bias]"));
+    }
+
+    [Test]
+    public void Float32AndFloat64_AgreeOnForwardAndGradients()
+    {
+        var g = Seeded.Generator(33);
+        using var model32 = new Sequential(new Linear(20, 16, generator: g), new Tanh(), new Linear(16, 4, generator: g));
+        using var model64 = new Sequential(new Linear(20, 16), new Tanh(), new Linear(16, 4)).To(DType.Float64);
+        model64.LoadStateDict(model32.StateDict());
+        var xs = Seeded.Uniform(g, 5 * 20);
+        var dys = Seeded.Uniform(g, 5 * 4);
+        using var x32 = Tensor.FromArray(xs.Select(v => (float)v).ToArray(), [5, 20]);
+        using var x64 = Tensor.FromArray(xs.Select(v => (double)(float)v).ToArray(), [5, 20]);
+        using var dy32 = Tensor.FromArray(dys.Select(v => (float)v).ToArray(), [5, 4]);
+        using var dy64 = Tensor.FromArray(dys.Select(v => (double)(float)v).ToArray(), [5, 4]);
+
+        var y32 = model32.Forward(x32).ToArray<float>().Select(v => (double)v).ToArray();
+        var y64 = model64.Forward(x64).ToArray<double>();
+        // float32 rounding over a 20-term reduction: errors of a few 1e-7 relative to values of order 1.
+        Close.Assert(y64, y32, 1e-6, 1e-5, "forward");
+        model32.Backward(dy32);
+        model64.Backward(dy64);
+        var g32 = model32.Parameters().SelectMany(p => p.Grad.ToArray<float>()).Select(v => (double)v).ToArray();
+        var g64 = model64.Parameters().SelectMany(p => p.Grad.ToArray<double>()).ToArray();
+        Close.Assert(g64, g32, 1e-6, 1e-5, "gradients");
+    }
+
+    [Test]
+    public void Linear_RejectsWrongInputWidth()
+    {
+        using var layer = new Linear(784, 128);
+        var ex = Assert.Throws<ArgumentException>(() => layer.Forward(Tensor.Zeros([2, 783])));
+        Assert.That(ex!.Message, Does.Contain("[N, 784]").And.Contain("[2, 783]"));
+    }
+
+    [Test]
+    public void DisposedModule_Throws()
+    {
+        var layer = new Linear(2, 2);
+        layer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => layer.Forward(Tensor.Zeros([1, 2])));
+    }
+}

@@ -1,0 +1,52 @@
+namespace CudaNn.Tests.TestSupport;
+
+/// <summary>The one tolerance rule of the test suite: |actual - expected| &lt;= abs + rel * |expected|, elementwise.</summary>
+public static class Close
+{
+    public static void Assert(IReadOnlyList<double> expected, IReadOnlyList<double> actual, double abs, double rel, string what)
+    {
+        NUnit.Framework.Assert.That(actual, Has.Count.EqualTo(expected.Count), $"{what}: element count");
+        int worst = -1;
+        double worstExcess = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            double limit = abs + rel * Math.Abs(expected[i]);
+            double error = Math.Abs(actual[i] - expected[i]);
+            double excess = double.IsNaN(error) ? double.PositiveInfinity : error - limit;
+            if (excess > worstExcess || (worst < 0 && excess > 0))
+            {
+                worst = i;
+                worstExcess = excess;
+            }
+        }
+        if (worst >= 0)
+            NUnit.Framework.Assert.Fail(
+                $"{what}: element {worst} is {actual[worst]:R}, expected {expected[worst]:R} within {abs:G3} + {rel:G3}*|expected|");
+    }
+
+    public static void Assert(IReadOnlyList<float> expected, IReadOnlyList<float> actual, double abs, double rel, string what) =>
+        Assert(expected.Select(v => (double)v).ToArray(), actual.Select(v => (double)v).ToArray(), abs, rel, what);
+
+    public static void Assert(double expected, double actual, double abs, double rel, string what) =>
+        Assert([expected], [actual], abs, rel, what);
+}
+
+/// <summary>Seeded random data; every seed used is printed so a failure can be replayed.</summary>
+public static class Seeded
+{
+    public static Generator Generator(ulong seed)
+    {
+        TestContext.Out.WriteLine($"seed = {seed}");
+        return new Generator(seed);
+    }
+
+    public static double[] Uniform(Generator g, int count, double low = -1, double high = 1)
+    {
+        var values = new double[count];
+        for (int i = 0; i < count; i++) values[i] = g.Uniform(low, high);
+        return values;
+    }
+
+    public static Tensor Tensor64(Generator g, params int[] shape) =>
+        CudaNn.Tensor.FromArray(Uniform(g, shape.Aggregate(1, (a, b) => a * b)), shape);
+}

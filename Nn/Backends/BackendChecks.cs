@@ -1,0 +1,82 @@
+namespace CudaNn.Backends;
+
+/// <summary>Shape and device checks shared by every backend, so each failure reads the same everywhere.</summary>
+internal static class BackendChecks
+{
+    /// <summary>Checks c[M,N] = op(a)[M,K] * op(b)[K,N] and returns (M, N, K).</summary>
+    public static (int M, int N, int K) Gemm(Backend backend, bool transA, bool transB, Tensor a, Tensor b, Tensor c)
+    {
+        Same(backend, nameof(Gemm), a, b, c);
+        Rank(nameof(Gemm), 2, a, b, c);
+        int m = transA ? a.Shape[1] : a.Shape[0];
+        int k = transA ? a.Shape[0] : a.Shape[1];
+        int kb = transB ? b.Shape[1] : b.Shape[0];
+        int n = transB ? b.Shape[0] : b.Shape[1];
+        if (k != kb || c.Shape[0] != m || c.Shape[1] != n)
+            throw new ArgumentException(
+                $"Gemm: op(a) {Tensor.ShapeText([m, k])} times op(b) {Tensor.ShapeText([kb, n])} " +
+                $"cannot give c {Tensor.ShapeText(c.Shape)} (transA={transA}, transB={transB})");
+        return (m, n, k);
+    }
+
+    /// <summary>Checks that the tensors live on the backend's device and have its dtype.</summary>
+    public static void Same(Backend backend, string op, params Tensor?[] tensors)
+    {
+        foreach (var t in tensors)
+        {
+            if (t is null) continue;
+            OnDevice(backend, op, t);
+            if (t.DType != backend.DType)
+                throw new ArgumentException($"{op}: expected {backend.DType.Name()} but got {t}");
+        }
+    }
+
+    public static void OnDevice(Backend backend, string op, Tensor t)
+    {
+        if (t.Device != backend.Device)
+            throw new ArgumentException($"{op}: tensor {t} is on {t.Device.Name}, but this operation runs on {backend.Device.Name}");
+    }
+
+    public static void Rank(string op, int rank, params Tensor[] tensors)
+    {
+        foreach (var t in tensors)
+            if (t.Rank != rank)
+                throw new ArgumentException($"{op}: expected a {rank}-d tensor but got shape {Tensor.ShapeText(t.Shape)}");
+    }
+
+    public static void SameNumel(string op, Tensor a, Tensor b)
+    {
+        if (a.Numel != b.Numel)
+            throw new ArgumentException(
+                $"{op}: shapes {Tensor.ShapeText(a.Shape)} and {Tensor.ShapeText(b.Shape)} hold different element counts");
+    }
+
+    public static void DTypeIs(string op, DType dtype, Tensor t, string what)
+    {
+        if (t.DType != dtype)
+            throw new ArgumentException($"{op}: {what} must be {dtype.Name()}, got {t}");
+    }
+
+    /// <summary>Checks logits[N,C], labels[N] (int32) and the optional outputs of a softmax cross-entropy.</summary>
+    public static (int N, int C) SoftmaxCrossEntropy(Backend backend, Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct)
+    {
+        const string op = nameof(SoftmaxCrossEntropy);
+        Same(backend, op, logits, dlogits, loss);
+        OnDevice(backend, op, labels);
+        Rank(op, 2, logits);
+        DTypeIs(op, DType.Int32, labels, "labels");
+        int n = logits.Shape[0], c = logits.Shape[1];
+        if (labels.Rank != 1 || labels.Shape[0] != n)
+            throw new ArgumentException($"{op}: labels of shape {Tensor.ShapeText(labels.Shape)} do not match logits {Tensor.ShapeText(logits.Shape)}; expected [{n}]");
+        if (c < 1) throw new ArgumentException($"{op}: logits {Tensor.ShapeText(logits.Shape)} have no classes");
+        if (dlogits is not null) SameNumel(op, logits, dlogits);
+        if (loss.Numel != 1) throw new ArgumentException($"{op}: loss must hold one element, got {loss}");
+        if (correct is not null)
+        {
+            OnDevice(backend, op, correct);
+            DTypeIs(op, DType.Int32, correct, "correct");
+            if (correct.Numel != 1) throw new ArgumentException($"{op}: correct must hold one element, got {correct}");
+        }
+        return (n, c);
+    }
+}

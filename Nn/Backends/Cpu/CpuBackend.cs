@@ -1,0 +1,88 @@
+using System.Numerics;
+
+namespace CudaNn.Backends.Cpu;
+
+/// <summary>
+/// The reference backend: plain loops over host arrays, generic over float and double, written to be
+/// obviously right first. Every GPU result is checked against it, and float64 gradients are checked
+/// against finite differences through it.
+/// </summary>
+public sealed partial class CpuBackend<T> : Backend where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static CpuBackend<T> Instance { get; } = new();
+
+    private CpuBackend() { }
+
+    public override Device Device => Device.Cpu;
+    public override DType DType => DTypeExtensions.Of<T>();
+
+    private static T Of(double value) => T.CreateTruncating(value);
+
+    public override void Gemm(bool transA, bool transB, double alpha, Tensor a, Tensor b, double beta, Tensor c)
+    {
+        var (m, n, k) = BackendChecks.Gemm(this, transA, transB, a, b, c);
+        CpuGemm.Gemm(transA, transB, m, n, k, Of(alpha), a.Span<T>(), a.Shape[1], b.Span<T>(), b.Shape[1], Of(beta), c.Span<T>(), n);
+    }
+
+    public override void Fill(Tensor t, double value)
+    {
+        BackendChecks.Same(this, nameof(Fill), t);
+        t.Span<T>().Fill(Of(value));
+    }
+
+    public override void Axpy(double alpha, Tensor x, Tensor y)
+    {
+        BackendChecks.Same(this, nameof(Axpy), x, y);
+        BackendChecks.SameNumel(nameof(Axpy), x, y);
+        // y = y + alpha * x
+        var xs = x.Span<T>();
+        var ys = y.Span<T>();
+        T a = Of(alpha);
+        for (int i = 0; i < ys.Length; i++) ys[i] += a * xs[i];
+    }
+
+    public override void Copy(Tensor src, Tensor dst)
+    {
+        BackendChecks.OnDevice(this, nameof(Copy), src);
+        BackendChecks.OnDevice(this, nameof(Copy), dst);
+        BackendChecks.SameNumel(nameof(Copy), src, dst);
+        if (src.DType != dst.DType)
+            throw new ArgumentException($"Copy: {src} and {dst} differ in dtype");
+        switch (src.DType)
+        {
+            case DType.Int32: src.Span<int>().CopyTo(dst.Span<int>()); break;
+            case DType.UInt8: src.Span<byte>().CopyTo(dst.Span<byte>()); break;
+            case DType.Float32: src.Span<float>().CopyTo(dst.Span<float>()); break;
+            case DType.Float64: src.Span<double>().CopyTo(dst.Span<double>()); break;
+        }
+    }
+
+    public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
+    {
+        const string op = nameof(GatherNormalize);
+        BackendChecks.Same(this, op, x);
+        BackendChecks.DTypeIs(op, DType.UInt8, images, "images");
+        BackendChecks.DTypeIs(op, DType.UInt8, labels, "labels");
+        BackendChecks.DTypeIs(op, DType.Int32, indices, "indices");
+        BackendChecks.DTypeIs(op, DType.Int32, y, "y");
+        int count = images.Shape[0], features = (int)(images.Numel / Math.Max(count, 1)), batch = indices.Shape[0];
+        if (x.Numel != (long)batch * features || y.Numel != batch || labels.Numel != count)
+            throw new ArgumentException($"{op}: x {x}, y {y}, labels {labels} do not match {batch} indices into images {images}");
+        // x[b, d] = (images[idx[b], d] / 255 - mean) / std ; y[b] = labels[idx[b]]
+        var img = images.Span<byte>();
+        var lab = labels.Span<byte>();
+        var idx = indices.Span<int>();
+        var xs = x.Span<T>();
+        var ys = y.Span<int>();
+        T scale = Of(1.0 / (255.0 * std)), shift = Of(-mean / std);
+        for (int b = 0; b < batch; b++)
+        {
+            int row = idx[b];
+            if ((uint)row >= (uint)count) throw new ArgumentOutOfRangeException(nameof(indices), $"index {row} outside a data set of {count}");
+            var src = img.Slice(row * features, features);
+            var dst = xs.Slice(b * features, features);
+            for (int d = 0; d < features; d++) dst[d] = T.CreateTruncating(src[d]) * scale + shift;
+            ys[b] = lab[row];
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using CudaNn.Backends;
+
+namespace CudaNn.Nn;
+
+/// <summary>An elementwise activation layer; its backward reads the forward's output, so it keeps only y.</summary>
+public abstract class ActivationModule : Module
+{
+    private Tensor? _output;
+    private Tensor? _gradInput;
+    private bool _inputRequiresGrad;
+
+    protected ActivationModule(Activation activation) => Activation = activation;
+
+    public Activation Activation { get; }
+
+    public override Tensor Forward(Tensor input)
+    {
+        ThrowIfDisposed();
+        var y = Reuse(ref _output, input.Shape, input);
+        input.Backend.ActivationForward(input, y, Activation);
+        _inputRequiresGrad = input.RequiresGrad;
+        y.RequiresGrad = input.RequiresGrad;
+        return y;
+    }
+
+    public override Tensor? Backward(Tensor gradOutput)
+    {
+        ThrowIfDisposed();
+        var y = _output ?? throw new InvalidOperationException($"{GetType().Name}.Backward called before Forward");
+        if (!gradOutput.Shape.SequenceEqual(y.Shape))
+            throw new ArgumentException($"{GetType().Name} backward expects {Tensor.ShapeText(y.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        if (!_inputRequiresGrad) return null;
+        var dx = Reuse(ref _gradInput, y.Shape, y);
+        y.Backend.ActivationBackward(y, gradOutput, dx, Activation);
+        return dx;
+    }
+
+    protected override void ReleaseBuffers()
+    {
+        _output?.Dispose();
+        _gradInput?.Dispose();
+        _output = _gradInput = null;
+    }
+
+    public override string ToString() => GetType().Name + "()";
+}
+
+/// <summary>y = max(x, 0) (torch.nn.ReLU).</summary>
+public sealed class ReLU() : ActivationModule(Activation.ReLU);
+
+/// <summary>y = 1 / (1 + exp(-x)) (torch.nn.Sigmoid).</summary>
+public sealed class Sigmoid() : ActivationModule(Activation.Sigmoid);
+
+/// <summary>y = tanh(x) (torch.nn.Tanh).</summary>
+public sealed class Tanh() : ActivationModule(Activation.Tanh);

@@ -1,0 +1,125 @@
+namespace CudaNn.Nn;
+
+/// <summary>
+/// A layer or a composition of layers (torch.nn.Module) with explicit Forward and Backward: Backward takes
+/// dLoss/dOutput of the latest Forward, ADDS the parameter gradients into each Parameter.Grad, and returns
+/// dLoss/dInput, or null when the input does not require a gradient (as data batches do not).
+/// Outputs and input gradients are buffers owned by the module and reused by its next call.
+/// </summary>
+public abstract class Module : IDisposable
+{
+    private bool _disposed;
+
+    /// <summary>True in training mode (module.train()), false in evaluation mode (module.eval()).</summary>
+    public bool Training { get; private set; } = true;
+
+    public abstract Tensor Forward(Tensor input);
+
+    public abstract Tensor? Backward(Tensor gradOutput);
+
+    /// <summary>Direct sub-modules with their attribute names ("fc1", "0").</summary>
+    public virtual IEnumerable<(string Name, Module Module)> NamedChildren() => [];
+
+    /// <summary>Parameters held by this module itself, not its children ("weight", "bias").</summary>
+    protected virtual IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => [];
+
+    /// <summary>All parameters with PyTorch's dotted state-dict names ("fc1.weight").</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        foreach (var own in OwnParameters()) yield return own;
+        foreach (var (childName, child) in NamedChildren())
+            foreach (var (name, p) in child.NamedParameters())
+                yield return ($"{childName}.{name}", p);
+    }
+
+    public IReadOnlyList<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
+
+    public Module Train(bool on = true)
+    {
+        Training = on;
+        foreach (var (_, child) in NamedChildren()) child.Train(on);
+        return this;
+    }
+
+    public Module Eval() => Train(false);
+
+    /// <summary>Sets every parameter's gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.Grad.Backend.Fill(p.Grad, 0.0);
+    }
+
+    /// <summary>Moves every parameter (and gradient) to <paramref name="device"/>, in place, as module.to(device) does.</summary>
+    public Module To(Device device) => Convert(device, null);
+
+    /// <summary>Converts every parameter (and gradient) to <paramref name="dtype"/>, in place (module.double()).</summary>
+    public Module To(DType dtype) => Convert(null, dtype);
+
+    private Module Convert(Device? device, DType? dtype)
+    {
+        ThrowIfDisposed();
+        foreach (var p in Parameters())
+            p.Rebind(TensorConversion.To(p.Value, device, dtype), TensorConversion.To(p.Grad, device, dtype));
+        ReleaseBuffersRecursively();
+        return this;
+    }
+
+    /// <summary>Copies of every parameter on the host, keyed by state-dict name (module.state_dict()).</summary>
+    public IReadOnlyDictionary<string, Tensor> StateDict() =>
+        NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Value.To(Device.Cpu));
+
+    /// <summary>Overwrites parameters from a state dict; names and shapes must match exactly (strict=True).</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var named = NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        var missing = named.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        var unexpected = state.Keys.Where(k => !named.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new ArgumentException(
+                $"state dict does not match the model: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}]");
+        foreach (var (name, p) in named)
+        {
+            var source = state[name];
+            if (!source.Shape.SequenceEqual(p.Shape))
+                throw new ArgumentException($"{name}: checkpoint shape {Tensor.ShapeText(source.Shape)} does not match the model's {Tensor.ShapeText(p.Shape)}");
+            using var converted = TensorConversion.To(source, p.Value.Device, p.Value.DType);
+            p.Value.Backend.Copy(converted, p.Value);
+        }
+    }
+
+    /// <summary>Drops cached activation buffers (after a move, or to free memory).</summary>
+    protected virtual void ReleaseBuffers() { }
+
+    private void ReleaseBuffersRecursively()
+    {
+        ReleaseBuffers();
+        foreach (var (_, child) in NamedChildren()) child.ReleaseBuffersRecursively();
+    }
+
+    /// <summary>Returns <paramref name="buffer"/> if it already has this shape, dtype and device, else a fresh one.</summary>
+    protected static Tensor Reuse(ref Tensor? buffer, int[] shape, Tensor like)
+    {
+        if (buffer is not null && buffer.Device == like.Device && buffer.DType == like.DType && buffer.Shape.SequenceEqual(shape))
+            return buffer;
+        buffer?.Dispose();
+        buffer = Tensor.Empty(shape, like.DType, like.Device);
+        return buffer;
+    }
+
+    protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Frees parameters and buffers (device memory on a GPU).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var (_, p) in OwnParameters())
+        {
+            p.Value.Dispose();
+            p.Grad.Dispose();
+        }
+        ReleaseBuffers();
+        foreach (var (_, child) in NamedChildren()) child.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,55 @@
+namespace CudaNn.Nn;
+
+/// <summary>
+/// Modules applied one after another (torch.nn.Sequential). Children are named "0", "1", ... unless
+/// names are given, e.g. to match a PyTorch class's attributes:
+/// <code>new Sequential(("fc1", new Linear(784, 128)), ("relu1", new ReLU()), ("fc2", new Linear(128, 10)))</code>
+/// </summary>
+public sealed class Sequential : Module
+{
+    private readonly (string Name, Module Module)[] _children;
+
+    public Sequential(params Module[] modules)
+        : this(modules.Select((m, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), m)).ToArray())
+    {
+    }
+
+    public Sequential(params (string Name, Module Module)[] modules)
+    {
+        if (modules.Length == 0) throw new ArgumentException("Sequential needs at least one module");
+        var duplicate = modules.GroupBy(m => m.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Sequential: the name '{duplicate.Key}' is used twice");
+        foreach (var (name, module) in modules)
+        {
+            ArgumentNullException.ThrowIfNull(module, name);
+            if (string.IsNullOrEmpty(name) || name.Contains('.'))
+                throw new ArgumentException($"Sequential: '{name}' is not a valid module name");
+        }
+        _children = modules;
+    }
+
+    public int Count => _children.Length;
+    public Module this[int index] => _children[index].Module;
+
+    public override IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
+
+    public override Tensor Forward(Tensor input)
+    {
+        ThrowIfDisposed();
+        var x = input;
+        foreach (var (_, module) in _children) x = module.Forward(x);
+        return x;
+    }
+
+    public override Tensor? Backward(Tensor gradOutput)
+    {
+        ThrowIfDisposed();
+        Tensor? grad = gradOutput;
+        for (int i = _children.Length - 1; i >= 0 && grad is not null; i--)
+            grad = _children[i].Module.Backward(grad);
+        return grad;
+    }
+
+    public override string ToString() =>
+        "Sequential(\n" + string.Concat(_children.Select(c => $"  ({c.Name}): {c.Module}\n")) + ")";
+}

@@ -1,0 +1,86 @@
+using CudaNn.Backends;
+using CudaNn.Nn;
+
+namespace CudaNn.Optim;
+
+/// <summary>Adam's hyperparameters with PyTorch's defaults.</summary>
+public sealed record AdamOptions(double Lr = 1e-3, double Beta1 = 0.9, double Beta2 = 0.999, double Eps = 1e-8, double WeightDecay = 0)
+{
+    internal void Validate(string name)
+    {
+        if (!(Lr >= 0)) throw new ArgumentOutOfRangeException(nameof(Lr), Lr, $"{name}: invalid learning rate");
+        if (!(Eps >= 0)) throw new ArgumentOutOfRangeException(nameof(Eps), Eps, $"{name}: invalid epsilon");
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, $"{name}: invalid beta1, must be in [0, 1)");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, $"{name}: invalid beta2, must be in [0, 1)");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, $"{name}: invalid weight decay");
+    }
+}
+
+/// <summary>
+/// torch.optim.Adam: g += wd*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+/// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). One pass over all parameters.
+/// <code>var opt = new Adam(model.Parameters(), lr: 1e-3);</code>
+/// </summary>
+public class Adam : Optimizer
+{
+    private readonly Tensor _m;
+    private readonly Tensor _v;
+
+    public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0)
+        : this(parameters, new AdamOptions(lr, beta1, beta2, eps, weightDecay))
+    {
+    }
+
+    public Adam(IEnumerable<Parameter> parameters, AdamOptions options) : this(parameters, options, decoupled: false)
+    {
+    }
+
+    private protected Adam(IEnumerable<Parameter> parameters, AdamOptions options, bool decoupled) : base(parameters)
+    {
+        options.Validate(GetType().Name);
+        Options = options;
+        Decoupled = decoupled;
+        _m = StateBuffer();
+        _v = StateBuffer();
+    }
+
+    public AdamOptions Options { get; set; }
+
+    /// <summary>True for AdamW: weight decay shrinks the parameters directly instead of adding to the gradient.</summary>
+    public bool Decoupled { get; }
+
+    /// <summary>First moments, flat, in parameter order (state['exp_avg']).</summary>
+    public Tensor ExpAvg => _m;
+
+    /// <summary>Second moments, flat, in parameter order (state['exp_avg_sq']).</summary>
+    public Tensor ExpAvgSq => _v;
+
+    public override void Step()
+    {
+        StepCount++;
+        var o = Options;
+        FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v,
+            new AdamStepArgs(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, Decoupled, StepCount));
+    }
+
+    public override void Dispose()
+    {
+        _m.Dispose();
+        _v.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>
+/// torch.optim.AdamW: Adam with decoupled weight decay, p *= 1 - lr*wd before the Adam update;
+/// PyTorch's default weight decay 1e-2.
+/// </summary>
+public sealed class AdamW : Adam
+{
+    public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 1e-2)
+        : base(parameters, new AdamOptions(lr, beta1, beta2, eps, weightDecay), decoupled: true)
+    {
+    }
+}

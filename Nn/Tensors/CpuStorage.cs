@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace CudaNn;
+
+/// <summary>Host memory: a managed array of <typeparamref name="T"/>.</summary>
+public sealed class CpuStorage<T> : Storage where T : unmanaged
+{
+    public CpuStorage(long length) : base(Device.Cpu, DTypeExtensions.Of<T>(), length)
+    {
+        if (length > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(length), $"{length} elements exceed the largest host array");
+        Data = new T[length];
+    }
+
+    /// <summary>The elements; valid until the storage is disposed.</summary>
+    public T[] Data { get; private set; }
+
+    public override void CopyFromHost(ReadOnlySpan<byte> source, long elementOffset)
+    {
+        CheckRange(elementOffset, source.Length);
+        source.CopyTo(MemoryMarshal.AsBytes(Data.AsSpan((int)elementOffset)));
+    }
+
+    public override void CopyToHost(long elementOffset, Span<byte> destination)
+    {
+        CheckRange(elementOffset, destination.Length);
+        MemoryMarshal.AsBytes(Data.AsSpan((int)elementOffset)).Slice(0, destination.Length).CopyTo(destination);
+    }
+
+    protected override void Release() => Data = [];
+}

@@ -1,0 +1,43 @@
+namespace CudaNn;
+
+public sealed partial class Tensor
+{
+    /// <summary>A new tensor of zeros (torch.zeros).</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null)
+    {
+        var t = Empty(shape, dtype, device);
+        if (dtype.IsFloatingPoint()) t.Backend.Fill(t, 0.0);
+        else t.CopyFromZeros();
+        return t;
+    }
+
+    /// <summary>A new tensor whose elements are not initialised (torch.empty); on the CPU they are zero.</summary>
+    public static Tensor Empty(int[] shape, DType dtype = DType.Float32, Device? device = null)
+    {
+        device ??= Device.Cpu;
+        long numel = 1;
+        foreach (int d in shape) numel = checked(numel * Math.Max(d, 0));
+        return new Tensor(device.Allocate(dtype, numel), 0, (int[])shape.Clone(), ownsStorage: true);
+    }
+
+    /// <summary>A new tensor holding a copy of <paramref name="data"/> (torch.tensor).</summary>
+    public static Tensor FromArray<T>(T[] data, int[] shape, Device? device = null) where T : unmanaged
+    {
+        var t = Empty(shape, DTypeExtensions.Of<T>(), device);
+        t.CopyFrom<T>(data);
+        return t;
+    }
+
+    /// <summary>A copy of this tensor on <paramref name="device"/> (torch.Tensor.to).</summary>
+    public Tensor To(Device device)
+    {
+        var copy = Empty(Shape, DType, device);
+        byte[] bytes = new byte[Numel * DType.Size()];
+        Storage.CopyToHost(Offset, bytes);
+        copy.Storage.CopyFromHost(bytes, 0);
+        copy.RequiresGrad = RequiresGrad;
+        return copy;
+    }
+
+    private void CopyFromZeros() => Storage.CopyFromHost(new byte[Numel * DType.Size()], Offset);
+}

@@ -1,0 +1,134 @@
+using System.Runtime.InteropServices;
+using CudaNn.Backends;
+
+namespace CudaNn;
+
+/// <summary>
+/// A dense, row-major, contiguous view of <see cref="Shape"/> over a <see cref="Storage"/>, starting at
+/// <see cref="Offset"/>. Layer outputs are buffers owned by their layer and overwritten by its next
+/// Forward (as llm.c keeps its activations), so a training step allocates nothing.
+/// </summary>
+public sealed partial class Tensor : IDisposable
+{
+    private bool _ownsStorage;
+
+    internal Tensor(Storage storage, long offset, int[] shape, bool ownsStorage)
+    {
+        long numel = CheckShape(shape);
+        if (offset < 0 || offset + numel > storage.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset),
+                $"a view of {numel} elements at offset {offset} does not fit a storage of {storage.Length}");
+        Storage = storage;
+        Offset = offset;
+        Shape = shape;
+        Numel = numel;
+        _ownsStorage = ownsStorage;
+    }
+
+    public Storage Storage { get; }
+    public long Offset { get; }
+    public int[] Shape { get; }
+    public long Numel { get; }
+    public int Rank => Shape.Length;
+    public DType DType => Storage.DType;
+    public Device Device => Storage.Device;
+
+    /// <summary>As PyTorch's requires_grad: whether Backward should produce a gradient for this tensor.</summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>The backend that computes on this tensor's device and dtype.</summary>
+    public Backend Backend => Device.BackendFor(DType);
+
+    /// <summary>Size of dimension <paramref name="dim"/>; negative counts from the end.</summary>
+    public int Size(int dim) => Shape[dim < 0 ? Shape.Length + dim : dim];
+
+    /// <summary>A new tensor of the same storage with another shape of the same element count (torch.view).</summary>
+    public Tensor View(params int[] shape)
+    {
+        if (CheckShape(shape) != Numel)
+            throw new ArgumentException($"cannot view a tensor of shape {ShapeText(Shape)} as {ShapeText(shape)}");
+        return new Tensor(Storage, Offset, (int[])shape.Clone(), ownsStorage: false) { RequiresGrad = RequiresGrad };
+    }
+
+    /// <summary>Copies the elements to a new host array (a device-to-host copy when on a GPU).</summary>
+    public T[] ToArray<T>() where T : unmanaged
+    {
+        CheckElementType<T>();
+        var result = new T[Numel];
+        Storage.CopyToHost(Offset, MemoryMarshal.AsBytes(result.AsSpan()));
+        return result;
+    }
+
+    /// <summary>Overwrites the elements with host data of the same length.</summary>
+    public void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
+    {
+        CheckElementType<T>();
+        if (source.Length != Numel)
+            throw new ArgumentException($"{source.Length} values given for a tensor of shape {ShapeText(Shape)} ({Numel} elements)");
+        Storage.CopyFromHost(MemoryMarshal.AsBytes(source), Offset);
+    }
+
+    /// <summary>The value of a one-element tensor as a double (torch.Tensor.item()); waits for the device.</summary>
+    public double Item()
+    {
+        if (Numel != 1)
+            throw new InvalidOperationException($"Item() needs a tensor of one element, not shape {ShapeText(Shape)}");
+        return DType switch
+        {
+            DType.Float32 => ToArray<float>()[0],
+            DType.Float64 => ToArray<double>()[0],
+            DType.Int32 => ToArray<int>()[0],
+            DType.UInt8 => ToArray<byte>()[0],
+            _ => throw new NotSupportedException(DType.Name()),
+        };
+    }
+
+    /// <summary>The elements as a span of the host array; only for tensors on the CPU.</summary>
+    internal Span<T> Span<T>() where T : unmanaged
+    {
+        if (Storage is not CpuStorage<T> cpu)
+            throw new InvalidOperationException(
+                $"host access to a {DType.Name()} tensor on {Device.Name} as {typeof(T).Name}; copy it to the CPU first");
+        if (cpu.IsDisposed) throw new ObjectDisposedException(nameof(Tensor));
+        return cpu.Data.AsSpan((int)Offset, (int)Numel);
+    }
+
+    /// <summary>A view that keeps <paramref name="storage"/> alive until the view itself is disposed.</summary>
+    internal static Tensor SharedView(Storage storage, long offset, int[] shape)
+    {
+        var view = new Tensor(storage, offset, (int[])shape.Clone(), ownsStorage: false);
+        storage.Retain();
+        view._ownsStorage = true;
+        return view;
+    }
+
+    /// <summary>Releases this tensor's hold on its storage; views made by <see cref="View"/> hold none.</summary>
+    public void Dispose()
+    {
+        if (!_ownsStorage) return;
+        _ownsStorage = false;
+        Storage.Dispose();
+    }
+
+    public override string ToString() => $"Tensor({ShapeText(Shape)}, {DType.Name()}, {Device.Name})";
+
+    internal static string ShapeText(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static long CheckShape(int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long numel = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"negative dimension in shape {ShapeText(shape)}");
+            numel = checked(numel * d);
+        }
+        return numel;
+    }
+
+    private void CheckElementType<T>() where T : unmanaged
+    {
+        if (DTypeExtensions.Of<T>() != DType)
+            throw new InvalidOperationException($"a {DType.Name()} tensor cannot be read or written as {typeof(T).Name}");
+    }
+}
