@@ -1,0 +1,108 @@
+namespace CudaNn.Checkpoints;
+
+/// <summary>
+/// Writes safetensors files: an 8-byte little-endian header length, the JSON header padded
+/// with spaces to a multiple of 8, then every tensor's bytes back to back in the order given.
+/// </summary>
+public static class SafetensorsWriter
+{
+    /// <summary>
+    /// Writes the tensors to <paramref name="path"/> atomically: everything goes to a temporary
+    /// file in the same directory, which is flushed to disk and then renamed over the target.
+    /// If anything fails, the temporary file is removed and an existing file at the path is
+    /// left exactly as it was. Duplicate or reserved names and invalid metadata throw
+    /// <see cref="ArgumentException"/> before any file is created.
+    /// </summary>
+    public static void Write(string path, IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string target = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(target)
+            ?? throw new ArgumentException($"'{path}' names a root, not a file", nameof(path));
+        IReadOnlyList<SafeTensorEntry> list = Validated(tensors, metadata);
+        byte[] header = SafetensorsHeaderWriter.Build(list, metadata);
+
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                WriteBody(stream, header, list);
+                // Data must be on disk before the rename makes it visible, or a crash could leave a renamed but empty file.
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, target, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the file's bytes to a stream (no atomicity: the caller owns the stream).</summary>
+    public static void Write(Stream stream, IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        IReadOnlyList<SafeTensorEntry> list = Validated(tensors, metadata);
+        WriteBody(stream, SafetensorsHeaderWriter.Build(list, metadata), list);
+    }
+
+    /// <summary>The file's bytes in memory.</summary>
+    public static byte[] ToBytes(IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var memory = new MemoryStream();
+        Write(memory, tensors, metadata);
+        return memory.ToArray();
+    }
+
+    private static void WriteBody(Stream stream, byte[] header, IReadOnlyList<SafeTensorEntry> tensors)
+    {
+        stream.Write(header);
+        foreach (SafeTensorEntry tensor in tensors)
+            stream.Write(tensor.Data.Span);
+    }
+
+    private static IReadOnlyList<SafeTensorEntry> Validated(IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var list = tensors.ToList();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (SafeTensorEntry? tensor in list)
+        {
+            if (tensor is null)
+                throw new ArgumentException("the tensor list contains null", nameof(tensors));
+            if (tensor.Name == "__metadata__")
+                throw new ArgumentException("'__metadata__' is reserved by the format and cannot name a tensor", nameof(tensors));
+            if (!names.Add(tensor.Name))
+                throw new ArgumentException($"tensor name '{tensor.Name}' appears more than once", nameof(tensors));
+            long? expected = SafeTensorEntry.ByteLength(tensor.Dtype, tensor.Shape.ToArray());
+            if (expected != tensor.Data.Length)
+                throw new ArgumentException($"tensor '{tensor.Name}': shape and dtype need {expected} bytes but the data has {tensor.Data.Length}", nameof(tensors));
+        }
+        if (metadata is not null)
+        {
+            foreach (KeyValuePair<string, string> pair in metadata)
+            {
+                if (pair.Value is null)
+                    throw new ArgumentException($"metadata '{pair.Key}' has a null value; safetensors metadata values are strings", nameof(metadata));
+            }
+        }
+        return list;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // The original failure matters more than a leftover temporary file.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
