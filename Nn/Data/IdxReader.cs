@@ -56,7 +56,7 @@ public static class IdxReader
             var (dims, dataLength, headerLength) = ReadHeader(path, gzip);
             if (dataLength > limit)
                 throw new IdxFormatException(path,
-                    $"header declares {Shape(dims)} = {dataLength} bytes, but a {file.Length}-byte gzip file can hold at most {limit}");
+                    $"header declares {Declared(dims, dataLength)} data bytes, but a {file.Length}-byte gzip file can hold at most {limit}");
 
             // Grow while reading rather than trusting the header with one large allocation.
             var data = new byte[(int)Math.Min(dataLength, InitialGzipBuffer)];
@@ -138,9 +138,11 @@ public static class IdxReader
     }
 
     static IdxFormatException Truncated(string path, int[] dims, long expected, long actual) =>
-        new(path, $"truncated: its header declares {Shape(dims)} = {expected} data bytes, but only {actual} follow the header");
+        new(path, $"truncated: its header declares {Declared(dims, expected)} data bytes, but only {actual} follow the header");
 
     static string Shape(int[] dims) => string.Join(" x ", dims);
+
+    static string Declared(int[] dims, long length) => dims.Length == 1 ? $"{length}" : $"{Shape(dims)} = {length}";
 
     static string TypeName(byte type) => type switch
     {
