@@ -1,1 +1,3 @@
-Console.WriteLine("CudaNn");
+using CudaNn.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

@@ -1,4 +1,4 @@
-namespace CudaNn.Tests.Random;
+namespace CudaNn.Tests;
 
 public class GeneratorTests
 {

@@ -50,6 +50,18 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(Storage, Offset, (int[])shape.Clone(), ownsStorage: false) { RequiresGrad = RequiresGrad };
     }
 
+    /// <summary>Rows [start, start + length) of dimension 0, sharing this tensor's storage (torch.narrow(0, ...)).</summary>
+    public Tensor Narrow(int start, int length)
+    {
+        if (Rank == 0) throw new InvalidOperationException("cannot narrow a 0-d tensor");
+        if (start < 0 || length < 0 || start + length > Shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + length}) lie outside {ShapeText(Shape)}");
+        long rowSize = Shape[0] == 0 ? 0 : Numel / Shape[0];
+        var shape = (int[])Shape.Clone();
+        shape[0] = length;
+        return new Tensor(Storage, Offset + start * rowSize, shape, ownsStorage: false) { RequiresGrad = RequiresGrad };
+    }
+
     /// <summary>Copies the elements to a new host array (a device-to-host copy when on a GPU).</summary>
     public T[] ToArray<T>() where T : unmanaged
     {

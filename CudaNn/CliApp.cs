@@ -1,0 +1,55 @@
+using System.CommandLine;
+using CudaNn.Cli.Commands;
+
+namespace CudaNn.Cli;
+
+/// <summary>The `CudaNn` command line: parses, dispatches, and turns failures into one clear line and an exit code.</summary>
+public static class CliApp
+{
+    /// <summary>Exit code for a bad command line (unknown option, invalid value).</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Exit code for a failure while running (unreadable data, bad checkpoint).</summary>
+    public const int RunError = 1;
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("CudaNn: train neural networks from C# on NVIDIA GPUs, checked against a CPU reference.")
+        {
+            TrainCommand.Create(output),
+            EvalCommand.Create(output),
+            PredictCommand.Create(output),
+        };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors) error.WriteLine($"error: {e.Message}");
+            error.WriteLine("Run 'CudaNn --help' for usage.");
+            return UsageError;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (CliException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (Exception e) when (IsUserFacing(e))
+        {
+            error.WriteLine($"error: {e.Message}");
+            return RunError;
+        }
+    }
+
+    /// <summary>Failures caused by the user's files or arguments, reported as one line rather than a stack trace.</summary>
+    private static bool IsUserFacing(Exception e) => e is IOException or InvalidDataException or FormatException
+        or UnauthorizedAccessException or ArgumentException or NotSupportedException;
+}
+
+/// <summary>A failure with a message meant for the user and the exit code to leave with.</summary>
+public sealed class CliException(string message, int exitCode = CliApp.UsageError) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

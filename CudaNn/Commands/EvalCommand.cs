@@ -1,0 +1,35 @@
+using System.CommandLine;
+using CudaNn.Data;
+using CudaNn.Training;
+
+namespace CudaNn.Cli.Commands;
+
+/// <summary>`eval`: test accuracy and mean loss of saved weights.</summary>
+internal static class EvalCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var checkpoint = CheckpointOptions.Checkpoint();
+        var activation = CheckpointOptions.Activation();
+        var data = CommonOptions.Data();
+        var device = CommonOptions.Device();
+        var batchSize = CommonOptions.BatchSize(1000);
+        var command = new Command("eval", "Test accuracy and mean loss of a checkpoint") { checkpoint, activation, data, device, batchSize };
+        command.SetAction(r =>
+        {
+            var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
+            string dir = CommonOptions.ResolveData(r.GetValue(data));
+            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev);
+            using (model)
+            {
+                var test = MnistDataSet.Load(dir, MnistSplit.Test);
+                using var loader = DataLoader.FromMnist(test, r.GetValue(batchSize), device: dev);
+                var result = Trainer.Evaluate(model, loader);
+                output.WriteLine($"CudaNn eval: {spec} from {r.GetValue(checkpoint)} on {dir} ({test.Count} test), device {dev.Name}");
+                output.WriteLine(Report.Accuracy(result));
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,16 @@
+using CudaNn.Nn;
+using CudaNn.Optim;
+
+namespace CudaNn.Cli.Commands;
+
+internal static class OptimizerFactory
+{
+    /// <summary>The optimizer named on the command line, with PyTorch's defaults but for the learning rate.</summary>
+    public static Optimizer Create(string name, IEnumerable<Parameter> parameters, double lr) => name switch
+    {
+        "adam" => new Adam(parameters, lr: lr),
+        "adamw" => new AdamW(parameters, lr: lr),
+        "sgd" => new SGD(parameters, lr: lr),
+        _ => throw new CliException($"--optimizer: unknown optimizer '{name}'; expected adam, adamw or sgd"),
+    };
+}

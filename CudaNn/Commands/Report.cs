@@ -1,0 +1,15 @@
+using System.Globalization;
+using CudaNn.Training;
+
+namespace CudaNn.Cli.Commands;
+
+/// <summary>The lines the commands print, in one place so train and eval read the same.</summary>
+internal static class Report
+{
+    public static string Epoch(EpochResult train, EvaluationResult test, int epochs) => string.Create(CultureInfo.InvariantCulture,
+        $"Epoch {train.Epoch}/{epochs}: loss {train.TrainLoss:F4}  {Accuracy(test)}  " +
+        $"{train.SamplesPerSecond,9:N0} samples/s  {train.Elapsed.TotalSeconds:F2} s");
+
+    public static string Accuracy(EvaluationResult test) => string.Create(CultureInfo.InvariantCulture,
+        $"Test Accuracy: {100 * test.Accuracy:F2}% ({test.Correct}/{test.Count}, test loss {test.MeanLoss:F4})");
+}

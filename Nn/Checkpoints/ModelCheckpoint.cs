@@ -1,0 +1,63 @@
+using CudaNn.Nn;
+
+namespace CudaNn.Checkpoints;
+
+/// <summary>
+/// A model's parameters as a safetensors file with PyTorch's state-dict names and layouts
+/// (fc1.weight [128, 784], fc1.bias [128], ...), so torch's load_state_dict accepts it, and weights
+/// PyTorch saved load here (F32, F64, F16 or BF16, converted to the model's dtype).
+/// </summary>
+public static class ModelCheckpoint
+{
+    /// <summary>Tensor names with this prefix hold training state, not model parameters.</summary>
+    public const string TrainingStatePrefix = "cudann.";
+
+    /// <summary>Writes every parameter, atomically: a crash leaves the old file or the new one, never half of one.</summary>
+    public static void Save(Module model, string path, IReadOnlyDictionary<string, string>? metadata = null,
+        IEnumerable<SafeTensorEntry>? trainingState = null)
+    {
+        var entries = new List<SafeTensorEntry>();
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            long[] shape = p.Shape.Select(d => (long)d).ToArray();
+            entries.Add(p.Value.DType == DType.Float64
+                ? SafeTensorEntry.FromDoubles(name, shape, p.Value.ToArray<double>())
+                : SafeTensorEntry.FromFloats(name, shape, p.Value.ToArray<float>()));
+        }
+        if (trainingState is not null) entries.AddRange(trainingState);
+        SafetensorsWriter.Write(path, entries, metadata);
+    }
+
+    /// <summary>Overwrites every parameter of <paramref name="model"/> from <paramref name="file"/>; names and shapes must match exactly.</summary>
+    public static void Load(Module model, SafetensorsFile file)
+    {
+        var named = model.NamedParameters().ToList();
+        var missing = named.Where(p => file.Find(p.Name) is null).Select(p => p.Name).ToList();
+        var unexpected = file.Tensors.Select(t => t.Name)
+            .Where(n => !n.StartsWith(TrainingStatePrefix, StringComparison.Ordinal) && named.All(p => p.Name != n)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new CheckpointFormatException(file.Source,
+                $"does not match the model: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}]");
+        // Convert everything first, so a bad tensor leaves the model untouched.
+        var values = named.Select(p =>
+        {
+            long[] shape = p.Parameter.Shape.Select(d => (long)d).ToArray();
+            return p.Parameter.Value.DType == DType.Float64
+                ? Tensor.FromArray(file.GetDoubles(p.Name, shape), p.Parameter.Shape)
+                : Tensor.FromArray(file.GetFloats(p.Name, shape), p.Parameter.Shape);
+        }).ToList();
+        try
+        {
+            for (int i = 0; i < named.Count; i++)
+            {
+                var target = named[i].Parameter.Value;
+                using var onDevice = values[i].To(target.Device);
+                target.Backend.Copy(onDevice, target);
+            }
+        }
+        finally
+        {
+            foreach (var t in values) t.Dispose();
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using CudaNn.Backends;
+using CudaNn.Checkpoints;
+using CudaNn.Nn;
+
+namespace CudaNn.Training;
+
+/// <summary>
+/// The shape of an <see cref="Mlp"/>: widths and activation. Stored in a checkpoint's metadata so that
+/// `eval` and `predict` rebuild the model from the file alone; for files without it (weights PyTorch saved)
+/// the widths are read from the fc1.weight, fc2.weight, ... shapes.
+/// </summary>
+public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes, Activation Activation)
+{
+    /// <summary>PyTorch's MNIST example: 784-128-64-10 with ReLU.</summary>
+    public static MlpSpec Default { get; } = new(784, [128, 64], 10, Activation.ReLU);
+
+    public Sequential Create(Generator? generator = null, Device? device = null) =>
+        Mlp.Create(Inputs, Hidden, Classes, Activation, generator, device);
+
+    /// <summary>"784-128-64-10 relu".</summary>
+    public override string ToString() =>
+        string.Join("-", new[] { Inputs }.Concat(Hidden).Append(Classes)) + " " + Activation.ToString().ToLowerInvariant();
+
+    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    {
+        ["cudann.model"] = "mlp",
+        ["cudann.widths"] = string.Join(",", new[] { Inputs }.Concat(Hidden).Append(Classes)),
+        ["cudann.activation"] = Activation.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>The spec a checkpoint was saved with, or inferred from its fcN.weight shapes.</summary>
+    public static MlpSpec FromCheckpoint(SafetensorsFile file, Activation fallbackActivation = Activation.ReLU)
+    {
+        var widths = file.Metadata.TryGetValue("cudann.widths", out var text) ? ParseWidths(file, text) : InferWidths(file);
+        var activation = file.Metadata.TryGetValue("cudann.activation", out var name)
+            ? ParseActivation(file, name)
+            : fallbackActivation;
+        return new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation);
+    }
+
+    private static List<int> InferWidths(SafetensorsFile file)
+    {
+        var widths = new List<int>();
+        for (int layer = 1; file.Find($"fc{layer}.weight") is { } weight; layer++)
+        {
+            if (weight.Shape.Count != 2)
+                throw new CheckpointFormatException(file.Source, $"fc{layer}.weight has shape [{string.Join(", ", weight.Shape)}]; a Linear weight is 2-d");
+            int outputs = checked((int)weight.Shape[0]), inputs = checked((int)weight.Shape[1]);
+            if (widths.Count == 0) widths.Add(inputs);
+            else if (widths[^1] != inputs)
+                throw new CheckpointFormatException(file.Source, $"fc{layer}.weight takes {inputs} inputs but fc{layer - 1} gives {widths[^1]}");
+            widths.Add(outputs);
+        }
+        if (widths.Count < 2)
+            throw new CheckpointFormatException(file.Source, "no fc1.weight: this is not an MLP checkpoint (expected fc1.weight, fc1.bias, fc2.weight, ...)");
+        return widths;
+    }
+
+    private static List<int> ParseWidths(SafetensorsFile file, string text)
+    {
+        var parts = text.Split(',');
+        var widths = new List<int>();
+        foreach (var part in parts)
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int w) || w <= 0 || w > 1 << 20)
+                throw new CheckpointFormatException(file.Source, $"metadata cudann.widths '{text}' is not a list of positive widths");
+            widths.Add(w);
+        }
+        if (widths.Count < 2) throw new CheckpointFormatException(file.Source, $"metadata cudann.widths '{text}' needs at least two widths");
+        return widths;
+    }
+
+    private static Activation ParseActivation(SafetensorsFile file, string name)
+    {
+        try
+        {
+            return Mlp.ParseActivation(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointFormatException(file.Source, $"metadata cudann.activation: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using CudaNn.Data;
+using CudaNn.Nn;
+using CudaNn.Optim;
+
+namespace CudaNn.Training;
+
+/// <summary>Mean training loss of one epoch, weighted by batch size, with the time it took.</summary>
+public sealed record EpochResult(int Epoch, long Steps, long Samples, double TrainLoss, TimeSpan Elapsed)
+{
+    public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
+}
+
+/// <summary>Mean loss and accuracy over a whole data set.</summary>
+public sealed record EvaluationResult(double MeanLoss, long Correct, long Count)
+{
+    public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
+}
+
+/// <summary>
+/// The training loop of PyTorch's MNIST example: for each batch, zero the gradients, forward, cross-entropy,
+/// backward, step. Losses are summed on the model's device and read once per epoch, so a GPU step never
+/// waits for the host.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly CrossEntropyLoss _lossFn = new();
+    private readonly Tensor _lossSum;
+    private readonly Tensor _correct;
+
+    public Trainer(Module model, Optimizer optimizer)
+    {
+        Model = model;
+        Optimizer = optimizer;
+        var first = model.Parameters().FirstOrDefault()?.Value ?? throw new ArgumentException("the model has no parameters");
+        _lossSum = Tensor.Zeros([1], first.DType, first.Device);
+        _correct = Tensor.Zeros([1], DType.Int32, first.Device);
+    }
+
+    public Module Model { get; }
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long Steps => Optimizer.StepCount;
+
+    /// <summary>One pass over <paramref name="loader"/>, stopping early once <paramref name="maxSteps"/> steps are reached in total.</summary>
+    public EpochResult TrainEpoch(DataLoader loader, int epoch, long maxSteps = long.MaxValue)
+    {
+        Model.Train();
+        var clock = Stopwatch.StartNew();
+        var backend = _lossSum.Backend;
+        backend.Fill(_lossSum, 0);
+        long samples = 0, startSteps = Steps;
+        foreach (var (x, y) in loader)
+        {
+            if (Steps >= maxSteps) break;
+            Optimizer.ZeroGrad();
+            var logits = Model.Forward(x);
+            var loss = _lossFn.Forward(logits, y);
+            Model.Backward(_lossFn.Backward());
+            Optimizer.Step();
+            backend.Axpy(x.Shape[0], loss, _lossSum);
+            samples += x.Shape[0];
+        }
+        double meanLoss = samples == 0 ? double.NaN : _lossSum.Item() / samples;
+        return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed);
+    }
+
+    /// <summary>Mean loss and accuracy of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
+    public EvaluationResult Evaluate(DataLoader loader) => Evaluate(Model, loader, _lossFn, _lossSum, _correct);
+
+    /// <summary>Mean loss and accuracy of any classifier, for `eval` without an optimizer.</summary>
+    public static EvaluationResult Evaluate(Module model, DataLoader loader)
+    {
+        using var lossFn = new CrossEntropyLoss();
+        var first = model.Parameters().First().Value;
+        using var lossSum = Tensor.Zeros([1], first.DType, first.Device);
+        using var correct = Tensor.Zeros([1], DType.Int32, first.Device);
+        return Evaluate(model, loader, lossFn, lossSum, correct);
+    }
+
+    private static EvaluationResult Evaluate(Module model, DataLoader loader, CrossEntropyLoss lossFn, Tensor lossSum, Tensor correct)
+    {
+        bool wasTraining = model.Training;
+        model.Eval();
+        var backend = lossSum.Backend;
+        backend.Fill(lossSum, 0);
+        correct.CopyFrom<int>([0]);
+        long count = 0;
+        foreach (var (x, y) in loader)
+        {
+            var loss = lossFn.Forward(model.Forward(x), y, correct);
+            backend.Axpy(x.Shape[0], loss, lossSum);
+            count += x.Shape[0];
+        }
+        model.Train(wasTraining);
+        return new EvaluationResult(count == 0 ? double.NaN : lossSum.Item() / count, (long)correct.Item(), count);
+    }
+
+    public void Dispose()
+    {
+        _lossFn.Dispose();
+        _lossSum.Dispose();
+        _correct.Dispose();
+    }
+}
