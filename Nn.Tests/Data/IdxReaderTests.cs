@@ -1,3 +1,4 @@
+using CudaNn.Tests.TestSupport;
 using CudaNn.Data;
 
 namespace CudaNn.Tests.Data;

@@ -1,9 +1,9 @@
 using System.IO.Compression;
 
-namespace CudaNn.Tests.Data;
+namespace CudaNn.Tests.TestSupport;
 
 /// <summary>A fresh directory under the system temp folder, deleted on dispose, with helpers to write test files.</summary>
-sealed class TempDirectory : IDisposable
+public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {

@@ -1,0 +1,54 @@
+using CudaNn.Tests.Training;
+using CudaNn.Checkpoints;
+using CudaNn.Tests.TestSupport;
+using CudaNn.Training;
+
+namespace CudaNn.Tests.Checkpoints;
+
+public class ModelCheckpointTests
+{
+    [Test]
+    public void SaveThenLoad_RestoresEveryParameterExactly()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("model.safetensors");
+        using var source = MlpSpec.Default.Create(new Generator(1));
+        ModelCheckpoint.Save(source, path, MlpSpec.Default.ToMetadata());
+        using var target = MlpSpec.Default.Create(new Generator(2));
+        ModelCheckpoint.Load(target, SafetensorsReader.Read(path));
+        Assert.That(target.Parameters().SelectMany(p => p.Value.ToArray<float>()),
+            Is.EqualTo(source.Parameters().SelectMany(p => p.Value.ToArray<float>())));
+    }
+
+    [Test]
+    public void HalfPrecisionWeights_AreWidened()
+    {
+        // A PyTorch checkpoint saved in bfloat16: 0x3F80 = 1.0, 0xC000 = -2.0, 0x3E80 = 0.25.
+        using var model = new CudaNn.Nn.Sequential(("fc1", new CudaNn.Nn.Linear(1, 1)));
+        byte[] One(ushort bits) => BitConverter.GetBytes(bits);
+        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(
+        [
+            new SafeTensorEntry("fc1.weight", SafeTensorDtype.BF16, [1, 1], One(0xC000)),
+            new SafeTensorEntry("fc1.bias", SafeTensorDtype.BF16, [1], One(0x3E80)),
+        ]), "bf16");
+        ModelCheckpoint.Load(model, file);
+        Assert.That(model.Parameters().SelectMany(p => p.Value.ToArray<float>()), Is.EqualTo(new[] { -2f, 0.25f }));
+    }
+
+    [Test]
+    public void MismatchedCheckpoint_NamesWhatIsWrong_AndLeavesTheModelUntouched()
+    {
+        using var model = MlpSpec.Default.Create(new Generator(1));
+        var before = model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
+        using var other = new MlpSpec(784, [100, 64], 10, CudaNn.Backends.Activation.ReLU).Create();
+        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(MlpSpecTests.Entries(other)), "other.safetensors");
+        var ex = Assert.Throws<CheckpointFormatException>(() => ModelCheckpoint.Load(model, file));
+        Assert.That(ex!.Message, Does.Contain("other.safetensors").And.Contain("fc1.weight"));
+        Assert.That(model.Parameters().SelectMany(p => p.Value.ToArray<float>()), Is.EqualTo(before));
+
+        var renamed = SafetensorsReader.Read(SafetensorsWriter.ToBytes(
+            MlpSpecTests.Entries(model).Select(e => new SafeTensorEntry(e.Name.Replace("fc3", "out"), e.Dtype, e.Shape, e.Data))), "renamed");
+        ex = Assert.Throws<CheckpointFormatException>(() => ModelCheckpoint.Load(model, renamed));
+        Assert.That(ex!.Message, Does.Contain("missing [fc3.weight, fc3.bias], unexpected [out.weight, out.bias]"));
+    }
+}

@@ -1,0 +1,51 @@
+using CudaNn.Backends;
+using CudaNn.Checkpoints;
+using CudaNn.Training;
+
+namespace CudaNn.Tests.Training;
+
+public class MlpSpecTests
+{
+    [Test]
+    public void Create_NamesLayersAsPyTorchsNet()
+    {
+        using var model = MlpSpec.Default.Create();
+        Assert.That(model.NamedParameters().Select(p => $"{p.Name} [{string.Join(", ", p.Parameter.Shape)}]"), Is.EqualTo(new[]
+        {
+            "fc1.weight [128, 784]", "fc1.bias [128]", "fc2.weight [64, 128]", "fc2.bias [64]", "fc3.weight [10, 64]", "fc3.bias [10]",
+        }));
+        Assert.That(MlpSpec.Default.ToString(), Is.EqualTo("784-128-64-10 relu"));
+    }
+
+    [Test]
+    public void FromCheckpoint_ReadsMetadata_OrInfersWidthsFromShapes()
+    {
+        var spec = new MlpSpec(12, [7, 5], 3, Activation.Tanh);
+        using var model = spec.Create();
+        var bytes = SafetensorsWriter.ToBytes(Entries(model), spec.ToMetadata());
+        Assert.That(MlpSpec.FromCheckpoint(SafetensorsReader.Read(bytes, "with-metadata")), Is.EqualTo(spec).Using<MlpSpec>(SameSpec));
+
+        var bare = SafetensorsReader.Read(SafetensorsWriter.ToBytes(Entries(model)), "from-pytorch");
+        var inferred = MlpSpec.FromCheckpoint(bare, Activation.Sigmoid);
+        Assert.That(inferred, Is.EqualTo(spec with { Activation = Activation.Sigmoid }).Using<MlpSpec>(SameSpec));
+    }
+
+    [Test]
+    public void FromCheckpoint_RejectsFilesThatAreNoMlp()
+    {
+        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes([SafeTensorEntry.FromFloats("conv1.weight", [2, 2], [1, 2, 3, 4])]), "cnn.safetensors");
+        var ex = Assert.Throws<CheckpointFormatException>(() => MlpSpec.FromCheckpoint(file));
+        Assert.That(ex!.Message, Does.Contain("cnn.safetensors").And.Contain("no fc1.weight"));
+
+        file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(
+            [SafeTensorEntry.FromFloats("fc1.weight", [3, 4], new float[12]), SafeTensorEntry.FromFloats("fc2.weight", [2, 5], new float[10])]), "gap");
+        ex = Assert.Throws<CheckpointFormatException>(() => MlpSpec.FromCheckpoint(file));
+        Assert.That(ex!.Message, Does.Contain("fc2.weight takes 5 inputs but fc1 gives 3"));
+    }
+
+    internal static IEnumerable<SafeTensorEntry> Entries(CudaNn.Nn.Module model) =>
+        model.NamedParameters().Select(p => SafeTensorEntry.FromFloats(p.Name, p.Parameter.Shape.Select(d => (long)d), p.Parameter.Value.ToArray<float>()));
+
+    private static bool SameSpec(MlpSpec a, MlpSpec b) =>
+        a.Inputs == b.Inputs && a.Classes == b.Classes && a.Activation == b.Activation && a.Hidden.SequenceEqual(b.Hidden);
+}
