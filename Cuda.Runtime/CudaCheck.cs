@@ -31,29 +31,39 @@ internal static unsafe class CudaCheck
 
     public static CudaException Error(CuResult status, string apiName, string? detail = null)
     {
-        string name = status.ToString();
-        string description = "unknown error";
         // Both lookups work before cuInit; they fail only for codes this driver does not know.
-        if (Driver.cuGetErrorName(status, out byte* namePtr) == CuResult.CUDA_SUCCESS && namePtr != null)
-            name = Marshal.PtrToStringUTF8((nint)namePtr) ?? name;
-        if (Driver.cuGetErrorString(status, out byte* descriptionPtr) == CuResult.CUDA_SUCCESS && descriptionPtr != null)
-            description = Marshal.PtrToStringUTF8((nint)descriptionPtr) ?? description;
+        string name = Lookup(() => Driver.cuGetErrorName(status, out byte* text) == CuResult.CUDA_SUCCESS ? (nint)text : 0) ?? status.ToString();
+        string description = Lookup(() => Driver.cuGetErrorString(status, out byte* text) == CuResult.CUDA_SUCCESS ? (nint)text : 0) ?? "unknown error";
         return new CudaException(apiName, (int)status, name, description, detail);
     }
 
     public static CudaException Error(NvrtcResult status, string apiName, string? detail = null)
     {
         // nvrtcGetErrorString returns the C name only, so the description is spelled out from it.
-        string name = Marshal.PtrToStringUTF8((nint)Nvrtc.nvrtcGetErrorString(status)) ?? status.ToString();
+        string name = Lookup(() => (nint)Nvrtc.nvrtcGetErrorString(status)) ?? status.ToString();
         string description = name.Replace("NVRTC_ERROR_", "", StringComparison.Ordinal).Replace('_', ' ').ToLowerInvariant();
         return new CudaException(apiName, (int)status, name, description, detail);
     }
 
     public static CudaException Error(CublasStatus status, string apiName, string? detail = null)
     {
-        string name = Marshal.PtrToStringUTF8((nint)Cublas.cublasGetStatusName(status)) ?? status.ToString();
-        string description = Marshal.PtrToStringUTF8((nint)Cublas.cublasGetStatusString(status)) ?? "cuBLAS error";
+        string name = Lookup(() => (nint)Cublas.cublasGetStatusName(status)) ?? status.ToString();
+        string description = Lookup(() => (nint)Cublas.cublasGetStatusString(status)) ?? "cuBLAS error";
         return new CudaException(apiName, (int)status, name, description, detail);
+    }
+
+    // A message must never fail for want of the library's own text (not loaded, or too old to export it).
+    private static string? Lookup(Func<nint> text)
+    {
+        try
+        {
+            nint pointer = text();
+            return pointer == 0 ? null : Marshal.PtrToStringUTF8(pointer);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
     }
 
     /// <summary>"Driver.cuMemAlloc_v2(out ulong p, bytes)" → "cuMemAlloc_v2".</summary>

@@ -92,8 +92,30 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
 
     private static NativeLibraryStatus? TryLoadFromLoaderPath(NativeLibrarySpec spec, string fileName) =>
         NativeLibrary.TryLoad(fileName, out nint handle)
-            ? new NativeLibraryStatus(spec.DisplayName, fileName, null) { Handle = handle }
+            ? new NativeLibraryStatus(spec.DisplayName, MappedPath(fileName) ?? fileName, null) { Handle = handle }
             : null;
+
+    // The loader does not say which file it picked; the process's memory map does ("libnvrtc.so.11.2" is
+    // a link to ".../libnvrtc.so.11.8.89", so match on the name up to the major version).
+    private static string? MappedPath(string fileName)
+    {
+        const string maps = "/proc/self/maps";
+        int versionStart = fileName.IndexOf(".so.", StringComparison.Ordinal);
+        if (versionStart < 0 || !File.Exists(maps))
+            return null;
+        string prefix = fileName[..(versionStart + 4)] + fileName[(versionStart + 4)..].Split('.')[0];
+        try
+        {
+            return File.ReadLines(maps)
+                .Select(line => line.IndexOf('/', StringComparison.Ordinal) is var slash and >= 0 ? line[slash..].Trim() : null)
+                .FirstOrDefault(path => path is not null && Path.GetFileName(path).StartsWith(prefix, StringComparison.Ordinal)
+                    && (Path.GetFileName(path).Length == prefix.Length || Path.GetFileName(path)[prefix.Length] == '.'));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 
     private static NativeLibraryStatus? TryLoadFile(NativeLibrarySpec spec, string path, List<string> failures)
     {

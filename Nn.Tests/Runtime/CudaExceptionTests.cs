@@ -49,6 +49,16 @@ public class CudaExceptionTests
     private static NvrtcResult nvrtcRejectsOption() => NvrtcResult.NVRTC_ERROR_INVALID_OPTION;
 
     [Test]
+    public void DriverError_NamesTheCodeWithOrWithoutLibcuda()
+    {
+        CudaException error = CudaCheck.Error(CuResult.CUDA_ERROR_NO_DEVICE, "cuInit");
+
+        Assert.That(error.StatusName, Is.EqualTo("CUDA_ERROR_NO_DEVICE"));
+        Assert.That(error.StatusCode, Is.EqualTo(100));
+        Assert.That(error.Message, Does.StartWith("cuInit failed: CUDA_ERROR_NO_DEVICE ("));
+    }
+
+    [Test]
     public void CheckNvrtc_Success_DoesNotThrow()
     {
         Assert.That(() => CudaCheck.Check(NvrtcResult.NVRTC_SUCCESS), Throws.Nothing);
