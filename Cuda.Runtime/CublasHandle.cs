@@ -1,0 +1,87 @@
+using CudaNn.Cuda.Interop;
+using static CudaNn.Cuda.CudaCheck;
+
+namespace CudaNn.Cuda;
+
+/// <summary>How cuBLAS may compute FP32 GEMMs.</summary>
+public enum CublasMathMode
+{
+    /// <summary>Full FP32 arithmetic (CUBLAS_DEFAULT_MATH); CudaNn's default, matches the CPU reference to ~1e-5.</summary>
+    Fp32 = 0,
+
+    /// <summary>TF32 tensor cores on compute capability 8.0+ (CUBLAS_TF32_TENSOR_OP_MATH): faster, ~1e-3 relative error.</summary>
+    Tf32 = 3,
+}
+
+/// <summary>
+/// A cuBLAS handle bound to one context. GEMMs are column-major with cuBLAS's argument conventions and run
+/// on the stream last given to <see cref="SetStream"/> (the legacy default stream until then).
+/// </summary>
+public sealed unsafe class CublasHandle : IDisposable
+{
+    private readonly CublasSafeHandle handle;
+
+    public CublasHandle(CudaContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CublasLibrary.EnsureAvailable();
+        context.MakeCurrent();
+        handle = new CublasSafeHandle(context);
+        Check(Cublas.cublasCreate_v2(out nint raw));
+        handle.Attach(raw);
+    }
+
+    /// <summary>cuBLAS's version number, e.g. 130000 for 13.0.0.</summary>
+    public int Version
+    {
+        get
+        {
+            Check(Cublas.cublasGetVersion_v2(Raw, out int version));
+            return version;
+        }
+    }
+
+    private nint Raw
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(handle.IsClosed, this);
+            handle.Context.MakeCurrent();
+            return handle.DangerousGetHandle();
+        }
+    }
+
+    /// <summary>Makes later calls run on <paramref name="stream"/>.</summary>
+    public void SetStream(CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Check(Cublas.cublasSetStream_v2(Raw, stream.Handle));
+    }
+
+    /// <summary>Chooses FP32 or TF32 arithmetic for later GEMMs.</summary>
+    public void SetMathMode(CublasMathMode mode) =>
+        Check(Cublas.cublasSetMathMode(Raw, mode == CublasMathMode.Tf32 ? CublasMath.CUBLAS_TF32_TENSOR_OP_MATH : CublasMath.CUBLAS_DEFAULT_MATH));
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C, column-major; op(A) m×k, op(B) k×n, C m×n.</summary>
+    public void Sgemm(GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
+    {
+        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        Check(Cublas.cublasSgemm_v2(Raw, (CublasOperation)transA, (CublasOperation)transB, m, n, k,
+            &alpha, a.Address, lda, b.Address, ldb, &beta, c.Address, ldc), $"for m={m}, n={n}, k={k}");
+    }
+
+    /// <summary><see cref="Sgemm"/> over <paramref name="batchCount"/> problems at element strides strideA, strideB, strideC.</summary>
+    public void SgemmStridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
+        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
+    {
+        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
+        Check(Cublas.cublasSgemmStridedBatched(Raw, (CublasOperation)transA, (CublasOperation)transB, m, n, k,
+            &alpha, a.Address, lda, strideA, b.Address, ldb, strideB, &beta, c.Address, ldc, strideC, batchCount),
+            $"for m={m}, n={n}, k={k}, batchCount={batchCount}");
+    }
+
+    public void Dispose() => handle.Dispose();
+}

@@ -1,0 +1,163 @@
+using CudaNn.Cuda.Interop;
+using static CudaNn.Cuda.CudaCheck;
+
+namespace CudaNn.Cuda;
+
+/// <summary>
+/// The device seam on a real GPU: the primary context of one <see cref="CudaDevice"/>, its allocations,
+/// the modules loaded with <see cref="LoadModule"/>, and one cuBLAS handle. Disposing frees whatever is
+/// still allocated and unloads the modules.
+/// </summary>
+public sealed unsafe class CudaComputeDevice : IComputeDevice
+{
+    private readonly Dictionary<ulong, (DeviceMemoryHandle Memory, long Bytes)> allocations = [];
+    private readonly List<CudaModule> modules = [];
+    private readonly Dictionary<string, CudaKernel> kernels = [];
+    private readonly CublasHandle cublas;
+    private bool disposed;
+
+    public CudaComputeDevice(CudaDevice device, CublasMathMode mathMode = CublasMathMode.Fp32)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        Device = device;
+        Context = device.PrimaryContext;
+        cublas = new CublasHandle(Context);
+        cublas.SetMathMode(mathMode);
+    }
+
+    /// <summary>The usable device <paramref name="ordinal"/>; throws <see cref="CudaUnavailableException"/> with the reason otherwise.</summary>
+    public static CudaComputeDevice Open(int ordinal = 0) => new(CudaDevice.Get(ordinal));
+
+    public CudaDevice Device { get; }
+
+    public CudaContext Context { get; }
+
+    public string Name => Device.Name;
+
+    public long MemoryInUse { get; private set; }
+
+    /// <summary>Loads a PTX or CUBIN image; its kernels become reachable through <see cref="GetKernel"/>.</summary>
+    public CudaModule LoadModule(ReadOnlySpan<byte> image)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CudaModule module = Context.LoadModule(image);
+        modules.Add(module);
+        return module;
+    }
+
+    public DevicePtr Allocate(long bytes)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var memory = new DeviceMemoryHandle(Context);
+        memory.Attach((nint)Context.AllocateBytes(bytes, null));
+        allocations.Add(memory.Address, (memory, bytes));
+        MemoryInUse += bytes;
+        return new DevicePtr(memory.Address);
+    }
+
+    public void Free(DevicePtr pointer)
+    {
+        if (!allocations.Remove(pointer.Address, out var allocation))
+            throw new ArgumentException($"{pointer} is not a live allocation of this device (freed twice, or never allocated here).", nameof(pointer));
+        MemoryInUse -= allocation.Bytes;
+        // cuMemFree waits for pending work that uses the memory, as the seam promises.
+        allocation.Memory.Dispose();
+    }
+
+    public void CopyHostToDevice(DevicePtr destination, ReadOnlySpan<byte> source)
+    {
+        Context.MakeCurrent();
+        fixed (byte* host = source)
+            Check(Driver.cuMemcpyHtoD_v2(destination.Address, host, (nuint)source.Length));
+    }
+
+    public void CopyDeviceToHost(Span<byte> destination, DevicePtr source)
+    {
+        Context.MakeCurrent();
+        fixed (byte* host = destination)
+            Check(Driver.cuMemcpyDtoH_v2(host, source.Address, (nuint)destination.Length));
+    }
+
+    public void CopyDeviceToDevice(IDeviceStream stream, DevicePtr destination, DevicePtr source, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        nint raw = CudaStream.From(stream).Handle;
+        Context.MakeCurrent();
+        Check(Driver.cuMemcpyDtoDAsync_v2(destination.Address, source.Address, (nuint)bytes, raw));
+    }
+
+    public void Memset(IDeviceStream stream, DevicePtr destination, byte value, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        nint raw = CudaStream.From(stream).Handle;
+        Context.MakeCurrent();
+        Check(Driver.cuMemsetD8Async(destination.Address, value, (nuint)bytes, raw));
+    }
+
+    public void Memset32(IDeviceStream stream, DevicePtr destination, uint value, long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (destination.Address % 4 != 0)
+            throw new ArgumentException($"Memset32 needs a 4-byte aligned address, got {destination}.", nameof(destination));
+        nint raw = CudaStream.From(stream).Handle;
+        Context.MakeCurrent();
+        Check(Driver.cuMemsetD32Async(destination.Address, value, (nuint)count, raw));
+    }
+
+    /// <summary>The kernel from the most recently loaded module that has one with this name.</summary>
+    public IDeviceKernel GetKernel(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (kernels.TryGetValue(name, out CudaKernel? cached))
+            return cached;
+        for (int i = modules.Count - 1; i >= 0; i--)
+        {
+            if (modules[i].TryGetKernel(name, out CudaKernel? kernel))
+                return kernels[name] = kernel;
+        }
+        throw new KeyNotFoundException($"No kernel named '{name}' in the {modules.Count} module(s) loaded on {Name}.");
+    }
+
+    public void Launch(IDeviceStream stream, IDeviceKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments)
+    {
+        var cudaKernel = kernel as CudaKernel ?? throw new ArgumentException($"Kernel '{kernel?.Name}' was not obtained from a CUDA device.", nameof(kernel));
+        cudaKernel.Launch(CudaStream.From(stream), config, arguments);
+    }
+
+    public void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
+    {
+        cublas.SetStream(CudaStream.From(stream));
+        cublas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
+        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
+    {
+        cublas.SetStream(CudaStream.From(stream));
+        cublas.SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+    }
+
+    public IDeviceStream CreateStream() => Context.CreateStream();
+
+    public IDeviceEvent CreateEvent() => Context.CreateEvent();
+
+    public void Synchronize() => Context.Synchronize();
+
+    public void Dispose()
+    {
+        if (disposed)
+            return;
+        disposed = true;
+        cublas.Dispose();
+        foreach (var (memory, _) in allocations.Values)
+            memory.Dispose();
+        allocations.Clear();
+        MemoryInUse = 0;
+        kernels.Clear();
+        foreach (CudaModule module in modules)
+            module.Dispose();
+        modules.Clear();
+    }
+}

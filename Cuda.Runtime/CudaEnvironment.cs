@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace CudaNn.Cuda;
+
+/// <summary>A library's load status plus its version when it loaded (or why the version could not be read).</summary>
+public sealed record NativeLibraryReport(NativeLibraryStatus Status, string? Version)
+{
+    public override string ToString() =>
+        Status.IsLoaded ? $"{Status.Library} {Version}, loaded from {Status.LoadedFrom}" : $"{Status.Library}: {Status.FailureReason}";
+}
+
+/// <summary>
+/// Everything CudaNn can find out about the CUDA installation, gathered without throwing: what
+/// <c>CudaNn info</c> prints. <see cref="ToString"/> renders it as lines of text.
+/// </summary>
+/// <param name="DotNetVersion">The .NET runtime, e.g. ".NET 10.0.0".</param>
+/// <param name="OperatingSystem">The OS and architecture.</param>
+/// <param name="DriverVersion">The CUDA version the driver supports, e.g. "13.0"; null when libcuda did not load.</param>
+/// <param name="Driver">libcuda.</param>
+/// <param name="Nvrtc">libnvrtc.</param>
+/// <param name="Cublas">libcublas.</param>
+/// <param name="Devices">Every device the driver reports.</param>
+/// <param name="NoUsableDeviceReason">Null when device 0 is usable, otherwise exactly why not.</param>
+public sealed record CudaEnvironmentReport(
+    string DotNetVersion, string OperatingSystem, string? DriverVersion,
+    NativeLibraryReport Driver, NativeLibraryReport Nvrtc, NativeLibraryReport Cublas,
+    IReadOnlyList<string> Devices, string? NoUsableDeviceReason)
+{
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.AppendLine($".NET:    {DotNetVersion} on {OperatingSystem}");
+        text.AppendLine($"driver:  {(Driver.Status.IsLoaded ? $"CUDA {DriverVersion ?? "?"}, loaded from {Driver.Status.LoadedFrom}" : Driver.Status.FailureReason)}");
+        text.AppendLine($"NVRTC:   {Describe(Nvrtc)}");
+        text.AppendLine($"cuBLAS:  {Describe(Cublas)}");
+        if (Devices.Count == 0)
+            text.AppendLine("devices: none");
+        foreach (string device in Devices)
+            text.AppendLine($"device   {device}");
+        text.AppendLine(NoUsableDeviceReason is null ? "GPU:     device 0 is usable" : $"GPU:     no usable GPU: {NoUsableDeviceReason}");
+        return text.ToString();
+    }
+
+    private static string Describe(NativeLibraryReport library) =>
+        library.Status.IsLoaded
+            ? $"{library.Version}, loaded from {library.Status.LoadedFrom}"
+            : library.Status.FailureReason ?? "not loaded";
+}
+
+/// <summary>Gathers a <see cref="CudaEnvironmentReport"/>.</summary>
+public static class CudaEnvironment
+{
+    /// <summary>Loads what can be loaded and reports everything; never throws for a missing or broken CUDA.</summary>
+    public static CudaEnvironmentReport Describe()
+    {
+        NativeLibraryStatus driver = CudaDriver.Library;
+        string? driverVersion = CudaDriver.Version is { } v ? CudaDriver.FormatVersion(v) : null;
+
+        NativeLibraryReport nvrtc = new(NvrtcCompiler.Status,
+            Attempt(() => NvrtcCompiler.Load().Version.ToString(2)));
+        NativeLibraryReport cublas = new(CublasLibrary.Status,
+            Attempt(() => CublasLibrary.Version.ToString(3)));
+
+        IReadOnlyList<string> devices = [];
+        string? reason = null;
+        try
+        {
+            devices = CudaDevice.GetAll().Select(d => d.ToString()).ToList();
+            CudaDevice.TryGet(out _, out reason);
+        }
+        catch (Exception e) when (e is CudaException or CudaUnavailableException)
+        {
+            reason = e.Message;
+        }
+        if (reason is null && !cublas.Status.IsLoaded)
+            reason = $"device 0 is present but cuBLAS is missing: {cublas.Status.FailureReason}";
+
+        return new CudaEnvironmentReport(
+            RuntimeInformation.FrameworkDescription,
+            $"{RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})",
+            driverVersion,
+            new NativeLibraryReport(driver, driverVersion), nvrtc, cublas,
+            devices, reason);
+    }
+
+    private static string? Attempt(Func<string> version)
+    {
+        try
+        {
+            return version();
+        }
+        catch (Exception e) when (e is CudaException or CudaUnavailableException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            return $"(version unavailable: {e.Message})";
+        }
+    }
+}

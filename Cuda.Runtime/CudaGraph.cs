@@ -1,0 +1,48 @@
+using CudaNn.Cuda.Interop;
+using static CudaNn.Cuda.CudaCheck;
+
+namespace CudaNn.Cuda;
+
+/// <summary>
+/// Work captured from a <see cref="CudaStream"/>, instantiated once and replayed with one launch. Kernel
+/// arguments are the values they had at capture time: replays read and write the same device addresses.
+/// </summary>
+public sealed class CudaGraph : IDeviceGraph
+{
+    private readonly GraphHandle graph;
+    private readonly GraphExecHandle executable;
+
+    internal CudaGraph(GraphHandle graph)
+    {
+        this.graph = graph;
+        executable = new GraphExecHandle(graph.Context);
+        graph.Context.MakeCurrent();
+        try
+        {
+            Check(Driver.cuGraphInstantiateWithFlags(out nint raw, graph.DangerousGetHandle(), 0));
+            executable.Attach(raw);
+        }
+        catch
+        {
+            graph.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Enqueues one replay of the whole graph on <paramref name="stream"/>.</summary>
+    public void Launch(CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ObjectDisposedException.ThrowIf(executable.IsClosed, this);
+        stream.Context.MakeCurrent();
+        Check(Driver.cuGraphLaunch(executable.DangerousGetHandle(), stream.Handle));
+    }
+
+    void IDeviceGraph.Launch(IDeviceStream stream) => Launch(CudaStream.From(stream));
+
+    public void Dispose()
+    {
+        executable.Dispose();
+        graph.Dispose();
+    }
+}

@@ -1,0 +1,44 @@
+namespace CudaNn.Cuda.Interop;
+
+/// <summary>
+/// Logical names used by every <c>[LibraryImport]</c> in CudaNn. They match no real file on purpose:
+/// <see cref="NativeLibraryResolver"/> maps each one to the versioned library it finds.
+/// </summary>
+internal static class LibraryNames
+{
+    public const string Driver = "cudann-cuda-driver";
+    public const string Nvrtc = "cudann-nvrtc";
+    public const string Cublas = "cudann-cublas";
+
+    /// <summary>What to look for, per logical name, newest version first.</summary>
+    public static readonly IReadOnlyList<NativeLibrarySpec> All =
+    [
+        new(Driver, "CUDANN_CUDA_DRIVER_PATH", ["libcuda.so.1"], SearchToolkitFolders: false, CompanionPattern: null),
+        new(Nvrtc, "CUDANN_NVRTC_PATH", ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"],
+            SearchToolkitFolders: true, CompanionPattern: "libnvrtc-builtins.so.{major}*"),
+        new(Cublas, "CUDANN_CUBLAS_PATH", ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"],
+            SearchToolkitFolders: true, CompanionPattern: "libcublasLt.so.{major}"),
+    ];
+
+    public static NativeLibrarySpec Spec(string logicalName) =>
+        All.FirstOrDefault(s => s.LogicalName == logicalName)
+        ?? throw new ArgumentException($"'{logicalName}' is not a CudaNn native library name.", nameof(logicalName));
+}
+
+/// <summary>
+/// How to find one native library.
+/// <paramref name="CompanionPattern"/> names a sibling that must be loaded first from the same folder
+/// (libcublasLt for libcublas, the NVRTC builtins for NVRTC), because CudaNn never edits LD_LIBRARY_PATH
+/// and the library's own dependency lookup would otherwise not see that folder. "{major}" is replaced
+/// by the major version taken from the file name.
+/// </summary>
+internal sealed record NativeLibrarySpec(
+    string LogicalName,
+    string OverrideVariable,
+    IReadOnlyList<string> FileNames,
+    bool SearchToolkitFolders,
+    string? CompanionPattern)
+{
+    /// <summary>The file name users recognise, for messages: "libnvrtc.so".</summary>
+    public string DisplayName => FileNames[0][..(FileNames[0].IndexOf(".so", StringComparison.Ordinal) + 3)];
+}

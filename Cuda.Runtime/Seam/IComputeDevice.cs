@@ -1,0 +1,92 @@
+namespace CudaNn.Cuda;
+
+/// <summary>
+/// The device seam: everything the CUDA backend needs from a GPU, and nothing more. Two implementations:
+/// <see cref="CudaComputeDevice"/> (driver API + cuBLAS on a real GPU) and the host emulator (host memory,
+/// kernels.cu built with g++). Code written against this interface runs unchanged on both.
+/// </summary>
+/// <remarks>
+/// <para>Ordering follows CUDA. Operations that take an <see cref="IDeviceStream"/> are enqueued on it and run in
+/// enqueue order relative to that stream; they may still be running when the call returns. Host copies are
+/// synchronous: they run after everything enqueued on any stream so far and return once complete.</para>
+/// <para>While a stream is capturing (<see cref="IDeviceStream.BeginCapture"/>), work enqueued on it is recorded,
+/// not run; it runs each time the resulting graph is launched. Synchronous calls (host copies, Allocate, Free,
+/// Synchronize) are not allowed on the capturing thread meanwhile.</para>
+/// <para>Pointer-order convention: destination first, then source, as in CUDA's memcpy family.
+/// Failures throw an exception naming the operation; bad arguments throw <see cref="ArgumentException"/>.
+/// Implementations are used from one thread at a time.</para>
+/// </remarks>
+public interface IComputeDevice : IDisposable
+{
+    /// <summary>What the device is, for logs: "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
+    string Name { get; }
+
+    /// <summary>Bytes allocated by <see cref="Allocate"/> and not yet freed (leak tests compare it before and after).</summary>
+    long MemoryInUse { get; }
+
+    /// <summary>Allocates <paramref name="bytes"/> (&gt; 0) of uninitialised device memory, aligned to at least 256 bytes.</summary>
+    DevicePtr Allocate(long bytes);
+
+    /// <summary>
+    /// Frees memory returned by <see cref="Allocate"/>, after work already enqueued that uses it has finished.
+    /// Throws <see cref="ArgumentException"/> for an address that is not a live allocation of this device.
+    /// </summary>
+    void Free(DevicePtr pointer);
+
+    /// <summary>Copies <paramref name="source"/> to device memory at <paramref name="destination"/> (synchronous).</summary>
+    void CopyHostToDevice(DevicePtr destination, ReadOnlySpan<byte> source);
+
+    /// <summary>Copies <c>destination.Length</c> bytes from device memory at <paramref name="source"/> (synchronous).</summary>
+    void CopyDeviceToHost(Span<byte> destination, DevicePtr source);
+
+    /// <summary>Enqueues copying <paramref name="bytes"/> between device addresses; the ranges must not overlap.</summary>
+    void CopyDeviceToDevice(IDeviceStream stream, DevicePtr destination, DevicePtr source, long bytes);
+
+    /// <summary>Enqueues setting <paramref name="bytes"/> bytes at <paramref name="destination"/> to <paramref name="value"/>.</summary>
+    void Memset(IDeviceStream stream, DevicePtr destination, byte value, long bytes);
+
+    /// <summary>
+    /// Enqueues setting <paramref name="count"/> 32-bit words at <paramref name="destination"/> (4-byte aligned) to
+    /// <paramref name="value"/>, e.g. <c>BitConverter.SingleToUInt32Bits(float.NaN)</c> to poison a float buffer.
+    /// </summary>
+    void Memset32(IDeviceStream stream, DevicePtr destination, uint value, long count);
+
+    /// <summary>
+    /// The loaded kernel with this <c>extern "C"</c> name (how kernels get loaded is up to the implementation).
+    /// Throws <see cref="KeyNotFoundException"/> naming the kernel when there is none.
+    /// </summary>
+    IDeviceKernel GetKernel(string name);
+
+    /// <summary>
+    /// Enqueues <paramref name="kernel"/> with <paramref name="config"/>. <paramref name="arguments"/> is exactly
+    /// cuLaunchKernel's <c>void**</c>: one address per kernel parameter, in order, each pointing at the
+    /// parameter's value (a <see cref="DevicePtr"/> for a pointer parameter). The values are copied before the
+    /// call returns, so they may live on the caller's stack; see <see cref="KernelArguments"/>.
+    /// </summary>
+    void Launch(IDeviceStream stream, IDeviceKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments);
+
+    /// <summary>
+    /// Enqueues C = alpha·op(A)·op(B) + beta·C with cuBLAS semantics: column-major storage, op(A) is m×k,
+    /// op(B) is k×n, C is m×n, with leading dimensions lda, ldb, ldc (see <see cref="GemmArguments.Validate"/>).
+    /// When beta is 0, C is not read (NaN there is overwritten). FP32 inputs, FP32 accumulation.
+    /// </summary>
+    void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc);
+
+    /// <summary>
+    /// <see cref="Sgemm"/> for <paramref name="batchCount"/> independent problems; problem i uses
+    /// A + i·strideA, B + i·strideB, C + i·strideC (strides in elements).
+    /// </summary>
+    void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
+        float beta, DevicePtr c, int ldc, long strideC, int batchCount);
+
+    /// <summary>A new stream; dispose it when done.</summary>
+    IDeviceStream CreateStream();
+
+    /// <summary>A new event, for timing and for ordering one stream after another.</summary>
+    IDeviceEvent CreateEvent();
+
+    /// <summary>Blocks until all work enqueued on every stream has finished.</summary>
+    void Synchronize();
+}

@@ -1,0 +1,103 @@
+using CudaNn.Cuda;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Runtime;
+
+/// <summary>cuBLAS Sgemm against the float64 column-major reference, odd sizes and padded leading dimensions.</summary>
+public class CublasGpuTests
+{
+    private const int M = 37, N = 23, K = 51, Padding = 3;
+
+    [TestCase(GemmOp.None, GemmOp.None)]
+    [TestCase(GemmOp.Transpose, GemmOp.None)]
+    [TestCase(GemmOp.None, GemmOp.Transpose)]
+    [TestCase(GemmOp.Transpose, GemmOp.Transpose)]
+    public void Sgemm_MatchesReference(GemmOp transA, GemmOp transB)
+    {
+        CudaContext context = Requirements.Gpu().PrimaryContext;
+        var (lda, aCols) = transA == GemmOp.None ? (M + Padding, K) : (K + Padding, M);
+        var (ldb, bCols) = transB == GemmOp.None ? (K + Padding, N) : (N + Padding, K);
+        int ldc = M + Padding;
+        float[] a = GpuTestSupport.RandomFloats(lda * aCols, seed: 501);
+        float[] b = GpuTestSupport.RandomFloats(ldb * bCols, seed: 502);
+        float[] c = GpuTestSupport.RandomFloats(ldc * N, seed: 503);
+        using DeviceBuffer<float> da = context.Allocate<float>(a.Length);
+        using DeviceBuffer<float> db = context.Allocate<float>(b.Length);
+        using DeviceBuffer<float> dc = context.Allocate<float>(c.Length);
+        da.CopyFrom(a);
+        db.CopyFrom(b);
+        dc.CopyFrom(c);
+        using CudaStream stream = context.CreateStream();
+        using var cublas = new CublasHandle(context);
+        cublas.SetStream(stream);
+        TestContext.Out.WriteLine($"cuBLAS {CublasLibrary.Version} (handle reports {cublas.Version})");
+
+        cublas.Sgemm(transA, transB, M, N, K, 1.5f, da.Pointer, lda, db.Pointer, ldb, 0.5f, dc.Pointer, ldc);
+        stream.Synchronize();
+
+        var (reference, magnitude) = GpuTestSupport.ReferenceGemm(transA, transB, M, N, K, 1.5f, a, lda, b, ldb, 0.5f, c, ldc);
+        float[] got = dc.ToArray();
+        GpuTestSupport.AssertGemmClose(got, reference, magnitude, M, N, ldc, K, $"{transA}/{transB}");
+        for (int j = 0; j < N; j++)
+            for (int i = M; i < ldc; i++)
+                Assert.That(got[i + j * ldc], Is.EqualTo(c[i + j * ldc]), $"padding row {i} of column {j} must be untouched");
+    }
+
+    [Test]
+    public void Sgemm_BetaZero_OverwritesNaNInC()
+    {
+        CudaContext context = Requirements.Gpu().PrimaryContext;
+        float[] a = GpuTestSupport.RandomFloats(M * K, seed: 511);
+        float[] b = GpuTestSupport.RandomFloats(K * N, seed: 512);
+        float[] c = Enumerable.Repeat(float.NaN, M * N).ToArray();
+        using DeviceBuffer<float> da = context.Allocate<float>(a.Length), db = context.Allocate<float>(b.Length), dc = context.Allocate<float>(c.Length);
+        da.CopyFrom(a);
+        db.CopyFrom(b);
+        dc.CopyFrom(c);
+        using var cublas = new CublasHandle(context);
+
+        cublas.Sgemm(GemmOp.None, GemmOp.None, M, N, K, 1f, da.Pointer, M, db.Pointer, K, 0f, dc.Pointer, M);
+        context.Synchronize();
+
+        var (reference, magnitude) = GpuTestSupport.ReferenceGemm(GemmOp.None, GemmOp.None, M, N, K, 1f, a, M, b, K, 0f, c, M);
+        GpuTestSupport.AssertGemmClose(dc.ToArray(), reference, magnitude, M, N, M, K, "beta=0");
+    }
+
+    [Test]
+    public void SgemmStridedBatched_EachBatchMatchesItsOwnReference()
+    {
+        CudaContext context = Requirements.Gpu().PrimaryContext;
+        const int batches = 3;
+        long strideA = M * K + 5, strideB = K * N + 7, strideC = M * N + 11;
+        float[] a = GpuTestSupport.RandomFloats((int)(strideA * batches), seed: 521);
+        float[] b = GpuTestSupport.RandomFloats((int)(strideB * batches), seed: 522);
+        float[] c = Enumerable.Repeat(float.NaN, (int)(strideC * batches)).ToArray();
+        using DeviceBuffer<float> da = context.Allocate<float>(a.Length), db = context.Allocate<float>(b.Length), dc = context.Allocate<float>(c.Length);
+        da.CopyFrom(a);
+        db.CopyFrom(b);
+        dc.CopyFrom(c);
+        using var cublas = new CublasHandle(context);
+
+        cublas.SgemmStridedBatched(GemmOp.Transpose, GemmOp.None, M, N, K, 1f, da.Pointer, K, strideA, db.Pointer, K, strideB, 0f, dc.Pointer, M, strideC, batches);
+        context.Synchronize();
+
+        float[] got = dc.ToArray();
+        for (int batch = 0; batch < batches; batch++)
+        {
+            float[] aBatch = a.AsSpan((int)(batch * strideA), M * K).ToArray();
+            float[] bBatch = b.AsSpan((int)(batch * strideB), K * N).ToArray();
+            var (reference, magnitude) = GpuTestSupport.ReferenceGemm(GemmOp.Transpose, GemmOp.None, M, N, K, 1f, aBatch, K, bBatch, K, 0f, new float[M * N], M);
+            GpuTestSupport.AssertGemmClose(got.AsSpan((int)(batch * strideC), M * N).ToArray(), reference, magnitude, M, N, M, K, $"batch {batch}");
+        }
+    }
+
+    [Test]
+    public void Sgemm_LdaTooSmall_ThrowsBeforeCallingCublas()
+    {
+        CudaContext context = Requirements.Gpu().PrimaryContext;
+        using var cublas = new CublasHandle(context);
+
+        Assert.That(() => cublas.Sgemm(GemmOp.None, GemmOp.None, M, N, K, 1f, DevicePtr.Null, M - 1, DevicePtr.Null, K, 0f, DevicePtr.Null, M),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("lda"));
+    }
+}

@@ -1,0 +1,109 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using CudaNn.Cuda;
+using CudaNn.Cuda.Interop;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Runtime;
+
+/// <summary>Self-checks of the bindings that need no GPU: entry points exist, C values and sizes match the headers.</summary>
+public class InteropBindingTests
+{
+    [Test]
+    public void EveryNvrtcEntryPoint_IsExportedByTheLoadedLibrary()
+    {
+        Requirements.Nvrtc();
+        AssertAllExported(typeof(Nvrtc), NvrtcCompiler.Status);
+    }
+
+    [Test]
+    public void EveryDriverEntryPoint_IsExportedByTheLoadedLibrary()
+    {
+        NativeLibraryStatus status = NativeLibraryResolver.Load(LibraryNames.Driver);
+        if (!status.IsLoaded)
+            Requirements.SkipOrFail(Requirements.RequireGpu, $"the driver is not available: {status.FailureReason}");
+        AssertAllExported(typeof(Driver), status);
+    }
+
+    [Test]
+    public void EveryCublasEntryPoint_IsExportedByTheLoadedLibrary()
+    {
+        if (!CublasLibrary.Status.IsLoaded)
+            Requirements.SkipOrFail(Requirements.RequireGpu, $"cuBLAS is not available: {CublasLibrary.Status.FailureReason}");
+        AssertAllExported(typeof(Cublas), CublasLibrary.Status);
+    }
+
+    [Test]
+    public void EveryBindingClass_UsesOnlyCudaNnLogicalLibraryNames()
+    {
+        var logicalNames = LibraryNames.All.Select(s => s.LogicalName).ToHashSet();
+        foreach (Type binding in new[] { typeof(Driver), typeof(Nvrtc), typeof(Cublas) })
+            foreach (MethodInfo method in Imports(binding))
+                Assert.That(logicalNames, Does.Contain(method.GetCustomAttribute<LibraryImportAttribute>()!.LibraryName), method.Name);
+    }
+
+    // Values copied from cuda.h / nvrtc.h / cublas_api.h / library_types.h (CUDA 12.6; unchanged 11.8 to 13.0).
+    [TestCase(CuResult.CUDA_ERROR_OUT_OF_MEMORY, 2)]
+    [TestCase(CuResult.CUDA_ERROR_STUB_LIBRARY, 34)]
+    [TestCase(CuResult.CUDA_ERROR_NO_DEVICE, 100)]
+    [TestCase(CuResult.CUDA_ERROR_INVALID_PTX, 218)]
+    [TestCase(CuResult.CUDA_ERROR_UNSUPPORTED_PTX_VERSION, 222)]
+    [TestCase(CuResult.CUDA_ERROR_NOT_FOUND, 500)]
+    [TestCase(CuResult.CUDA_ERROR_ILLEGAL_ADDRESS, 700)]
+    [TestCase(CuResult.CUDA_ERROR_LAUNCH_FAILED, 719)]
+    [TestCase(CuResult.CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, 901)]
+    [TestCase(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 16)]
+    [TestCase(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 75)]
+    [TestCase(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, 76)]
+    [TestCase(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, 97)]
+    [TestCase(CuFunctionAttribute.CU_FUNC_ATTRIBUTE_NUM_REGS, 4)]
+    [TestCase(CuFunctionAttribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 8)]
+    [TestCase(CuJitOption.CU_JIT_ERROR_LOG_BUFFER, 5)]
+    [TestCase(CuJitOption.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 6)]
+    [TestCase(CuStreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL, 1)]
+    [TestCase(NvrtcResult.NVRTC_ERROR_COMPILATION, 6)]
+    [TestCase(NvrtcResult.NVRTC_ERROR_INTERNAL_ERROR, 11)]
+    [TestCase(CublasStatus.CUBLAS_STATUS_INVALID_VALUE, 7)]
+    [TestCase(CublasStatus.CUBLAS_STATUS_EXECUTION_FAILED, 13)]
+    [TestCase(CublasOperation.CUBLAS_OP_T, 1)]
+    [TestCase(CublasMath.CUBLAS_TF32_TENSOR_OP_MATH, 3)]
+    [TestCase(LibraryProperty.PATCH_LEVEL, 2)]
+    public void EnumValue_MatchesHeader(object value, int header)
+    {
+        Assert.That(Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(header));
+    }
+
+    [Test]
+    public void SeamEnums_HaveCublasValues()
+    {
+        Assert.That((int)GemmOp.None, Is.EqualTo((int)CublasOperation.CUBLAS_OP_N));
+        Assert.That((int)GemmOp.Transpose, Is.EqualTo((int)CublasOperation.CUBLAS_OP_T));
+        Assert.That((int)CublasMathMode.Tf32, Is.EqualTo((int)CublasMath.CUBLAS_TF32_TENSOR_OP_MATH));
+        Assert.That((int)CublasMathMode.Fp32, Is.EqualTo((int)CublasMath.CUBLAS_DEFAULT_MATH));
+    }
+
+    [Test]
+    public unsafe void BlittableTypes_HaveTheirCSizes()
+    {
+        Assert.That(sizeof(CuResult), Is.EqualTo(4), "C enums are int");
+        Assert.That(sizeof(NvrtcResult), Is.EqualTo(4));
+        Assert.That(sizeof(CublasStatus), Is.EqualTo(4));
+        Assert.That(sizeof(DevicePtr), Is.EqualTo(sizeof(ulong)), "a DevicePtr kernel argument must be exactly a CUdeviceptr");
+        Assert.That(sizeof(nuint), Is.EqualTo(8), "size_t on x86-64 Linux");
+    }
+
+    private static IEnumerable<MethodInfo> Imports(Type binding) =>
+        binding.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.GetCustomAttribute<LibraryImportAttribute>() is not null);
+
+    private static void AssertAllExported(Type binding, NativeLibraryStatus library)
+    {
+        var methods = Imports(binding).ToList();
+        Assert.That(methods, Is.Not.Empty);
+        var missing = methods
+            .Select(m => m.GetCustomAttribute<LibraryImportAttribute>()!.EntryPoint ?? m.Name)
+            .Where(name => !NativeLibrary.TryGetExport(library.Handle, name, out _))
+            .ToList();
+        TestContext.Out.WriteLine($"{methods.Count} entry points checked in {library.LoadedFrom}");
+        Assert.That(missing, Is.Empty, $"not exported by {library.LoadedFrom}");
+    }
+}

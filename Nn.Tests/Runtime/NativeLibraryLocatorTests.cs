@@ -1,0 +1,100 @@
+using CudaNn.Cuda;
+using CudaNn.Cuda.Interop;
+
+namespace CudaNn.Tests.Runtime;
+
+/// <summary>The search for CUDA libraries, on machines described by an injected environment.</summary>
+public class NativeLibraryLocatorTests
+{
+    private static NativeLibraryLocator Locator(Dictionary<string, string> environment, string home = "/nonexistent-home") =>
+        new(name => environment.GetValueOrDefault(name), home);
+
+    [Test]
+    public void Load_DriverOverrideToMissingFile_SaysSoAndTriesNothingElse()
+    {
+        var locator = Locator(new() { ["CUDANN_CUDA_DRIVER_PATH"] = "/nonexistent/libcuda.so.1" });
+
+        NativeLibraryStatus status = locator.Load(LibraryNames.Spec(LibraryNames.Driver));
+
+        Assert.That(status.IsLoaded, Is.False);
+        Assert.That(status.FailureReason, Is.EqualTo("CUDANN_CUDA_DRIVER_PATH=/nonexistent/libcuda.so.1 does not exist"));
+    }
+
+    [Test]
+    public void Load_OverrideToFileThatIsNotALibrary_GivesTheLoaderMessage()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            var locator = Locator(new() { ["CUDANN_CUBLAS_PATH"] = path });
+
+            NativeLibraryStatus status = locator.Load(LibraryNames.Spec(LibraryNames.Cublas));
+
+            Assert.That(status.IsLoaded, Is.False);
+            Assert.That(status.FailureReason, Does.StartWith($"CUDANN_CUBLAS_PATH={path} could not be loaded: {path}:"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void SearchFolders_ForToolkitLibraries_FollowTheDocumentedOrder()
+    {
+        var locator = Locator(new() { ["CUDA_PATH"] = "/opt/cuda-a", ["CUDA_HOME"] = "/opt/cuda-b" });
+
+        IReadOnlyList<string?> folders = locator.SearchFolders(LibraryNames.Spec(LibraryNames.Nvrtc));
+
+        Assert.That(folders.Take(3), Is.EqualTo(new[] { "/opt/cuda-a/lib64", "/opt/cuda-b/lib64", "/usr/local/cuda/lib64" }));
+        int loaderDefault = folders.ToList().IndexOf(null);
+        Assert.That(loaderDefault, Is.GreaterThan(2));
+        Assert.That(folders[loaderDefault + 1], Is.EqualTo("/usr/lib/x86_64-linux-gnu"));
+    }
+
+    [Test]
+    public void SearchFolders_ForTheDriver_SkipToolkitFoldersWhereOnlyStubsLive()
+    {
+        var locator = Locator(new() { ["CUDA_PATH"] = "/opt/cuda-a" });
+
+        IReadOnlyList<string?> folders = locator.SearchFolders(LibraryNames.Spec(LibraryNames.Driver));
+
+        Assert.That(folders[0], Is.Null, "the loader's default path comes first for the driver");
+        Assert.That(folders.OfType<string>(), Has.None.Contains("cuda"));
+    }
+
+    [Test]
+    public void SearchFolders_IncludeNvidiaWheelsOfAVirtualEnvironment()
+    {
+        string root = Directory.CreateTempSubdirectory("cudann-venv").FullName;
+        try
+        {
+            string wheelLib = Path.Combine(root, "lib", "python3.12", "site-packages", "nvidia", "cublas", "lib");
+            Directory.CreateDirectory(wheelLib);
+            var locator = Locator(new() { ["VIRTUAL_ENV"] = root });
+
+            IReadOnlyList<string?> folders = locator.SearchFolders(LibraryNames.Spec(LibraryNames.Cublas));
+
+            Assert.That(folders, Does.Contain(wheelLib));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
+    public void Load_NvrtcFromAnOverrideFolder_LoadsThatFile()
+    {
+        string? loaded = NvrtcCompiler.Status.LoadedFrom;
+        if (loaded is null || !Path.IsPathRooted(loaded))
+            Assert.Ignore($"NVRTC was not loaded from a known folder here ({NvrtcCompiler.Status}).");
+        string folder = Path.GetDirectoryName(loaded)!;
+        var locator = Locator(new() { ["CUDANN_NVRTC_PATH"] = folder });
+
+        NativeLibraryStatus status = locator.Load(LibraryNames.Spec(LibraryNames.Nvrtc));
+
+        Assert.That(status.IsLoaded, Is.True, status.FailureReason);
+        Assert.That(Path.GetDirectoryName(status.LoadedFrom), Is.EqualTo(folder));
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics.CodeAnalysis;
+using CudaNn.Cuda;
+
+namespace CudaNn.Tests.TestSupport;
+
+/// <summary>
+/// What a test needs from the machine. A missing requirement skips the test with the reason, unless the
+/// named environment variable is "1" (as on CI for what CI installs), in which case the test fails.
+/// </summary>
+public static class Requirements
+{
+    /// <summary>Set to 1 where NVRTC must be present.</summary>
+    public const string RequireNvrtc = "CUDANN_REQUIRE_NVRTC";
+
+    /// <summary>Set to 1 where a usable GPU (driver, device, cuBLAS) must be present.</summary>
+    public const string RequireGpu = "CUDANN_REQUIRE_GPU";
+
+    /// <summary>Set to 1 where the host emulator must build and run.</summary>
+    public const string RequireEmulator = "CUDANN_REQUIRE_EMULATOR";
+
+    /// <summary>Skips the test with <paramref name="reason"/>, or fails it when <paramref name="environmentVariable"/> is "1".</summary>
+    [DoesNotReturn]
+    public static void SkipOrFail(string environmentVariable, string reason)
+    {
+        if (Environment.GetEnvironmentVariable(environmentVariable) == "1")
+            Assert.Fail($"{reason} ({environmentVariable}=1 makes this a failure)");
+        Assert.Ignore(reason);
+        throw new InvalidOperationException("Assert.Ignore returned.");
+    }
+
+    /// <summary>The process's NVRTC, or skip/fail (<see cref="RequireNvrtc"/>).</summary>
+    public static NvrtcCompiler Nvrtc()
+    {
+        if (!NvrtcCompiler.TryLoad(out NvrtcCompiler? compiler, out string? reason))
+            SkipOrFail(RequireNvrtc, $"NVRTC is not available: {reason}");
+        return compiler;
+    }
+
+    /// <summary>A usable GPU with cuBLAS loaded, or skip/fail (<see cref="RequireGpu"/>).</summary>
+    public static CudaDevice Gpu()
+    {
+        if (!CudaDevice.TryGet(out CudaDevice? device, out string? reason))
+            SkipOrFail(RequireGpu, $"no usable GPU: {reason}");
+        if (!CublasLibrary.Status.IsLoaded)
+            SkipOrFail(RequireGpu, $"cuBLAS is not available: {CublasLibrary.Status.FailureReason}");
+        return device;
+    }
+}
