@@ -19,6 +19,7 @@ public static class CliApp
             TrainCommand.Create(output),
             EvalCommand.Create(output),
             PredictCommand.Create(output),
+            InfoCommand.Create(output),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,0 +1,88 @@
+using CudaNn.Cli;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Cli;
+
+/// <summary>The command line end to end, in process, on the shipped digits.</summary>
+public class CliTests
+{
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error);
+        TestContext.Out.WriteLine($"$ CudaNn {string.Join(' ', args)}  -> {code}\n{output}{error}");
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Test]
+    public void TrainThenEvalThenPredict_AgreeOnTheSavedWeights()
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = dir.File("w.safetensors");
+        var train = Run("train", "--epochs", "1", "--max-steps", "40", "--hidden", "32", "--seed", "4", "--save", checkpoint, "--device", "cpu");
+        Assert.That(train.Code, Is.Zero, train.Error);
+        Assert.That(train.Output, Does.Contain("784-32-10 relu").And.Contain("Epoch 1/1: loss").And.Contain("Test Accuracy: "));
+        Assert.That(File.Exists(checkpoint));
+        string trainAccuracy = train.Output.Split("Test Accuracy: ")[1].Split('%')[0];
+
+        var eval = Run("eval", "--checkpoint", checkpoint);
+        Assert.That(eval.Code, Is.Zero, eval.Error);
+        Assert.That(eval.Output, Does.Contain($"Test Accuracy: {trainAccuracy}%"), "eval of the saved weights repeats train's final figure");
+
+        var predict = Run("predict", "--checkpoint", checkpoint, "--index", "3");
+        Assert.That(predict.Code, Is.Zero, predict.Error);
+        Assert.That(predict.Output, Does.Contain("test image 3: true label").And.Contain("  9: "));
+        Assert.That(predict.Output.Split('\n').Take(28).All(line => line.Length == 56), "28 rows of 28 two-character pixels");
+    }
+
+    [TestCase("train", "--batch-size", "-3", "--batch-size must be a positive integer")]
+    [TestCase("train", "--hidden", "128,x", "--hidden must be positive widths")]
+    [TestCase("train", "--optimizer", "adagrad", "adagrad")]
+    [TestCase("train", "--lr", "0", "--lr must be a positive number")]
+    [TestCase("train", "--epoks", "3", "--epoks")]
+    [TestCase("eval", "--device", "cpu", "--checkpoint")]
+    public void BadArguments_GiveOneClearLineAndExitCode2(string command, string option, string value, string expected)
+    {
+        var result = Run(command, option, value);
+        Assert.That(result.Code, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain(expected));
+        Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
+    public void MissingDataDirectory_IsNamed()
+    {
+        var result = Run("train", "--data", "/nonexistent/mnist");
+        Assert.That(result.Code, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("/nonexistent/mnist"));
+    }
+
+    [Test]
+    public void DataDirectoryWithoutMnistFiles_ListsWhatWasLookedFor()
+    {
+        using var dir = new TempDirectory();
+        var result = Run("train", "--data", dir.Path);
+        Assert.That(result.Code, Is.EqualTo(1));
+        Assert.That(result.Error, Does.Contain("train-images-idx3-ubyte"));
+    }
+
+    [Test]
+    public void CorruptCheckpoint_IsRejectedWithItsName()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Write("broken.safetensors", [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, (byte)'{']);
+        var result = Run("eval", "--checkpoint", path);
+        Assert.That(result.Code, Is.EqualTo(1));
+        Assert.That(result.Error, Does.Contain("broken.safetensors"));
+        Assert.That(result.Error, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public void Info_AlwaysSucceeds_AndSaysWhetherThereIsAGpu()
+    {
+        var result = Run("info");
+        Assert.That(result.Code, Is.Zero);
+        Assert.That(result.Output, Does.Contain(".NET:").And.Contain("NVRTC:").And.Contain("GPU:"));
+    }
+}
