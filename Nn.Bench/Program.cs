@@ -1,1 +1,3 @@
-Console.WriteLine("bench");
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(CudaNn.Bench.TrainingStepBenchmarks).Assembly).Run(args);
