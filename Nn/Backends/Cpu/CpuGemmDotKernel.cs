@@ -12,6 +12,9 @@ internal static unsafe class CpuGemmDotKernel
     /// <summary>Rows and columns of C per tile.</summary>
     public const int Tile = 4;
 
+    /// <summary>Rows of A swept per pass over B.</summary>
+    private const int RowChunk = 64;
+
     /// <summary>Whether this path applies: op(A) = A, op(B) = B^T, and k long enough to fill several lanes.</summary>
     public static bool Suits<T, TLane>(in GemmProblem<T> g)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -23,21 +26,31 @@ internal static unsafe class CpuGemmDotKernel
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
     {
-        // Four rows of B (12 KiB at k = 784, float) stay in L1 while every row block of A streams past.
-        for (int j = 0; j < g.N; j += Tile)
+        // Within a chunk of A rows (kept in L2), four rows of B (12 KiB at k = 784, float) stay in L1
+        // while the chunk's row tiles stream past; without the chunks, a batch of 1024 re-reads all of A
+        // from memory for every four columns of C.
+        for (int i0 = 0; i0 < g.M; i0 += RowChunk)
         {
-            for (int i = 0; i < g.M; i += Tile)
-            {
-                if (i + Tile <= g.M && j + Tile <= g.N)
-                {
-                    Tile4x4<T, TLane>(g, i, j);
-                    continue;
-                }
-                for (int r = i; r < Math.Min(i + Tile, g.M); r++)
-                    for (int s = j; s < Math.Min(j + Tile, g.N); s++)
-                        Write(g, r, s, Dot<T, TLane>(g.A + (long)r * g.Lda, g.B + (long)s * g.Ldb, g.K));
-            }
+            int i1 = Math.Min(i0 + RowChunk, g.M);
+            for (int j = 0; j < g.N; j += Tile)
+                for (int i = i0; i < i1; i += Tile)
+                    RunTile<T, TLane>(g, i, j);
         }
+    }
+
+    /// <summary>The tile of C at rows [i, i+4), columns [j, j+4), or the part of it inside C.</summary>
+    private static void RunTile<T, TLane>(in GemmProblem<T> g, int i, int j)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TLane : struct, ISimdLane<T, TLane>
+    {
+        if (i + Tile <= g.M && j + Tile <= g.N)
+        {
+            Tile4x4<T, TLane>(g, i, j);
+            return;
+        }
+        for (int r = i; r < Math.Min(i + Tile, g.M); r++)
+            for (int s = j; s < Math.Min(j + Tile, g.N); s++)
+                Write(g, r, s, Dot<T, TLane>(g.A + (long)r * g.Lda, g.B + (long)s * g.Ldb, g.K));
     }
 
     private static void Tile4x4<T, TLane>(in GemmProblem<T> g, int i, int j)

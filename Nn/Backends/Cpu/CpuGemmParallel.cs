@@ -10,10 +10,16 @@ namespace CudaNn.Backends.Cpu;
 internal static class CpuGemmParallel
 {
     /// <summary>
-    /// Below this many flops per thread, waking a second thread costs more than it saves
+    /// Below this many flops a part is not worth handing to another thread
     /// (measured on a 2-core machine: see Nn.Bench GemmBenchmarks).
     /// </summary>
-    public const long MinFlopsPerThread = 1_500_000;
+    public const long MinFlopsPerPart = 1_500_000;
+
+    /// <summary>
+    /// Parts per thread: more, smaller parts than threads, claimed as threads come free, so a worker that
+    /// the OS preempts holds up only a small part while the caller takes the rest.
+    /// </summary>
+    public const int PartsPerThread = 4;
 
     public static void Run<T>(in GemmProblem<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -31,7 +37,7 @@ internal static class CpuGemmParallel
         where TLane : struct, ISimdLane<T, TLane>
     {
         long flops = 2L * g.M * g.N * g.K;
-        int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, Environment.ProcessorCount);
+        int parts = (int)Math.Clamp(flops / MinFlopsPerPart, 1, PartsPerThread * CpuGemmWorkers.Shared.Width);
         if (parts == 1)
         {
             RunSerial<T, TLane>(g);
@@ -53,21 +59,18 @@ internal static class CpuGemmParallel
 
 /// <summary>
 /// One parallel GEMM: the problem cut into <c>parts</c> blocks of whole tiles along the longer side
-/// of C. Reused per calling thread so the delegate handed to Parallel.For is created once.
+/// of C. Reused per calling thread, so dispatching it allocates nothing but the pool's ticket.
 /// </summary>
-internal sealed class CpuGemmJob<T, TLane>
+internal sealed class CpuGemmJob<T, TLane> : IPartitionedWork
     where T : unmanaged, IFloatingPointIeee754<T>
     where TLane : struct, ISimdLane<T, TLane>
 {
     [ThreadStatic]
     private static CpuGemmJob<T, TLane>? s_current;
 
-    private readonly Action<int> _body;
     private GemmProblem<T> _problem;
     private int _parts, _rowUnit, _colUnit;
     private bool _splitRows;
-
-    private CpuGemmJob() => _body = RunPart;
 
     public static CpuGemmJob<T, TLane> ForCurrentThread() => s_current ??= new CpuGemmJob<T, TLane>();
 
@@ -83,10 +86,10 @@ internal sealed class CpuGemmJob<T, TLane>
         if (_parts == 1)
             CpuGemmParallel.RunSerial<T, TLane>(g);
         else
-            Parallel.For(0, _parts, _body);
+            CpuGemmWorkers.Shared.Run(this, _parts);
     }
 
-    private void RunPart(int part)
+    public void RunPart(int part)
     {
         ref readonly GemmProblem<T> g = ref _problem;
         int unit = _splitRows ? _rowUnit : _colUnit, extent = _splitRows ? g.M : g.N;
