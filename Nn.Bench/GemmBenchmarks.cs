@@ -26,7 +26,8 @@ public sealed record GemmShape(string Pass, int Batch, int In, int Out, bool Tra
     public static IEnumerable<GemmShape> ForMlp(int batch) =>
         new[] { (784, 128), (128, 64), (64, 10) }.SelectMany(l => ForLinear(batch, l.Item1, l.Item2));
 
-    public override string ToString() => $"{Pass} B{Batch} {In}->{Out} ({M}x{N}x{K})";
+    // Short: BenchmarkDotNet elides parameter values past 20 characters.
+    public override string ToString() => $"{Pass[..Pass.IndexOf(' ')]} B{Batch} {In}x{Out}";
 }
 
 /// <summary>CpuGemm.Gemm (float) at every GEMM shape of the 784-128-64-10 MLP, batch 64 and 1024.</summary>
