@@ -56,12 +56,11 @@ public class Adam : Optimizer
     /// <summary>Second moments, flat, in parameter order (state['exp_avg_sq']).</summary>
     public Tensor ExpAvgSq => _v;
 
-    public override void Step()
+    protected override void Update()
     {
-        StepCount++;
         var o = Options;
-        FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v,
-            new AdamStepArgs(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, Decoupled, StepCount));
+        FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v, StepTensor,
+            new AdamStepArgs(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, Decoupled));
     }
 
     public override void Dispose()

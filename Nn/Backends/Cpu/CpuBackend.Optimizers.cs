@@ -4,13 +4,14 @@ namespace CudaNn.Backends.Cpu;
 
 public sealed partial class CpuBackend<T>
 {
-    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamStepArgs args)
+    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
     {
         BackendChecks.Same(this, nameof(AdamStep), param, grad, m, v);
         BackendChecks.SameNumel(nameof(AdamStep), param, grad);
         BackendChecks.SameNumel(nameof(AdamStep), param, m);
         BackendChecks.SameNumel(nameof(AdamStep), param, v);
-        var c = new AdamLanes(args);
+        long t = IncrementStep(nameof(AdamStep), step);
+        var c = new AdamLanes(args, t);
         var p = param.Span<T>();
         var g = grad.Span<T>();
         var ms = m.Span<T>();
@@ -35,13 +36,13 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <summary>Adam's update for one vector of lanes, exactly as PyTorch orders it (see <see cref="AdamStepArgs"/>).</summary>
-    private readonly struct AdamLanes(AdamStepArgs args)
+    private readonly struct AdamLanes(AdamStepArgs args, long t)
     {
         private readonly Vector<T> _b1 = new(Of(args.Beta1)), _b2 = new(Of(args.Beta2));
         private readonly Vector<T> _oneMinusB1 = new(T.One - Of(args.Beta1)), _oneMinusB2 = new(T.One - Of(args.Beta2));
         private readonly Vector<T> _eps = new(Of(args.Eps)), _wd = new(Of(args.WeightDecay));
-        private readonly Vector<T> _stepSize = new(Of(args.LearningRate / args.BiasCorrection1));
-        private readonly Vector<T> _sqrtBc2 = new(Of(Math.Sqrt(args.BiasCorrection2)));
+        private readonly Vector<T> _stepSize = new(Of(args.LearningRate / args.BiasCorrection1(t)));
+        private readonly Vector<T> _sqrtBc2 = new(Of(Math.Sqrt(args.BiasCorrection2(t))));
         private readonly Vector<T> _decay = new(Of(1 - args.LearningRate * args.WeightDecay));
         private readonly bool _decoupled = args.DecoupledWeightDecay;
 
@@ -56,11 +57,12 @@ public sealed partial class CpuBackend<T>
         }
     }
 
-    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
+    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
     {
         BackendChecks.Same(this, nameof(SgdStep), param, grad, momentumBuffer);
         BackendChecks.SameNumel(nameof(SgdStep), param, grad);
         if (momentumBuffer is not null) BackendChecks.SameNumel(nameof(SgdStep), param, momentumBuffer);
+        bool firstStep = IncrementStep(nameof(SgdStep), step) == 1;
         var p = param.Span<T>();
         var g = grad.Span<T>();
         var buf = momentumBuffer is null ? default : momentumBuffer.Span<T>();
@@ -70,10 +72,18 @@ public sealed partial class CpuBackend<T>
             T d = g[i] + wd * p[i];
             if (momentumBuffer is not null)
             {
-                buf[i] = args.FirstStep ? d : mu * buf[i] + keep * d;
+                buf[i] = firstStep ? d : mu * buf[i] + keep * d;
                 d = args.Nesterov ? d + mu * buf[i] : buf[i];
             }
             p[i] -= lr * d;
         }
+    }
+
+    /// <summary>step[0] += 1; returns the new count.</summary>
+    private long IncrementStep(string op, Tensor step)
+    {
+        BackendChecks.OnDevice(this, op, step);
+        BackendChecks.DTypeIs(op, DType.Int32, step, "step");
+        return ++step.Span<int>()[0];
     }
 }
