@@ -230,8 +230,7 @@ __device__ __forceinline__ void bias_activation(float* y, const float* bias, int
     }
 }
 
-// y[rows, cols] = act(y + bias[cols]) in place (bias may be null); activation 0 identity, 1 relu, 2 sigmoid,
-// 3 tanh; reads 4 rows cols bytes (+ bias, cached), writes 4 rows cols.
+// y[rows, cols] = act(y + bias[cols]) in place, bias nullable, act 0..3 = id/relu/sigmoid/tanh; reads 4 rows cols B, writes 4 rows cols.
 extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const float* __restrict__ bias, int rows, int cols, int activation)
 {
     switch (activation)
@@ -247,12 +246,12 @@ extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const 
 #define BIAS_GRAD_BLOCK 256
 #define BIAS_GRAD_TILE 32
 
-// Column sums of dy[rows, cols] over row chunks of rowsPerChunk: block (x: 32-column tile, y: chunk), each warp
-// strides the chunk's rows over 32 adjacent columns, warps combine in order. One chunk adds into dbias[cols];
-// several write partial[chunks, cols] for bias_grad_finish. Reads 4 rows cols bytes, writes 4 chunks cols.
+// dbias[cols] += sum_n dy[rows, cols] (one chunk) or partial[chunks, cols] = per-chunk sums; reads 4 rows cols B, writes 4 chunks cols.
 extern "C" __global__ void bias_grad(const float* __restrict__ dy, float* __restrict__ dbias, float* __restrict__ partial,
                                      int rows, int cols, int rowsPerChunk)
 {
+    // Block (x: 32-column tile, y: chunk of rowsPerChunk rows): each warp strides the chunk's rows over 32
+    // adjacent columns (128-byte coalesced rows), then the warps' sums are added in warp order.
     __shared__ float warpSums[BIAS_GRAD_BLOCK / 32][BIAS_GRAD_TILE];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = BIAS_GRAD_BLOCK / 32;
     const int c = blockIdx.x * BIAS_GRAD_TILE + lane;
@@ -297,15 +296,15 @@ extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, f
 #define SOFTMAX_ROWS_PER_CHUNK 256
 #define MSE_CHUNK (LOSS_BLOCK * 16)
 
-// Softmax cross-entropy over logits[rows, cols] with labels[rows], a group of groupSize lanes (a power of two up
-// to 32) per row. Per row: first maximum m at index a, s = sum exp(z - m), loss = log(s) + m - z[label], hit =
-// (a == label); dlogits = (exp(z - m) / s - onehot) / rows when dlogits is not null. Rows come in chunks of 256
-// whose losses (double) and hits are tree-summed into partialLoss[chunk], partialHits[chunk] for loss_finish.
-// A label outside [0, cols) gives a NaN loss. Reads 4 rows cols + 4 rows bytes, writes 4 rows cols + 12 chunks.
+// logits[rows, cols], labels[rows] -> dlogits = (softmax - onehot) / rows, per-256-row loss and hit sums; reads 4 rows (cols + 1) B, writes 4 rows cols.
 extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logits, const int* __restrict__ labels,
                                                  float* __restrict__ dlogits, double* __restrict__ partialLoss,
                                                  int* __restrict__ partialHits, int rows, int cols, int groupSize)
 {
+    // A group of groupSize lanes (a power of two up to 32) per row. Per row: first maximum m at index a,
+    // s = sum exp(z - m), loss = log(s) + m - z[label], hit = (a == label); dlogits is skipped when null. Rows
+    // come in chunks of 256 whose losses (double) and hits are tree-summed into partialLoss[chunk] and
+    // partialHits[chunk] for loss_finish. A label outside [0, cols) gives a NaN loss.
     __shared__ double chunkLoss[SOFTMAX_ROWS_PER_CHUNK];
     __shared__ int chunkHits[SOFTMAX_ROWS_PER_CHUNK];
     const unsigned all = 0xffffffffu;
@@ -382,12 +381,12 @@ extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logit
     }
 }
 
-// Mean squared error over pred[n], target[n]: d = p - t, dpred = 2 d / n (when not null), and per chunk of 4096
-// elements the sum of d^2 (float square, double sum) into partialLoss[chunk] for loss_finish. Thread t owns the
-// same elements whatever the alignment, so the sum's order never changes. Reads 8n bytes, writes 4n + 8 chunks.
+// d = pred[n] - target[n]: dpred = 2 d / n (nullable), partialLoss[chunk] = sum d^2 per 4096 elements; reads 8n B, writes 4n.
 extern "C" __global__ void mse_loss(const float* __restrict__ pred, const float* __restrict__ target, float* __restrict__ dpred,
                                     double* __restrict__ partialLoss, long long n)
 {
+    // d^2 is squared in float and summed in double, as the CPU reference does. Thread t owns the same elements
+    // whatever the alignment, so the order of the sum never changes.
     __shared__ double sums[LOSS_BLOCK];
     const float scale = (float)(2.0 / (double)n);
     const bool vector = aligned16(pred) && aligned16(target) && (dpred == 0 || aligned16(dpred));
@@ -432,8 +431,7 @@ extern "C" __global__ void mse_loss(const float* __restrict__ pred, const float*
     }
 }
 
-// loss[0] = (sum of partialLoss[chunks]) / count and, when both are given, correct[0] += sum of partialHits;
-// one block of 256 threads, fixed order. Reads 12 chunks bytes, writes 8.
+// loss[0] = sum partialLoss[chunks] / count, correct[0] += sum partialHits (when both given); one block; reads 12 chunks B, writes 8.
 extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, const int* __restrict__ partialHits, int chunks,
                                        double count, float* __restrict__ loss, int* __restrict__ correct)
 {
@@ -460,20 +458,20 @@ extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, c
 
 // ================================================================ Optimizers
 
-// step[0] += 1, one thread. Launched before adam_step / sgd_step so a captured graph counts steps on the device.
+// step[0] += 1 on one thread, before adam_step / sgd_step so captured graphs count on the device; reads and writes 4 bytes.
 extern "C" __global__ void optimizer_step_increment(int* __restrict__ step)
 {
     if (blockIdx.x == 0 && threadIdx.x == 0)
         step[0] += 1;
 }
 
-// One Adam (decoupled = 0) or AdamW (decoupled = 1) step over flat param, grad, m, v [n], t = step[0], PyTorch's
-// update: g += wd p (Adam) or p *= 1 - lr wd (AdamW); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). Reads 16n bytes, writes 12n.
+// Adam (decoupled 0) / AdamW (1) step over flat param, grad, m, v [n] with t = step[0]; reads 16n bytes, writes 12n.
 extern "C" __global__ void adam_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
                                      float* __restrict__ v, long long n, double lr, double beta1, double beta2, double eps,
                                      double weightDecay, int decoupled, const int* __restrict__ step)
 {
+    // PyTorch's update: g += wd p (Adam) or p *= 1 - lr wd (AdamW); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     // The scalars are rounded to float exactly where the CPU reference rounds them.
     const double t = (double)step[0];
     const float stepSize = (float)(lr / (1.0 - pow(beta1, t)));
@@ -512,13 +510,13 @@ extern "C" __global__ void adam_step(float* __restrict__ param, const float* __r
     for_each_scalar(split, n, [&](long long i) { update(param[i], grad[i], m[i], v[i]); });
 }
 
-// One SGD step over flat param, grad [n] and, when momentum is used, momentumBuffer [n] (else null); PyTorch's
-// update: d = g + wd p; buf = d on the first step (step[0] == 1), else mu buf + (1 - dampening) d;
-// d = nesterov ? d + mu buf : buf; p -= lr d. Reads 12n bytes (8n without momentum), writes 8n (4n).
+// SGD step over flat param, grad [n], momentumBuffer [n] (null: no momentum); reads 12n bytes (8n), writes 8n (4n).
 extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ momentumBuffer,
                                     long long n, double lr, double momentum, double dampening, int nesterov,
                                     double weightDecay, const int* __restrict__ step)
 {
+    // PyTorch's update: d = g + wd p; buf = d on the first step (step[0] == 1), else mu buf + (1 - dampening) d;
+    // d = nesterov ? d + mu buf : buf; p -= lr d.
     const bool firstStep = step[0] == 1;
     const float rate = (float)lr, mu = (float)momentum, wd = (float)weightDecay, keep = (float)(1.0 - dampening);
     const bool useMomentum = momentumBuffer != 0;
@@ -558,13 +556,13 @@ extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __re
 
 // ================================================================ Data
 
-// x[batch, features] = images[indices[b], :] * scale + shift (uint8 images [count, features], scale = 1 / (255 std),
-// shift = -mean / std), y[b] = labels[indices[b]] as int; one block per row, grid-stride. An index outside
-// [0, count) gives a NaN row and label -1. Reads batch (features + 5) bytes, writes 4 batch (features + 1).
+// x[b, d] = images[idx[b], d] * scale + shift, y[b] = labels[idx[b]]; reads batch (features + 5) B, writes 4 batch (features + 1).
 extern "C" __global__ void gather_normalize(const unsigned char* __restrict__ images, const unsigned char* __restrict__ labels,
                                             const int* __restrict__ indices, float* __restrict__ x, int* __restrict__ y,
                                             int batch, int features, int count, float scale, float shift)
 {
+    // uint8 images [count, features], int32 indices [batch], scale = 1 / (255 std), shift = -mean / std; one block
+    // per row, grid-stride. An index outside [0, count) gives a NaN row and label -1.
     // Whole 4-byte words of a row are aligned when the data set and the row length are; x rows likewise for float4.
     const bool vector = features % 4 == 0 && ((unsigned long long)images & 3) == 0 && aligned16(x);
     for (int b = blockIdx.x; b < batch; b += gridDim.x)
