@@ -13,7 +13,7 @@ internal static class CommonOptions
 
     public static Option<string> Device() => new("--device")
     {
-        Description = "cpu or auto (CUDA when usable, else cpu)",
+        Description = "auto (CUDA when usable, else cpu), cpu, cuda, cuda:N, or emulator (the CUDA backend on the CPU)",
         DefaultValueFactory = _ => "auto",
     };
 
@@ -40,10 +40,20 @@ internal static class CommonOptions
         return given;
     }
 
-    /// <summary>The device for a --device value.</summary>
-    public static CudaNn.Device ResolveDevice(string name) => name.ToLowerInvariant() switch
+    /// <summary>The device for a --device value; a device that cannot be used here is a run error saying why.</summary>
+    public static CudaNn.Device ResolveDevice(string name)
     {
-        "cpu" or "auto" => CudaNn.Device.Cpu,
-        _ => throw new CliException($"--device: unknown device '{name}'; expected cpu or auto"),
-    };
+        try
+        {
+            return CudaNn.Device.Parse(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--device: {e.Message}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            throw new CliException($"--device {name}: {e.Message}", CliApp.RunError);
+        }
+    }
 }

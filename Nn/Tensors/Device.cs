@@ -8,6 +8,30 @@ public abstract class Device
     /// <summary>The host CPU, computing with the reference backend.</summary>
     public static Device Cpu { get; } = new CpuDevice();
 
+    /// <summary>CUDA device <paramref name="ordinal"/> (torch.device("cuda:0")); throws saying why when there is none.</summary>
+    public static Device Cuda(int ordinal = 0) => Backends.Cuda.GpuDevices.Cuda(ordinal);
+
+    /// <summary>The host emulator: the CUDA backend with kernels.cu compiled for the CPU (needs g++).</summary>
+    public static Device Emulator() => Backends.Cuda.GpuDevices.Emulator();
+
+    /// <summary>CUDA device 0 when it is usable, else the CPU.</summary>
+    public static Device Auto() => Backends.Cuda.GpuDevices.IsCudaUsable(out _) ? Cuda() : Cpu;
+
+    /// <summary>"cpu", "cuda", "cuda:N", "emulator" or "auto".</summary>
+    public static Device Parse(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string n = name.Trim().ToLowerInvariant();
+        if (n == "cpu") return Cpu;
+        if (n == "auto") return Auto();
+        if (n == "emulator") return Emulator();
+        if (n == "cuda") return Cuda();
+        if (n.StartsWith("cuda:", StringComparison.Ordinal) &&
+            int.TryParse(n.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ordinal))
+            return Cuda(ordinal);
+        throw new ArgumentException($"unknown device '{name}'; expected cpu, cuda, cuda:N, emulator or auto");
+    }
+
     /// <summary>"cpu", "cuda:0", "emulator".</summary>
     public abstract string Name { get; }
 

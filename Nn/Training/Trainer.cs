@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CudaNn.Backends.Cuda;
 using CudaNn.Data;
 using CudaNn.Nn;
 using CudaNn.Optim;
@@ -27,15 +28,24 @@ public sealed class Trainer : IDisposable
     private readonly CrossEntropyLoss _lossFn = new();
     private readonly Tensor _lossSum;
     private readonly Tensor _correct;
+    private readonly StepGraphs? _graphs;
+    private readonly Action _stepOnBatch;
+    private (Tensor X, Tensor Y) _batch;
 
-    public Trainer(Module model, Optimizer optimizer)
+    /// <param name="useGraphs">On a GPU device, capture the training step as a CUDA graph and replay it (turn off to debug).</param>
+    public Trainer(Module model, Optimizer optimizer, bool useGraphs = true)
     {
         Model = model;
         Optimizer = optimizer;
         var first = model.Parameters().FirstOrDefault()?.Value ?? throw new ArgumentException("the model has no parameters");
         _lossSum = Tensor.Zeros([1], first.DType, first.Device);
         _correct = Tensor.Zeros([1], DType.Int32, first.Device);
+        if (useGraphs && first.Device is GpuDevice gpu) _graphs = new StepGraphs(gpu);
+        _stepOnBatch = () => Step(_batch.X, _batch.Y);
     }
+
+    /// <summary>Whether training steps are captured and replayed as CUDA graphs.</summary>
+    public bool UsesGraphs => _graphs is not null;
 
     public Module Model { get; }
     public Optimizer Optimizer { get; }
@@ -48,22 +58,29 @@ public sealed class Trainer : IDisposable
     {
         Model.Train();
         var clock = Stopwatch.StartNew();
-        var backend = _lossSum.Backend;
-        backend.Fill(_lossSum, 0);
+        _lossSum.Backend.Fill(_lossSum, 0);
         long samples = 0, startSteps = Steps;
         foreach (var (x, y) in loader)
         {
             if (Steps >= maxSteps) break;
-            Optimizer.ZeroGrad();
-            var logits = Model.Forward(x);
-            var loss = _lossFn.Forward(logits, y);
-            Model.Backward(_lossFn.Backward());
-            Optimizer.Step();
-            backend.Axpy(x.Shape[0], loss, _lossSum);
+            _batch = (x, y);
+            if (_graphs is null) Step(x, y);
+            else if (_graphs.Run(x.Shape[0], _stepOnBatch)) Optimizer.CountReplayedStep();
             samples += x.Shape[0];
         }
         double meanLoss = samples == 0 ? double.NaN : _lossSum.Item() / samples;
         return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed);
+    }
+
+    /// <summary>zero_grad, forward, loss, backward, step, and the batch's loss added to the epoch's sum, all on the device.</summary>
+    private void Step(Tensor x, Tensor y)
+    {
+        Optimizer.ZeroGrad();
+        var logits = Model.Forward(x);
+        var loss = _lossFn.Forward(logits, y);
+        Model.Backward(_lossFn.Backward());
+        Optimizer.Step();
+        _lossSum.Backend.Axpy(x.Shape[0], loss, _lossSum);
     }
 
     /// <summary>Mean loss and accuracy of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
@@ -99,6 +116,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _graphs?.Dispose();
         _lossFn.Dispose();
         _lossSum.Dispose();
         _correct.Dispose();

@@ -1,0 +1,183 @@
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+
+namespace CudaNn.Backends.Cuda;
+
+/// <summary>
+/// The backend seam on a GPU: GEMMs through cuBLAS, everything else through the kernels of kernels.cu, all
+/// enqueued on the device's one stream with no host round trip. Reductions are deterministic (no atomics), so
+/// the same inputs give bit-identical results run after run on a given device.
+/// </summary>
+public sealed class CudaBackend : Backend, IDisposable
+{
+    private readonly GpuDevice _device;
+    private readonly Workspace _workspace;
+
+    internal CudaBackend(GpuDevice device)
+    {
+        _device = device;
+        _workspace = new Workspace(device.Compute);
+    }
+
+    public override Device Device => _device;
+    public override DType DType => DType.Float32;
+
+    private IDeviceStream Stream => _device.Stream;
+    private DeviceKernels K => _device.Kernels;
+
+    /// <summary>The device address of a tensor's first element.</summary>
+    private static DevicePtr P(Tensor t) => ((DeviceStorage)t.Storage).At(t.Offset);
+
+    /// <summary>The device address of an optional tensor, or null.</summary>
+    private static DevicePtr PtrOrNull(Tensor? t) => t is null ? DevicePtr.Null : P(t);
+
+    /// <summary>
+    /// Row-major GEMM on column-major cuBLAS. A row-major matrix X [r, c] is, byte for byte, the column-major
+    /// matrix X^T [c, r] with leading dimension c. So the row-major C = op(A) op(B) is the column-major
+    /// C^T = op(B)^T op(A)^T: cuBLAS is called with A and B swapped, m and n swapped, the same transpose flags,
+    /// and each leading dimension the row length of its row-major matrix.
+    /// </summary>
+    public override void Gemm(bool transA, bool transB, double alpha, Tensor a, Tensor b, double beta, Tensor c)
+    {
+        var (m, n, k) = BackendChecks.Gemm(this, transA, transB, a, b, c);
+        if (m == 0 || n == 0) return;
+        _device.Compute.Sgemm(Stream, transB ? GemmOp.Transpose : GemmOp.None, transA ? GemmOp.Transpose : GemmOp.None,
+            n, m, k, (float)alpha, P(b), Math.Max(1, b.Shape[1]), P(a), Math.Max(1, a.Shape[1]), (float)beta, P(c), n);
+    }
+
+    public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
+    {
+        BackendChecks.Same(this, nameof(BiasActivationForward), y, bias);
+        BackendChecks.Rank(nameof(BiasActivationForward), 2, y);
+        if (bias is not null && bias.Numel != y.Shape[1])
+            throw new ArgumentException($"{nameof(BiasActivationForward)}: bias {bias} does not match {y.Shape[1]} columns of {y}");
+        K.BiasActivationForward(Stream, P(y), PtrOrNull(bias), y.Shape[0], y.Shape[1], (KernelActivation)activation);
+    }
+
+    public override void ActivationForward(Tensor x, Tensor y, Activation activation)
+    {
+        BackendChecks.Same(this, nameof(ActivationForward), x, y);
+        BackendChecks.SameNumel(nameof(ActivationForward), x, y);
+        switch (activation)
+        {
+            case Activation.ReLU: K.ReluForward(Stream, P(x), P(y), x.Numel); break;
+            case Activation.Sigmoid: K.SigmoidForward(Stream, P(x), P(y), x.Numel); break;
+            case Activation.Tanh: K.TanhForward(Stream, P(x), P(y), x.Numel); break;
+            case Activation.Identity: K.Copy(Stream, P(x), P(y), x.Numel); break;
+            default: throw new ArgumentOutOfRangeException(nameof(activation));
+        }
+    }
+
+    public override void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation)
+    {
+        BackendChecks.Same(this, nameof(ActivationBackward), y, dy, dx);
+        BackendChecks.SameNumel(nameof(ActivationBackward), y, dy);
+        BackendChecks.SameNumel(nameof(ActivationBackward), y, dx);
+        switch (activation)
+        {
+            case Activation.ReLU: K.ReluBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
+            case Activation.Sigmoid: K.SigmoidBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
+            case Activation.Tanh: K.TanhBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
+            case Activation.Identity: K.Copy(Stream, P(dy), P(dx), y.Numel); break;
+            default: throw new ArgumentOutOfRangeException(nameof(activation));
+        }
+    }
+
+    public override void BiasGradient(Tensor dy, Tensor dbias)
+    {
+        BackendChecks.Same(this, nameof(BiasGradient), dy, dbias);
+        BackendChecks.Rank(nameof(BiasGradient), 2, dy);
+        int rows = dy.Shape[0], cols = dy.Shape[1];
+        if (dbias.Numel != cols)
+            throw new ArgumentException($"{nameof(BiasGradient)}: dbias {dbias} does not match {cols} columns of {dy}");
+        var workspace = _workspace.Get(nameof(BiasGradient), DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
+        K.BiasGrad(Stream, P(dy), P(dbias), rows, cols, workspace);
+    }
+
+    public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct)
+    {
+        var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct);
+        var workspace = _workspace.Get(nameof(SoftmaxCrossEntropy), DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(n));
+        K.SoftmaxCrossEntropy(Stream, P(logits), P(labels), PtrOrNull(dlogits), P(loss), PtrOrNull(correct), n, c, workspace);
+    }
+
+    public override void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss)
+    {
+        BackendChecks.Same(this, nameof(MseLoss), pred, target, dpred, loss);
+        BackendChecks.SameNumel(nameof(MseLoss), pred, target);
+        if (dpred is not null) BackendChecks.SameNumel(nameof(MseLoss), pred, dpred);
+        var workspace = _workspace.Get(nameof(MseLoss), DeviceKernels.MseLossWorkspaceBytes(pred.Numel));
+        K.MseLoss(Stream, P(pred), P(target), PtrOrNull(dpred), P(loss), pred.Numel, workspace);
+    }
+
+    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
+    {
+        BackendChecks.Same(this, nameof(AdamStep), param, grad, m, v);
+        BackendChecks.SameNumel(nameof(AdamStep), param, grad);
+        BackendChecks.SameNumel(nameof(AdamStep), param, m);
+        BackendChecks.SameNumel(nameof(AdamStep), param, v);
+        CheckStep(nameof(AdamStep), step);
+        K.OptimizerStepIncrement(Stream, P(step));
+        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel,
+            new AdamHyperparameters(args.LearningRate, args.Beta1, args.Beta2, args.Eps, args.WeightDecay, args.DecoupledWeightDecay), P(step));
+    }
+
+    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
+    {
+        BackendChecks.Same(this, nameof(SgdStep), param, grad, momentumBuffer);
+        BackendChecks.SameNumel(nameof(SgdStep), param, grad);
+        if (momentumBuffer is not null) BackendChecks.SameNumel(nameof(SgdStep), param, momentumBuffer);
+        CheckStep(nameof(SgdStep), step);
+        K.OptimizerStepIncrement(Stream, P(step));
+        K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel,
+            new SgdHyperparameters(args.LearningRate, args.Momentum, args.Dampening, args.Nesterov, args.WeightDecay), P(step));
+    }
+
+    public override void Fill(Tensor t, double value)
+    {
+        BackendChecks.Same(this, nameof(Fill), t);
+        K.Fill(Stream, P(t), t.Numel, (float)value);
+    }
+
+    public override void Axpy(double alpha, Tensor x, Tensor y)
+    {
+        BackendChecks.Same(this, nameof(Axpy), x, y);
+        BackendChecks.SameNumel(nameof(Axpy), x, y);
+        K.Axpy(Stream, P(x), P(y), x.Numel, (float)alpha);
+    }
+
+    public override void Copy(Tensor src, Tensor dst)
+    {
+        BackendChecks.OnDevice(this, nameof(Copy), src);
+        BackendChecks.OnDevice(this, nameof(Copy), dst);
+        BackendChecks.SameNumel(nameof(Copy), src, dst);
+        if (src.DType != dst.DType) throw new ArgumentException($"Copy: {src} and {dst} differ in dtype");
+        if (src.Numel > 0) _device.Compute.CopyDeviceToDevice(Stream, P(dst), P(src), src.Numel * src.DType.Size());
+    }
+
+    public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
+    {
+        const string op = nameof(GatherNormalize);
+        BackendChecks.Same(this, op, x);
+        BackendChecks.OnDevice(this, op, images);
+        BackendChecks.OnDevice(this, op, labels);
+        BackendChecks.OnDevice(this, op, indices);
+        BackendChecks.OnDevice(this, op, y);
+        BackendChecks.DTypeIs(op, DType.UInt8, images, "images");
+        BackendChecks.DTypeIs(op, DType.UInt8, labels, "labels");
+        BackendChecks.DTypeIs(op, DType.Int32, indices, "indices");
+        BackendChecks.DTypeIs(op, DType.Int32, y, "y");
+        int count = images.Shape[0], features = count == 0 ? 0 : (int)(images.Numel / count), batch = indices.Shape[0];
+        if (x.Numel != (long)batch * features || y.Numel != batch || labels.Numel != count)
+            throw new ArgumentException($"{op}: x {x}, y {y}, labels {labels} do not match {batch} indices into images {images}");
+        K.GatherNormalize(Stream, P(images), P(labels), P(indices), P(x), P(y), batch, features, count, mean, std);
+    }
+
+    private void CheckStep(string op, Tensor step)
+    {
+        BackendChecks.OnDevice(this, op, step);
+        BackendChecks.DTypeIs(op, DType.Int32, step, "step");
+    }
+
+    public void Dispose() => _workspace.Dispose();
+}

@@ -1,0 +1,48 @@
+using CudaNn.Cuda;
+
+namespace CudaNn.Backends.Cuda;
+
+/// <summary>Device memory of a <see cref="GpuDevice"/>: a real GPU's or the host emulator's.</summary>
+public sealed class DeviceStorage : Storage
+{
+    private readonly GpuDevice _device;
+
+    internal DeviceStorage(GpuDevice device, DType dtype, long length) : base(device, dtype, length)
+    {
+        _device = device;
+        long bytes = checked(length * dtype.Size());
+        if (bytes == 0) return;
+        try
+        {
+            Pointer = device.Compute.Allocate(bytes);
+        }
+        catch (Exception e) when (e is CudaException or OutOfMemoryException)
+        {
+            throw new OutOfMemoryException(
+                $"allocating {ByteSize.Format(bytes)} for {length} {dtype.Name()} elements on {device.Name}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The first element's device address (null for an empty storage).</summary>
+    public DevicePtr Pointer { get; }
+
+    /// <summary>The address of element <paramref name="index"/>.</summary>
+    public DevicePtr At(long index) => Pointer.Offset(index * DType.Size());
+
+    public override void CopyFromHost(ReadOnlySpan<byte> source, long elementOffset)
+    {
+        CheckRange(elementOffset, source.Length);
+        if (source.Length > 0) _device.Compute.CopyHostToDevice(At(elementOffset), source);
+    }
+
+    public override void CopyToHost(long elementOffset, Span<byte> destination)
+    {
+        CheckRange(elementOffset, destination.Length);
+        if (destination.Length > 0) _device.Compute.CopyDeviceToHost(destination, At(elementOffset));
+    }
+
+    protected override void Release()
+    {
+        if (!Pointer.IsNull && !_device.IsDisposed) _device.Compute.Free(Pointer);
+    }
+}

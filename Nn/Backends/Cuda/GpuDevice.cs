@@ -1,0 +1,65 @@
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+
+namespace CudaNn.Backends.Cuda;
+
+/// <summary>
+/// A device that runs the CUDA backend over the device seam: a real GPU ("cuda:0") or the host emulator
+/// ("emulator"), which runs the same kernels.cu on the CPU. All work goes to one stream, in order; host
+/// copies wait for it. Tensors on it are float32 for computing (int32 and uint8 for labels, indices and data).
+/// </summary>
+public sealed class GpuDevice : Device, IDisposable
+{
+    private readonly CudaBackend _backend;
+
+    internal GpuDevice(IComputeDevice compute, DeviceKernels kernels, string name, DeviceKind kind)
+    {
+        Compute = compute;
+        Kernels = kernels;
+        Name = name;
+        Kind = kind;
+        Stream = compute.CreateStream();
+        _backend = new CudaBackend(this);
+    }
+
+    public override string Name { get; }
+    public override DeviceKind Kind { get; }
+
+    /// <summary>The device seam implementation underneath: memory, launches, cuBLAS.</summary>
+    public IComputeDevice Compute { get; }
+
+    /// <summary>The typed kernel launchers of kernels.cu on this device.</summary>
+    public DeviceKernels Kernels { get; }
+
+    /// <summary>The stream all of this device's work is enqueued on.</summary>
+    public IDeviceStream Stream { get; }
+
+    /// <summary>What the hardware is, e.g. "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
+    public string Description => Compute.Name;
+
+    /// <summary>Device memory held by tensors and workspaces now.</summary>
+    public long MemoryInUse => Compute.MemoryInUse;
+
+    public bool IsDisposed { get; private set; }
+
+    public override Storage Allocate(DType dtype, long length)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new DeviceStorage(this, dtype, length);
+    }
+
+    public override Backend BackendFor(DType dtype) => dtype == DType.Float32
+        ? _backend
+        : throw new NotSupportedException($"the CUDA backend computes in float32, not {dtype.Name()}; float64 runs on the cpu reference backend");
+
+    public override void Synchronize() => Stream.Synchronize();
+
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        _backend.Dispose();
+        Stream.Dispose();
+        IsDisposed = true;
+        Compute.Dispose();
+    }
+}
