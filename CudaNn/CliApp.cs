@@ -20,6 +20,7 @@ public static class CliApp
             EvalCommand.Create(output),
             PredictCommand.Create(output),
             InfoCommand.Create(output),
+            VerifyCommand.Create(output),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -27,5 +27,11 @@ public sealed class CpuStorage<T> : Storage where T : unmanaged
         MemoryMarshal.AsBytes(Data.AsSpan((int)elementOffset)).Slice(0, destination.Length).CopyTo(destination);
     }
 
+    public override void Clear(long elementOffset, long count)
+    {
+        CheckRange(elementOffset, checked((int)(count * DType.Size())));
+        Data.AsSpan((int)elementOffset, (int)count).Clear();
+    }
+
     protected override void Release() => Data = [];
 }

@@ -34,6 +34,13 @@ public abstract class Storage : IDisposable
     /// <summary>Copies host bytes into this storage, starting at element <paramref name="elementOffset"/>.</summary>
     public abstract void CopyFromHost(ReadOnlySpan<byte> source, long elementOffset);
 
+    /// <summary>Sets <paramref name="count"/> elements from <paramref name="elementOffset"/> to all-zero bytes.</summary>
+    public virtual void Clear(long elementOffset, long count)
+    {
+        CheckRange(elementOffset, checked((int)(count * DType.Size())));
+        CopyFromHost(new byte[count * DType.Size()], elementOffset);
+    }
+
     /// <summary>Copies elements starting at <paramref name="elementOffset"/> into host bytes.</summary>
     public abstract void CopyToHost(long elementOffset, Span<byte> destination);
 

@@ -6,8 +6,7 @@ public sealed partial class Tensor
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null)
     {
         var t = Empty(shape, dtype, device);
-        if (dtype.IsFloatingPoint()) t.Backend.Fill(t, 0.0);
-        else t.CopyFromZeros();
+        t.Storage.Clear(t.Offset, t.Numel);
         return t;
     }
 
@@ -38,6 +37,4 @@ public sealed partial class Tensor
         copy.RequiresGrad = RequiresGrad;
         return copy;
     }
-
-    private void CopyFromZeros() => Storage.CopyFromHost(new byte[Numel * DType.Size()], Offset);
 }

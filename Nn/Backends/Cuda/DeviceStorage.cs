@@ -41,6 +41,14 @@ public sealed class DeviceStorage : Storage
         if (destination.Length > 0) _device.Compute.CopyDeviceToHost(destination, At(elementOffset));
     }
 
+    public override void Clear(long elementOffset, long count)
+    {
+        ThrowIfDisposed();
+        if (elementOffset < 0 || count < 0 || elementOffset + count > Length)
+            throw new ArgumentOutOfRangeException(nameof(elementOffset), $"elements [{elementOffset}, {elementOffset + count}) lie outside a storage of {Length}");
+        if (count > 0) _device.Compute.Memset(_device.Stream, At(elementOffset), 0, count * DType.Size());
+    }
+
     protected override void Release()
     {
         if (!Pointer.IsNull && !_device.IsDisposed) _device.Compute.Free(Pointer);

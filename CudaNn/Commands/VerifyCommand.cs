@@ -1,0 +1,35 @@
+using System.CommandLine;
+using System.Globalization;
+using CudaNn.Data;
+using CudaNn.Verification;
+
+namespace CudaNn.Cli.Commands;
+
+/// <summary>`verify`: the device against the CPU reference backend, tensor by tensor; exit code 1 on any failure.</summary>
+internal static class VerifyCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var device = CommonOptions.Device();
+        var data = CommonOptions.Data();
+        var command = new Command("verify", "Compare a device with the CPU reference: forward, loss, gradients, one Adam step, ten steps")
+        {
+            device, data,
+        };
+        command.SetAction(r =>
+        {
+            var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
+            var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
+            var rows = BackendComparison.Run(dev, train);
+            output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3");
+            output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"tolerance",12}  result  why");
+            foreach (var row in rows)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{row.Tensor,-28} {row.MaxAbsError,12:0.00e+00} {row.MaxRelError,12:0.00e+00} {row.ToleranceText,12}  {(row.Passed ? "pass" : "FAIL"),-6}  {row.Why}"));
+            int failed = rows.Count(row => !row.Passed);
+            output.WriteLine(failed == 0 ? $"all {rows.Count} comparisons pass" : $"{failed} of {rows.Count} comparisons FAIL");
+            return failed == 0 ? 0 : CliApp.RunError;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,88 @@
+using CudaNn.Data;
+using CudaNn.Nn;
+using CudaNn.Optim;
+using CudaNn.Training;
+using CudaNn.Verification;
+
+namespace CudaNn.Tests.Backends.Cuda;
+
+[TestFixture(GpuDeviceFixture.Emulator)]
+[TestFixture(GpuDeviceFixture.Cuda)]
+public class CudaBackendTests(string device) : GpuDeviceFixture(device)
+{
+    private static readonly MnistDataSet Train = MnistDataSet.LoadDefault(MnistSplit.Train);
+
+    [Test]
+    public void MatchesTheCpuReference_ForwardLossGradientsAdamAndTenSteps()
+    {
+        var rows = BackendComparison.Run(Device, Train);
+        foreach (var row in rows)
+            TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
+        Assert.That(rows, Has.Count.EqualTo(21));
+        Assert.That(rows.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
+    }
+
+    [Test]
+    public void Training_IsBitIdenticalRunToRun_AndWithOrWithoutGraphs()
+    {
+        var first = TrainSteps(steps: 12, useGraphs: true);
+        var second = TrainSteps(steps: 12, useGraphs: true);
+        var eager = TrainSteps(steps: 12, useGraphs: false);
+        Assert.That(second, Is.EqualTo(first), "same seed, same device: bit-identical weights");
+        Assert.That(eager, Is.EqualTo(first), "a replayed graph computes exactly what the eager step computes");
+    }
+
+    [Test]
+    public void TrainingAndDisposal_ReturnDeviceMemoryToItsStartLevel()
+    {
+        TrainSteps(steps: 3, useGraphs: true, hidden: 16, batch: 16); // workspaces reach their sizes once
+        long before = Device.MemoryInUse;
+        var weights = TrainSteps(steps: 1000, useGraphs: true, hidden: 16, batch: 16);
+        Assert.That(weights.All(float.IsFinite));
+        Assert.That(Device.MemoryInUse, Is.EqualTo(before), "bytes of device memory in use after 1,000 steps and disposal");
+    }
+
+    [Test]
+    public void ATensorOnTheWrongDevice_NamesBothDevices()
+    {
+        using var layer = new Linear(3, 2, device: Device);
+        using var x = Tensor.Zeros([1, 3]);
+        var ex = Assert.Throws<ArgumentException>(() => layer.Forward(x));
+        Assert.That(ex!.Message, Does.Contain("cpu").And.Contain(Device.Name));
+    }
+
+    [Test]
+    public void ADisposedModel_ThrowsObjectDisposed()
+    {
+        var layer = new Linear(3, 2, device: Device);
+        using var x = Tensor.Zeros([1, 3], device: Device);
+        layer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => layer.Forward(x));
+    }
+
+    [Test]
+    public void OutOfMemory_NamesWhatWasAllocatedAndWhere()
+    {
+        var ex = Assert.Throws<OutOfMemoryException>(() => Tensor.Empty([1 << 30, 1 << 12], device: Device));
+        Assert.That(ex!.Message, Does.Contain("allocating").And.Contain("float32").And.Contain(Device.Name));
+    }
+
+    [Test]
+    public void Float64_IsRefusedWithTheReason()
+    {
+        using var x = Tensor.Zeros([2], DType.Float64, Device);
+        var ex = Assert.Throws<NotSupportedException>(() => _ = x.Backend);
+        Assert.That(ex!.Message, Does.Contain("float32").And.Contain("float64"));
+    }
+
+    private float[] TrainSteps(int steps, bool useGraphs, int hidden = 64, int batch = 64)
+    {
+        var g = new Generator(5);
+        using var model = new MlpSpec(784, [hidden], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
+        using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
+        using var loader = DataLoader.FromMnist(Train, batch, shuffle: true, g, Device);
+        using var trainer = new Trainer(model, optimizer, useGraphs);
+        while (trainer.Steps < steps) trainer.TrainEpoch(loader, 1, maxSteps: steps);
+        return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
+    }
+}
