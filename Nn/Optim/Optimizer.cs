@@ -32,6 +32,19 @@ public abstract class Optimizer : IDisposable
     /// <summary>Updates every parameter from its gradient.</summary>
     public abstract void Step();
 
+    /// <summary>
+    /// The flat state buffers by PyTorch's state key ("exp_avg", "exp_avg_sq", "momentum_buffer"), in parameter order,
+    /// so a checkpoint can save them and copy them back; empty for a stateless optimizer.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, Tensor> StateBuffers() => new Dictionary<string, Tensor>();
+
+    /// <summary>Sets the step count a checkpoint recorded, so bias corrections and first-step rules continue where they left off.</summary>
+    public void RestoreStepCount(long stepCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        StepCount = stepCount;
+    }
+
     /// <summary>A flat buffer of zeros beside the parameters, for optimizer state (moments, momentum).</summary>
     protected Tensor StateBuffer() => Tensor.Zeros(FlatValues.Shape, FlatValues.DType, FlatValues.Device);
 
