@@ -27,6 +27,7 @@ public static class CliApp
             PredictCommand.Create(output),
             InfoCommand.Create(output),
             ExportCommand.Create(output),
+            PlaygroundCommand.Create(output),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
