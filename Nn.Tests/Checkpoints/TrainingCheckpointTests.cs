@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Checkpoints;
 using CudaNn.Optim;
 using CudaNn.Tests.TestSupport;
@@ -15,7 +16,7 @@ public class TrainingCheckpointTests
     {
         TestContext.Out.WriteLine($"seed {Seed}");
         using var dir = new TempDirectory();
-        var spec = new MlpSpec(5, [4], 3, Backends.Activation.Tanh);
+        var spec = new MlpSpec(5, [4], 3, Activation.Tanh);
         using var model = spec.Create(new Generator(Seed));
         using var adam = new Adam(model.Parameters());
         var random = new Random((int)Seed);
@@ -48,7 +49,7 @@ public class TrainingCheckpointTests
     public void WrongOptimizer_IsRefused_AndLeavesModelAndOptimizerUntouched()
     {
         using var dir = new TempDirectory();
-        var spec = new MlpSpec(5, [4], 3, Backends.Activation.ReLU);
+        var spec = new MlpSpec(5, [4], 3, Activation.ReLU);
         using var model = spec.Create(new Generator(Seed));
         using var adam = new Adam(model.Parameters());
         string path = dir.File("t.safetensors");
@@ -67,7 +68,7 @@ public class TrainingCheckpointTests
     public void ZeroGeneratorState_IsRejectedBeforeWriting()
     {
         using var dir = new TempDirectory();
-        using var model = new MlpSpec(2, [2], 2, Backends.Activation.ReLU).Create(new Generator(Seed));
+        using var model = new MlpSpec(2, [2], 2, Activation.ReLU).Create(new Generator(Seed));
         using var sgd = new SGD(model.Parameters());
         string path = dir.File("t.safetensors");
         Assert.That(() => TrainingCheckpoint.Save(path, model, sgd, new TrainingPosition(1, [0, 0, 0, 0], [])),

@@ -37,11 +37,17 @@ public abstract class Backend
     /// <summary>loss[0] = mean((pred - target)^2); dpred = 2 * (pred - target) / numel when given.</summary>
     public abstract void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss);
 
-    /// <summary>One Adam/AdamW step over flat param, grad and moment buffers of equal length.</summary>
-    public abstract void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamStepArgs args);
+    /// <summary>
+    /// One Adam/AdamW step over flat param, grad and moment buffers of equal length. <paramref name="step"/>
+    /// (int32, one element, on the device) is incremented first and the update uses the new count t.
+    /// </summary>
+    public abstract void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args);
 
-    /// <summary>One SGD step over flat buffers; momentumBuffer is null when momentum is 0.</summary>
-    public abstract void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args);
+    /// <summary>
+    /// One SGD step over flat buffers; momentumBuffer is null when momentum is 0. <paramref name="step"/>
+    /// (int32, one element) is incremented first; the momentum buffer starts from d when it becomes 1.
+    /// </summary>
+    public abstract void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args);
 
     /// <summary>Every element of t = value.</summary>
     public abstract void Fill(Tensor t, double value);

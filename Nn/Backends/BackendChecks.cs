@@ -20,7 +20,7 @@ internal static class BackendChecks
     }
 
     /// <summary>Checks that the tensors live on the backend's device and have its dtype.</summary>
-    public static void Same(Backend backend, string op, params Tensor?[] tensors)
+    public static void Same(Backend backend, string op, params ReadOnlySpan<Tensor?> tensors)
     {
         foreach (var t in tensors)
         {
@@ -37,7 +37,7 @@ internal static class BackendChecks
             throw new ArgumentException($"{op}: tensor {t} is on {t.Device.Name}, but this operation runs on {backend.Device.Name}");
     }
 
-    public static void Rank(string op, int rank, params Tensor[] tensors)
+    public static void Rank(string op, int rank, params ReadOnlySpan<Tensor> tensors)
     {
         foreach (var t in tensors)
             if (t.Rank != rank)

@@ -4,12 +4,17 @@ namespace CudaNn.Backends;
 /// Scalars of one Adam/AdamW step, PyTorch's update (torch.optim.Adam, non-amsgrad):
 /// g += wd*p (Adam) or p *= 1 - lr*wd (AdamW); m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
 /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+/// The step count t is not here: it lives in device memory beside the moments (see <see cref="Backend.AdamStep"/>),
+/// so that a captured training step replays with the right t every time.
 /// </summary>
 public readonly record struct AdamStepArgs(
-    double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay, bool DecoupledWeightDecay, long Step)
+    double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay, bool DecoupledWeightDecay)
 {
-    public double BiasCorrection1 => 1 - Math.Pow(Beta1, Step);
-    public double BiasCorrection2 => 1 - Math.Pow(Beta2, Step);
+    /// <summary>1 - b1^t.</summary>
+    public double BiasCorrection1(long step) => 1 - Math.Pow(Beta1, step);
+
+    /// <summary>1 - b2^t.</summary>
+    public double BiasCorrection2(long step) => 1 - Math.Pow(Beta2, step);
 }
 
 /// <summary>
@@ -18,4 +23,4 @@ public readonly record struct AdamStepArgs(
 /// p -= lr * d.
 /// </summary>
 public readonly record struct SgdStepArgs(
-    double LearningRate, double Momentum, double Dampening, bool Nesterov, double WeightDecay, bool FirstStep);
+    double LearningRate, double Momentum, double Dampening, bool Nesterov, double WeightDecay);

@@ -97,12 +97,12 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>Returns <paramref name="buffer"/> if it already has this shape, dtype and device, else a fresh one.</summary>
-    protected static Tensor Reuse(ref Tensor? buffer, int[] shape, Tensor like)
+    protected static Tensor Reuse(ref Tensor? buffer, ReadOnlySpan<int> shape, Tensor like)
     {
-        if (buffer is not null && buffer.Device == like.Device && buffer.DType == like.DType && buffer.Shape.SequenceEqual(shape))
+        if (buffer is not null && buffer.Device == like.Device && buffer.DType == like.DType && shape.SequenceEqual(buffer.Shape))
             return buffer;
         buffer?.Dispose();
-        buffer = Tensor.Empty(shape, like.DType, like.Device);
+        buffer = Tensor.Empty(shape.ToArray(), like.DType, like.Device);
         return buffer;
     }
 

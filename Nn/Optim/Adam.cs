@@ -59,12 +59,11 @@ public class Adam : Optimizer
     public override IReadOnlyDictionary<string, Tensor> StateBuffers() =>
         new Dictionary<string, Tensor> { ["exp_avg"] = _m, ["exp_avg_sq"] = _v };
 
-    public override void Step()
+    protected override void Update()
     {
-        StepCount++;
         var o = Options;
-        FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v,
-            new AdamStepArgs(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, Decoupled, StepCount));
+        FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v, StepTensor,
+            new AdamStepArgs(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, Decoupled));
     }
 
     public override void Dispose()

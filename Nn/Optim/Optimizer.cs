@@ -13,12 +13,16 @@ public abstract class Optimizer : IDisposable
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters.ToList();
         (FlatValues, FlatGrads) = ParameterPacking.Pack(Parameters);
+        StepTensor = Tensor.Zeros([1], DType.Int32, FlatValues.Device);
     }
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary>Number of Step calls so far (PyTorch's state['step']).</summary>
-    public long StepCount { get; protected set; }
+    /// <summary>Number of steps taken so far (PyTorch's state['step']); the device holds the same count in <see cref="StepTensor"/>.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>The step count on the parameters' device (int32, one element), which the update kernels increment and read.</summary>
+    protected Tensor StepTensor { get; }
 
     /// <summary>All parameter values, one flat view.</summary>
     protected Tensor FlatValues { get; }
@@ -30,20 +34,32 @@ public abstract class Optimizer : IDisposable
     public void ZeroGrad() => FlatGrads.Backend.Fill(FlatGrads, 0.0);
 
     /// <summary>Updates every parameter from its gradient.</summary>
-    public abstract void Step();
+    public void Step()
+    {
+        Update();
+        StepCount++;
+    }
+
+    /// <summary>One update through the backend, which increments <see cref="StepTensor"/>.</summary>
+    protected abstract void Update();
+
+    /// <summary>Counts a step that a replayed capture of <see cref="Step"/> took on the device without this object.</summary>
+    internal void CountReplayedStep() => StepCount++;
+
+    /// <summary>Sets the step count, on the host and on the device (resuming from a checkpoint).</summary>
+    public void RestoreStepCount(long steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        if (steps > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(steps), steps, "more steps than the device counter holds");
+        StepTensor.CopyFrom<int>([(int)steps]);
+        StepCount = steps;
+    }
 
     /// <summary>
     /// The flat state buffers by PyTorch's state key ("exp_avg", "exp_avg_sq", "momentum_buffer"), in parameter order,
     /// so a checkpoint can save them and copy them back; empty for a stateless optimizer.
     /// </summary>
     public virtual IReadOnlyDictionary<string, Tensor> StateBuffers() => new Dictionary<string, Tensor>();
-
-    /// <summary>Sets the step count a checkpoint recorded, so bias corrections and first-step rules continue where they left off.</summary>
-    public void RestoreStepCount(long stepCount)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
-        StepCount = stepCount;
-    }
 
     /// <summary>A flat buffer of zeros beside the parameters, for optimizer state (moments, momentum).</summary>
     protected Tensor StateBuffer() => Tensor.Zeros(FlatValues.Shape, FlatValues.DType, FlatValues.Device);
@@ -52,6 +68,7 @@ public abstract class Optimizer : IDisposable
     {
         FlatValues.Dispose();
         FlatGrads.Dispose();
+        StepTensor.Dispose();
         GC.SuppressFinalize(this);
     }
 }

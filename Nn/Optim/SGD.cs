@@ -46,12 +46,11 @@ public sealed class SGD : Optimizer
         ? new Dictionary<string, Tensor>()
         : new Dictionary<string, Tensor> { ["momentum_buffer"] = _momentum };
 
-    public override void Step()
+    protected override void Update()
     {
         var o = Options;
-        FlatValues.Backend.SgdStep(FlatValues, FlatGrads, _momentum,
-            new SgdStepArgs(o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay, FirstStep: StepCount == 0));
-        StepCount++;
+        FlatValues.Backend.SgdStep(FlatValues, FlatGrads, _momentum, StepTensor,
+            new SgdStepArgs(o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay));
     }
 
     public override void Dispose()

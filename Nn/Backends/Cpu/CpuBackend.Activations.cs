@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
 namespace CudaNn.Backends.Cpu;
 
 public sealed partial class CpuBackend<T>
@@ -9,20 +12,22 @@ public sealed partial class CpuBackend<T>
         int cols = y.Shape[1];
         if (bias is not null && bias.Numel != cols)
             throw new ArgumentException($"{nameof(BiasActivationForward)}: bias {bias} does not match {cols} columns of {y}");
-        // y[n, c] = act(y[n, c] + bias[c])
+        // y[n, c] = act(y[n, c] + bias[c]), a row at a time
         var ys = y.Span<T>();
         var bs = bias is null ? default : bias.Span<T>();
-        for (int i = 0; i < ys.Length; i++)
-            ys[i] = Apply(activation, bias is null ? ys[i] : ys[i] + bs[i % cols]);
+        for (int start = 0; start < ys.Length; start += cols)
+        {
+            var row = ys.Slice(start, cols);
+            if (bias is not null) TensorPrimitives.Add(row, bs, row);
+            Apply(activation, row, row);
+        }
     }
 
     public override void ActivationForward(Tensor x, Tensor y, Activation activation)
     {
         BackendChecks.Same(this, nameof(ActivationForward), x, y);
         BackendChecks.SameNumel(nameof(ActivationForward), x, y);
-        var xs = x.Span<T>();
-        var ys = y.Span<T>();
-        for (int i = 0; i < xs.Length; i++) ys[i] = Apply(activation, xs[i]);
+        Apply(activation, x.Span<T>(), y.Span<T>());
     }
 
     public override void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation)
@@ -33,7 +38,15 @@ public sealed partial class CpuBackend<T>
         var ys = y.Span<T>();
         var dys = dy.Span<T>();
         var dxs = dx.Span<T>();
-        for (int i = 0; i < ys.Length; i++) dxs[i] = dys[i] * Derivative(activation, ys[i]);
+        int i = 0;
+        if (activation == Activation.ReLU)
+        {
+            // dx = y > 0 ? dy : 0, a vector at a time
+            for (int lanes = Vector<T>.Count; i + lanes <= ys.Length; i += lanes)
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(ys[i..]), Vector<T>.Zero), new Vector<T>(dys[i..]), Vector<T>.Zero)
+                    .CopyTo(dxs[i..]);
+        }
+        for (; i < ys.Length; i++) dxs[i] = dys[i] * Derivative(activation, ys[i]);
     }
 
     public override void BiasGradient(Tensor dy, Tensor dbias)
@@ -46,21 +59,30 @@ public sealed partial class CpuBackend<T>
         // dbias[c] += sum_n dy[n, c]
         var dys = dy.Span<T>();
         var db = dbias.Span<T>();
-        for (int n = 0; n < rows; n++)
-        {
-            var row = dys.Slice(n * cols, cols);
-            for (int c = 0; c < cols; c++) db[c] += row[c];
-        }
+        for (int n = 0; n < rows; n++) TensorPrimitives.Add(db, dys.Slice(n * cols, cols), db);
     }
 
-    private static T Apply(Activation activation, T x) => activation switch
+    /// <summary>y = act(x) elementwise; x and y may be the same span.</summary>
+    private static void Apply(Activation activation, ReadOnlySpan<T> x, Span<T> y)
     {
-        Activation.Identity => x,
-        Activation.ReLU => x > T.Zero ? x : T.Zero,
-        Activation.Sigmoid => T.One / (T.One + T.Exp(-x)),
-        Activation.Tanh => T.Tanh(x),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
-    };
+        switch (activation)
+        {
+            case Activation.Identity:
+                x.CopyTo(y);
+                break;
+            case Activation.ReLU:
+                TensorPrimitives.Max(x, T.Zero, y); // max(x, 0)
+                break;
+            case Activation.Sigmoid:
+                for (int i = 0; i < x.Length; i++) y[i] = T.One / (T.One + T.Exp(-x[i]));
+                break;
+            case Activation.Tanh:
+                for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(activation));
+        }
+    }
 
     /// <summary>act'(x) expressed through y = act(x).</summary>
     private static T Derivative(Activation activation, T y) => activation switch

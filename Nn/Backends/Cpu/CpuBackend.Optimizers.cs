@@ -1,37 +1,68 @@
+using System.Numerics;
+
 namespace CudaNn.Backends.Cpu;
 
 public sealed partial class CpuBackend<T>
 {
-    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamStepArgs args)
+    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
     {
         BackendChecks.Same(this, nameof(AdamStep), param, grad, m, v);
         BackendChecks.SameNumel(nameof(AdamStep), param, grad);
         BackendChecks.SameNumel(nameof(AdamStep), param, m);
         BackendChecks.SameNumel(nameof(AdamStep), param, v);
+        long t = IncrementStep(nameof(AdamStep), step);
+        var c = new AdamLanes(args, t);
         var p = param.Span<T>();
         var g = grad.Span<T>();
         var ms = m.Span<T>();
         var vs = v.Span<T>();
-        T b1 = Of(args.Beta1), b2 = Of(args.Beta2), eps = Of(args.Eps), wd = Of(args.WeightDecay);
-        T stepSize = Of(args.LearningRate / args.BiasCorrection1);
-        T sqrtBc2 = Of(Math.Sqrt(args.BiasCorrection2));
-        T decay = Of(1 - args.LearningRate * args.WeightDecay);
-        for (int i = 0; i < p.Length; i++)
+        int lanes = Vector<T>.Count, whole = p.Length - p.Length % lanes;
+        for (int i = 0; i < whole; i += lanes)
         {
-            T gi = g[i];
-            if (args.DecoupledWeightDecay) p[i] *= decay;
-            else gi += wd * p[i];
-            ms[i] = b1 * ms[i] + (T.One - b1) * gi;
-            vs[i] = b2 * vs[i] + (T.One - b2) * gi * gi;
-            p[i] -= stepSize * ms[i] / (T.Sqrt(vs[i]) / sqrtBc2 + eps);
+            var (pi, mi, vi) = c.Update(new Vector<T>(p[i..]), new Vector<T>(g[i..]), new Vector<T>(ms[i..]), new Vector<T>(vs[i..]));
+            pi.CopyTo(p[i..]);
+            mi.CopyTo(ms[i..]);
+            vi.CopyTo(vs[i..]);
+        }
+        // The tail goes through the same lanes, zero-padded, so every element sees the one formula.
+        int tail = p.Length - whole;
+        if (tail == 0) return;
+        Span<T> pt = stackalloc T[lanes], gt = stackalloc T[lanes], mt = stackalloc T[lanes], vt = stackalloc T[lanes];
+        pt.Clear(); gt.Clear(); mt.Clear(); vt.Clear();
+        p[whole..].CopyTo(pt); g[whole..].CopyTo(gt); ms[whole..].CopyTo(mt); vs[whole..].CopyTo(vt);
+        var (pv, mv, vv) = c.Update(new Vector<T>(pt), new Vector<T>(gt), new Vector<T>(mt), new Vector<T>(vt));
+        pv.CopyTo(pt); mv.CopyTo(mt); vv.CopyTo(vt);
+        pt[..tail].CopyTo(p[whole..]); mt[..tail].CopyTo(ms[whole..]); vt[..tail].CopyTo(vs[whole..]);
+    }
+
+    /// <summary>Adam's update for one vector of lanes, exactly as PyTorch orders it (see <see cref="AdamStepArgs"/>).</summary>
+    private readonly struct AdamLanes(AdamStepArgs args, long t)
+    {
+        private readonly Vector<T> _b1 = new(Of(args.Beta1)), _b2 = new(Of(args.Beta2));
+        private readonly Vector<T> _oneMinusB1 = new(T.One - Of(args.Beta1)), _oneMinusB2 = new(T.One - Of(args.Beta2));
+        private readonly Vector<T> _eps = new(Of(args.Eps)), _wd = new(Of(args.WeightDecay));
+        private readonly Vector<T> _stepSize = new(Of(args.LearningRate / args.BiasCorrection1(t)));
+        private readonly Vector<T> _sqrtBc2 = new(Of(Math.Sqrt(args.BiasCorrection2(t))));
+        private readonly Vector<T> _decay = new(Of(1 - args.LearningRate * args.WeightDecay));
+        private readonly bool _decoupled = args.DecoupledWeightDecay;
+
+        public (Vector<T> P, Vector<T> M, Vector<T> V) Update(Vector<T> p, Vector<T> g, Vector<T> m, Vector<T> v)
+        {
+            if (_decoupled) p *= _decay;   // AdamW: p *= 1 - lr * wd
+            else g += _wd * p;             // Adam:  g += wd * p
+            m = _b1 * m + _oneMinusB1 * g;
+            v = _b2 * v + _oneMinusB2 * g * g;
+            p -= _stepSize * m / (Vector.SquareRoot(v) / _sqrtBc2 + _eps);
+            return (p, m, v);
         }
     }
 
-    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
+    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
     {
         BackendChecks.Same(this, nameof(SgdStep), param, grad, momentumBuffer);
         BackendChecks.SameNumel(nameof(SgdStep), param, grad);
         if (momentumBuffer is not null) BackendChecks.SameNumel(nameof(SgdStep), param, momentumBuffer);
+        bool firstStep = IncrementStep(nameof(SgdStep), step) == 1;
         var p = param.Span<T>();
         var g = grad.Span<T>();
         var buf = momentumBuffer is null ? default : momentumBuffer.Span<T>();
@@ -41,10 +72,18 @@ public sealed partial class CpuBackend<T>
             T d = g[i] + wd * p[i];
             if (momentumBuffer is not null)
             {
-                buf[i] = args.FirstStep ? d : mu * buf[i] + keep * d;
+                buf[i] = firstStep ? d : mu * buf[i] + keep * d;
                 d = args.Nesterov ? d + mu * buf[i] : buf[i];
             }
             p[i] -= lr * d;
         }
+    }
+
+    /// <summary>step[0] += 1; returns the new count.</summary>
+    private long IncrementStep(string op, Tensor step)
+    {
+        BackendChecks.OnDevice(this, op, step);
+        BackendChecks.DTypeIs(op, DType.Int32, step, "step");
+        return ++step.Span<int>()[0];
     }
 }

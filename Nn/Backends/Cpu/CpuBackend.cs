@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace CudaNn.Backends.Cpu;
 
@@ -79,9 +80,10 @@ public sealed partial class CpuBackend<T> : Backend where T : unmanaged, IFloati
         {
             int row = idx[b];
             if ((uint)row >= (uint)count) throw new ArgumentOutOfRangeException(nameof(indices), $"index {row} outside a data set of {count}");
-            var src = img.Slice(row * features, features);
             var dst = xs.Slice(b * features, features);
-            for (int d = 0; d < features; d++) dst[d] = T.CreateTruncating(src[d]) * scale + shift;
+            TensorPrimitives.ConvertTruncating(img.Slice(row * features, features), dst);
+            TensorPrimitives.Multiply(dst, scale, dst);
+            TensorPrimitives.Add(dst, shift, dst);
             ys[b] = lab[row];
         }
     }

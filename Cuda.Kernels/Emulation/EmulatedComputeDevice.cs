@@ -1,0 +1,238 @@
+using System.Runtime.InteropServices;
+using CudaNn.Cuda;
+
+namespace CudaNn.Kernels.Emulation;
+
+/// <summary>
+/// The device seam on the host: a CUDA source built with g++ against CudaNn's emulator header, host memory
+/// (a <see cref="DevicePtr"/> is a host address), and a host Sgemm with cuBLAS's column-major semantics.
+/// Everything runs synchronously on the calling thread, in call order; captured streams record real work that
+/// each graph launch runs again. Kernels run deterministically: see <see cref="WarpOrder"/>.
+/// </summary>
+/// <example><code>
+/// using var device = new EmulatedComputeDevice(File.ReadAllText("kernels.cu"));
+/// device.Launch(stream, "relu_forward", LaunchConfig.For1D(n), new KernelArguments().Add(x).Add(y).Add(n));
+/// </code></example>
+public sealed unsafe class EmulatedComputeDevice : IComputeDevice
+{
+    /// <summary>Dynamic shared memory a launch may ask for, as on a GPU without the opt-in attribute.</summary>
+    public const int MaxDynamicSharedBytes = 49152;
+
+    private readonly HostMemory memory = new();
+    private readonly EmulatorLibrary library;
+    private readonly Dictionary<string, EmulatedKernel> kernels;
+    private int capturingStreams;
+    private bool disposed;
+
+    /// <summary>
+    /// Builds <paramref name="cudaSource"/> for the host (or takes it from the build cache) and loads it.
+    /// Throws <see cref="EmulatorBuildException"/> with the compiler's messages when that fails.
+    /// </summary>
+    public EmulatedComputeDevice(string cudaSource, EmulatorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(cudaSource);
+        options ??= new EmulatorOptions();
+        Build = EmulatorBuild.Build(cudaSource, options);
+        library = EmulatorLibrary.Load(Build.LibraryPath);
+        kernels = library.Kernels.ToDictionary(k => k.Name);
+        WarpOrder = options.WarpOrder;
+        Name = $"host emulator ({options.ProgramName})";
+    }
+
+    public string Name { get; }
+
+    /// <summary>How the library was obtained: its path, whether it came from the cache, how long that took.</summary>
+    public EmulatorBuildResult Build { get; }
+
+    /// <summary>The kernels the source defines, in source order.</summary>
+    public IReadOnlyList<string> KernelNames => library.Kernels.Select(k => k.Name).ToArray();
+
+    /// <summary>The order of warps within a block for launches from now on (graph replays included).</summary>
+    public WarpOrder WarpOrder { get; set; }
+
+    public long MemoryInUse => memory.InUse;
+
+    public DevicePtr Allocate(long bytes)
+    {
+        ThrowIfUnusable(nameof(Allocate));
+        return memory.Allocate(bytes);
+    }
+
+    public void Free(DevicePtr pointer)
+    {
+        ThrowIfUnusable(nameof(Free));
+        memory.Free(pointer);
+    }
+
+    public void CopyHostToDevice(DevicePtr destination, ReadOnlySpan<byte> source)
+    {
+        ThrowIfUnusable(nameof(CopyHostToDevice));
+        memory.CheckRange(destination, source.Length, "CopyHostToDevice destination");
+        source.CopyTo(new Span<byte>((void*)destination.Address, source.Length));
+    }
+
+    public void CopyDeviceToHost(Span<byte> destination, DevicePtr source)
+    {
+        ThrowIfUnusable(nameof(CopyDeviceToHost));
+        memory.CheckRange(source, destination.Length, "CopyDeviceToHost source");
+        new ReadOnlySpan<byte>((void*)source.Address, destination.Length).CopyTo(destination);
+    }
+
+    public void CopyDeviceToDevice(IDeviceStream stream, DevicePtr destination, DevicePtr source, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        bool overlap = destination.Address < source.Address + (ulong)bytes && source.Address < destination.Address + (ulong)bytes;
+        if (bytes > 0 && overlap)
+            throw new ArgumentException($"CopyDeviceToDevice ranges overlap: {bytes} bytes from {source} to {destination}.");
+        Enqueue(stream, () =>
+        {
+            memory.CheckRange(source, bytes, "CopyDeviceToDevice source");
+            memory.CheckRange(destination, bytes, "CopyDeviceToDevice destination");
+            Buffer.MemoryCopy((void*)source.Address, (void*)destination.Address, bytes, bytes);
+        });
+    }
+
+    public void Memset(IDeviceStream stream, DevicePtr destination, byte value, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        Enqueue(stream, () =>
+        {
+            memory.CheckRange(destination, bytes, "Memset destination");
+            NativeMemory.Fill((void*)destination.Address, (nuint)bytes, value);
+        });
+    }
+
+    public void Memset32(IDeviceStream stream, DevicePtr destination, uint value, long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (destination.Address % 4 != 0)
+            throw new ArgumentException($"Memset32 needs a 4-byte aligned address, got {destination}.", nameof(destination));
+        Enqueue(stream, () =>
+        {
+            memory.CheckRange(destination, count * 4, "Memset32 destination");
+            new Span<uint>((void*)destination.Address, checked((int)count)).Fill(value);
+        });
+    }
+
+    public IDeviceKernel GetKernel(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return kernels.TryGetValue(name, out EmulatedKernel? kernel)
+            ? kernel
+            : throw new KeyNotFoundException($"No kernel named '{name}' on the {Name}; it has: {string.Join(", ", KernelNames.DefaultIfEmpty("(none)"))}.");
+    }
+
+    public void Launch(IDeviceStream stream, IDeviceKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments)
+    {
+        var emulated = kernel as EmulatedKernel;
+        if (emulated is null || emulated.Library != library)
+            throw new ArgumentException($"Kernel '{kernel?.Name}' was not obtained from this emulated device.", nameof(kernel));
+        config.Validated();
+        if (config.SharedBytes > MaxDynamicSharedBytes)
+            throw new ArgumentException($"{config.SharedBytes} bytes of dynamic shared memory requested for '{emulated.Name}'; a launch gets at most {MaxDynamicSharedBytes}.");
+        if (arguments.Length != emulated.ParameterSizes.Count)
+            throw new ArgumentException($"Kernel '{emulated.Name}' takes {emulated.ParameterSizes.Count} arguments, got {arguments.Length}.", nameof(arguments));
+        for (int i = 0; i < arguments.Length; i++)
+            if (arguments[i] == 0)
+                throw new ArgumentException($"Argument {i} of '{emulated.Name}' is a null address; each entry must point at the argument's value.", nameof(arguments));
+
+        EmulatedStream target = EmulatedStream.From(stream, this);
+        if (!target.IsCapturing)
+        {
+            library.Launch(emulated, config, arguments, WarpOrder);
+            return;
+        }
+        // Captured: keep the values themselves, as cuLaunchKernel does; the caller's slots may be reused.
+        byte[][] values = new byte[arguments.Length][];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = new ReadOnlySpan<byte>((void*)arguments[i], emulated.ParameterSizes[i]).ToArray();
+        target.Run(() => LaunchCopied(emulated, config, values));
+    }
+
+    public void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) =>
+        SgemmStridedBatched(stream, transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+
+    public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
+        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
+    {
+        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
+        bool readsAB = alpha != 0 && k != 0;
+        long aBytes = HostSgemm.Extent(transA == GemmOp.None ? m : k, transA == GemmOp.None ? k : m, lda);
+        long bBytes = HostSgemm.Extent(transB == GemmOp.None ? k : n, transB == GemmOp.None ? n : k, ldb);
+        long cBytes = HostSgemm.Extent(m, n, ldc);
+        Enqueue(stream, () =>
+        {
+            for (int batch = 0; batch < batchCount; batch++)
+            {
+                DevicePtr ai = a.Element<float>(batch * strideA), bi = b.Element<float>(batch * strideB), ci = c.Element<float>(batch * strideC);
+                if (readsAB)
+                {
+                    memory.CheckRange(ai, aBytes, $"Sgemm A (batch {batch})");
+                    memory.CheckRange(bi, bBytes, $"Sgemm B (batch {batch})");
+                }
+                memory.CheckRange(ci, cBytes, $"Sgemm C (batch {batch})");
+                HostSgemm.Run(transA, transB, m, n, k, alpha, (float*)ai.Address, lda, (float*)bi.Address, ldb, beta, (float*)ci.Address, ldc);
+            }
+        });
+    }
+
+    public IDeviceStream CreateStream()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return new EmulatedStream(this);
+    }
+
+    public IDeviceEvent CreateEvent()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return new EmulatedEvent(this);
+    }
+
+    public void Synchronize() => ThrowIfUnusable(nameof(Synchronize));
+
+    public void Dispose()
+    {
+        if (disposed)
+            return;
+        disposed = true;
+        memory.Dispose();
+    }
+
+    internal void CaptureStarted() => capturingStreams++;
+
+    internal void CaptureEnded() => capturingStreams--;
+
+    private void Enqueue(IDeviceStream stream, Action work)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        EmulatedStream.From(stream, this).Run(work);
+    }
+
+    private void LaunchCopied(EmulatedKernel kernel, LaunchConfig config, byte[][] values)
+    {
+        var handles = values.Select(v => GCHandle.Alloc(v, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            Span<nint> pointers = stackalloc nint[handles.Length];
+            for (int i = 0; i < handles.Length; i++)
+                pointers[i] = handles[i].AddrOfPinnedObject();
+            library.Launch(kernel, config, pointers, WarpOrder);
+        }
+        finally
+        {
+            foreach (GCHandle handle in handles)
+                handle.Free();
+        }
+    }
+
+    // CUDA rejects synchronous calls while a stream captures; so does the emulator, so CI catches them.
+    private void ThrowIfUnusable(string operation)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (capturingStreams > 0)
+            throw new InvalidOperationException($"{operation} is not allowed while a stream is capturing; call EndCapture first.");
+    }
+}

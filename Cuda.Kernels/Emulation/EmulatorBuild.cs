@@ -1,0 +1,120 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace CudaNn.Kernels.Emulation;
+
+/// <summary>What <see cref="EmulatorBuild.Build"/> produced: the library, and whether the compiler had to run.</summary>
+public sealed record EmulatorBuildResult(string LibraryPath, bool FromCache, TimeSpan Elapsed, IReadOnlyList<string> EntryPoints);
+
+/// <summary>
+/// Compiles a CUDA source for the host emulator with g++ into a shared library, cached on disk under the SHA-256
+/// of every file compiled and the flags, so an unchanged source never runs the compiler twice.
+/// </summary>
+public static class EmulatorBuild
+{
+    /// <summary>g++ flags; part of the cache key. The fibers switch stacks with _longjmp, which fortify would reject.</summary>
+    public static readonly IReadOnlyList<string> CompilerFlags =
+        ["-O2", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-U_FORTIFY_SOURCE"];
+
+    private static readonly TimeSpan CompileTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>Returns the cached library for <paramref name="cudaSource"/>, compiling it first when there is none.</summary>
+    public static EmulatorBuildResult Build(string cudaSource, EmulatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clock = Stopwatch.StartNew();
+        var files = new EmulatorSourceFiles(cudaSource, options.ProgramName);
+        string directory = options.CacheDirectory ?? DefaultCacheDirectory();
+        string library = Path.Combine(directory, $"emulator-{CacheKey(files)}.so");
+        if (File.Exists(library))
+            return new EmulatorBuildResult(library, true, clock.Elapsed, files.EntryPoints);
+
+        Directory.CreateDirectory(directory);
+        string work = Path.Combine(directory, "build-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
+        {
+            foreach (var (name, text) in files.Files)
+                File.WriteAllText(Path.Combine(work, name), text);
+            Compile(options.Compiler, options.ProgramName, work, files.CompileUnits);
+            try
+            {
+                // Same filesystem, so the finished library appears under its final name in one step.
+                File.Move(Path.Combine(work, "emulator.so"), library, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(library))
+            {
+                // Another process built the same key first; its library is identical.
+            }
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+        return new EmulatorBuildResult(library, false, clock.Elapsed, files.EntryPoints);
+    }
+
+    /// <summary>$CUDANN_CACHE_DIR/emulator, else $XDG_CACHE_HOME/cudann/emulator, else ~/.cache/cudann/emulator.</summary>
+    public static string DefaultCacheDirectory()
+    {
+        string? cudann = Environment.GetEnvironmentVariable("CUDANN_CACHE_DIR");
+        if (!string.IsNullOrEmpty(cudann))
+            return Path.Combine(cudann, "emulator");
+        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        string root = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(root, "cudann", "emulator");
+    }
+
+    private static string CacheKey(EmulatorSourceFiles files)
+    {
+        var key = new StringBuilder("cudann-emulator-1\n").AppendJoin(' ', CompilerFlags).Append('\n');
+        foreach (var (name, text) in files.Files.OrderBy(f => f.Key, StringComparer.Ordinal))
+            key.Append(name).Append('\n').Append(text.Length).Append('\n').Append(text).Append('\n');
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..32];
+    }
+
+    private static void Compile(string compiler, string programName, string work, IReadOnlyList<string> units)
+    {
+        var start = new ProcessStartInfo(compiler)
+        {
+            WorkingDirectory = work,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string flag in CompilerFlags)
+            start.ArgumentList.Add(flag);
+        start.ArgumentList.Add("-o");
+        start.ArgumentList.Add("emulator.so");
+        foreach (string unit in units)
+            start.ArgumentList.Add(unit);
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new Win32Exception($"{compiler} did not start");
+        }
+        catch (Win32Exception e)
+        {
+            throw new EmulatorBuildException(
+                $"The host emulator needs a C++ compiler, but '{compiler}' could not be started ({e.Message}). Install g++ or set EmulatorOptions.Compiler.",
+                "", isCompilerMissing: true, e);
+        }
+        using (process)
+        {
+            Task<string> output = process.StandardOutput.ReadToEndAsync();
+            Task<string> errors = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(CompileTimeout))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new EmulatorBuildException($"{compiler} did not finish compiling {programName} within {CompileTimeout.TotalMinutes} minutes.", "", false);
+            }
+            string log = (errors.Result + output.Result).Trim();
+            if (process.ExitCode != 0)
+                throw new EmulatorBuildException(
+                    $"{compiler} could not compile {programName} for the host emulator (exit code {process.ExitCode}):\n{log}", log, isCompilerMissing: false);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using CudaNn.Cuda;
+
+namespace CudaNn.Kernels.Emulation;
+
+/// <summary>
+/// cuBLAS Sgemm on the host, column-major: C = alpha·op(A)·op(B) + beta·C with op(A) m×k, op(B) k×n, C m×n,
+/// element (i, j) of a matrix X with leading dimension ldx at x[i + j·ldx]. Each C[i,j] accumulates in float,
+/// in increasing k order, with fused multiply-adds: the plain order cuBLAS refines with blocking, so results agree
+/// with a GPU to the FP32 rounding bound for length k (~k·2⁻²⁴·Σ|terms|), not bitwise.
+/// </summary>
+internal static unsafe class HostSgemm
+{
+    /// <summary>Computes one GEMM; the caller has validated the sizes and checked that every operand is in bounds.</summary>
+    public static void Run(GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (m == 0 || n == 0)
+            return;
+        if (alpha == 0 || k == 0)
+        {
+            // cuBLAS reads neither A nor B here; with beta = 0 it writes zeros without reading C.
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++)
+                    c[i + (long)j * ldc] = beta == 0 ? 0f : beta * c[i + (long)j * ldc];
+            return;
+        }
+
+        // op(A) row by row and op(B) column by column, contiguous, so the dot products stream through memory.
+        float[] rows = new float[(long)m * k];
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++)
+                rows[(long)i * k + p] = transA == GemmOp.None ? a[i + (long)p * lda] : a[p + (long)i * lda];
+        float[] column = new float[k];
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++)
+                column[p] = transB == GemmOp.None ? b[p + (long)j * ldb] : b[j + (long)p * ldb];
+            for (int i = 0; i < m; i++)
+            {
+                float sum = 0f;
+                ReadOnlySpan<float> row = rows.AsSpan((int)((long)i * k), k);
+                for (int p = 0; p < k; p++)
+                    sum = MathF.FusedMultiplyAdd(row[p], column[p], sum);
+                float* cij = c + i + (long)j * ldc;
+                *cij = beta == 0 ? alpha * sum : MathF.FusedMultiplyAdd(beta, *cij, alpha * sum);
+            }
+        }
+    }
+
+    /// <summary>Bytes a column-major matrix of <paramref name="rows"/>×<paramref name="columns"/> spans with leading dimension <paramref name="ld"/>.</summary>
+    public static long Extent(int rows, int columns, int ld) =>
+        rows == 0 || columns == 0 ? 0 : ((long)(columns - 1) * ld + rows) * sizeof(float);
+}

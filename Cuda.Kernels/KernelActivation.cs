@@ -1,0 +1,17 @@
+namespace CudaNn.Kernels;
+
+/// <summary>The activation fused into <see cref="DeviceKernels.BiasActivationForward"/> (values as kernels.cu numbers them).</summary>
+public enum KernelActivation
+{
+    /// <summary>y = x.</summary>
+    Identity = 0,
+
+    /// <summary>y = max(x, 0).</summary>
+    ReLU = 1,
+
+    /// <summary>y = 1 / (1 + exp(-x)).</summary>
+    Sigmoid = 2,
+
+    /// <summary>y = tanh(x).</summary>
+    Tanh = 3,
+}

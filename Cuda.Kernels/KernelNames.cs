@@ -1,0 +1,33 @@
+namespace CudaNn.Kernels;
+
+/// <summary>The <c>extern "C"</c> entry points of kernels.cu; nothing outside this assembly spells them.</summary>
+internal static class KernelNames
+{
+    public const string ReluForward = "relu_forward";
+    public const string ReluBackward = "relu_backward";
+    public const string SigmoidForward = "sigmoid_forward";
+    public const string SigmoidBackward = "sigmoid_backward";
+    public const string TanhForward = "tanh_forward";
+    public const string TanhBackward = "tanh_backward";
+    public const string BiasActivationForward = "bias_activation_forward";
+    public const string BiasGrad = "bias_grad";
+    public const string BiasGradFinish = "bias_grad_finish";
+    public const string SoftmaxCrossEntropy = "softmax_cross_entropy";
+    public const string MseLoss = "mse_loss";
+    public const string LossFinish = "loss_finish";
+    public const string OptimizerStepIncrement = "optimizer_step_increment";
+    public const string AdamStep = "adam_step";
+    public const string SgdStep = "sgd_step";
+    public const string GatherNormalize = "gather_normalize";
+    public const string Fill = "fill";
+    public const string Axpy = "axpy";
+    public const string Copy = "copy";
+    public const string Scale = "scale";
+
+    public static IReadOnlyList<string> All { get; } =
+    [
+        ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward,
+        BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
+        OptimizerStepIncrement, AdamStep, SgdStep, GatherNormalize, Fill, Axpy, Copy, Scale,
+    ];
+}

@@ -1,0 +1,197 @@
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+
+namespace CudaNn.Tests.Kernels;
+
+/// <summary>What the launchers hand to the device: kernel, grid, block and argument values; and what they reject.</summary>
+public class DeviceKernelsLaunchTests
+{
+    private static readonly DevicePtr X = new(0x1000), Y = new(0x2000), Z = new(0x3000), W = new(0x4000), Step = new(0x5000);
+    private RecordingDevice device = null!;
+    private DeviceKernels kernels = null!;
+    private IDeviceStream stream = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        device = new RecordingDevice();
+        kernels = new DeviceKernels(device);
+        stream = device.CreateStream();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        stream.Dispose();
+        device.Dispose();
+    }
+
+    [Test]
+    public void Constructor_ResolvesEveryKernelOfKernelsCu()
+    {
+        Assert.That(device.Resolved, Is.EquivalentTo(ExpectedKernels.Names));
+    }
+
+    [Test]
+    public void ReluForward_PacksPointersAndCount_OneFloat4PerThread()
+    {
+        kernels.ReluForward(stream, X, Y, 4097);
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Kernel, Is.EqualTo("relu_forward"));
+        Assert.That(launch.Config, Is.EqualTo(new LaunchConfig(5, 256)));
+        Assert.That(launch.Slots, Is.EqualTo(new ulong[] { X.Address, Y.Address, 4097 }));
+    }
+
+    [Test]
+    public void LargeCounts_CapTheGridAtOneWave()
+    {
+        kernels.Axpy(stream, X, Y, 1L << 30, 0.5f);
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Config.Grid.X, Is.LessThanOrEqualTo(4 * 8));
+        Assert.That(launch.Long(2), Is.EqualTo(1L << 30));
+        Assert.That(launch.Float(3), Is.EqualTo(0.5f));
+    }
+
+    [Test]
+    public void ZeroElements_EnqueueNothing()
+    {
+        kernels.ReluForward(stream, DevicePtr.Null, DevicePtr.Null, 0);
+        kernels.Fill(stream, DevicePtr.Null, 0, 1);
+        kernels.BiasGrad(stream, DevicePtr.Null, DevicePtr.Null, 0, 10, DevicePtr.Null);
+
+        Assert.That(device.Launches, Is.Empty);
+    }
+
+    [Test]
+    public void BadArguments_ThrowNamingTheArgument()
+    {
+        Assert.That(() => kernels.ReluForward(stream, X, Y, -1),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("n"));
+        Assert.That(() => kernels.ReluBackward(stream, X, DevicePtr.Null, Z, 8),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("dy").And.Message.Contains("null"));
+        Assert.That(() => kernels.Copy(stream, new DevicePtr(0x1002), Y, 8),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("x").And.Message.Contains("aligned"));
+        Assert.That(() => kernels.BiasActivationForward(stream, Y, X, 2, 3, (KernelActivation)9),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("activation"));
+        Assert.That(() => kernels.ReluForward(null!, X, Y, 1), Throws.ArgumentNullException);
+        Assert.That(device.Launches, Is.Empty);
+    }
+
+    [Test]
+    public void BiasActivationForward_PassesTheActivationNumber_AndAllowsNoBias()
+    {
+        kernels.BiasActivationForward(stream, Y, DevicePtr.Null, 64, 10, KernelActivation.Tanh);
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Kernel, Is.EqualTo("bias_activation_forward"));
+        Assert.That(launch.Pointer(1), Is.EqualTo(DevicePtr.Null));
+        Assert.That((launch.Int(2), launch.Int(3), launch.Int(4)), Is.EqualTo((64, 10, 3)));
+    }
+
+    [Test]
+    public void BiasGrad_FewRows_IsOnePassWithoutWorkspace()
+    {
+        Assert.That(DeviceKernels.BiasGradWorkspaceBytes(256, 100), Is.Zero);
+
+        kernels.BiasGrad(stream, X, Y, 256, 100, DevicePtr.Null);
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Kernel, Is.EqualTo("bias_grad"));
+        Assert.That(launch.Config.Grid, Is.EqualTo(new Dim3(4, 1)));
+    }
+
+    [Test]
+    public void BiasGrad_ManyRows_ChunksThenFinishes_AndNeedsTheWorkspace()
+    {
+        Assert.That(DeviceKernels.BiasGradWorkspaceBytes(10_000, 10), Is.EqualTo(40 * 10 * sizeof(float)));
+        Assert.That(() => kernels.BiasGrad(stream, X, Y, 10_000, 10, DevicePtr.Null),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("workspace"));
+
+        kernels.BiasGrad(stream, X, Y, 10_000, 10, W);
+
+        Assert.That(device.Launches.Select(l => l.Kernel), Is.EqualTo(new[] { "bias_grad", "bias_grad_finish" }));
+        Assert.That(device.Launches[0].Config.Grid, Is.EqualTo(new Dim3(1, 40)));
+        Assert.That(device.Launches[1].Slots, Is.EqualTo(new ulong[] { W.Address, Y.Address, 40, 10 }));
+    }
+
+    [TestCase(1, 1)]
+    [TestCase(10, 16)]
+    [TestCase(32, 32)]
+    [TestCase(1500, 32)]
+    public void SoftmaxCrossEntropy_UsesTheSmallestLaneGroupCoveringARow(int cols, int group)
+    {
+        kernels.SoftmaxCrossEntropy(stream, X, Y, Z, new DevicePtr(0x6000), DevicePtr.Null, 1000, cols, W);
+
+        Assert.That(device.Launches.Select(l => l.Kernel), Is.EqualTo(new[] { "softmax_cross_entropy", "loss_finish" }));
+        var main = device.Launches[0];
+        Assert.That(main.Int(7), Is.EqualTo(group));
+        Assert.That(main.Config.Grid.X, Is.EqualTo(4), "one block per 256-row chunk");
+        Assert.That(main.Pointer(4), Is.EqualTo(W.Offset(4 * sizeof(double))), "hits follow the 4 double partials");
+        var finish = device.Launches[1];
+        Assert.That((finish.Int(2), finish.Double(3)), Is.EqualTo((4, 1000.0)));
+        Assert.That(DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(1000), Is.EqualTo(4 * 12));
+    }
+
+    [Test]
+    public void SoftmaxCrossEntropy_NoRows_StillFinishes_SoTheLossIsNaNAsOnTheCpu()
+    {
+        kernels.SoftmaxCrossEntropy(stream, DevicePtr.Null, DevicePtr.Null, DevicePtr.Null, Z, DevicePtr.Null, 0, 10, DevicePtr.Null);
+
+        Assert.That(device.Launches.Single().Kernel, Is.EqualTo("loss_finish"));
+        Assert.That(() => kernels.SoftmaxCrossEntropy(stream, X, Y, Z, W, DevicePtr.Null, 4, 0, W),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("cols"));
+    }
+
+    [Test]
+    public void AdamStep_PassesDoublesAndTheDeviceStep_AndRejectsBadBetas()
+    {
+        var adam = new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true);
+
+        kernels.AdamStep(stream, X, Y, Z, W, 100, adam, Step);
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Kernel, Is.EqualTo("adam_step"));
+        Assert.That((launch.Double(5), launch.Double(6), launch.Double(7), launch.Double(8), launch.Double(9)),
+            Is.EqualTo((1e-3, 0.9, 0.999, 1e-8, 0.01)));
+        Assert.That((launch.Int(10), launch.Pointer(11)), Is.EqualTo((1, Step)));
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, adam with { Beta2 = 1.0 }, Step),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Beta2"));
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, adam, DevicePtr.Null),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("step"));
+    }
+
+    [Test]
+    public void SgdStep_WithMomentum_NeedsABuffer()
+    {
+        var sgd = new SgdHyperparameters(0.1, 0.9, 0, Nesterov: false, 0);
+
+        Assert.That(() => kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, sgd, Step),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("momentumBuffer"));
+        kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, sgd with { Momentum = 0 }, Step);
+
+        Assert.That(device.Launches.Single().Pointer(2), Is.EqualTo(DevicePtr.Null));
+    }
+
+    [Test]
+    public void GatherNormalize_ComputesScaleAndShiftInDoubleThenRoundsToFloat()
+    {
+        kernels.GatherNormalize(stream, new DevicePtr(0x7001), new DevicePtr(0x8003), X, Y, Z, 64, 784, 10_000, 0.1307, 0.3081);
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Config, Is.EqualTo(new LaunchConfig(32, 256)));
+        Assert.That(launch.Float(8), Is.EqualTo((float)(1.0 / (255.0 * 0.3081))));
+        Assert.That(launch.Float(9), Is.EqualTo((float)(-0.1307 / 0.3081)));
+        Assert.That(() => kernels.GatherNormalize(stream, X, Y, Z, W, X, 1, 1, 1, 0, 0),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("std"));
+    }
+
+    [Test]
+    public void OptimizerStepIncrement_IsOneThread()
+    {
+        kernels.OptimizerStepIncrement(stream, Step);
+
+        Assert.That(device.Launches.Single(), Has.Property("Config").EqualTo(new LaunchConfig(1, 1)));
+    }
+}

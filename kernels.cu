@@ -1,0 +1,630 @@
+// CudaNn's hand-written CUDA kernels: float32 data, extern "C" entry points, launched only through the typed
+// launchers in Cuda.Kernels (which know every name and argument order here).
+//
+// Built by NVRTC with --fmad=false, so each a*b+c rounds twice exactly as the CPU reference backend's loops do,
+// and by g++ against the host emulator's header for tests. Counts of elements are long long; row and column
+// counts are int. Element kernels take a float4 path when all their pointers sit at the same offset within
+// 16 bytes (a scalar head reaches the boundary, a scalar tail finishes), otherwise a scalar grid-stride loop.
+// Reductions are fixed-order trees (no float atomics), so every result is bit-identical from run to run.
+#ifdef CUDANN_EMULATOR
+#include "cuda_emulator.h"
+#endif
+
+// NVRTC has no <math.h>: define what it lacks from bit patterns.
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#ifndef NAN
+#define NAN __int_as_float(0x7fffffff)
+#endif
+
+#define CUDANN_INT_MAX 0x7fffffff
+
+// ================================================================ Shared helpers
+
+__device__ __forceinline__ long long first_thread() { return (long long)blockIdx.x * blockDim.x + threadIdx.x; }
+
+__device__ __forceinline__ long long thread_count() { return (long long)gridDim.x * blockDim.x; }
+
+__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15) == 0; }
+
+// Elements [0, head) and [head + 4 * vectors, n) take the scalar path, the rest float4. The body is aligned for
+// every pointer only when all share one offset within 16 bytes (null pointers, optional buffers, are ignored).
+struct VectorSplit
+{
+    long long head;
+    long long vectors;
+};
+
+__device__ __forceinline__ VectorSplit split_float4(long long n, const void* a, const void* b = 0, const void* c = 0, const void* d = 0)
+{
+    unsigned long long offset = (unsigned long long)a & 15;
+    bool same = (offset & 3) == 0;
+    if (b) same = same && ((unsigned long long)b & 15) == offset;
+    if (c) same = same && ((unsigned long long)c & 15) == offset;
+    if (d) same = same && ((unsigned long long)d & 15) == offset;
+    VectorSplit split;
+    split.head = n;
+    if (same)
+    {
+        long long toBoundary = (long long)((16 - offset) & 15) / 4;
+        split.head = toBoundary < n ? toBoundary : n;
+    }
+    split.vectors = (n - split.head) / 4;
+    return split;
+}
+
+// Calls f(i) for the scalar elements of a split (head and tail), grid-stride.
+template <class F>
+__device__ __forceinline__ void for_each_scalar(VectorSplit split, long long n, F f)
+{
+    const long long first = first_thread(), stride = thread_count();
+    for (long long i = first; i < split.head; i += stride)
+        f(i);
+    for (long long i = split.head + 4 * split.vectors + first; i < n; i += stride)
+        f(i);
+}
+
+// y = op(x) elementwise; x == y is allowed (each element is read once, by the thread that writes it).
+template <class Op>
+__device__ __forceinline__ void map_unary(const float* x, float* y, long long n, Op op)
+{
+    const VectorSplit split = split_float4(n, x, y);
+    const long long stride = thread_count();
+    for (long long v = first_thread(); v < split.vectors; v += stride)
+    {
+        const long long i = split.head + 4 * v;
+        const float4 a = *reinterpret_cast<const float4*>(x + i);
+        *reinterpret_cast<float4*>(y + i) = make_float4(op(a.x), op(a.y), op(a.z), op(a.w));
+    }
+    for_each_scalar(split, n, [&](long long i) { y[i] = op(x[i]); });
+}
+
+// z = op(x, y) elementwise; z may be x or y.
+template <class Op>
+__device__ __forceinline__ void map_binary(const float* x, const float* y, float* z, long long n, Op op)
+{
+    const VectorSplit split = split_float4(n, x, y, z);
+    const long long stride = thread_count();
+    for (long long v = first_thread(); v < split.vectors; v += stride)
+    {
+        const long long i = split.head + 4 * v;
+        const float4 a = *reinterpret_cast<const float4*>(x + i);
+        const float4 b = *reinterpret_cast<const float4*>(y + i);
+        *reinterpret_cast<float4*>(z + i) = make_float4(op(a.x, b.x), op(a.y, b.y), op(a.z, b.z), op(a.w, b.w));
+    }
+    for_each_scalar(split, n, [&](long long i) { z[i] = op(x[i], y[i]); });
+}
+
+// Sums values[0..count) (count a power of two) into values[0], and hits likewise when given, in a fixed pairwise
+// order that does not depend on the block size; ends with a barrier so the caller may read values[0].
+__device__ __forceinline__ void block_tree_sum(double* values, int* hits, int count)
+{
+    __syncthreads();
+    for (int half = count / 2; half > 0; half /= 2)
+    {
+        for (int t = threadIdx.x; t < half; t += blockDim.x)
+        {
+            values[t] += values[t + half];
+            if (hits) hits[t] += hits[t + half];
+        }
+        __syncthreads();
+    }
+}
+
+// ================================================================ Activations
+
+// Each activation: forward y = act(x), and act'(x) expressed through y = act(x).
+struct Identity
+{
+    __device__ float forward(float x) const { return x; }
+    __device__ float slope(float) const { return 1.0f; }
+};
+
+struct Relu
+{
+    __device__ float forward(float x) const { return x > 0.0f ? x : 0.0f; }
+    __device__ float slope(float y) const { return y > 0.0f ? 1.0f : 0.0f; }
+};
+
+struct Sigmoid
+{
+    __device__ float forward(float x) const { return 1.0f / (1.0f + expf(-x)); }
+    __device__ float slope(float y) const { return y * (1.0f - y); }
+};
+
+struct Tanh
+{
+    __device__ float forward(float x) const { return tanhf(x); }
+    __device__ float slope(float y) const { return 1.0f - y * y; }
+};
+
+template <class Act>
+__device__ __forceinline__ void activation_forward(const float* x, float* y, long long n)
+{
+    map_unary(x, y, n, [](float v) { return Act().forward(v); });
+}
+
+template <class Act>
+__device__ __forceinline__ void activation_backward(const float* y, const float* dy, float* dx, long long n)
+{
+    map_binary(y, dy, dx, n, [](float out, float grad) { return grad * Act().slope(out); });
+}
+
+// y[n] = max(x, 0); reads 4n bytes, writes 4n.
+extern "C" __global__ void relu_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
+{
+    activation_forward<Relu>(x, y, n);
+}
+
+// dx[n] = dy * (y > 0); reads 8n bytes, writes 4n.
+extern "C" __global__ void relu_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
+{
+    activation_backward<Relu>(y, dy, dx, n);
+}
+
+// y[n] = 1 / (1 + exp(-x)); reads 4n bytes, writes 4n.
+extern "C" __global__ void sigmoid_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
+{
+    activation_forward<Sigmoid>(x, y, n);
+}
+
+// dx[n] = dy * y * (1 - y); reads 8n bytes, writes 4n.
+extern "C" __global__ void sigmoid_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
+{
+    activation_backward<Sigmoid>(y, dy, dx, n);
+}
+
+// y[n] = tanh(x); reads 4n bytes, writes 4n.
+extern "C" __global__ void tanh_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
+{
+    activation_forward<Tanh>(x, y, n);
+}
+
+// dx[n] = dy * (1 - y^2); reads 8n bytes, writes 4n.
+extern "C" __global__ void tanh_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
+{
+    activation_backward<Tanh>(y, dy, dx, n);
+}
+
+// ================================================================ Bias epilogue and bias gradient
+
+// y[rows, cols] = act(y + bias[c]) in place, walking columns incrementally (no division per element).
+template <class Act>
+__device__ __forceinline__ void bias_activation(float* y, const float* bias, int rows, int cols)
+{
+    const long long n = (long long)rows * cols;
+    if (bias == 0)
+    {
+        activation_forward<Act>(y, y, n);
+        return;
+    }
+    if (n == 0)
+        return;
+    const long long first = first_thread(), stride = thread_count();
+    if (cols % 4 == 0 && aligned16(y) && aligned16(bias))
+    {
+        // A float4 never straddles two rows, and its four biases are one aligned float4.
+        const int rowVectors = cols / 4;
+        float4* y4 = reinterpret_cast<float4*>(y);
+        const float4* b4 = reinterpret_cast<const float4*>(bias);
+        int c = (int)(first % rowVectors);
+        const int step = (int)(stride % rowVectors);
+        for (long long v = first; v < n / 4; v += stride)
+        {
+            const float4 a = y4[v];
+            const float4 b = b4[c];
+            y4[v] = make_float4(Act().forward(a.x + b.x), Act().forward(a.y + b.y), Act().forward(a.z + b.z), Act().forward(a.w + b.w));
+            c += step;
+            if (c >= rowVectors) c -= rowVectors;
+        }
+        return;
+    }
+    int c = (int)(first % cols);
+    const int step = (int)(stride % cols);
+    for (long long i = first; i < n; i += stride)
+    {
+        y[i] = Act().forward(y[i] + bias[c]);
+        c += step;
+        if (c >= cols) c -= cols;
+    }
+}
+
+// y[rows, cols] = act(y + bias[cols]) in place, bias nullable, act 0..3 = id/relu/sigmoid/tanh; reads 4 rows cols B, writes 4 rows cols.
+extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const float* __restrict__ bias, int rows, int cols, int activation)
+{
+    switch (activation)
+    {
+        case 0: bias_activation<Identity>(y, bias, rows, cols); break;
+        case 1: bias_activation<Relu>(y, bias, rows, cols); break;
+        case 2: bias_activation<Sigmoid>(y, bias, rows, cols); break;
+        case 3: bias_activation<Tanh>(y, bias, rows, cols); break;
+        default: break;
+    }
+}
+
+#define BIAS_GRAD_BLOCK 256
+#define BIAS_GRAD_TILE 32
+
+// dbias[cols] += sum_n dy[rows, cols] (one chunk) or partial[chunks, cols] = per-chunk sums; reads 4 rows cols B, writes 4 chunks cols.
+extern "C" __global__ void bias_grad(const float* __restrict__ dy, float* __restrict__ dbias, float* __restrict__ partial,
+                                     int rows, int cols, int rowsPerChunk)
+{
+    // Block (x: 32-column tile, y: chunk of rowsPerChunk rows): each warp strides the chunk's rows over 32
+    // adjacent columns (128-byte coalesced rows), then the warps' sums are added in warp order.
+    __shared__ float warpSums[BIAS_GRAD_BLOCK / 32][BIAS_GRAD_TILE];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = BIAS_GRAD_BLOCK / 32;
+    const int c = blockIdx.x * BIAS_GRAD_TILE + lane;
+    const int chunk = blockIdx.y;
+    const int begin = chunk * rowsPerChunk;
+    const int end = rows - begin < rowsPerChunk ? rows : begin + rowsPerChunk;
+    float sum = 0.0f;
+    if (c < cols)
+    {
+        for (int r = begin + warp; r < end; r += warps)
+            sum += dy[(long long)r * cols + c];
+    }
+    warpSums[warp][lane] = sum;
+    __syncthreads();
+    if (warp == 0 && c < cols)
+    {
+        float total = warpSums[0][lane];
+        for (int w = 1; w < warps; w++)
+            total += warpSums[w][lane];
+        if (gridDim.y == 1)
+            dbias[c] += total;
+        else
+            partial[(long long)chunk * cols + c] = total;
+    }
+}
+
+// dbias[cols] += sum over k of partial[k, cols], k ascending; reads 4 chunks cols bytes, writes 4 cols.
+extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, float* __restrict__ dbias, int chunks, int cols)
+{
+    for (long long c = first_thread(); c < cols; c += thread_count())
+    {
+        float total = partial[c];
+        for (int k = 1; k < chunks; k++)
+            total += partial[(long long)k * cols + c];
+        dbias[c] += total;
+    }
+}
+
+// ================================================================ Losses
+
+#define LOSS_BLOCK 256
+#define SOFTMAX_ROWS_PER_CHUNK 256
+#define MSE_CHUNK (LOSS_BLOCK * 16)
+
+// logits[rows, cols], labels[rows] -> dlogits = (softmax - onehot) / rows, per-256-row loss and hit sums; reads 4 rows (cols + 1) B, writes 4 rows cols.
+extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logits, const int* __restrict__ labels,
+                                                 float* __restrict__ dlogits, double* __restrict__ partialLoss,
+                                                 int* __restrict__ partialHits, int rows, int cols, int groupSize)
+{
+    // A group of groupSize lanes (a power of two up to 32) per row. Per row: first maximum m at index a,
+    // s = sum exp(z - m), loss = log(s) + m - z[label], hit = (a == label); dlogits is skipped when null. Rows
+    // come in chunks of 256 whose losses (double) and hits are tree-summed into partialLoss[chunk] and
+    // partialHits[chunk] for loss_finish. A label outside [0, cols) gives a NaN loss.
+    __shared__ double chunkLoss[SOFTMAX_ROWS_PER_CHUNK];
+    __shared__ int chunkHits[SOFTMAX_ROWS_PER_CHUNK];
+    const unsigned all = 0xffffffffu;
+    const int lane = threadIdx.x & (groupSize - 1);
+    const int group = threadIdx.x / groupSize;
+    const int groupsPerBlock = blockDim.x / groupSize;
+    const float invRows = (float)(1.0 / (double)rows);
+    const int chunks = (rows + SOFTMAX_ROWS_PER_CHUNK - 1) / SOFTMAX_ROWS_PER_CHUNK;
+
+    for (int chunk = blockIdx.x; chunk < chunks; chunk += gridDim.x)
+    {
+        // Every lane of a warp runs the same number of iterations, so the shuffles below always see the full warp.
+        for (int r = group; r < SOFTMAX_ROWS_PER_CHUNK; r += groupsPerBlock)
+        {
+            const int row = chunk * SOFTMAX_ROWS_PER_CHUNK + r;
+            const bool valid = row < rows;
+            const float* z = logits + (long long)(valid ? row : 0) * cols;
+
+            // First maximum: strict > within a lane, ties across lanes to the lower index (the CPU's scan order).
+            float best = -INFINITY;
+            int bestIndex = CUDANN_INT_MAX;
+            if (valid)
+            {
+                for (int j = lane; j < cols; j += groupSize)
+                {
+                    const float v = z[j];
+                    if (v > best || bestIndex == CUDANN_INT_MAX)
+                    {
+                        best = v;
+                        bestIndex = j;
+                    }
+                }
+            }
+            for (int offset = groupSize / 2; offset > 0; offset /= 2)
+            {
+                const float otherBest = __shfl_xor_sync(all, best, offset);
+                const int otherIndex = __shfl_xor_sync(all, bestIndex, offset);
+                if (otherBest > best || (otherBest == best && otherIndex < bestIndex))
+                {
+                    best = otherBest;
+                    bestIndex = otherIndex;
+                }
+            }
+
+            float sum = 0.0f;
+            if (valid)
+                for (int j = lane; j < cols; j += groupSize)
+                    sum += expf(z[j] - best);
+            for (int offset = groupSize / 2; offset > 0; offset /= 2)
+                sum += __shfl_xor_sync(all, sum, offset);
+
+            const int label = valid ? labels[row] : 0;
+            const bool labelOk = (unsigned)label < (unsigned)cols;
+            if (lane == 0)
+            {
+                const float rowLoss = !valid ? 0.0f : labelOk ? logf(sum) + best - z[label] : NAN;
+                chunkLoss[r] = (double)rowLoss;
+                chunkHits[r] = valid && bestIndex == label ? 1 : 0;
+            }
+            if (dlogits != 0 && valid)
+            {
+                float* dz = dlogits + (long long)row * cols;
+                for (int j = lane; j < cols; j += groupSize)
+                    dz[j] = (expf(z[j] - best) / sum - (j == label ? 1.0f : 0.0f)) * invRows;
+            }
+        }
+        block_tree_sum(chunkLoss, chunkHits, SOFTMAX_ROWS_PER_CHUNK);
+        if (threadIdx.x == 0)
+        {
+            partialLoss[chunk] = chunkLoss[0];
+            partialHits[chunk] = chunkHits[0];
+        }
+        __syncthreads();
+    }
+}
+
+// d = pred[n] - target[n]: dpred = 2 d / n (nullable), partialLoss[chunk] = sum d^2 per 4096 elements; reads 8n B, writes 4n.
+extern "C" __global__ void mse_loss(const float* __restrict__ pred, const float* __restrict__ target, float* __restrict__ dpred,
+                                    double* __restrict__ partialLoss, long long n)
+{
+    // d^2 is squared in float and summed in double, as the CPU reference does. Thread t owns the same elements
+    // whatever the alignment, so the order of the sum never changes.
+    __shared__ double sums[LOSS_BLOCK];
+    const float scale = (float)(2.0 / (double)n);
+    const bool vector = aligned16(pred) && aligned16(target) && (dpred == 0 || aligned16(dpred));
+    const long long chunks = (n + MSE_CHUNK - 1) / MSE_CHUNK;
+    for (long long chunk = blockIdx.x; chunk < chunks; chunk += gridDim.x)
+    {
+        double acc = 0.0;
+        for (int k = 0; k < 4; k++)
+        {
+            const long long i = chunk * MSE_CHUNK + k * (4 * LOSS_BLOCK) + 4 * threadIdx.x;
+            if (vector && i + 3 < n)
+            {
+                const float4 p = *reinterpret_cast<const float4*>(pred + i);
+                const float4 t = *reinterpret_cast<const float4*>(target + i);
+                const float4 d = make_float4(p.x - t.x, p.y - t.y, p.z - t.z, p.w - t.w);
+                acc += (double)(d.x * d.x);
+                acc += (double)(d.y * d.y);
+                acc += (double)(d.z * d.z);
+                acc += (double)(d.w * d.w);
+                if (dpred != 0)
+                    *reinterpret_cast<float4*>(dpred + i) = make_float4(scale * d.x, scale * d.y, scale * d.z, scale * d.w);
+            }
+            else
+            {
+                for (int j = 0; j < 4; j++)
+                {
+                    if (i + j < n)
+                    {
+                        const float d = pred[i + j] - target[i + j];
+                        acc += (double)(d * d);
+                        if (dpred != 0)
+                            dpred[i + j] = scale * d;
+                    }
+                }
+            }
+        }
+        sums[threadIdx.x] = acc;
+        block_tree_sum(sums, 0, LOSS_BLOCK);
+        if (threadIdx.x == 0)
+            partialLoss[chunk] = sums[0];
+        __syncthreads();
+    }
+}
+
+// loss[0] = sum partialLoss[chunks] / count, correct[0] += sum partialHits (when both given); one block; reads 12 chunks B, writes 8.
+extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, const int* __restrict__ partialHits, int chunks,
+                                       double count, float* __restrict__ loss, int* __restrict__ correct)
+{
+    __shared__ double sums[LOSS_BLOCK];
+    __shared__ int hits[LOSS_BLOCK];
+    double sum = 0.0;
+    int hit = 0;
+    for (int k = threadIdx.x; k < chunks; k += LOSS_BLOCK)
+    {
+        sum += partialLoss[k];
+        if (partialHits != 0)
+            hit += partialHits[k];
+    }
+    sums[threadIdx.x] = sum;
+    hits[threadIdx.x] = hit;
+    block_tree_sum(sums, hits, LOSS_BLOCK);
+    if (threadIdx.x == 0)
+    {
+        loss[0] = (float)(sums[0] / count);
+        if (correct != 0 && partialHits != 0)
+            correct[0] += hits[0];
+    }
+}
+
+// ================================================================ Optimizers
+
+// step[0] += 1 on one thread, before adam_step / sgd_step so captured graphs count on the device; reads and writes 4 bytes.
+extern "C" __global__ void optimizer_step_increment(int* __restrict__ step)
+{
+    if (blockIdx.x == 0 && threadIdx.x == 0)
+        step[0] += 1;
+}
+
+// Adam (decoupled 0) / AdamW (1) step over flat param, grad, m, v [n] with t = step[0]; reads 16n bytes, writes 12n.
+extern "C" __global__ void adam_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
+                                     float* __restrict__ v, long long n, double lr, double beta1, double beta2, double eps,
+                                     double weightDecay, int decoupled, const int* __restrict__ step)
+{
+    // PyTorch's update: g += wd p (Adam) or p *= 1 - lr wd (AdamW); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    // The scalars are rounded to float exactly where the CPU reference rounds them.
+    const double t = (double)step[0];
+    const float stepSize = (float)(lr / (1.0 - pow(beta1, t)));
+    const float sqrtCorrection2 = (float)sqrt(1.0 - pow(beta2, t));
+    const float decay = (float)(1.0 - lr * weightDecay);
+    const float b1 = (float)beta1, b2 = (float)beta2, epsilon = (float)eps, wd = (float)weightDecay;
+    const float keep1 = 1.0f - b1, keep2 = 1.0f - b2;
+    auto update = [&](float& p, float g, float& mi, float& vi)
+    {
+        if (decoupled)
+            p *= decay;
+        else
+            g += wd * p;
+        mi = b1 * mi + keep1 * g;
+        vi = b2 * vi + keep2 * g * g;
+        p -= stepSize * mi / (sqrtf(vi) / sqrtCorrection2 + epsilon);
+    };
+
+    const VectorSplit split = split_float4(n, param, grad, m, v);
+    const long long stride = thread_count();
+    for (long long k = first_thread(); k < split.vectors; k += stride)
+    {
+        const long long i = split.head + 4 * k;
+        float4 p = *reinterpret_cast<float4*>(param + i);
+        const float4 g = *reinterpret_cast<const float4*>(grad + i);
+        float4 mi = *reinterpret_cast<float4*>(m + i);
+        float4 vi = *reinterpret_cast<float4*>(v + i);
+        update(p.x, g.x, mi.x, vi.x);
+        update(p.y, g.y, mi.y, vi.y);
+        update(p.z, g.z, mi.z, vi.z);
+        update(p.w, g.w, mi.w, vi.w);
+        *reinterpret_cast<float4*>(param + i) = p;
+        *reinterpret_cast<float4*>(m + i) = mi;
+        *reinterpret_cast<float4*>(v + i) = vi;
+    }
+    for_each_scalar(split, n, [&](long long i) { update(param[i], grad[i], m[i], v[i]); });
+}
+
+// SGD step over flat param, grad [n], momentumBuffer [n] (null: no momentum); reads 12n bytes (8n), writes 8n (4n).
+extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ momentumBuffer,
+                                    long long n, double lr, double momentum, double dampening, int nesterov,
+                                    double weightDecay, const int* __restrict__ step)
+{
+    // PyTorch's update: d = g + wd p; buf = d on the first step (step[0] == 1), else mu buf + (1 - dampening) d;
+    // d = nesterov ? d + mu buf : buf; p -= lr d.
+    const bool firstStep = step[0] == 1;
+    const float rate = (float)lr, mu = (float)momentum, wd = (float)weightDecay, keep = (float)(1.0 - dampening);
+    const bool useMomentum = momentumBuffer != 0;
+    auto update = [&](float& p, float g, float& buf)
+    {
+        float d = g + wd * p;
+        if (useMomentum)
+        {
+            buf = firstStep ? d : mu * buf + keep * d;
+            d = nesterov ? d + mu * buf : buf;
+        }
+        p -= rate * d;
+    };
+
+    const VectorSplit split = split_float4(n, param, grad, momentumBuffer);
+    const long long stride = thread_count();
+    for (long long k = first_thread(); k < split.vectors; k += stride)
+    {
+        const long long i = split.head + 4 * k;
+        float4 p = *reinterpret_cast<float4*>(param + i);
+        const float4 g = *reinterpret_cast<const float4*>(grad + i);
+        float4 b = useMomentum ? *reinterpret_cast<float4*>(momentumBuffer + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        update(p.x, g.x, b.x);
+        update(p.y, g.y, b.y);
+        update(p.z, g.z, b.z);
+        update(p.w, g.w, b.w);
+        *reinterpret_cast<float4*>(param + i) = p;
+        if (useMomentum)
+            *reinterpret_cast<float4*>(momentumBuffer + i) = b;
+    }
+    for_each_scalar(split, n, [&](long long i)
+    {
+        float unused = 0.0f;
+        update(param[i], grad[i], useMomentum ? momentumBuffer[i] : unused);
+    });
+}
+
+// ================================================================ Data
+
+// x[b, d] = images[idx[b], d] * scale + shift, y[b] = labels[idx[b]]; reads batch (features + 5) B, writes 4 batch (features + 1).
+extern "C" __global__ void gather_normalize(const unsigned char* __restrict__ images, const unsigned char* __restrict__ labels,
+                                            const int* __restrict__ indices, float* __restrict__ x, int* __restrict__ y,
+                                            int batch, int features, int count, float scale, float shift)
+{
+    // uint8 images [count, features], int32 indices [batch], scale = 1 / (255 std), shift = -mean / std; one block
+    // per row, grid-stride. An index outside [0, count) gives a NaN row and label -1.
+    // Whole 4-byte words of a row are aligned when the data set and the row length are; x rows likewise for float4.
+    const bool vector = features % 4 == 0 && ((unsigned long long)images & 3) == 0 && aligned16(x);
+    for (int b = blockIdx.x; b < batch; b += gridDim.x)
+    {
+        const int row = indices[b];
+        const bool inRange = (unsigned)row < (unsigned)count;
+        float* out = x + (long long)b * features;
+        if (threadIdx.x == 0)
+            y[b] = inRange ? (int)labels[row] : -1;
+        if (!inRange)
+        {
+            for (int d = threadIdx.x; d < features; d += blockDim.x)
+                out[d] = NAN;
+            continue;
+        }
+        const unsigned char* in = images + (long long)row * features;
+        if (vector)
+        {
+            const unsigned int* words = reinterpret_cast<const unsigned int*>(in);
+            float4* out4 = reinterpret_cast<float4*>(out);
+            for (int w = threadIdx.x; w < features / 4; w += blockDim.x)
+            {
+                const unsigned int bytes = words[w]; // little-endian: byte 0 is the lowest
+                out4[w] = make_float4((float)(bytes & 0xffu) * scale + shift, (float)((bytes >> 8) & 0xffu) * scale + shift,
+                                      (float)((bytes >> 16) & 0xffu) * scale + shift, (float)(bytes >> 24) * scale + shift);
+            }
+        }
+        else
+        {
+            for (int d = threadIdx.x; d < features; d += blockDim.x)
+                out[d] = (float)in[d] * scale + shift;
+        }
+    }
+}
+
+// ================================================================ Utilities
+
+// y[n] = value; writes 4n bytes.
+extern "C" __global__ void fill(float* __restrict__ y, long long n, float value)
+{
+    const VectorSplit split = split_float4(n, y);
+    const long long stride = thread_count();
+    const float4 v4 = make_float4(value, value, value, value);
+    for (long long v = first_thread(); v < split.vectors; v += stride)
+        *reinterpret_cast<float4*>(y + split.head + 4 * v) = v4;
+    for_each_scalar(split, n, [&](long long i) { y[i] = value; });
+}
+
+// y[n] += alpha * x; reads 8n bytes, writes 4n.
+extern "C" __global__ void axpy(const float* __restrict__ x, float* __restrict__ y, long long n, float alpha)
+{
+    map_binary(x, y, y, n, [alpha](float a, float b) { return b + alpha * a; });
+}
+
+// y[n] = x (bit patterns, so int32 data copies too); reads 4n bytes, writes 4n.
+extern "C" __global__ void copy(const float* __restrict__ x, float* __restrict__ y, long long n)
+{
+    map_unary(x, y, n, [](float a) { return a; });
+}
+
+// y[n] *= alpha; reads 4n bytes, writes 4n.
+extern "C" __global__ void scale(float* __restrict__ y, long long n, float alpha)
+{
+    map_unary(y, y, n, [alpha](float a) { return a * alpha; });
+}
