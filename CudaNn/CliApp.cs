@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CudaNn.Cli.Commands;
+using CudaNn.Cli.Output;
 
 namespace CudaNn.Cli;
 
@@ -12,15 +13,22 @@ public static class CliApp
     /// <summary>Exit code for a failure while running (unreadable data, bad checkpoint).</summary>
     public const int RunError = 1;
 
+    /// <summary>
+    /// Runs one command line. Live progress and colour are drawn only when <paramref name="output"/> is this
+    /// process's terminal; any other writer (a file, a pipe, a test's StringWriter) gets plain lines.
+    /// </summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
+        var context = new CliContext(output, error, CliContext.IsTerminal(output));
         var root = new RootCommand("CudaNn: train neural networks from C# on NVIDIA GPUs, checked against a CPU reference.")
         {
-            TrainCommand.Create(output),
+            TrainCommand.Create(context),
             EvalCommand.Create(output),
             PredictCommand.Create(output),
             InfoCommand.Create(output),
             VerifyCommand.Create(output),
+            ExportCommand.Create(output),
+            PlaygroundCommand.Create(output),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using CudaNn.Data;
 
 namespace CudaNn.Cli.Commands;
@@ -23,11 +24,40 @@ internal static class CommonOptions
         DefaultValueFactory = _ => defaultValue,
     });
 
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object per line instead of text, for scripts" };
+
+    public static Option<string> Hidden(string defaultValue)
+    {
+        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated", DefaultValueFactory = _ => defaultValue };
+        hidden.Validators.Add(r =>
+        {
+            if (!TryParseWidths(r.GetValueOrDefault<string>() ?? "", out _))
+                r.AddError($"--hidden must be positive widths separated by commas (e.g. 128,64), got '{r.GetValueOrDefault<string>()}'");
+        });
+        return hidden;
+    }
+
+    public static Option<string> ActivationChoice()
+    {
+        var activation = new Option<string>("--activation") { Description = "relu, sigmoid or tanh", DefaultValueFactory = _ => "relu" };
+        activation.AcceptOnlyFromAmong("relu", "sigmoid", "tanh");
+        return activation;
+    }
+
     public static Option<int> Positive(Option<int> option)
     {
         option.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be a positive integer, got {r.GetValueOrDefault<int>()}");
+        });
+        return option;
+    }
+
+    public static Option<int> NonNegative(Option<int> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0) r.AddError($"{option.Name} must be zero or a positive integer, got {r.GetValueOrDefault<int>()}");
         });
         return option;
     }
@@ -56,4 +86,24 @@ internal static class CommonOptions
             throw new CliException($"--device {name}: {e.Message}", CliApp.RunError);
         }
     }
+
+    /// <summary>Fails before any work when the file's directory does not exist, rather than after training.</summary>
+    public static void CheckWritable(string option, string path)
+    {
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is null || !Directory.Exists(directory))
+            throw new CliException($"{option}: directory '{directory}' for '{path}' does not exist");
+    }
+
+    internal static bool TryParseWidths(string text, out int[] widths)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] <= 0 || widths[i] > 1 << 16)
+                return false;
+        return true;
+    }
+
+    public static int[] ParseWidths(string text) => TryParseWidths(text, out var w) ? w : throw new CliException($"--hidden: '{text}'");
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using CudaNn.Cli.Plots;
 using CudaNn.Data;
 using CudaNn.Training;
 
@@ -15,8 +16,13 @@ internal static class PredictCommand
         var activation = CheckpointOptions.Activation();
         var data = CommonOptions.Data();
         var device = CommonOptions.Device();
-        var index = new Option<int>("--index") { Description = "Which test image (0-based)", DefaultValueFactory = _ => 0 };
-        var command = new Command("predict", "Classify one test image and show it") { checkpoint, activation, data, device, index };
+        var index = new Option<int>("--index") { Description = "Which test image (0-based); with --grid, the first one drawn", DefaultValueFactory = _ => 0 };
+        var grid = new Option<string?>("--grid") { Description = "Draw --count test images with true and predicted labels to this PNG" };
+        var count = CommonOptions.Positive(new Option<int>("--count") { Description = "How many images --grid draws", DefaultValueFactory = _ => 64 });
+        var command = new Command("predict", "Classify test images: one shown as text, or a grid of them drawn to a PNG")
+        {
+            checkpoint, activation, data, device, index, grid, count,
+        };
         command.SetAction(r =>
         {
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
@@ -24,6 +30,10 @@ internal static class PredictCommand
             int i = r.GetValue(index);
             if (i < 0 || i >= test.Count) throw new CliException($"--index: {i} is outside the {test.Count} test images (0 to {test.Count - 1})");
             var (model, _) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev);
+            if (r.GetValue(grid) is { } gridPath)
+            {
+                using (model) return DrawGrid(output, model, test, i, Math.Min(r.GetValue(count), test.Count - i), gridPath, dev);
+            }
             using (model)
             {
                 using var one = DataLoader.FromMnist(Subset(test, i), 1, device: dev);
@@ -43,8 +53,22 @@ internal static class PredictCommand
         return command;
     }
 
-    private static MnistDataSet Subset(MnistDataSet data, int index) =>
-        new(data.Image(index).ToArray(), [data.Labels[index]], data.Rows, data.Cols);
+    private static MnistDataSet Subset(MnistDataSet data, int index, int count = 1) =>
+        new(data.Images.AsSpan(index * data.ImageSize, count * data.ImageSize).ToArray(), data.Labels.AsSpan(index, count).ToArray(), data.Rows, data.Cols);
+
+    private static int DrawGrid(TextWriter output, Nn.Module model, MnistDataSet test, int first, int count, string path, Device device)
+    {
+        CommonOptions.CheckWritable("--grid", path);
+        using var loader = DataLoader.FromMnist(Subset(test, first, count), count, device: device);
+        var (x, _) = loader.First();
+        var predictions = Prediction.Predict(model, x);
+        var cells = predictions.Select((p, k) => new PredictionGrid.Cell(
+            test.Image(first + k).ToArray(), test.Rows, test.Cols, test.Labels[first + k], p.Label, p.Probabilities[p.Label])).ToList();
+        PredictionGrid.Save(path, cells);
+        int wrong = cells.Count(c => c.TrueLabel != c.Predicted);
+        output.WriteLine($"test images {first} to {first + count - 1}: {count - wrong} right, {wrong} wrong; grid written to {path}");
+        return 0;
+    }
 
     /// <summary>Two characters per pixel so the digit keeps its proportions in a terminal.</summary>
     internal static string TextArt(ReadOnlySpan<byte> pixels, int rows, int cols)

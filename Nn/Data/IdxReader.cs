@@ -29,25 +29,39 @@ public static class IdxReader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        Span<byte> signature = stackalloc byte[2];
-        int got = file.ReadAtLeast(signature, 2, throwOnEndOfStream: false);
-        file.Position = 0;
-        if (got == 2 && signature[0] == 0x1F && signature[1] == 0x8B)
-            return ReadGzip(path, file);
+        return Read(file, path);
+    }
 
-        var (dims, dataLength, headerLength) = ReadHeader(path, file);
-        long actual = file.Length - headerLength;
+    /// <summary>
+    /// Reads an IDX file, raw or gzip-compressed, from a seekable <paramref name="stream"/> positioned at its start
+    /// and ending where the file ends; <paramref name="name"/> names it in error messages.
+    /// </summary>
+    /// <exception cref="IdxFormatException">The bytes are not a valid unsigned-byte IDX file.</exception>
+    public static IdxArray Read(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!stream.CanSeek) throw new ArgumentException("IdxReader needs a seekable stream", nameof(stream));
+        long start = stream.Position;
+        Span<byte> signature = stackalloc byte[2];
+        int got = stream.ReadAtLeast(signature, 2, throwOnEndOfStream: false);
+        stream.Position = start;
+        if (got == 2 && signature[0] == 0x1F && signature[1] == 0x8B)
+            return ReadGzip(name, stream);
+
+        var (dims, dataLength, headerLength) = ReadHeader(name, stream);
+        long actual = stream.Length - start - headerLength;
         if (actual < dataLength)
-            throw Truncated(path, dims, dataLength, actual);
+            throw Truncated(name, dims, dataLength, actual);
         if (actual > dataLength)
-            throw new IdxFormatException(path,
+            throw new IdxFormatException(name,
                 $"{actual - dataLength} trailing bytes after the {dataLength} data bytes that its header declares ({Shape(dims)})");
         var data = new byte[dataLength];
-        file.ReadExactly(data);
+        stream.ReadExactly(data);
         return new IdxArray(dims, data);
     }
 
-    static IdxArray ReadGzip(string path, FileStream file)
+    static IdxArray ReadGzip(string path, Stream file)
     {
         long limit = Math.Min(Array.MaxLength, file.Length * MaxGzipExpansion);
         try
@@ -87,7 +101,7 @@ public static class IdxReader
     /// The decompressor stops quietly at a cut-off trailer once all data is out, so the length
     /// field that closes every gzip file (uncompressed size mod 2^32) is compared here.
     /// </summary>
-    static void CheckGzipTrailer(string path, FileStream file, long uncompressedLength)
+    static void CheckGzipTrailer(string path, Stream file, long uncompressedLength)
     {
         Span<byte> isize = stackalloc byte[4];
         file.Position = file.Length - isize.Length;

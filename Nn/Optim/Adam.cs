@@ -56,6 +56,9 @@ public class Adam : Optimizer
     /// <summary>Second moments, flat, in parameter order (state['exp_avg_sq']).</summary>
     public Tensor ExpAvgSq => _v;
 
+    public override IReadOnlyDictionary<string, Tensor> StateBuffers() =>
+        new Dictionary<string, Tensor> { ["exp_avg"] = _m, ["exp_avg_sq"] = _v };
+
     protected override void Update()
     {
         var o = Options;

@@ -55,6 +55,12 @@ public abstract class Optimizer : IDisposable
         StepCount = steps;
     }
 
+    /// <summary>
+    /// The flat state buffers by PyTorch's state key ("exp_avg", "exp_avg_sq", "momentum_buffer"), in parameter order,
+    /// so a checkpoint can save them and copy them back; empty for a stateless optimizer.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, Tensor> StateBuffers() => new Dictionary<string, Tensor>();
+
     /// <summary>A flat buffer of zeros beside the parameters, for optimizer state (moments, momentum).</summary>
     protected Tensor StateBuffer() => Tensor.Zeros(FlatValues.Shape, FlatValues.DType, FlatValues.Device);
 

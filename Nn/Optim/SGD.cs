@@ -42,6 +42,10 @@ public sealed class SGD : Optimizer
     /// <summary>The momentum buffer, flat, in parameter order (state['momentum_buffer']); null without momentum.</summary>
     public Tensor? MomentumBuffer => _momentum;
 
+    public override IReadOnlyDictionary<string, Tensor> StateBuffers() => _momentum is null
+        ? new Dictionary<string, Tensor>()
+        : new Dictionary<string, Tensor> { ["momentum_buffer"] = _momentum };
+
     protected override void Update()
     {
         var o = Options;

@@ -10,6 +10,18 @@ namespace CudaNn.Training;
 public sealed record EpochResult(int Epoch, long Steps, long Samples, double TrainLoss, TimeSpan Elapsed)
 {
     public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
+
+    /// <summary>The optimizer step (counted over the whole run, from 1) whose loss was first NaN or infinite; null when all were finite.</summary>
+    public long? FirstNonFiniteStep { get; init; }
+
+    /// <summary>That step's position within the epoch, from 1.</summary>
+    public int? FirstNonFiniteBatch { get; init; }
+}
+
+/// <summary>How far an epoch has got: batches done, samples seen, mean loss so far, time spent.</summary>
+public sealed record BatchProgress(int Epoch, int Batch, int Batches, long Samples, double RunningLoss, TimeSpan Elapsed)
+{
+    public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
 
 /// <summary>Mean loss and accuracy over a whole data set.</summary>
@@ -31,6 +43,8 @@ public sealed class Trainer : IDisposable
     private readonly StepGraphs? _graphs;
     private readonly Action _stepOnBatch;
     private (Tensor X, Tensor Y) _batch;
+    private Tensor? _stepLosses;
+    private Tensor? _batchLoss;
 
     /// <param name="useGraphs">On a GPU device, capture the training step as a CUDA graph and replay it (turn off to debug).</param>
     public Trainer(Module model, Optimizer optimizer, bool useGraphs = true)
@@ -53,23 +67,69 @@ public sealed class Trainer : IDisposable
     /// <summary>Optimizer steps taken so far.</summary>
     public long Steps => Optimizer.StepCount;
 
-    /// <summary>One pass over <paramref name="loader"/>, stopping early once <paramref name="maxSteps"/> steps are reached in total.</summary>
-    public EpochResult TrainEpoch(DataLoader loader, int epoch, long maxSteps = long.MaxValue)
+    /// <summary>Least time between two progress reports: each report reads the running loss back from the device.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// One pass over <paramref name="loader"/>, stopping early once <paramref name="maxSteps"/> steps are reached in total.
+    /// Each step's loss is kept on the device and checked once at the end, so a NaN or infinity is reported
+    /// with the step it first appeared in (<see cref="EpochResult.FirstNonFiniteStep"/>) without a sync per step.
+    /// <paramref name="progress"/>, when given, is called at most every <see cref="ProgressInterval"/> and after the last batch.
+    /// </summary>
+    public EpochResult TrainEpoch(DataLoader loader, int epoch, long maxSteps = long.MaxValue, Action<BatchProgress>? progress = null)
     {
         Model.Train();
         var clock = Stopwatch.StartNew();
-        _lossSum.Backend.Fill(_lossSum, 0);
+        var backend = _lossSum.Backend;
+        backend.Fill(_lossSum, 0);
+        var stepLosses = StepLosses(loader.BatchCount);
         long samples = 0, startSteps = Steps;
+        int batch = 0;
+        var lastReport = TimeSpan.Zero;
         foreach (var (x, y) in loader)
         {
             if (Steps >= maxSteps) break;
             _batch = (x, y);
             if (_graphs is null) Step(x, y);
             else if (_graphs.Run(x.Shape[0], _stepOnBatch)) Optimizer.CountReplayedStep();
+            // Outside any captured graph: the slot moves every step, a graph's arguments do not.
+            backend.Copy(_batchLoss!, stepLosses.Narrow(batch, 1));
             samples += x.Shape[0];
+            batch++;
+            if (progress is not null && (clock.Elapsed - lastReport >= ProgressInterval || batch == loader.BatchCount))
+            {
+                lastReport = clock.Elapsed;
+                progress(new BatchProgress(epoch, batch, loader.BatchCount, samples, _lossSum.Item() / samples, clock.Elapsed));
+            }
         }
         double meanLoss = samples == 0 ? double.NaN : _lossSum.Item() / samples;
-        return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed);
+        int? bad = double.IsFinite(meanLoss) || samples == 0 ? null : FirstNonFinite(stepLosses, batch);
+        return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed)
+        {
+            FirstNonFiniteBatch = bad + 1,
+            FirstNonFiniteStep = bad is null ? null : startSteps + bad.Value + 1,
+        };
+    }
+
+    private Tensor StepLosses(int batches)
+    {
+        if (_stepLosses is null || _stepLosses.Shape[0] < batches)
+        {
+            _stepLosses?.Dispose();
+            _stepLosses = Tensor.Zeros([Math.Max(batches, 1)], _lossSum.DType, _lossSum.Device);
+        }
+        return _stepLosses;
+    }
+
+    private static int? FirstNonFinite(Tensor stepLosses, int batches)
+    {
+        var values = stepLosses.DType == DType.Float64
+            ? stepLosses.ToArray<double>()
+            : Array.ConvertAll(stepLosses.ToArray<float>(), v => (double)v);
+        for (int i = 0; i < batches; i++)
+            if (!double.IsFinite(values[i])) return i;
+        // Every step was finite yet the sum overflowed: blame the last one, where it became infinite.
+        return batches - 1;
     }
 
     /// <summary>zero_grad, forward, loss, backward, step, and the batch's loss added to the epoch's sum, all on the device.</summary>
@@ -81,6 +141,7 @@ public sealed class Trainer : IDisposable
         Model.Backward(_lossFn.Backward());
         Optimizer.Step();
         _lossSum.Backend.Axpy(x.Shape[0], loss, _lossSum);
+        _batchLoss = loss;
     }
 
     /// <summary>Mean loss and accuracy of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
@@ -120,5 +181,6 @@ public sealed class Trainer : IDisposable
         _lossFn.Dispose();
         _lossSum.Dispose();
         _correct.Dispose();
+        _stepLosses?.Dispose();
     }
 }

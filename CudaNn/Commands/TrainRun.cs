@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using CudaNn.Checkpoints;
+using CudaNn.Cli.Output;
+using CudaNn.Cli.Plots;
+using CudaNn.Data;
+using CudaNn.Training;
+
+namespace CudaNn.Cli.Commands;
+
+/// <summary>
+/// One `train` run: build (or restore) model, optimizer and shuffling generator, train epoch by epoch, check
+/// each epoch's loss for NaN, write checkpoints and the plot. The generator that initialises the model also
+/// shuffles the data, and its state after each epoch is saved, so a resumed run draws the same permutations.
+/// </summary>
+internal sealed class TrainRun(CliContext context, ITrainingView view)
+{
+    public int Run(TrainSettings s, Func<string, bool> given)
+    {
+        var total = Stopwatch.StartNew();
+        SafetensorsFile? resumeFile = null;
+        var spec = new MlpSpec(0, s.Hidden, MnistDataSet.ClassCount, s.Activation);
+        if (s.Resume is not null)
+        {
+            if (!File.Exists(s.Resume)) throw new CliException($"--resume: file '{s.Resume}' does not exist", CliApp.RunError);
+            resumeFile = SafetensorsReader.Read(s.Resume);
+            if (!TrainingCheckpoint.HasTrainingState(resumeFile))
+                throw new CliException($"--resume: '{s.Resume}' holds weights only, no optimizer state or position; use --init to start from its weights", CliApp.RunError);
+            spec = MlpSpec.FromCheckpoint(resumeFile);
+            s = s.ResumedFrom(resumeFile, spec, given);
+        }
+        var train = MnistDataSet.Load(s.DataDirectory, MnistSplit.Train);
+        var test = MnistDataSet.Load(s.DataDirectory, MnistSplit.Test);
+        if (resumeFile is not null && spec.Inputs != train.ImageSize)
+            throw new CliException($"--resume: the checkpoint's model takes {spec.Inputs} inputs but the images have {train.ImageSize} pixels", CliApp.RunError);
+        spec = spec with { Inputs = train.ImageSize };
+
+        var generator = new Generator(s.Seed);
+        using var model = spec.Create(generator, s.Device);
+        using var optimizer = OptimizerFactory.Create(s.Optimizer, model.Parameters(), s.LearningRate);
+        var history = new List<EpochRecord>();
+        int firstEpoch = 1;
+        if (resumeFile is not null)
+        {
+            var position = TrainingCheckpoint.Load(resumeFile, model, optimizer);
+            generator.SetState(position.GeneratorState);
+            history.AddRange(position.History);
+            firstEpoch = position.EpochsCompleted + 1;
+            if (firstEpoch > s.Epochs)
+                throw new CliException($"--epochs {s.Epochs}: '{s.Resume}' has already completed {position.EpochsCompleted} epochs; --epochs counts the total, so ask for more");
+        }
+        else if (s.Init is not null)
+        {
+            ModelCheckpoint.Load(model, SafetensorsReader.Read(s.Init));
+        }
+        using var trainLoader = DataLoader.FromMnist(train, s.BatchSize, s.Shuffle, generator, s.Device);
+        using var testLoader = DataLoader.FromMnist(test, 1000, device: s.Device);
+        using var trainer = new Trainer(model, optimizer);
+        var rotation = new CheckpointRotation(s.SavePath, s.Keep);
+
+        view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
+                    $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}");
+        view.Header($"data: {s.DataDirectory} ({train.Count} train, {test.Count} test)" +
+                    (s.Init is null ? "" : $", weights from {s.Init}") +
+                    (s.Resume is null ? "" : $", resuming {s.Resume} after epoch {firstEpoch - 1}"));
+
+        var metadata = new Dictionary<string, string>(spec.ToMetadata());
+        foreach (var (key, value) in s.ToMetadata()) metadata[key] = value;
+        string? lastGood = null;
+        EpochResult? last = null;
+        EvaluationResult? lastTest = null;
+        int completed = firstEpoch - 1;
+        int code = view.Run(() =>
+        {
+            for (int epoch = firstEpoch; epoch <= s.Epochs && trainer.Steps < s.MaxSteps; epoch++)
+            {
+                var result = trainer.TrainEpoch(trainLoader, epoch, s.MaxSteps, view.Progress);
+                if (result.FirstNonFiniteStep is { } step)
+                {
+                    string where = $"the training loss became NaN or infinite in epoch {epoch} at step {step} (batch {result.FirstNonFiniteBatch} of {trainLoader.BatchCount})";
+                    if (!s.ContinueOnNan)
+                    {
+                        string kept = lastGood is not null ? $"'{lastGood}' holds the last good checkpoint (epoch {completed})"
+                            : File.Exists(s.SavePath) ? $"'{s.SavePath}' was left as it was" : "no checkpoint was written";
+                        context.Error.WriteLine($"error: {where}; stopped ({kept}). Try a smaller --lr, or --continue-on-nan.");
+                        return CliApp.RunError;
+                    }
+                    view.Note($"warning: {where}; continuing because of --continue-on-nan");
+                }
+                var eval = trainer.Evaluate(testLoader);
+                history.Add(new EpochRecord(epoch, result.TrainLoss, eval.MeanLoss, eval.Accuracy));
+                view.EpochDone(result, eval, s.Epochs);
+                (last, lastTest, completed) = (result, eval, epoch);
+                if (s.SaveEvery > 0 && epoch % s.SaveEvery == 0)
+                {
+                    Save(s.SavePath);
+                    lastGood = s.SavePath;
+                    if (rotation.Keep > 0)
+                    {
+                        Save(rotation.Numbered(epoch));
+                        rotation.Prune();
+                    }
+                    view.Note($"Checkpoint after epoch {epoch} written to {s.SavePath}");
+                }
+            }
+            return 0;
+        });
+        if (code != 0) return code;
+
+        Save(s.SavePath);
+        view.Note($"Saved weights to {s.SavePath} ({trainer.Steps} steps, {total.Elapsed.TotalSeconds:F2} s in all)");
+        if (s.PlotPath is not null)
+        {
+            TrainingPlot.Save(s.PlotPath, history, spec.ToString());
+            view.Note($"Plot written to {s.PlotPath}");
+        }
+        view.Finished(new TrainingSummary(spec.ToString(), completed, trainer.Steps, last?.TrainLoss, lastTest, s.SavePath, total.Elapsed));
+        return 0;
+
+        void Save(string path) => TrainingCheckpoint.Save(path, model, optimizer,
+            new TrainingPosition(completed, generator.GetState(), history.ToList()), metadata);
+    }
+}

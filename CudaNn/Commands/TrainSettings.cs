@@ -1,0 +1,66 @@
+using System.Globalization;
+using CudaNn.Backends;
+using CudaNn.Checkpoints;
+
+namespace CudaNn.Cli.Commands;
+
+/// <summary>Everything `train` was asked to do.</summary>
+internal sealed record TrainSettings(
+    string DataDirectory, Device Device, int Epochs, int BatchSize, double LearningRate, string Optimizer,
+    int[] Hidden, Activation Activation, ulong Seed, string SavePath, string? Init, bool Shuffle, int MaxSteps,
+    string? Resume, int SaveEvery, int Keep, string? PlotPath, bool ContinueOnNan)
+{
+    private const string Key = ModelCheckpoint.TrainingStatePrefix + "train.";
+
+    /// <summary>The settings a resumed run must share with the run that wrote the checkpoint, as metadata.</summary>
+    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    {
+        [Key + "optimizer"] = Optimizer,
+        [Key + "lr"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+        [Key + "batch_size"] = BatchSize.ToString(CultureInfo.InvariantCulture),
+        [Key + "seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+        [Key + "shuffle"] = Shuffle ? "true" : "false",
+    };
+
+    /// <summary>
+    /// These settings with the checkpoint's optimizer, learning rate, batch size, seed, shuffling and model shape, which a
+    /// resumed run must keep to continue exactly. An option given on the command line that disagrees is an error, not silently ignored.
+    /// </summary>
+    public TrainSettings ResumedFrom(SafetensorsFile file, Training.MlpSpec spec, Func<string, bool> given)
+    {
+        string Get(string name) => file.Metadata.TryGetValue(Key + name, out var v)
+            ? v
+            : throw new CheckpointFormatException(file.Source, $"metadata {Key + name} is missing; was this checkpoint written by `train`?");
+        T Parse<T>(string name, Func<string, (bool, T)> parse)
+        {
+            var (ok, value) = parse(Get(name));
+            return ok ? value : throw new CheckpointFormatException(file.Source, $"metadata {Key + name} '{Get(name)}' cannot be read");
+        }
+        var resumed = this with
+        {
+            Optimizer = Get("optimizer"),
+            LearningRate = Parse("lr", t => (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0, v)),
+            BatchSize = Parse("batch_size", t => (int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0, v)),
+            Seed = Parse("seed", t => (ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var v), v)),
+            Shuffle = Parse("shuffle", t => (t is "true" or "false", t == "true")),
+            Hidden = spec.Hidden.ToArray(),
+            Activation = spec.Activation,
+        };
+        Conflict(given, "--optimizer", Optimizer, resumed.Optimizer);
+        Conflict(given, "--lr", LearningRate, resumed.LearningRate);
+        Conflict(given, "--batch-size", BatchSize, resumed.BatchSize);
+        Conflict(given, "--seed", Seed, resumed.Seed);
+        Conflict(given, "--no-shuffle", !Shuffle, !resumed.Shuffle);
+        Conflict(given, "--hidden", string.Join(",", Hidden), string.Join(",", resumed.Hidden));
+        Conflict(given, "--activation", Activation, resumed.Activation);
+        if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
+        return resumed;
+    }
+
+    private static void Conflict<T>(Func<string, bool> given, string option, T asked, T saved)
+    {
+        if (given(option) && !EqualityComparer<T>.Default.Equals(asked, saved))
+            throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                $"{option} {asked} differs from the checkpoint's {saved}; a resumed run keeps the checkpoint's settings (leave {option} out)"));
+    }
+}

@@ -1,0 +1,27 @@
+using CudaNn.Training;
+
+namespace CudaNn.Cli.Output;
+
+/// <summary>The figures of a finished (or stopped) training run, for the summary table and the final JSON object.</summary>
+internal sealed record TrainingSummary(
+    string Model, int EpochsCompleted, long Steps, double? TrainLoss, EvaluationResult? Test, string? SavedTo, TimeSpan Elapsed);
+
+/// <summary>How `train` shows what it does: plain lines, a live terminal display, or JSON for scripts.</summary>
+internal interface ITrainingView
+{
+    /// <summary>Runs <paramref name="training"/>, wrapping it in whatever live display this view draws.</summary>
+    int Run(Func<int> training);
+
+    /// <summary>Lines that say what is about to happen (model, data, optimizer).</summary>
+    void Header(string line);
+
+    /// <summary>Called during an epoch with the running figures; may be null when nothing is drawn live.</summary>
+    Action<BatchProgress>? Progress { get; }
+
+    void EpochDone(EpochResult train, EvaluationResult test, int epochs);
+
+    /// <summary>A note that is not an epoch result: a checkpoint written, a NaN warning.</summary>
+    void Note(string line);
+
+    void Finished(TrainingSummary summary);
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CudaNn.Training;
+
+namespace CudaNn.Cli.Output;
+
+/// <summary>`--json`: one JSON object per line, per epoch and at the end, and nothing else on stdout.</summary>
+internal sealed class JsonTrainingView(CliContext context) : ITrainingView
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public int Run(Func<int> training) => training();
+
+    public void Header(string line)
+    {
+    }
+
+    public Action<BatchProgress>? Progress => null;
+
+    public void EpochDone(EpochResult train, EvaluationResult test, int epochs) => Write(new
+    {
+        Event = "epoch",
+        train.Epoch,
+        Epochs = epochs,
+        train.Steps,
+        train.TrainLoss,
+        TestLoss = test.MeanLoss,
+        TestAccuracy = test.Accuracy,
+        train.SamplesPerSecond,
+        Seconds = train.Elapsed.TotalSeconds,
+    });
+
+    public void Note(string line) => Write(new { Event = "note", Message = line });
+
+    public void Finished(TrainingSummary s) => Write(new
+    {
+        Event = "summary",
+        s.Model,
+        s.EpochsCompleted,
+        s.Steps,
+        s.TrainLoss,
+        TestLoss = s.Test?.MeanLoss,
+        TestAccuracy = s.Test?.Accuracy,
+        s.SavedTo,
+        Seconds = s.Elapsed.TotalSeconds,
+    });
+
+    private void Write<T>(T value) => context.Output.WriteLine(JsonSerializer.Serialize(value, Options));
+}

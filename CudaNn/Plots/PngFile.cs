@@ -1,0 +1,30 @@
+using SkiaSharp;
+
+namespace CudaNn.Cli.Plots;
+
+/// <summary>Draws on an off-screen canvas and writes it as a PNG: to a temporary file first, then renamed, like checkpoints.</summary>
+internal static class PngFile
+{
+    public static void Save(string path, int width, int height, Action<SKCanvas> draw)
+    {
+        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul))
+            ?? throw new InvalidOperationException($"could not create a {width}x{height} drawing surface");
+        surface.Canvas.Clear(SKColors.White);
+        draw(surface.Canvas);
+        using var image = surface.Snapshot();
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = File.Create(temporary))
+                png.SaveTo(stream);
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using SkiaSharp;
+
+namespace CudaNn.Cli.Plots;
+
+/// <summary>
+/// `predict --grid`: test digits in rows, each scaled up and captioned "true → predicted"; a wrong prediction
+/// gets a red frame and a red caption so the mistakes stand out at a glance.
+/// </summary>
+internal static class PredictionGrid
+{
+    public const int Scale = 3, Caption = 20, Padding = 6;
+
+    /// <summary>One digit to draw: its pixels (row-major bytes), the true label and the predicted one with its probability.</summary>
+    public sealed record Cell(byte[] Pixels, int Rows, int Cols, int TrueLabel, int Predicted, double Probability);
+
+    public static (int Width, int Height) Size(int count, int rows, int cols)
+    {
+        int perRow = (int)Math.Ceiling(Math.Sqrt(count));
+        int lines = (count + perRow - 1) / perRow;
+        return (perRow * CellWidth(cols) + Padding, lines * CellHeight(rows) + Padding);
+    }
+
+    public static void Save(string path, IReadOnlyList<Cell> cells)
+    {
+        if (cells.Count == 0) throw new ArgumentException("no images to draw");
+        int rows = cells[0].Rows, cols = cells[0].Cols;
+        var (width, height) = Size(cells.Count, rows, cols);
+        int perRow = (int)Math.Ceiling(Math.Sqrt(cells.Count));
+        PngFile.Save(path, width, height, canvas =>
+        {
+            using var pixel = new SKPaint { IsAntialias = false };
+            using var frame = new SKPaint { Style = SKPaintStyle.Stroke, StrokeWidth = 3, Color = SKColors.Red };
+            using var font = new SKFont(SKTypeface.Default, 13);
+            using var right = new SKPaint { IsAntialias = true, Color = new SKColor(20, 110, 40) };
+            using var wrong = new SKPaint { IsAntialias = true, Color = SKColors.Red };
+            for (int i = 0; i < cells.Count; i++)
+            {
+                var c = cells[i];
+                float left = Padding + i % perRow * CellWidth(cols), top = Padding + i / perRow * CellHeight(rows);
+                for (int r = 0; r < rows; r++)
+                    for (int k = 0; k < cols; k++)
+                    {
+                        byte ink = (byte)(255 - c.Pixels[r * cols + k]);
+                        pixel.Color = new SKColor(ink, ink, ink);
+                        canvas.DrawRect(left + k * Scale, top + r * Scale, Scale, Scale, pixel);
+                    }
+                bool ok = c.TrueLabel == c.Predicted;
+                if (!ok) canvas.DrawRect(left - 1, top - 1, cols * Scale + 2, rows * Scale + 2, frame);
+                string caption = $"{c.TrueLabel} → {c.Predicted} ({100 * c.Probability:F0}%)";
+                canvas.DrawText(caption, left, top + rows * Scale + Caption - 4, SKTextAlign.Left, font, ok ? right : wrong);
+            }
+        });
+    }
+
+    private static int CellWidth(int cols) => cols * Scale + Padding + 12;
+
+    private static int CellHeight(int rows) => rows * Scale + Caption + Padding;
+}

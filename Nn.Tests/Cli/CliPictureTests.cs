@@ -1,0 +1,84 @@
+using System.Text.Json;
+using CudaNn.Tests.TestSupport;
+using static CudaNn.Tests.Cli.CliRunner;
+
+namespace CudaNn.Tests.Cli;
+
+/// <summary>`train --plot`, `train --json`, `predict --grid`, `playground` and `export` end to end, in process.</summary>
+public class CliPictureTests
+{
+    [Test]
+    public void TrainWithPlotAndJson_WritesCurvesAndOneJsonObjectPerEpoch()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 300, 100);
+        string plot = dir.File("curves.png"), save = dir.File("m.safetensors");
+        var result = Run("train", "--data", data, "--hidden", "16", "--epochs", "3", "--plot", plot, "--save", save, "--json", "--device", "cpu");
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var objects = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var epochs = objects.Where(o => o.GetProperty("event").GetString() == "epoch").ToList();
+        Assert.That(epochs.Select(e => e.GetProperty("epoch").GetInt32()), Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(epochs.All(e => e.GetProperty("test_accuracy").GetDouble() is > 0 and <= 1));
+        var summary = objects.Last();
+        Assert.That(summary.GetProperty("event").GetString(), Is.EqualTo("summary"));
+        Assert.That(summary.GetProperty("saved_to").GetString(), Is.EqualTo(save));
+        PngAssert.IsPicture(plot, 800, 500);
+    }
+
+    [Test]
+    public void PredictGrid_DrawsTheDigitsWithLabels()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 300, 100);
+        string save = dir.File("m.safetensors"), grid = dir.File("grid.png");
+        Assert.That(Run("train", "--data", data, "--hidden", "16", "--epochs", "1", "--save", save, "--device", "cpu").Code, Is.Zero);
+        var result = Run("predict", "--checkpoint", save, "--data", data, "--grid", grid, "--count", "25", "--index", "10");
+        Assert.That(result.Code, Is.Zero, result.Error);
+        Assert.That(result.Output, Does.Match(@"test images 10 to 34: \d+ right, \d+ wrong"));
+        PngAssert.IsPicture(grid, 5 * (28 * 3 + 6 + 12) + 6, 5 * (28 * 3 + 20 + 6) + 6);
+    }
+
+    [TestCase("spiral")]
+    [TestCase("xor")]
+    public void Playground_DrawsBoundaryAndLoss(string problem)
+    {
+        using var dir = new TempDirectory();
+        string png = dir.File("p.png");
+        var result = Run("playground", "--data", problem, "--epochs", "30", "--samples", "200", "--png", png);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        Assert.That(result.Output, Does.Contain("test accuracy").And.Contain(png));
+        PngAssert.IsPicture(png, 1000, 500, minColours: 30);
+    }
+
+    [Test]
+    public void Export_WritesAnOnnxFileThatNamesItsInputAndOutput()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 100, 50);
+        string save = dir.File("m.safetensors"), onnx = dir.File("m.onnx");
+        Assert.That(Run("train", "--data", data, "--hidden", "8", "--epochs", "1", "--save", save, "--device", "cpu").Code, Is.Zero);
+        var result = Run("export", "--checkpoint", save, "--onnx", onnx);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        Assert.That(result.Output, Does.Contain("opset 17").And.Contain("[batch, 784]"));
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        Assert.That(session.OutputMetadata["logits"].Dimensions, Is.EqualTo(new[] { -1, 10 }));
+    }
+
+    [TestCase("train", "--save-every", "-1", "--save-every must be zero or a positive integer")]
+    [TestCase("train", "--keep", "-2", "--keep must be zero or a positive integer")]
+    [TestCase("train", "--plot", "/nonexistent/dir/p.png", "--plot: directory '/nonexistent/dir'")]
+    [TestCase("playground", "--data", "moons", "moons")]
+    [TestCase("playground", "--noise", "1.5", "--noise must be from 0 to 1")]
+    [TestCase("playground", "--train-ratio", "1", "--train-ratio must be between 0 and 1")]
+    [TestCase("playground", "--hidden", "4,,4", "--hidden must be positive widths")]
+    [TestCase("export", "--checkpoint", "x.safetensors", "--onnx")]
+    [TestCase("predict", "--count", "0", "--count must be a positive integer")]
+    public void BadArguments_GiveAClearLineAndExitCode2(string command, string option, string value, string expected)
+    {
+        var result = Run(command, option, value);
+        Assert.That(result.Code, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain(expected));
+        Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
+    }
+}

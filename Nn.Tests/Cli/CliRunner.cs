@@ -1,0 +1,34 @@
+using CudaNn.Cli;
+using CudaNn.Data;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Cli;
+
+/// <summary>Runs the command line in process, and makes small MNIST directories so whole epochs take milliseconds.</summary>
+internal static class CliRunner
+{
+    public static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error);
+        TestContext.Out.WriteLine($"$ CudaNn {string.Join(' ', args)}  -> {code}\n{output}{error}");
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The first <paramref name="train"/> training and <paramref name="test"/> test digits of the shipped set, as IDX files.</summary>
+    public static string SmallMnist(TempDirectory dir, int train, int test)
+    {
+        string path = dir.File($"mnist-{train}-{test}");
+        Directory.CreateDirectory(path);
+        Write(path, "train", MnistDataSet.LoadDefault(MnistSplit.Train), train);
+        Write(path, "t10k", MnistDataSet.LoadDefault(MnistSplit.Test), test);
+        return path;
+    }
+
+    private static void Write(string directory, string prefix, MnistDataSet data, int count)
+    {
+        IdxWriter.Write(Path.Combine(directory, $"{prefix}-images-idx3-ubyte"), [count, data.Rows, data.Cols], data.Images.AsSpan(0, count * data.ImageSize));
+        IdxWriter.Write(Path.Combine(directory, $"{prefix}-labels-idx1-ubyte"), [count], data.Labels.AsSpan(0, count));
+    }
+}
