@@ -386,7 +386,7 @@ extern "C" __global__ void mse_loss(const float* __restrict__ pred, const float*
                                     double* __restrict__ partialLoss, long long n)
 {
     // d^2 is squared in float and summed in double, as the CPU reference does. Thread t owns the same elements
-    // whatever the alignment, so the order of the sum never changes.
+    // whatever the alignment, so the order of the sum never changes. Launched with LOSS_BLOCK threads.
     __shared__ double sums[LOSS_BLOCK];
     const float scale = (float)(2.0 / (double)n);
     const bool vector = aligned16(pred) && aligned16(target) && (dpred == 0 || aligned16(dpred));
@@ -435,6 +435,7 @@ extern "C" __global__ void mse_loss(const float* __restrict__ pred, const float*
 extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, const int* __restrict__ partialHits, int chunks,
                                        double count, float* __restrict__ loss, int* __restrict__ correct)
 {
+    // Launched as one block of LOSS_BLOCK threads: thread t folds partials t, t + 256, ... in order.
     __shared__ double sums[LOSS_BLOCK];
     __shared__ int hits[LOSS_BLOCK];
     double sum = 0.0;

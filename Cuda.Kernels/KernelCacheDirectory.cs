@@ -1,12 +1,12 @@
 namespace CudaNn.Kernels;
 
 /// <summary>
-/// Where compiled kernel images are kept: <c>$CUDANN_CACHE_DIR</c> when set, else
-/// <c>$XDG_CACHE_HOME/cudann/kernels</c>, else <c>~/.cache/cudann/kernels</c>.
+/// Where compiled kernel images are kept: <c>$CUDANN_CACHE_DIR/kernels</c> when the variable is set, else
+/// <c>$XDG_CACHE_HOME/cudann/kernels</c>, else <c>~/.cache/cudann/kernels</c> (the emulator's builds sit beside them).
 /// </summary>
 public static class KernelCacheDirectory
 {
-    /// <summary>The environment variable that overrides the cache directory.</summary>
+    /// <summary>The environment variable that moves CudaNn's whole cache (kernels go in its "kernels" folder).</summary>
     public const string OverrideVariable = "CUDANN_CACHE_DIR";
 
     /// <summary>The directory for this process's environment.</summary>
@@ -18,7 +18,7 @@ public static class KernelCacheDirectory
     {
         ArgumentNullException.ThrowIfNull(environment);
         if (environment(OverrideVariable) is { Length: > 0 } explicitDirectory)
-            return explicitDirectory;
+            return Path.Combine(explicitDirectory, "kernels");
         // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
         if (environment("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
             return Path.Combine(xdg, "cudann", "kernels");

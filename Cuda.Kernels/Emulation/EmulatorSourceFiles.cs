@@ -13,11 +13,11 @@ public sealed partial class EmulatorSourceFiles
 {
     /// <summary>The embedded emulator files, written next to the source so its guarded include finds them.</summary>
     public static readonly IReadOnlyList<string> RuntimeFileNames =
-        ["cuda_emulator.h", "cuda_emulator_math.h", "cuda_emulator_runtime.h", "cuda_emulator_runtime.cpp", "cuda_emulator_entry.h"];
+        ["cuda_emulator.h", "cuda_emulator_math.h", "cuda_emulator_runtime.h", "cuda_emulator_runtime.cpp",
+         "cuda_emulator_host.h", "cuda_emulator_host.cpp", "cuda_emulator_entry.h"];
 
     public const string MainFileName = "cudann_emulator_main.cpp";
     public const string DynamicSharedFileName = "cudann_emulator_dynamic_shared.cpp";
-    private const string RuntimeSourceFileName = "cuda_emulator_runtime.cpp";
 
     public EmulatorSourceFiles(string cudaSource, string programName)
     {
@@ -48,7 +48,7 @@ public sealed partial class EmulatorSourceFiles
 
     /// <summary>The translation units to hand to the compiler.</summary>
     public IReadOnlyList<string> CompileUnits =>
-        DynamicSharedArrays.Count > 0 ? [MainFileName, RuntimeSourceFileName, DynamicSharedFileName] : [MainFileName, RuntimeSourceFileName];
+        [MainFileName, "cuda_emulator_runtime.cpp", "cuda_emulator_host.cpp", .. (DynamicSharedArrays.Count > 0 ? [DynamicSharedFileName] : Array.Empty<string>())];
 
     private static string MainUnit(string programName, IReadOnlyList<string> entryPoints)
     {
@@ -99,8 +99,8 @@ public sealed partial class EmulatorSourceFiles
     [GeneratedRegex(@"//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
     private static partial Regex Comment();
 
-    // extern "C" [__global__ __launch_bounds__(256) ...] void name(
-    [GeneratedRegex(@"extern\s*""C""\s+(?<qualifiers>(?:[A-Za-z_]\w*(?:\s*\([^()]*\))?\s+)*?)void\s+(?<name>[A-Za-z_]\w*)\s*\(")]
+    // extern "C" [__global__ __launch_bounds__(256) ...] void [__launch_bounds__(256)] name(
+    [GeneratedRegex(@"extern\s*""C""\s+(?<qualifiers>(?:[A-Za-z_]\w*(?:\s*\([^()]*\))?\s+)*?)void\s+(?:__launch_bounds__\s*\([^()]*\)\s*)?(?<name>[A-Za-z_]\w*)\s*\(")]
     private static partial Regex EntryPoint();
 
     // extern __shared__ [__align__(16)] float name[];

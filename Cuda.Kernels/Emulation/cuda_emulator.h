@@ -3,6 +3,14 @@
 // A CUDA source includes this only under CUDANN_EMULATOR and is otherwise compiled unchanged. Each CUDA thread
 // runs as a fiber on one OS thread; cuda_emulator_runtime.cpp switches fibers only at __syncthreads and at
 // warp-synchronous calls (shuffles, votes, __syncwarp), so everything between two such calls runs uninterrupted.
+//
+// What a source must keep to (NVRTC accepts all of it too):
+// - Entry points are written `extern "C" __global__ void name(...)` at global scope (__launch_bounds__ allowed),
+//   not overloaded, not templates, with parameters passed by value. Templates and __device__ helpers are fine.
+// - `extern __shared__ T name[]` is declared inside a global-scope function or at global scope; every such name is
+//   the same buffer (at most 48 KiB). No other thread_local variables: shared memory is the module's TLS block.
+// - No inline PTX (asm), no spinning on memory another thread writes (one fiber runs until it yields), no
+//   cooperative groups, no __half; __CUDA_ARCH__ is not defined here. Float atomics follow the run order.
 #pragma once
 #ifndef CUDANN_EMULATOR
 #define CUDANN_EMULATOR 1
@@ -214,5 +222,9 @@ inline void __threadfence_block() {}
 inline void __threadfence_system() {}
 inline void __nanosleep(unsigned int) {}
 inline void __trap() { cudann_emu::fail("__trap() called"); }
+// A failed assert fails the launch with the condition's text instead of aborting the whole process.
+#ifndef assert
+#define assert(condition) ((condition) ? (void)0 : cudann_emu::fail("assertion failed: " #condition))
+#endif
 
 #include "cuda_emulator_math.h"

@@ -7,14 +7,10 @@
 // the launch fails with "divergent barrier". A missing __syncthreads then reads poisoned shared memory.
 #include "cuda_emulator_runtime.h"
 
-#include <link.h>
-#include <setjmp.h>
-#include <signal.h>
+#include "cuda_emulator_host.h"
+
 #include <stdarg.h>
-#include <sys/mman.h>
-#include <ucontext.h>
-#include <unistd.h>
-#include <deque>
+#include <string.h>
 #include <string>
 #include <vector>
 
@@ -25,20 +21,7 @@ namespace cudann_emu
 {
 namespace
 {
-constexpr size_t kStackBytes = 64 * 1024;
-
 enum class State { Runnable, AtBarrier, AtWarpSync, Done, Failed };
-
-// A stack and a place to resume. Fibers outlive blocks and launches: one that finished a thread loops back to
-// run the next thread it is given, so steady state costs no system calls. _setjmp/_longjmp switch stacks
-// without swapcontext's signal-mask system call; ucontext is used only to enter a fresh stack.
-struct Fiber
-{
-    void* stack = nullptr;
-    ucontext_t entry;
-    jmp_buf resume;
-    bool started = false;
-};
 
 struct Thread
 {
@@ -51,7 +34,6 @@ struct Thread
     BarrierKind kind;
     int predicate;
     int result;
-    uint32_t generation; // the warp exchange this lane published into
 };
 
 struct Warp
@@ -69,14 +51,10 @@ struct Scheduler
     LaunchRequest request;
     std::vector<Thread> threads;
     std::vector<Warp> warps;
-    int current = -1;
-    jmp_buf back;
     std::string error;
 };
 
 Scheduler g;
-std::deque<Fiber> fibers; // a deque: a ucontext_t points into itself, so fibers must never move
-thread_local char tls_anchor; // touching it makes sure this thread's copy of the module's TLS block exists
 
 std::string format(const char* pattern, ...)
 {
@@ -88,85 +66,12 @@ std::string format(const char* pattern, ...)
     return buffer;
 }
 
-void yield_to_scheduler()
-{
-    if (!_setjmp(fibers[g.current].resume))
-        _longjmp(g.back, 1);
-}
-
-void fiber_main()
-{
-    for (;;)
-    {
-        g.request.body(g.request.context);
-        g.threads[g.current].state = State::Done;
-        yield_to_scheduler();
-    }
-}
-
-bool prepare(Fiber& fiber)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (!fiber.stack)
-    {
-        void* memory = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (memory == MAP_FAILED)
-            return false;
-        mprotect(memory, page, PROT_NONE); // a guard page: overflowing a fiber's stack faults instead of corrupting
-        fiber.stack = memory;
-    }
-    getcontext(&fiber.entry);
-    fiber.entry.uc_stack.ss_sp = (char*)fiber.stack + page;
-    fiber.entry.uc_stack.ss_size = kStackBytes;
-    fiber.entry.uc_link = nullptr;
-    makecontext(&fiber.entry, fiber_main, 0);
-    fiber.started = false;
-    return true;
-}
+Thread& current_thread() { return g.threads[host::current()]; }
 
 void resume(int t)
 {
-    g.current = t;
     threadIdx = g.threads[t].index;
-    if (_setjmp(g.back))
-        return;
-    Fiber& fiber = fibers[t];
-    if (fiber.started)
-        _longjmp(fiber.resume, 1);
-    fiber.started = true;
-    // setcontext installs the saved signal mask; save this thread's own first so entering changes nothing.
-    pthread_sigmask(SIG_BLOCK, nullptr, &fiber.entry.uc_sigmask);
-    setcontext(&fiber.entry);
-}
-
-// ---- Shared memory poisoning: every __shared__ variable lives in this module's TLS block ----------------------
-int find_tls_block(dl_phdr_info* info, size_t, void* found)
-{
-    uintptr_t probe = (uintptr_t)&find_tls_block;
-    bool mine = false;
-    size_t size = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++)
-    {
-        const ElfW(Phdr)& header = info->dlpi_phdr[i];
-        uintptr_t start = info->dlpi_addr + header.p_vaddr;
-        if (header.p_type == PT_LOAD && probe >= start && probe < start + header.p_memsz)
-            mine = true;
-        if (header.p_type == PT_TLS)
-            size = header.p_memsz;
-    }
-    if (!mine)
-        return 0;
-    *(std::pair<void*, size_t>*)found = {info->dlpi_tls_data, size};
-    return 1;
-}
-
-std::pair<void*, size_t> shared_memory()
-{
-    volatile char* anchor = &tls_anchor;
-    *anchor = 0;
-    std::pair<void*, size_t> found{nullptr, 0};
-    dl_iterate_phdr(find_tls_block, &found);
-    return found;
+    host::resume(t);
 }
 
 // ---- The block scheduler ------------------------------------------------------------------------------------
@@ -260,9 +165,9 @@ void release_barrier()
     }
 }
 
-void run_block(std::pair<void*, size_t> shared)
+void run_block(void* shared, size_t shared_bytes)
 {
-    memset(shared.first, 0xff, shared.second);
+    memset(shared, 0xff, shared_bytes); // NaN as float, -1 as int: reading shared memory before writing it shows
     for (size_t t = 0; t < g.threads.size(); t++)
         g.threads[t].state = State::Runnable;
     for (Warp& warp : g.warps)
@@ -309,16 +214,7 @@ bool set_up_block(const dim3& block)
     g.warps.clear();
     for (int first = 0; first < count; first += warpSize)
         g.warps.push_back(Warp{first, count - first < warpSize ? count - first : warpSize, 0, {}, {0, 0}});
-    while ((int)fibers.size() < count)
-    {
-        fibers.emplace_back();
-        if (!prepare(fibers.back()))
-        {
-            fibers.pop_back();
-            return false;
-        }
-    }
-    return true;
+    return host::ensure_fibers(count);
 }
 
 LaunchStatus invalid(char* error, int size, const std::string& message)
@@ -328,12 +224,18 @@ LaunchStatus invalid(char* error, int size, const std::string& message)
 }
 } // namespace
 
+void run_thread()
+{
+    g.request.body(g.request.context);
+    current_thread().state = State::Done;
+}
+
 // ---- Calls made from inside a fiber -------------------------------------------------------------------------
 WarpArrival warp_sync(unsigned int mask, uint64_t value, const char* operation)
 {
-    Thread& t = g.threads[g.current];
-    int lane = g.current % warpSize;
-    Warp& warp = g.warps[g.current / warpSize];
+    Thread& t = current_thread();
+    int lane = host::current() % warpSize;
+    Warp& warp = g.warps[host::current() / warpSize];
     if (!(mask >> lane & 1u))
         fail(format("%s called by lane %d with mask 0x%08x, which does not name the calling lane", operation, lane, mask).c_str());
     int parity = warp.generation & 1;
@@ -342,25 +244,25 @@ WarpArrival warp_sync(unsigned int mask, uint64_t value, const char* operation)
     t.state = State::AtWarpSync;
     t.mask = mask;
     t.operation = operation;
-    yield_to_scheduler();
+    host::yield();
     return {warp.values[parity], warp.published[parity]};
 }
 
 int block_sync(BarrierKind kind, int predicate, const char* file, int line)
 {
-    Thread& t = g.threads[g.current];
+    Thread& t = current_thread();
     t.state = State::AtBarrier;
     t.kind = kind;
     t.predicate = predicate;
     t.file = file;
     t.line = line;
-    yield_to_scheduler();
+    host::yield();
     return t.result;
 }
 
 unsigned int active_mask()
 {
-    const Warp& warp = g.warps[g.current / warpSize];
+    const Warp& warp = g.warps[host::current() / warpSize];
     unsigned int mask = 0;
     for (int lane = 0; lane < warp.count; lane++)
         if (g.threads[warp.first + lane].state != State::Done)
@@ -370,10 +272,10 @@ unsigned int active_mask()
 
 void fail(const char* message)
 {
-    const Thread& t = g.threads[g.current];
+    Thread& t = current_thread();
     g.error = format("thread (%u,%u,%u) of block (%u,%u,%u): %s", t.index.x, t.index.y, t.index.z, blockIdx.x, blockIdx.y, blockIdx.z, message);
-    g.threads[g.current].state = State::Failed;
-    yield_to_scheduler();
+    t.state = State::Failed;
+    host::yield();
     __builtin_unreachable(); // the scheduler never resumes a failed fiber
 }
 
@@ -394,20 +296,21 @@ LaunchStatus run_grid(const LaunchRequest& request, char* error, int error_size)
     blockDim = block;
     if (!set_up_block(block))
         return invalid(error, error_size, "could not map the fiber stacks for a block of this size");
-    std::pair<void*, size_t> shared = shared_memory();
+    size_t shared_bytes = 0;
+    void* shared = host::shared_memory(&shared_bytes);
     for (unsigned int z = 0; z < grid.z && !failed(); z++)
         for (unsigned int y = 0; y < grid.y && !failed(); y++)
             for (unsigned int x = 0; x < grid.x && !failed(); x++)
             {
                 blockIdx = {x, y, z};
-                run_block(shared);
+                run_block(shared, shared_bytes);
             }
     if (!failed())
         return LaunchOk;
     // Fibers abandoned mid-kernel must start afresh next time.
     for (size_t t = 0; t < g.threads.size(); t++)
         if (g.threads[t].state != State::Done)
-            prepare(fibers[t]);
+            host::reset((int)t);
     snprintf(error, (size_t)error_size, "%s", g.error.c_str());
     return LaunchKernelError;
 }

@@ -9,7 +9,7 @@ public class KernelCacheDirectoryTests
     {
         var environment = new Dictionary<string, string> { ["CUDANN_CACHE_DIR"] = "/tmp/k", ["XDG_CACHE_HOME"] = "/xdg" };
 
-        Assert.That(KernelCacheDirectory.Resolve(environment.GetValueOrDefault, "/home/u"), Is.EqualTo("/tmp/k"));
+        Assert.That(KernelCacheDirectory.Resolve(environment.GetValueOrDefault, "/home/u"), Is.EqualTo("/tmp/k/kernels"));
     }
 
     [Test]

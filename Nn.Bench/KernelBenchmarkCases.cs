@@ -1,0 +1,64 @@
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+
+namespace CudaNn.Bench;
+
+/// <summary>One kernel at one size: its buffers (bytes each), what to put in them, the launch, and the bytes it must move.</summary>
+internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffers, Action<DevicePtr[]>? Setup, Action<DevicePtr[]> Launch)
+{
+    private const int Cols = 1024;       // bias epilogue and gradient: a wide hidden layer
+    private const int Classes = 10;      // softmax: MNIST's classes, n rows
+    private const int Features = 784;    // gather: MNIST images
+
+    public static IEnumerable<KernelBenchmarkCase> All(IComputeDevice device, DeviceKernels k, IDeviceStream s, long n)
+    {
+        long f = 4 * n;
+        yield return new("relu_forward", 8 * n, [f, f], null, b => k.ReluForward(s, b[0], b[1], n));
+        yield return new("relu_backward", 12 * n, [f, f, f], null, b => k.ReluBackward(s, b[0], b[1], b[2], n));
+        yield return new("sigmoid_forward", 8 * n, [f, f], null, b => k.SigmoidForward(s, b[0], b[1], n));
+        yield return new("sigmoid_backward", 12 * n, [f, f, f], null, b => k.SigmoidBackward(s, b[0], b[1], b[2], n));
+        yield return new("tanh_forward", 8 * n, [f, f], null, b => k.TanhForward(s, b[0], b[1], n));
+        yield return new("tanh_backward", 12 * n, [f, f, f], null, b => k.TanhBackward(s, b[0], b[1], b[2], n));
+
+        int rows = (int)(n / Cols);
+        yield return new($"bias_activation_fwd/{Cols}", 8L * rows * Cols, [f, 4 * Cols], null,
+            b => k.BiasActivationForward(s, b[0], b[1], rows, Cols, KernelActivation.ReLU));
+        yield return new($"bias_grad/{Cols}", 4L * rows * Cols, [f, 4 * Cols, DeviceKernels.BiasGradWorkspaceBytes(rows, Cols)], null,
+            b => k.BiasGrad(s, b[0], b[1], rows, Cols, b[2]));
+
+        // n rows of 10 classes: logits and dlogits 40n bytes each, labels 4n (all 0).
+        int sceRows = (int)Math.Min(n, int.MaxValue);
+        yield return new($"softmax_xent/{Classes} (rows)", 84L * sceRows, [40L * sceRows, 4L * sceRows, 40L * sceRows, 4, 4,
+                DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(sceRows)],
+            b => device.Memset(s, b[1], 0, 4L * sceRows),
+            b => k.SoftmaxCrossEntropy(s, b[0], b[1], b[2], b[3], b[4], sceRows, Classes, b[5]));
+        yield return new("mse_loss", 12 * n, [f, f, f, 4, DeviceKernels.MseLossWorkspaceBytes(n)], null,
+            b => k.MseLoss(s, b[0], b[1], b[2], b[3], n, b[4]));
+
+        var adam = new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true);
+        yield return new("adam_step", 28 * n, [f, f, f, f, 4], b => device.Memset32(s, b[4], 1, 1),
+            b => k.AdamStep(s, b[0], b[1], b[2], b[3], n, adam, b[4]));
+        var sgd = new SgdHyperparameters(1e-2, 0.9, 0, Nesterov: true, 1e-4);
+        yield return new("sgd_step (momentum)", 20 * n, [f, f, f, 4], b => device.Memset32(s, b[3], 1, 1),
+            b => k.SgdStep(s, b[0], b[1], b[2], n, sgd, b[3]));
+
+        int batch = (int)(n / Features);
+        yield return new($"gather_normalize/{Features}", 5L * batch * Features, [n, batch, 4L * batch, 4L * batch * Features, 4L * batch],
+            b => UploadPermutation(device, b[2], batch),
+            b => k.GatherNormalize(s, b[0], b[1], b[2], b[3], b[4], batch, Features, batch, 0.1307, 0.3081));
+
+        yield return new("fill", 4 * n, [f], null, b => k.Fill(s, b[0], n, 0.5f));
+        yield return new("axpy", 12 * n, [f, f], null, b => k.Axpy(s, b[0], b[1], n, 0.5f));
+        yield return new("copy", 8 * n, [f, f], null, b => k.Copy(s, b[0], b[1], n));
+        yield return new("scale", 8 * n, [f], null, b => k.Scale(s, b[0], n, 0.999f));
+    }
+
+    // An epoch's shuffled order, so rows are gathered from all over the data set as in training.
+    private static void UploadPermutation(IComputeDevice device, DevicePtr indices, int count)
+    {
+        int[] order = Enumerable.Range(0, count).ToArray();
+        new Random(20240601).Shuffle(order);
+        device.Synchronize();
+        device.Upload<int>(indices, order);
+    }
+}

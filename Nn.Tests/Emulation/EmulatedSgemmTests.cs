@@ -1,0 +1,87 @@
+using CudaNn.Cuda;
+using CudaNn.Kernels.Emulation;
+using CudaNn.Tests.Runtime;
+using static CudaNn.Tests.Emulation.EmulatorTestSupport;
+
+namespace CudaNn.Tests.Emulation;
+
+/// <summary>The emulator's Sgemm against the float64 column-major reference, with cuBLAS's transposes, leading dimensions and beta.</summary>
+public class EmulatedSgemmTests
+{
+    private static readonly object[] Cases =
+    [
+        new object[] { GemmOp.None, GemmOp.None, 19, 7, 33, 0f },
+        new object[] { GemmOp.Transpose, GemmOp.None, 5, 13, 1, 1f },
+        new object[] { GemmOp.None, GemmOp.Transpose, 1, 1, 65, 0f },
+        new object[] { GemmOp.Transpose, GemmOp.Transpose, 31, 17, 9, 1f },
+        new object[] { GemmOp.None, GemmOp.None, 64, 3, 128, 1f },
+        new object[] { GemmOp.Transpose, GemmOp.Transpose, 3, 29, 40, 0f },
+    ];
+
+    // Leading dimensions larger than the stored rows, so a loop that ignores them reads the padding (NaN) and fails.
+    [TestCaseSource(nameof(Cases))]
+    public void Sgemm_MatchesReference_WithPaddedLeadingDimensions(GemmOp transA, GemmOp transB, int m, int n, int k, float beta)
+    {
+        using EmulatedComputeDevice device = Device();
+        using IDeviceStream stream = device.CreateStream();
+        int aRows = transA == GemmOp.None ? m : k, aColumns = transA == GemmOp.None ? k : m;
+        int bRows = transB == GemmOp.None ? k : n, bColumns = transB == GemmOp.None ? n : k;
+        int lda = aRows + 3, ldb = bRows + 1, ldc = m + 2;
+        float[] a = Padded(RandomFloats(lda * aColumns, seed: 1000 + m), lda, aRows);
+        float[] b = Padded(RandomFloats(ldb * bColumns, seed: 1100 + n), ldb, bRows);
+        // beta = 0: C holds NaN everywhere and must not be read; beta = 1: C holds values to accumulate onto.
+        float[] c = beta == 0 ? Enumerable.Repeat(float.NaN, ldc * n).ToArray() : Padded(RandomFloats(ldc * n, seed: 1200 + k), ldc, m);
+        DevicePtr da = Upload(device, a), db = Upload(device, b), dc = Upload(device, c);
+
+        device.Sgemm(stream, transA, transB, m, n, k, 0.75f, da, lda, db, ldb, beta, dc, ldc);
+
+        float[] got = Download(device, dc, c.Length);
+        var (reference, magnitude) = GpuTestSupport.ReferenceGemm(transA, transB, m, n, k, 0.75f, a, lda, b, ldb, beta, c, ldc);
+        GpuTestSupport.AssertGemmClose(got, reference, magnitude, m, n, ldc, k, $"{transA}/{transB} {m}x{n}x{k} beta {beta}");
+        for (int j = 0; j < n; j++)
+            for (int i = m; i < ldc; i++)
+                Assert.That(BitConverter.SingleToUInt32Bits(got[i + j * ldc]), Is.EqualTo(BitConverter.SingleToUInt32Bits(c[i + j * ldc])), $"padding C[{i},{j}] must be untouched");
+    }
+
+    [Test]
+    public void SgemmStridedBatched_RunsEachProblemAtItsOffset()
+    {
+        using EmulatedComputeDevice device = Device();
+        using IDeviceStream stream = device.CreateStream();
+        const int m = 6, n = 5, k = 7, batches = 3;
+        float[] a = RandomFloats(m * k * batches, seed: 1300), b = RandomFloats(k * n * batches, seed: 1301);
+        float[] c = Enumerable.Repeat(float.NaN, m * n * batches).ToArray();
+        DevicePtr da = Upload(device, a), db = Upload(device, b), dc = Upload(device, c);
+
+        device.SgemmStridedBatched(stream, GemmOp.None, GemmOp.None, m, n, k, 1f, da, m, m * k, db, k, k * n, 0f, dc, m, m * n, batches);
+
+        float[] got = Download(device, dc, c.Length);
+        for (int batch = 0; batch < batches; batch++)
+        {
+            var (reference, magnitude) = GpuTestSupport.ReferenceGemm(GemmOp.None, GemmOp.None, m, n, k, 1f,
+                a[(batch * m * k)..], m, b[(batch * k * n)..], k, 0f, c[(batch * m * n)..((batch + 1) * m * n)], m);
+            GpuTestSupport.AssertGemmClose(got[(batch * m * n)..((batch + 1) * m * n)], reference, magnitude, m, n, m, k, $"batch {batch}");
+        }
+    }
+
+    [Test]
+    public void Sgemm_OperandPastItsAllocation_ThrowsNamingIt()
+    {
+        using EmulatedComputeDevice device = Device();
+        using IDeviceStream stream = device.CreateStream();
+        DevicePtr a = device.Allocate<float>(4 * 4), b = device.Allocate<float>(4 * 3), c = device.Allocate<float>(4 * 4);
+
+        Assert.That(() => device.Sgemm(stream, GemmOp.None, GemmOp.None, 4, 4, 4, 1f, a, 4, b, 4, 0f, c, 4),
+            Throws.ArgumentException.With.Message.Contains("Sgemm B"));
+        Assert.That(() => device.Sgemm(stream, GemmOp.None, GemmOp.None, 4, 4, 4, 1f, a, 3, b, 4, 0f, c, 4),
+            Throws.ArgumentException.With.Message.Contains("lda=3"));
+    }
+
+    private static float[] Padded(float[] values, int ld, int rows)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (i % ld >= rows)
+                values[i] = float.NaN;
+        return values;
+    }
+}

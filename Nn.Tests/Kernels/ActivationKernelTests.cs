@@ -1,0 +1,96 @@
+using CudaNn.Backends;
+using CudaNn.Backends.Cpu;
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Kernels;
+
+/// <summary>
+/// Activation kernels against <see cref="CpuBackend{T}"/> (float). Tolerances: ReLU and every backward are the
+/// same float operations in the same order as the reference, so they must match bit for bit; sigmoid and tanh
+/// forward go through the device's expf/tanhf (within 2 ulp), so |error| &lt;= 1e-7 + 1e-6 |expected|.
+/// </summary>
+[TestFixture("emulator")]
+[TestFixture("gpu")]
+public class ActivationKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
+{
+    private static IEnumerable<TestCaseData> Cases() =>
+        from activation in new[] { Activation.ReLU, Activation.Sigmoid, Activation.Tanh }
+        from n in Sizes
+        from misaligned in new[] { false, true }
+        select new TestCaseData(activation, n, misaligned);
+
+    [TestCaseSource(nameof(Cases))]
+    public void Forward_MatchesTheCpuReference(Activation activation, int n, bool misaligned)
+    {
+        float[] x = Uniform(Seeded(1000 + n), n, -6, 6);
+        x[0] = 0; // ReLU's boundary: y = 0, and its slope 0
+
+        float[] y = Run(b =>
+        {
+            DevicePtr xs = b.Floats(x, misaligned), ys = b.Poisoned(n, misaligned);
+            Forward(activation)(Stream, xs, ys, n);
+            return [b.Read(ys, n)];
+        })[0];
+
+        float[] expected = Reference(x, activation);
+        double rel = activation == Activation.ReLU ? 0 : 1e-6, abs = activation == Activation.ReLU ? 0 : 1e-7;
+        Close.Assert(expected, y, abs, rel, $"{activation} forward, n={n}");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Backward_MatchesTheCpuReferenceBitForBit(Activation activation, int n, bool misaligned)
+    {
+        Random random = Seeded(2000 + n);
+        float[] y = Reference(Uniform(random, n, -4, 4), activation);
+        float[] dy = Uniform(random, n);
+
+        float[] dx = Run(b =>
+        {
+            DevicePtr ys = b.Floats(y, misaligned), dys = b.Floats(dy, misaligned), dxs = b.Poisoned(n, misaligned);
+            Backward(activation)(Stream, ys, dys, dxs, n);
+            return [b.Read(dxs, n)];
+        })[0];
+
+        var expected = Tensor.Zeros([n]);
+        CpuBackend<float>.Instance.ActivationBackward(Tensor.FromArray(y, [n]), Tensor.FromArray(dy, [n]), expected, activation);
+        Assert.That(dx, Is.EqualTo(expected.ToArray<float>()), $"{activation} backward, n={n}");
+    }
+
+    [Test]
+    public void Forward_InPlace_IsAllowed()
+    {
+        float[] x = Uniform(Seeded(3000), 1023, -3, 3);
+
+        float[] y = Run(b =>
+        {
+            DevicePtr xs = b.Floats(x, misaligned: true);
+            Kernels.TanhForward(Stream, xs, xs, x.Length);
+            return [b.Read(xs, x.Length)];
+        })[0];
+
+        Close.Assert(Reference(x, Activation.Tanh), y, 1e-7, 1e-6, "tanh in place");
+    }
+
+    private static float[] Reference(float[] x, Activation activation)
+    {
+        var y = Tensor.Zeros([x.Length]);
+        CpuBackend<float>.Instance.ActivationForward(Tensor.FromArray(x, [x.Length]), y, activation);
+        return y.ToArray<float>();
+    }
+
+    private Action<IDeviceStream, DevicePtr, DevicePtr, long> Forward(Activation activation) => activation switch
+    {
+        Activation.ReLU => Kernels.ReluForward,
+        Activation.Sigmoid => Kernels.SigmoidForward,
+        _ => Kernels.TanhForward,
+    };
+
+    private Action<IDeviceStream, DevicePtr, DevicePtr, DevicePtr, long> Backward(Activation activation) => activation switch
+    {
+        Activation.ReLU => Kernels.ReluBackward,
+        Activation.Sigmoid => Kernels.SigmoidBackward,
+        _ => Kernels.TanhBackward,
+    };
+}

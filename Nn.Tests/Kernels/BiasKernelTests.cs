@@ -1,0 +1,96 @@
+using CudaNn.Backends;
+using CudaNn.Backends.Cpu;
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Kernels;
+
+/// <summary>
+/// The GEMM epilogue and the bias gradient against <see cref="CpuBackend{T}"/>. Epilogue tolerances as for the
+/// activations (identity and ReLU bit for bit). Bias gradient: against the float64 reference, |error| &lt;=
+/// 64 · 2⁻²⁴ · (|dbias₀| + Σₙ|dy|), the rounding bound of the kernel's at most ~45 dependent additions.
+/// </summary>
+[TestFixture("emulator")]
+[TestFixture("gpu")]
+public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
+{
+    // (rows, cols): batch 1, one column, odd widths (scalar path), widths divisible by 4 (float4 path), wide rows.
+    private static readonly (int Rows, int Cols)[] Shapes = [(1, 1), (1, 33), (31, 10), (33, 32), (7, 1023), (5, 4100), (300, 12)];
+
+    private static IEnumerable<TestCaseData> EpilogueCases() =>
+        from activation in Enum.GetValues<Activation>()
+        from shape in Shapes
+        from misaligned in new[] { false, true }
+        select new TestCaseData(activation, shape.Rows, shape.Cols, misaligned);
+
+    [TestCaseSource(nameof(EpilogueCases))]
+    public void BiasActivationForward_MatchesTheCpuReference(Activation activation, int rows, int cols, bool misaligned)
+    {
+        Random random = Seeded(rows * 7919 + cols);
+        float[] y = Uniform(random, rows * cols, -3, 3), bias = Uniform(random, cols);
+
+        float[] result = Run(b =>
+        {
+            DevicePtr ys = b.Floats(y, misaligned), biases = b.Floats(bias, misaligned);
+            Kernels.BiasActivationForward(Stream, ys, biases, rows, cols, (KernelActivation)activation);
+            return [b.Read(ys, y.Length)];
+        })[0];
+
+        var expected = Tensor.FromArray((float[])y.Clone(), [rows, cols]);
+        CpuBackend<float>.Instance.BiasActivationForward(expected, Tensor.FromArray(bias, [cols]), activation);
+        bool exact = activation is Activation.Identity or Activation.ReLU;
+        Close.Assert(expected.ToArray<float>(), result, exact ? 0 : 1e-7, exact ? 0 : 1e-6, $"{activation} epilogue [{rows},{cols}]");
+    }
+
+    [Test]
+    public void BiasActivationForward_WithoutBias_AppliesTheActivationOnly()
+    {
+        float[] y = Uniform(Seeded(11), 33 * 32, -2, 2);
+
+        float[] result = Run(b =>
+        {
+            DevicePtr ys = b.Floats(y);
+            Kernels.BiasActivationForward(Stream, ys, DevicePtr.Null, 33, 32, KernelActivation.ReLU);
+            return [b.Read(ys, y.Length)];
+        })[0];
+
+        var expected = Tensor.FromArray((float[])y.Clone(), [33, 32]);
+        CpuBackend<float>.Instance.BiasActivationForward(expected, null, Activation.ReLU);
+        Assert.That(result, Is.EqualTo(expected.ToArray<float>()));
+    }
+
+    // Rows past 256 take several chunks and the finishing pass.
+    [TestCase(1, 1)]
+    [TestCase(1, 10)]
+    [TestCase(31, 33)]
+    [TestCase(64, 1023)]
+    [TestCase(1000, 10)]
+    [TestCase(4097, 3)]
+    [TestCase(600, 70)]
+    public void BiasGrad_AccumulatesColumnSums(int rows, int cols)
+    {
+        Random random = Seeded(rows * 31 + cols);
+        float[] dy = Uniform(random, rows * cols), dbias = Uniform(random, cols);
+
+        float[] result = Run(b =>
+        {
+            DevicePtr dys = b.Floats(dy, misaligned: true), db = b.Floats(dbias, misaligned: true);
+            Kernels.BiasGrad(Stream, dys, db, rows, cols, b.Workspace(DeviceKernels.BiasGradWorkspaceBytes(rows, cols)));
+            return [b.Read(db, cols)];
+        })[0];
+
+        double[] expected = dbias.Select(v => (double)v).ToArray();
+        var reference = Tensor.FromArray(expected, [cols]);
+        CpuBackend<double>.Instance.BiasGradient(Tensor.FromArray(dy.Select(v => (double)v).ToArray(), [rows, cols]), reference);
+        double[] sums = reference.ToArray<double>();
+        for (int c = 0; c < cols; c++)
+        {
+            double magnitude = Math.Abs(dbias[c]);
+            for (int r = 0; r < rows; r++)
+                magnitude += Math.Abs(dy[r * cols + c]);
+            double bound = 64 * Math.Pow(2, -24) * magnitude;
+            Assert.That(Math.Abs(result[c] - sums[c]), Is.LessThanOrEqualTo(bound), $"dbias[{c}] = {result[c]:R}, expected {sums[c]:R}");
+        }
+    }
+}

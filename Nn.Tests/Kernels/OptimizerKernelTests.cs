@@ -1,0 +1,118 @@
+using CudaNn.Backends;
+using CudaNn.Backends.Cpu;
+using CudaNn.Cuda;
+using CudaNn.Kernels;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Kernels;
+
+/// <summary>
+/// Adam, AdamW and SGD over flat buffers against <see cref="CpuBackend{T}"/> (float), three steps each, with the
+/// step count advanced on the device. The kernels round their scalars where the reference does and run the
+/// same float operations, so the only room left is an ulp of double pow: |error| &lt;= 1e-6 |expected|.
+/// </summary>
+[TestFixture("emulator")]
+[TestFixture("gpu")]
+public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
+{
+    private const int Steps = 3;
+
+    private static IEnumerable<TestCaseData> AdamCases() =>
+        from decoupled in new[] { false, true }
+        from n in Sizes
+        from misaligned in new[] { false, true }
+        select new TestCaseData(decoupled, n, misaligned);
+
+    [TestCaseSource(nameof(AdamCases))]
+    public void AdamStep_MatchesTheCpuReference(bool decoupled, int n, bool misaligned)
+    {
+        var h = new AdamHyperparameters(1e-2, 0.9, 0.999, 1e-8, 0.05, decoupled);
+        Random random = Seeded(6000 + n);
+        float[] param = Uniform(random, n), m = Uniform(random, n, -0.1f, 0.1f), v = Uniform(random, n, 0, 0.01f);
+        float[][] grads = Enumerable.Range(0, Steps).Select(_ => Uniform(random, n)).ToArray();
+
+        float[][] outputs = Run(b =>
+        {
+            DevicePtr p = b.Floats(param, misaligned), ms = b.Floats(m, misaligned), vs = b.Floats(v, misaligned), step = b.Ints([0]);
+            foreach (float[] grad in grads)
+            {
+                Kernels.OptimizerStepIncrement(Stream, step);
+                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, h, step);
+            }
+            return [b.Read(p, n), b.Read(ms, n), b.Read(vs, n), b.ReadIntBits(step, 1)];
+        });
+
+        var (p, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.FromArray((float[])m.Clone(), [n]), Tensor.FromArray((float[])v.Clone(), [n]));
+        for (int t = 1; t <= Steps; t++)
+            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr,
+                new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled, t));
+        Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
+        Close.Assert(mr.ToArray<float>(), outputs[1], 0, 1e-6, "m");
+        Close.Assert(vr.ToArray<float>(), outputs[2], 0, 1e-6, "v");
+        Assert.That(BitConverter.SingleToInt32Bits(outputs[3][0]), Is.EqualTo(Steps), "device step count");
+    }
+
+    private static IEnumerable<TestCaseData> SgdCases() =>
+        from options in new[] { (0.0, 0.0, false, 0.0), (0.9, 0.0, false, 0.0), (0.9, 0.25, false, 1e-3), (0.9, 0.0, true, 1e-2) }
+        from n in new[] { 1, 33, 4097 }
+        from misaligned in new[] { false, true }
+        select new TestCaseData(options.Item1, options.Item2, options.Item3, options.Item4, n, misaligned);
+
+    [TestCaseSource(nameof(SgdCases))]
+    public void SgdStep_MatchesTheCpuReference(double momentum, double dampening, bool nesterov, double weightDecay, int n, bool misaligned)
+    {
+        var h = new SgdHyperparameters(0.05, momentum, dampening, nesterov, weightDecay);
+        Random random = Seeded(7000 + n);
+        float[] param = Uniform(random, n), buffer = Uniform(random, n); // the first step must ignore the old buffer
+        float[][] grads = Enumerable.Range(0, Steps).Select(_ => Uniform(random, n)).ToArray();
+        bool withBuffer = momentum != 0;
+
+        float[][] outputs = Run(b =>
+        {
+            DevicePtr p = b.Floats(param, misaligned), step = b.Ints([0]);
+            DevicePtr buf = withBuffer ? b.Floats(buffer, misaligned) : DevicePtr.Null;
+            foreach (float[] grad in grads)
+            {
+                Kernels.OptimizerStepIncrement(Stream, step);
+                Kernels.SgdStep(Stream, p, b.Floats(grad, misaligned), buf, n, h, step);
+            }
+            return [b.Read(p, n), withBuffer ? b.Read(buf, n) : []];
+        });
+
+        var p = Tensor.FromArray((float[])param.Clone(), [n]);
+        Tensor? bufRef = withBuffer ? Tensor.FromArray((float[])buffer.Clone(), [n]) : null;
+        for (int t = 1; t <= Steps; t++)
+            CpuBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef,
+                new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay, FirstStep: t == 1));
+        Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
+        if (bufRef is not null)
+            Close.Assert(bufRef.ToArray<float>(), outputs[1], 0, 1e-6, "momentum buffer");
+    }
+
+    [Test]
+    public void CapturedStep_ReplaysWithTheDeviceStepCount()
+    {
+        // The training step is captured once as a graph; each replay must see t = 1, 2, 3 for the bias corrections.
+        const int n = 1023;
+        var h = new AdamHyperparameters(1e-2, 0.9, 0.999, 1e-8, 0, Decoupled: false);
+        Random random = Seeded(8000);
+        float[] param = Uniform(random, n), grad = Uniform(random, n);
+
+        float[] result = Run(b =>
+        {
+            DevicePtr p = b.Floats(param), g = b.Floats(grad), m = b.Floats(new float[n]), v = b.Floats(new float[n]), step = b.Ints([0]);
+            Stream.BeginCapture();
+            Kernels.OptimizerStepIncrement(Stream, step);
+            Kernels.AdamStep(Stream, p, g, m, v, n, h, step);
+            using IDeviceGraph graph = Stream.EndCapture();
+            for (int t = 0; t < Steps; t++)
+                graph.Launch(Stream);
+            return [b.Read(p, n)];
+        })[0];
+
+        var (pr, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.Zeros([n]), Tensor.Zeros([n]));
+        for (int t = 1; t <= Steps; t++)
+            CpuBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, 0, false, t));
+        Close.Assert(pr.ToArray<float>(), result, 0, 1e-6, "param after three replays");
+    }
+}
