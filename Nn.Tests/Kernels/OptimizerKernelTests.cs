@@ -43,9 +43,10 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         });
 
         var (p, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.FromArray((float[])m.Clone(), [n]), Tensor.FromArray((float[])v.Clone(), [n]));
+        using var stepRef = Tensor.Zeros([1], DType.Int32);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr,
-                new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled, t));
+            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef,
+                new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled));
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         Close.Assert(mr.ToArray<float>(), outputs[1], 0, 1e-6, "m");
         Close.Assert(vr.ToArray<float>(), outputs[2], 0, 1e-6, "v");
@@ -81,9 +82,10 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
 
         var p = Tensor.FromArray((float[])param.Clone(), [n]);
         Tensor? bufRef = withBuffer ? Tensor.FromArray((float[])buffer.Clone(), [n]) : null;
+        using var stepRef = Tensor.Zeros([1], DType.Int32);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef,
-                new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay, FirstStep: t == 1));
+            CpuBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef, stepRef,
+                new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay));
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         if (bufRef is not null)
             Close.Assert(bufRef.ToArray<float>(), outputs[1], 0, 1e-6, "momentum buffer");
@@ -111,8 +113,9 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         })[0];
 
         var (pr, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.Zeros([n]), Tensor.Zeros([n]));
+        using var stepRef = Tensor.Zeros([1], DType.Int32);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, 0, false, t));
+            CpuBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, stepRef, new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, 0, false));
         Close.Assert(pr.ToArray<float>(), result, 0, 1e-6, "param after three replays");
     }
 }
