@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the .NET SDK: NVRTC 11.8 from Debian's non-free component
-# (compiles kernels.cu to PTX and CUBIN with no GPU) and g++ (builds the host kernel emulator).
+# (compiles kernels.cu to PTX and CUBIN with no GPU), g++ (builds the host kernel emulator) and the
+# DejaVu fonts (text in the plots `train --plot` and `playground` draw).
 set -euo pipefail
 
 have_nvrtc() { ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; }
-if have_nvrtc && command -v g++ >/dev/null; then exit 0; fi
+have_fonts() { [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; }
+if have_nvrtc && command -v g++ >/dev/null && have_fonts; then exit 0; fi
 
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null; then exec sudo -E bash "$0" "$@"; fi
-  echo "install-test-deps: need root to apt-get install libnvrtc11.2 and g++" >&2
+  echo "install-test-deps: need root to apt-get install libnvrtc11.2, g++ and fonts-dejavu-core" >&2
   exit 1
 fi
 
@@ -20,5 +22,5 @@ elif [ -f /etc/apt/sources.list ] && ! grep -q 'non-free' /etc/apt/sources.list;
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends libnvrtc11.2 g++
+apt-get install -y -q --no-install-recommends libnvrtc11.2 g++ fonts-dejavu-core
 have_nvrtc || { echo "install-test-deps: libnvrtc still not found after installing libnvrtc11.2" >&2; exit 1; }

@@ -8,7 +8,7 @@ bash scripts/install-test-deps.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-dotnet test CudaNn.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+dotnet test CudaNn.sln -c Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
