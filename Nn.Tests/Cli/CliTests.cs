@@ -6,14 +6,7 @@ namespace CudaNn.Tests.Cli;
 /// <summary>The command line end to end, in process, on the shipped digits.</summary>
 public class CliTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        TestContext.Out.WriteLine($"$ CudaNn {string.Join(' ', args)}  -> {code}\n{output}{error}");
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
     [Test]
     public void TrainThenEvalThenPredict_AgreeOnTheSavedWeights()

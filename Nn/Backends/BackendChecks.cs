@@ -79,4 +79,67 @@ internal static class BackendChecks
         }
         return (n, c);
     }
+
+    /// <summary>Checks y [N, C] and an optional bias [C]; returns (N, C).</summary>
+    public static (int Rows, int Cols) BiasActivation(Backend backend, Tensor y, Tensor? bias)
+    {
+        const string op = nameof(Backend.BiasActivationForward);
+        Same(backend, op, y, bias);
+        Rank(op, 2, y);
+        if (bias is not null && bias.Numel != y.Shape[1])
+            throw new ArgumentException($"{op}: bias {bias} does not match {y.Shape[1]} columns of {y}");
+        return (y.Shape[0], y.Shape[1]);
+    }
+
+    /// <summary>Checks dy [N, C] against dbias [C]; returns (N, C).</summary>
+    public static (int Rows, int Cols) BiasGradient(Backend backend, Tensor dy, Tensor dbias)
+    {
+        const string op = nameof(Backend.BiasGradient);
+        Same(backend, op, dy, dbias);
+        Rank(op, 2, dy);
+        if (dbias.Numel != dy.Shape[1])
+            throw new ArgumentException($"{op}: dbias {dbias} does not match {dy.Shape[1]} columns of {dy}");
+        return (dy.Shape[0], dy.Shape[1]);
+    }
+
+    /// <summary>Checks tensors of the backend's dtype that must all hold as many elements as the first.</summary>
+    public static void Elementwise(Backend backend, string op, Tensor first, params ReadOnlySpan<Tensor?> others)
+    {
+        Same(backend, op, first);
+        foreach (var t in others)
+        {
+            if (t is null) continue;
+            Same(backend, op, t);
+            SameNumel(op, first, t);
+        }
+    }
+
+    /// <summary>Checks an optimizer's int32 step counter.</summary>
+    public static void StepCounter(Backend backend, string op, Tensor step)
+    {
+        OnDevice(backend, op, step);
+        DTypeIs(op, DType.Int32, step, "step");
+        if (step.Numel != 1) throw new ArgumentException($"{op}: step must hold one element, got {step}");
+    }
+
+    /// <summary>Checks a batch gather: images uint8 [M, ...], labels uint8 [M], indices int32 [B], x [B, D], y int32 [B]; returns (M, D, B).</summary>
+    public static (int Count, int Features, int Batch) GatherNormalize(Backend backend, Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y)
+    {
+        const string op = nameof(Backend.GatherNormalize);
+        Same(backend, op, x);
+        OnDevice(backend, op, images);
+        OnDevice(backend, op, labels);
+        OnDevice(backend, op, indices);
+        OnDevice(backend, op, y);
+        DTypeIs(op, DType.UInt8, images, "images");
+        DTypeIs(op, DType.UInt8, labels, "labels");
+        DTypeIs(op, DType.Int32, indices, "indices");
+        DTypeIs(op, DType.Int32, y, "y");
+        int count = images.Rank == 0 ? 0 : images.Shape[0];
+        int features = count == 0 ? 0 : (int)(images.Numel / count);
+        int batch = (int)indices.Numel;
+        if (x.Numel != (long)batch * features || y.Numel != batch || labels.Numel != count)
+            throw new ArgumentException($"{op}: x {x}, y {y}, labels {labels} do not match {batch} indices into images {images}");
+        return (count, features, batch);
+    }
 }

@@ -7,11 +7,7 @@ public sealed partial class CpuBackend<T>
 {
     public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
     {
-        BackendChecks.Same(this, nameof(BiasActivationForward), y, bias);
-        BackendChecks.Rank(nameof(BiasActivationForward), 2, y);
-        int cols = y.Shape[1];
-        if (bias is not null && bias.Numel != cols)
-            throw new ArgumentException($"{nameof(BiasActivationForward)}: bias {bias} does not match {cols} columns of {y}");
+        var (_, cols) = BackendChecks.BiasActivation(this, y, bias);
         // y[n, c] = act(y[n, c] + bias[c]), a row at a time
         var ys = y.Span<T>();
         var bs = bias is null ? default : bias.Span<T>();
@@ -25,16 +21,13 @@ public sealed partial class CpuBackend<T>
 
     public override void ActivationForward(Tensor x, Tensor y, Activation activation)
     {
-        BackendChecks.Same(this, nameof(ActivationForward), x, y);
-        BackendChecks.SameNumel(nameof(ActivationForward), x, y);
+        BackendChecks.Elementwise(this, nameof(ActivationForward), x, y);
         Apply(activation, x.Span<T>(), y.Span<T>());
     }
 
     public override void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation)
     {
-        BackendChecks.Same(this, nameof(ActivationBackward), y, dy, dx);
-        BackendChecks.SameNumel(nameof(ActivationBackward), y, dy);
-        BackendChecks.SameNumel(nameof(ActivationBackward), y, dx);
+        BackendChecks.Elementwise(this, nameof(ActivationBackward), y, dy, dx);
         var ys = y.Span<T>();
         var dys = dy.Span<T>();
         var dxs = dx.Span<T>();
@@ -51,11 +44,7 @@ public sealed partial class CpuBackend<T>
 
     public override void BiasGradient(Tensor dy, Tensor dbias)
     {
-        BackendChecks.Same(this, nameof(BiasGradient), dy, dbias);
-        BackendChecks.Rank(nameof(BiasGradient), 2, dy);
-        int rows = dy.Shape[0], cols = dy.Shape[1];
-        if (dbias.Numel != cols)
-            throw new ArgumentException($"{nameof(BiasGradient)}: dbias {dbias} does not match {cols} columns of {dy}");
+        var (rows, cols) = BackendChecks.BiasGradient(this, dy, dbias);
         // dbias[c] += sum_n dy[n, c]
         var dys = dy.Span<T>();
         var db = dbias.Span<T>();

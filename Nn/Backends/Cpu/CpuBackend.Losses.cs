@@ -36,9 +36,8 @@ public sealed partial class CpuBackend<T>
 
     public override void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss)
     {
-        BackendChecks.Same(this, nameof(MseLoss), pred, target, dpred, loss);
-        BackendChecks.SameNumel(nameof(MseLoss), pred, target);
-        if (dpred is not null) BackendChecks.SameNumel(nameof(MseLoss), pred, dpred);
+        BackendChecks.Elementwise(this, nameof(MseLoss), pred, target, dpred);
+        BackendChecks.Same(this, nameof(MseLoss), loss);
         var p = pred.Span<T>();
         var t = target.Span<T>();
         var dp = dpred is null ? default : dpred.Span<T>();

@@ -6,10 +6,7 @@ public sealed partial class CpuBackend<T>
 {
     public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
     {
-        BackendChecks.Same(this, nameof(AdamStep), param, grad, m, v);
-        BackendChecks.SameNumel(nameof(AdamStep), param, grad);
-        BackendChecks.SameNumel(nameof(AdamStep), param, m);
-        BackendChecks.SameNumel(nameof(AdamStep), param, v);
+        BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
         long t = IncrementStep(nameof(AdamStep), step);
         var c = new AdamLanes(args, t);
         var p = param.Span<T>();
@@ -59,9 +56,7 @@ public sealed partial class CpuBackend<T>
 
     public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
     {
-        BackendChecks.Same(this, nameof(SgdStep), param, grad, momentumBuffer);
-        BackendChecks.SameNumel(nameof(SgdStep), param, grad);
-        if (momentumBuffer is not null) BackendChecks.SameNumel(nameof(SgdStep), param, momentumBuffer);
+        BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
         bool firstStep = IncrementStep(nameof(SgdStep), step) == 1;
         var p = param.Span<T>();
         var g = grad.Span<T>();
@@ -82,8 +77,7 @@ public sealed partial class CpuBackend<T>
     /// <summary>step[0] += 1; returns the new count.</summary>
     private long IncrementStep(string op, Tensor step)
     {
-        BackendChecks.OnDevice(this, op, step);
-        BackendChecks.DTypeIs(op, DType.Int32, step, "step");
+        BackendChecks.StepCounter(this, op, step);
         return ++step.Span<int>()[0];
     }
 }

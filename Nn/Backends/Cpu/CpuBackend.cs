@@ -33,8 +33,7 @@ public sealed partial class CpuBackend<T> : Backend where T : unmanaged, IFloati
 
     public override void Axpy(double alpha, Tensor x, Tensor y)
     {
-        BackendChecks.Same(this, nameof(Axpy), x, y);
-        BackendChecks.SameNumel(nameof(Axpy), x, y);
+        BackendChecks.Elementwise(this, nameof(Axpy), x, y);
         // y = y + alpha * x
         var xs = x.Span<T>();
         var ys = y.Span<T>();
@@ -60,15 +59,7 @@ public sealed partial class CpuBackend<T> : Backend where T : unmanaged, IFloati
 
     public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
     {
-        const string op = nameof(GatherNormalize);
-        BackendChecks.Same(this, op, x);
-        BackendChecks.DTypeIs(op, DType.UInt8, images, "images");
-        BackendChecks.DTypeIs(op, DType.UInt8, labels, "labels");
-        BackendChecks.DTypeIs(op, DType.Int32, indices, "indices");
-        BackendChecks.DTypeIs(op, DType.Int32, y, "y");
-        int count = images.Shape[0], features = (int)(images.Numel / Math.Max(count, 1)), batch = indices.Shape[0];
-        if (x.Numel != (long)batch * features || y.Numel != batch || labels.Numel != count)
-            throw new ArgumentException($"{op}: x {x}, y {y}, labels {labels} do not match {batch} indices into images {images}");
+        var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);
         // x[b, d] = (images[idx[b], d] / 255 - mean) / std ; y[b] = labels[idx[b]]
         var img = images.Span<byte>();
         var lab = labels.Span<byte>();

@@ -47,17 +47,13 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
     {
-        BackendChecks.Same(this, nameof(BiasActivationForward), y, bias);
-        BackendChecks.Rank(nameof(BiasActivationForward), 2, y);
-        if (bias is not null && bias.Numel != y.Shape[1])
-            throw new ArgumentException($"{nameof(BiasActivationForward)}: bias {bias} does not match {y.Shape[1]} columns of {y}");
-        K.BiasActivationForward(Stream, P(y), PtrOrNull(bias), y.Shape[0], y.Shape[1], (KernelActivation)activation);
+        var (rows, cols) = BackendChecks.BiasActivation(this, y, bias);
+        K.BiasActivationForward(Stream, P(y), PtrOrNull(bias), rows, cols, (KernelActivation)activation);
     }
 
     public override void ActivationForward(Tensor x, Tensor y, Activation activation)
     {
-        BackendChecks.Same(this, nameof(ActivationForward), x, y);
-        BackendChecks.SameNumel(nameof(ActivationForward), x, y);
+        BackendChecks.Elementwise(this, nameof(ActivationForward), x, y);
         switch (activation)
         {
             case Activation.ReLU: K.ReluForward(Stream, P(x), P(y), x.Numel); break;
@@ -70,9 +66,7 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation)
     {
-        BackendChecks.Same(this, nameof(ActivationBackward), y, dy, dx);
-        BackendChecks.SameNumel(nameof(ActivationBackward), y, dy);
-        BackendChecks.SameNumel(nameof(ActivationBackward), y, dx);
+        BackendChecks.Elementwise(this, nameof(ActivationBackward), y, dy, dx);
         switch (activation)
         {
             case Activation.ReLU: K.ReluBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
@@ -85,11 +79,7 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void BiasGradient(Tensor dy, Tensor dbias)
     {
-        BackendChecks.Same(this, nameof(BiasGradient), dy, dbias);
-        BackendChecks.Rank(nameof(BiasGradient), 2, dy);
-        int rows = dy.Shape[0], cols = dy.Shape[1];
-        if (dbias.Numel != cols)
-            throw new ArgumentException($"{nameof(BiasGradient)}: dbias {dbias} does not match {cols} columns of {dy}");
+        var (rows, cols) = BackendChecks.BiasGradient(this, dy, dbias);
         var workspace = _workspace.Get(nameof(BiasGradient), DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
         K.BiasGrad(Stream, P(dy), P(dbias), rows, cols, workspace);
     }
@@ -103,20 +93,16 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss)
     {
-        BackendChecks.Same(this, nameof(MseLoss), pred, target, dpred, loss);
-        BackendChecks.SameNumel(nameof(MseLoss), pred, target);
-        if (dpred is not null) BackendChecks.SameNumel(nameof(MseLoss), pred, dpred);
+        BackendChecks.Elementwise(this, nameof(MseLoss), pred, target, dpred);
+        BackendChecks.Same(this, nameof(MseLoss), loss);
         var workspace = _workspace.Get(nameof(MseLoss), DeviceKernels.MseLossWorkspaceBytes(pred.Numel));
         K.MseLoss(Stream, P(pred), P(target), PtrOrNull(dpred), P(loss), pred.Numel, workspace);
     }
 
     public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
     {
-        BackendChecks.Same(this, nameof(AdamStep), param, grad, m, v);
-        BackendChecks.SameNumel(nameof(AdamStep), param, grad);
-        BackendChecks.SameNumel(nameof(AdamStep), param, m);
-        BackendChecks.SameNumel(nameof(AdamStep), param, v);
-        CheckStep(nameof(AdamStep), step);
+        BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
+        BackendChecks.StepCounter(this, nameof(AdamStep), step);
         K.OptimizerStepIncrement(Stream, P(step));
         K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel,
             new AdamHyperparameters(args.LearningRate, args.Beta1, args.Beta2, args.Eps, args.WeightDecay, args.DecoupledWeightDecay), P(step));
@@ -124,10 +110,8 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
     {
-        BackendChecks.Same(this, nameof(SgdStep), param, grad, momentumBuffer);
-        BackendChecks.SameNumel(nameof(SgdStep), param, grad);
-        if (momentumBuffer is not null) BackendChecks.SameNumel(nameof(SgdStep), param, momentumBuffer);
-        CheckStep(nameof(SgdStep), step);
+        BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
+        BackendChecks.StepCounter(this, nameof(SgdStep), step);
         K.OptimizerStepIncrement(Stream, P(step));
         K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel,
             new SgdHyperparameters(args.LearningRate, args.Momentum, args.Dampening, args.Nesterov, args.WeightDecay), P(step));
@@ -141,8 +125,7 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void Axpy(double alpha, Tensor x, Tensor y)
     {
-        BackendChecks.Same(this, nameof(Axpy), x, y);
-        BackendChecks.SameNumel(nameof(Axpy), x, y);
+        BackendChecks.Elementwise(this, nameof(Axpy), x, y);
         K.Axpy(Stream, P(x), P(y), x.Numel, (float)alpha);
     }
 
@@ -157,26 +140,8 @@ public sealed class CudaBackend : Backend, IDisposable
 
     public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
     {
-        const string op = nameof(GatherNormalize);
-        BackendChecks.Same(this, op, x);
-        BackendChecks.OnDevice(this, op, images);
-        BackendChecks.OnDevice(this, op, labels);
-        BackendChecks.OnDevice(this, op, indices);
-        BackendChecks.OnDevice(this, op, y);
-        BackendChecks.DTypeIs(op, DType.UInt8, images, "images");
-        BackendChecks.DTypeIs(op, DType.UInt8, labels, "labels");
-        BackendChecks.DTypeIs(op, DType.Int32, indices, "indices");
-        BackendChecks.DTypeIs(op, DType.Int32, y, "y");
-        int count = images.Shape[0], features = count == 0 ? 0 : (int)(images.Numel / count), batch = indices.Shape[0];
-        if (x.Numel != (long)batch * features || y.Numel != batch || labels.Numel != count)
-            throw new ArgumentException($"{op}: x {x}, y {y}, labels {labels} do not match {batch} indices into images {images}");
+        var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);
         K.GatherNormalize(Stream, P(images), P(labels), P(indices), P(x), P(y), batch, features, count, mean, std);
-    }
-
-    private void CheckStep(string op, Tensor step)
-    {
-        BackendChecks.OnDevice(this, op, step);
-        BackendChecks.DTypeIs(op, DType.Int32, step, "step");
     }
 
     public void Dispose() => _workspace.Dispose();
