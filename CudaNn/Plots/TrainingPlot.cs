@@ -21,6 +21,7 @@ internal static class TrainingPlot
         accuracy.Axes.YAxis = plot.Axes.Right;
         accuracy.LineWidth = 2;
         plot.Axes.Bottom.Label.Text = "epoch";
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Axes.Left.Label.Text = "mean cross-entropy loss";
         plot.Axes.Right.Label.Text = "test accuracy (%)";
         plot.Title($"CudaNn train: {model}");
