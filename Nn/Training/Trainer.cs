@@ -44,6 +44,7 @@ public sealed class Trainer : IDisposable
     private readonly Action _stepOnBatch;
     private (Tensor X, Tensor Y) _batch;
     private Tensor? _stepLosses;
+    private Tensor[] _stepLossSlots = [];
     private Tensor? _batchLoss;
 
     /// <param name="useGraphs">On a GPU device, capture the training step as a CUDA graph and replay it (turn off to debug).</param>
@@ -82,7 +83,7 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         var backend = _lossSum.Backend;
         backend.Fill(_lossSum, 0);
-        var stepLosses = StepLosses(loader.BatchCount);
+        var (stepLosses, slots) = StepLosses(loader.BatchCount);
         long samples = 0, startSteps = Steps;
         int batch = 0;
         var lastReport = TimeSpan.Zero;
@@ -93,7 +94,7 @@ public sealed class Trainer : IDisposable
             if (_graphs is null) Step(x, y);
             else if (_graphs.Run(x.Shape[0], _stepOnBatch)) Optimizer.CountReplayedStep();
             // Outside any captured graph: the slot moves every step, a graph's arguments do not.
-            backend.Copy(_batchLoss!, stepLosses.Narrow(batch, 1));
+            backend.Copy(_batchLoss!, slots[batch]);
             samples += x.Shape[0];
             batch++;
             if (progress is not null && (clock.Elapsed - lastReport >= ProgressInterval || batch == loader.BatchCount))
@@ -111,14 +112,16 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    private Tensor StepLosses(int batches)
+    /// <summary>A device buffer for one loss per batch, and a one-element view of each slot, made once per size.</summary>
+    private (Tensor Losses, Tensor[] Slots) StepLosses(int batches)
     {
         if (_stepLosses is null || _stepLosses.Shape[0] < batches)
         {
             _stepLosses?.Dispose();
             _stepLosses = Tensor.Zeros([Math.Max(batches, 1)], _lossSum.DType, _lossSum.Device);
+            _stepLossSlots = Enumerable.Range(0, _stepLosses.Shape[0]).Select(i => _stepLosses.Narrow(i, 1)).ToArray();
         }
-        return _stepLosses;
+        return (_stepLosses, _stepLossSlots);
     }
 
     private static int? FirstNonFinite(Tensor stepLosses, int batches)
