@@ -1,7 +1,10 @@
 using BenchmarkDotNet.Running;
 using CudaNn.Bench;
 
-// `gpu` runs the GPU suite directly (events, no BenchmarkDotNet, no SDK needed); anything else goes to BenchmarkDotNet.
+// `gpu` runs the GPU suite directly (events, no BenchmarkDotNet, no SDK needed); anything else goes to BenchmarkDotNet,
+// from its own method so that the GPU suite runs without BenchmarkDotNet's dependencies being loadable.
 if (args is ["gpu", .. var rest]) return GpuSuite.Run(rest, Console.Out);
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+RunBenchmarkDotNet(args);
 return 0;
+
+static void RunBenchmarkDotNet(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
