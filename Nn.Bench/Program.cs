@@ -1,3 +1,10 @@
 using BenchmarkDotNet.Running;
+using CudaNn.Bench;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// `gpu` runs the GPU suite directly (events, no BenchmarkDotNet, no SDK needed); anything else goes to BenchmarkDotNet,
+// from its own method so that the GPU suite runs without BenchmarkDotNet's dependencies being loadable.
+if (args is ["gpu", .. var rest]) return GpuSuite.Run(rest, Console.Out);
+RunBenchmarkDotNet(args);
+return 0;
+
+static void RunBenchmarkDotNet(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -12,7 +12,7 @@ namespace CudaNn.Tests.Kernels;
 /// forward go through the device's expf/tanhf (within 2 ulp), so |error| &lt;= 1e-7 + 1e-6 |expected|.
 /// </summary>
 [TestFixture("emulator")]
-[TestFixture("gpu")]
+[TestFixture("gpu", Category = "Gpu")]
 public class ActivationKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
 {
     private static IEnumerable<TestCaseData> Cases() =>

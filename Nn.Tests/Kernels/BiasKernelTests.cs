@@ -12,7 +12,7 @@ namespace CudaNn.Tests.Kernels;
 /// 64 · 2⁻²⁴ · (|dbias₀| + Σₙ|dy|), the rounding bound of the kernel's at most ~45 dependent additions.
 /// </summary>
 [TestFixture("emulator")]
-[TestFixture("gpu")]
+[TestFixture("gpu", Category = "Gpu")]
 public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
 {
     // (rows, cols): batch 1, one column, odd widths (scalar path), widths divisible by 4 (float4 path), wide rows.

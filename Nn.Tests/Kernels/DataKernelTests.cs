@@ -9,7 +9,7 @@ namespace CudaNn.Tests.Kernels;
 /// float operations in its order (byte · scale + shift, y + α·x), so every element must match bit for bit.
 /// </summary>
 [TestFixture("emulator")]
-[TestFixture("gpu")]
+[TestFixture("gpu", Category = "Gpu")]
 public class DataKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
 {
     // (batch, features, byte offset of the data set, x misaligned): MNIST rows (word path), odd rows (byte path),

@@ -12,7 +12,7 @@ namespace CudaNn.Tests.Kernels;
 /// operations) and its loss 1e-6 relative (the double sum's order).
 /// </summary>
 [TestFixture("emulator")]
-[TestFixture("gpu")]
+[TestFixture("gpu", Category = "Gpu")]
 public class LossKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
 {
     // (rows, cols): batch 1, one class, MNIST's 10, a full warp, rows longer than a block (1500 > 256 threads),

@@ -12,7 +12,7 @@ namespace CudaNn.Tests.Kernels;
 /// same float operations, so the only room left is an ulp of double pow: |error| &lt;= 1e-6 |expected|.
 /// </summary>
 [TestFixture("emulator")]
-[TestFixture("gpu")]
+[TestFixture("gpu", Category = "Gpu")]
 public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
 {
     private const int Steps = 3;

@@ -4,6 +4,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Runtime;
 
 /// <summary>cuBLAS Sgemm against the float64 column-major reference, odd sizes and padded leading dimensions.</summary>
+[Category("Gpu")]
 public class CublasGpuTests
 {
     private const int M = 37, N = 23, K = 51, Padding = 3;

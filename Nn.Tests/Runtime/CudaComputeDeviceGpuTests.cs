@@ -4,6 +4,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Runtime;
 
 /// <summary>The device seam's real implementation, used only through <see cref="IComputeDevice"/> where possible.</summary>
+[Category("Gpu")]
 public class CudaComputeDeviceGpuTests
 {
     private static CudaComputeDevice Open()

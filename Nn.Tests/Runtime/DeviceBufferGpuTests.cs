@@ -3,6 +3,7 @@ using CudaNn.Tests.TestSupport;
 
 namespace CudaNn.Tests.Runtime;
 
+[Category("Gpu")]
 public class DeviceBufferGpuTests
 {
     [Test]

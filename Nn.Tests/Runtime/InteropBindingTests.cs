@@ -7,6 +7,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Runtime;
 
 /// <summary>Self-checks of the bindings that need no GPU: entry points exist, C values and sizes match the headers.</summary>
+[Category("Gpu")]
 public class InteropBindingTests
 {
     [Test]

@@ -5,6 +5,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Runtime;
 
 /// <summary>Modules, kernels, events and graphs on a real GPU, using the axpy kernel of <see cref="TestKernels"/>.</summary>
+[Category("Gpu")]
 public class KernelLaunchGpuTests
 {
     private const int Block = 256; // axpy stages through __shared__ float[256]

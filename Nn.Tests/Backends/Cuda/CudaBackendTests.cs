@@ -7,7 +7,7 @@ using CudaNn.Verification;
 namespace CudaNn.Tests.Backends.Cuda;
 
 [TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda)]
+[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
 public class CudaBackendTests(string device) : GpuDeviceFixture(device)
 {
     private static readonly MnistDataSet Train = MnistDataSet.LoadDefault(MnistSplit.Train);

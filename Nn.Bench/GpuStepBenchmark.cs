@@ -1,0 +1,88 @@
+using System.Globalization;
+using CudaNn.Backends.Cuda;
+using CudaNn.Nn;
+using CudaNn.Optim;
+using CudaNn.Training;
+
+namespace CudaNn.Bench;
+
+/// <summary>One row of the step table: a batch size and mode, with the median and fastest of the repeated timings.</summary>
+internal sealed record StepTiming(int BatchSize, string Mode, double MedianMicroseconds, double MinMicroseconds)
+{
+    public double SamplesPerSecond => BatchSize / (MedianMicroseconds * 1e-6);
+    public double GemmGflops => GpuStepBenchmark.GemmFlopPerSample * BatchSize / (MedianMicroseconds * 1e3);
+}
+
+/// <summary>
+/// A training step of the seed MLP (784-128-64-10 ReLU, cross-entropy, Adam lr 1e-3) on a fixed batch already in
+/// device memory: zero_grad, forward, loss, backward, step, either replayed as one CUDA graph (as the trainer does)
+/// or launched kernel by kernel from the host ("eager"). Timed with events around N steps after a warm-up, repeated;
+/// the median is reported. GEMM work per sample: 6·(784·128 + 128·64 + 64·10) FLOP (forward and both backward GEMMs).
+/// </summary>
+internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options)
+{
+    public const long GemmFlopPerSample = 6L * (784 * 128 + 128 * 64 + 64 * 10);
+    private const int Seed = 20240607;
+
+    public IReadOnlyList<StepTiming> Run()
+    {
+        var rows = new List<StepTiming>();
+        foreach (int batch in options.BatchSizes)
+        {
+            rows.Add(Measure(batch, graphs: true));
+            rows.Add(Measure(batch, graphs: false));
+        }
+        return rows;
+    }
+
+    public StepTiming Measure(int batchSize, bool graphs)
+    {
+        var generator = new Generator(Seed);
+        using var model = MlpSpec.Default.Create(generator, device);
+        using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
+        using var lossFn = new CrossEntropyLoss();
+        // Inputs in the normalised range of real digits, never zeros; labels uniform over the 10 classes.
+        var pixels = new float[batchSize * 784];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)generator.Uniform(-1, 1);
+        var labels = Enumerable.Range(0, batchSize).Select(_ => generator.NextInt(10)).ToArray();
+        using var x = Tensor.FromArray(pixels, [batchSize, 784], device);
+        using var y = Tensor.FromArray(labels, [batchSize], device);
+        Tensor? loss = null;
+        void Step()
+        {
+            optimizer.ZeroGrad();
+            loss = lossFn.Forward(model.Forward(x), y);
+            model.Backward(lossFn.Backward());
+            optimizer.Step();
+        }
+        using var stepGraphs = graphs ? new StepGraphs(device) : null;
+        Action step = stepGraphs is null ? Step : () => stepGraphs.Run(batchSize, Step);
+
+        GpuTiming.WarmUp(device, step, minimumSteps: 3, options.WarmUp);
+        int steps = options.StepsPerTiming(batchSize);
+        var perStep = new List<double>();
+        for (int r = 0; r < options.Repeats; r++)
+        {
+            double ms = GpuTiming.Milliseconds(device, () =>
+            {
+                for (int i = 0; i < steps; i++) step();
+            });
+            perStep.Add(ms * 1e3 / steps);
+        }
+        // A diverged run would be timing NaNs: the last step's loss (a graph writes the captured buffer) must be finite.
+        double last = loss!.Item();
+        if (!double.IsFinite(last))
+            throw new InvalidOperationException($"batch {batchSize} ({(graphs ? "graph" : "eager")}): the loss after the timed steps is {last}");
+        return new StepTiming(batchSize, graphs ? "graph" : "eager", GpuTiming.Median(perStep), perStep.Min());
+    }
+
+    /// <summary>The step table; the PyTorch baseline prints the same columns and row names.</summary>
+    public static void Print(TextWriter output, IReadOnlyList<StepTiming> rows)
+    {
+        output.WriteLine("| batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s |");
+        output.WriteLine("|---:|---|---:|---:|---:|---:|");
+        foreach (var r in rows)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.BatchSize} | {r.Mode} | {r.MedianMicroseconds:F1} | {r.MinMicroseconds:F1} | {r.SamplesPerSecond:N0} | {r.GemmGflops:F1} |"));
+    }
+}

@@ -1,0 +1,238 @@
+"""The GPU peer: the seed MLP (784-128-64-10 ReLU, cross-entropy, Adam lr 1e-3) in PyTorch on the same card, timed
+as `Nn.Bench gpu` times CudaNn, with the same tables and row names so a report can set them side by side:
+
+1. a training step on a fixed batch already on the GPU, at batch 64, 256, 1024 and 8192, eager (default Adam) and
+   replayed as one CUDA graph (static input tensors, Adam(capturable=True)); CUDA events around N steps after a
+   warm-up, median of the repeats;
+2. epochs over the shipped digits at batch 64, shuffled, with each batch gathered and normalised on the GPU from the
+   uint8 data set (as CudaNn's DataLoader does); one untimed epoch, then the median of the timed ones.
+
+FP32 throughout (TF32 off), as CudaNn's cuBLAS SGEMM.
+
+    python3 Nn.Bench/baselines/mlp_gpu_pytorch.py [--quick]
+    python3 Nn.Bench/baselines/mlp_gpu_pytorch.py --cpu     # a dry run of the code on the CPU (timings mean nothing)
+"""
+import gzip
+import os
+import statistics
+import struct
+import sys
+import time
+
+import torch
+
+QUICK = "--quick" in sys.argv
+CPU = "--cpu" in sys.argv
+BATCHES = [64, 256] if CPU else [64, 256, 1024, 8192]
+REPEATS = 2 if CPU else 3 if QUICK else 9
+EPOCHS = 1 if CPU else 2 if QUICK else 5
+WARMUP_SECONDS = 0 if CPU else 0.1 if QUICK else 0.4
+EPOCH_BATCH = 64
+GEMM_FLOP_PER_SAMPLE = 6 * (784 * 128 + 128 * 64 + 64 * 10)
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "mnist-10k")
+
+
+def steps_per_timing(batch):
+    """Enough steps between two events that their 0.5 us resolution is noise."""
+    return 2 if CPU else 20 if QUICK else 200 if batch <= 1024 else 50
+
+
+def idx(name):
+    raw = gzip.open(os.path.join(DATA, name)).read()
+    dims = struct.unpack(">" + "I" * raw[3], raw[4:4 + 4 * raw[3]])
+    return torch.frombuffer(bytearray(raw[4 + 4 * raw[3]:]), dtype=torch.uint8).reshape(dims)
+
+
+def new_model(device, capturable):
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64), torch.nn.ReLU(),
+                                torch.nn.Linear(64, 10)).to(device)
+    # capturable keeps Adam's step count on the GPU, which a replayed graph needs (as CudaNn's device step count).
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True) if capturable else \
+        torch.optim.Adam(model.parameters(), lr=1e-3)
+    return model, opt, torch.nn.CrossEntropyLoss()
+
+
+class Timer:
+    """CUDA events on a GPU (synchronized before reading), the wall clock on the CPU dry run."""
+
+    def __init__(self, device):
+        self.cuda = device.type == "cuda"
+
+    def sync(self):
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    def milliseconds(self, work):
+        self.sync()
+        if not self.cuda:
+            start = time.perf_counter()
+            work()
+            return (time.perf_counter() - start) * 1e3
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        work()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end)
+
+
+def warm_up(step, timer, minimum=3):
+    start, i = time.perf_counter(), 0
+    while i < minimum or time.perf_counter() - start < WARMUP_SECONDS:
+        step()
+        i += 1
+    timer.sync()
+
+
+def eager_step(model, opt, loss_fn):
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def capture(model, opt, loss_fn, body):
+    """PyTorch's whole-network capture: a few eager steps on a side stream, then one step recorded into a graph.
+    Gradients are set to None first so that backward allocates them from the graph's memory pool."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            body()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        loss = body()
+    return graph, loss
+
+
+def step_row(device, timer, batch, graphs):
+    model, opt, loss_fn = new_model(device, capturable=graphs)
+    gen = torch.Generator().manual_seed(20240607)
+    x = (torch.rand(batch, 784, generator=gen) * 2 - 1).to(device)  # normalised range, never zeros
+    y = torch.randint(0, 10, (batch,), generator=gen).to(device)
+    eager = eager_step(model, opt, loss_fn)
+    if graphs:
+        graph, loss = capture(model, opt, loss_fn, lambda: eager(x, y))
+        step = graph.replay
+    else:
+        loss = None
+
+        def step():
+            nonlocal loss
+            loss = eager(x, y)
+    warm_up(step, timer)
+    n = steps_per_timing(batch)
+
+    def run():
+        for _ in range(n):
+            step()
+    per_step = [timer.milliseconds(run) * 1e3 / n for _ in range(REPEATS)]
+    last = loss.item()
+    if not torch.isfinite(torch.tensor(last)):
+        raise RuntimeError(f"batch {batch}: loss {last} after the timed steps")
+    median = statistics.median(per_step)
+    return (batch, "graph" if graphs else "eager", median, min(per_step), batch / (median * 1e-6),
+            GEMM_FLOP_PER_SAMPLE * batch / (median * 1e3))
+
+
+def epoch_row(device, timer, images, labels, graphs):
+    """Epochs at batch 64: permutation drawn on the host and uploaded once per epoch, each batch gathered from the
+    uint8 data set and normalised ((v/255 - 0.5)/0.5) on the device. With graphs the gather is inside the graph,
+    reading the batch's indices from a static buffer that a device-to-device copy fills before each replay."""
+    model, opt, loss_fn = new_model(device, capturable=graphs)
+    count = images.shape[0]
+    eager = eager_step(model, opt, loss_fn)
+    losses = torch.zeros((), device=device)
+
+    def gathered(index):
+        return (images[index].float() / 255 - 0.5) / 0.5, labels[index]
+
+    def train_on(index):
+        loss = eager(*gathered(index))
+        losses.add_(loss.detach())  # the epoch's loss stays on the device, as CudaNn's Trainer keeps it
+        return loss
+
+    static_index = torch.arange(EPOCH_BATCH, device=device)
+    graph = None
+    if graphs:
+        graph, _ = capture(model, opt, loss_fn, lambda: train_on(static_index))
+    gen = torch.Generator().manual_seed(1)
+    total = {"steps": 0}
+
+    def epoch():
+        order = torch.randperm(count, generator=gen).to(device)
+        for start in range(0, count, EPOCH_BATCH):
+            index = order[start:start + EPOCH_BATCH]
+            if graph is not None and index.shape[0] == EPOCH_BATCH:
+                static_index.copy_(index)
+                graph.replay()
+            else:
+                train_on(index)
+            total["steps"] += 1
+        return losses.item()  # read once per epoch, as `train` reports it
+
+    epoch()
+    device_ms, wall_ms = [], []
+    for _ in range(EPOCHS):
+        total["steps"] = 0
+        clock = time.perf_counter()
+        device_ms.append(timer.milliseconds(epoch))
+        wall_ms.append((time.perf_counter() - clock) * 1e3)
+    steps = total["steps"]
+    if not torch.isfinite(losses).item():
+        raise RuntimeError(f"epochs ({'graph' if graphs else 'eager'}): the summed training loss is {losses.item()}")
+    per_step = statistics.median(device_ms) * 1e3 / steps
+    return (f"{count} digits, batch {EPOCH_BATCH}", "graph" if graphs else "eager", steps, statistics.median(device_ms),
+            statistics.median(wall_ms), per_step, EPOCH_BATCH / (per_step * 1e-6), per_step * -(-60000 // EPOCH_BATCH) / 1e3)
+
+
+def main():
+    if CPU:
+        device = torch.device("cpu")
+        card = "CPU dry run (timings mean nothing)"
+    elif not torch.cuda.is_available():
+        print("skipped: no GPU (torch.cuda.is_available() is False)")
+        return 0
+    else:
+        device = torch.device("cuda")
+        card = torch.cuda.get_device_name(0)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    timer = Timer(device)
+    graphs = [True, False] if device.type == "cuda" else [False]
+    print(f"## PyTorch {torch.__version__} (CUDA {torch.version.cuda}) on {card}" + (", quick" if QUICK else ""))
+    print()
+    print("### Training step, seed MLP 784-128-64-10, fixed batch on the device")
+    print()
+    print(f"PyTorch, {card}: median of {REPEATS} timings of N steps each (CUDA events), after warm-up; "
+          "eager: Adam default (foreach), graph: Adam(capturable=True).")
+    print()
+    print("| batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for batch in BATCHES:
+        for g in graphs:
+            b, mode, med, low, sps, gflops = step_row(device, timer, batch, g)
+            print(f"| {b} | {mode} | {med:.1f} | {low:.1f} | {sps:,.0f} | {gflops:.1f} |", flush=True)
+    print()
+    print("### Training epochs, batch gathered and normalised on the device")
+    print()
+    images = idx("train-images-idx3-ubyte.gz").reshape(-1, 784).to(device)
+    labels = idx("train-labels-idx1-ubyte.gz").long().to(device)
+    print(f"PyTorch, {card}: the shipped training digits, shuffled, median of {EPOCHS} epochs after one untimed.")
+    print()
+    print("| data | mode | steps | ms/epoch | wall ms | µs/step | samples/s | 60,000-sample epoch (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for g in graphs:
+        data, mode, steps, ms, wall, per_step, sps, mnist = epoch_row(device, timer, images, labels, g)
+        print(f"| {data} | {mode} | {steps} | {ms:.2f} | {wall:.2f} | {per_step:.1f} | {sps:,.0f} | {mnist:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# The GPU check: runs CudaNn on this machine's GPU without a .NET SDK (from .gpu/, made by scripts/gpu-publish.sh) and
+# writes one markdown report, OUTDIR/report.md; prints a short summary table last.
+#   scripts/gpu-check.sh OUTDIR             info, verify, GPU tests, train twice (cold and cached kernels), Nn.Bench gpu, PyTorch
+#   scripts/gpu-check.sh OUTDIR --emulator  the same flow on the host emulator (short train, PyTorch on the CPU): checks the script
+# Every step has its own time limit and the whole run a budget (GPU_CHECK_BUDGET seconds, default 480); a failed or
+# timed-out step is marked and the others still run. The card's settings are never touched.
+set -uo pipefail
+out=${1:?usage: scripts/gpu-check.sh OUTDIR [--emulator]}
+emulator=false
+[ "${2:-}" = "--emulator" ] && emulator=true
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+report=$out/report.md
+budget=${GPU_CHECK_BUDGET:-480}
+started=$(date +%s)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export CUDANN_CACHE_DIR=$tmp/cache DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+device=cuda
+$emulator && device=emulator
+summary=$tmp/summary.md
+sections=$tmp/sections.md
+: > "$summary"
+: > "$sections"
+
+elapsed() { echo $(( $(date +%s) - started )); }
+since() { awk -v now="$(date +%s.%N)" -v t0="$1" 'BEGIN { printf "%.2f", now - t0 }'; }
+failures=0
+
+# run_step TITLE LIMIT_S COMMAND...: runs with a time limit (cut to what the budget has left), keeps the output for the
+# report, shows its last lines, and sets $step_rc (124: timed out, 125: skipped for lack of time) and $step_log.
+step_no=0
+run_step() {
+    local title=$1 limit=$2
+    shift 2
+    step_no=$((step_no + 1))
+    step_log=$tmp/step$step_no.log
+    local left=$(( budget - $(elapsed) - 10 ))
+    [ "$limit" -gt "$left" ] && limit=$left
+    echo
+    echo "=== $title (limit ${limit}s, $(elapsed)s into the run)"
+    if [ "$limit" -lt 15 ]; then
+        echo "skipped: out of time (budget ${budget}s)" > "$step_log"
+        step_rc=125
+    else
+        local t0=$(date +%s.%N)
+        timeout -k 10 "$limit" "$@" > "$step_log" 2>&1
+        step_rc=$?
+        step_seconds=$(since "$t0")
+    fi
+    tail -n 12 "$step_log" | cut -c1-220
+    local status="ok"
+    [ "$step_rc" = 0 ] || failures=$((failures + 1))
+    case $step_rc in 0) ;; 124|137) status="TIMED OUT after ${limit}s" ;; 125) status="skipped (out of time)" ;; *) status="FAILED (exit $step_rc)" ;; esac
+    echo "--- $title: $status"
+    {
+        echo "## $title"
+        echo
+        echo "\`$*\` — $status, ${step_seconds:-0} s"
+        echo
+        if grep -q '^|' "$step_log"; then cat "$step_log"; else echo '```'; cat "$step_log"; echo '```'; fi
+        echo
+    } >> "$sections"
+    step_seconds=0
+    write_report
+}
+
+add_summary() { echo "| $1 | $2 |" >> "$summary"; }
+
+write_report() {
+    {
+        echo "# GPU check: $card, $(date -u +%Y-%m-%d)"
+        echo
+        echo "- card: $card; driver: $driver; device: $device"
+        echo "- commit: $commit"
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time so far: $(elapsed) s of a ${budget} s budget"
+        echo
+        echo "## Summary"
+        echo
+        echo "| check | result |"
+        echo "|---|---|"
+        cat "$summary"
+        echo
+        [ -s "$tmp/side-by-side.md" ] && cat "$tmp/side-by-side.md"
+        echo "## Environment"
+        echo
+        echo '```'
+        cat "$tmp/environment.txt"
+        echo '```'
+        echo
+        cat "$sections"
+    } > "$report.tmp" && mv "$report.tmp" "$report"
+}
+
+# --- environment facts, first -------------------------------------------------------------------------------------
+commit=$(git rev-parse HEAD 2>/dev/null || head -1 .gpu/COMMIT 2>/dev/null || echo unknown)
+card=$(timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+driver=$(timeout 20 nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
+[ -n "$card" ] || card="no GPU"
+$emulator && card="$card (emulator run)"
+[ -n "$driver" ] || driver="none"
+python=""
+for p in python3 /usr/bin/python3 python; do
+    if command -v "$p" > /dev/null && timeout 60 "$p" -c 'import torch' 2> /dev/null; then python=$p; break; fi
+done
+{
+    echo "\$ nvidia-smi -L"; timeout 20 nvidia-smi -L 2>&1 || echo "(nvidia-smi unavailable)"
+    echo "\$ nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap"
+    timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 || true
+    echo "\$ nvcc --version | tail -1"; timeout 20 nvcc --version 2>&1 | tail -1 || true
+    echo "\$ which dotnet"; command -v dotnet || echo "(no dotnet on PATH)"
+    echo "\$ ls /usr/local/cuda*/lib64 | grep -E 'nvrtc|cublas'"
+    ls -d /usr/local/cuda*/lib64 2>/dev/null; ls /usr/local/cuda*/lib64 2>/dev/null | grep -E 'nvrtc|cublas' | sort -u | tr '\n' ' '; echo
+    echo "\$ python: ${python:-none with torch}"
+    if [ -n "$python" ]; then
+        timeout 60 "$python" -c 'import nvidia; print("nvidia wheels:", list(nvidia.__path__))' 2>&1 | tail -1
+        timeout 60 "$python" -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tail -1
+    fi
+    echo "\$ uname -r; nproc"; uname -r; nproc
+    echo "commit: $commit"
+} > "$tmp/environment.txt" 2>&1
+echo "=== environment"
+cat "$tmp/environment.txt"
+
+# NVRTC and cuBLAS: CudaNn's resolver searches /usr/local/cuda/lib64 and the loader's path. Where the toolkit there lacks
+# one of them, put the folders that have it (toolkit versions, Python wheels) on the loader's path for this run.
+if ! ls /usr/local/cuda/lib64 2>/dev/null | grep -q libnvrtc.so || ! ls /usr/local/cuda/lib64 2>/dev/null | grep -q libcublas.so; then
+    extra=$(
+        { ls -d /usr/local/cuda*/lib64 2>/dev/null
+          [ -n "$python" ] && timeout 60 "$python" -c 'import nvidia, os; [print(os.path.join(p, d, "lib")) for p in nvidia.__path__ for d in sorted(os.listdir(p))]' 2>/dev/null
+        } | while read -r d; do ls "$d" 2>/dev/null | grep -qE '^lib(nvrtc|cublas)\.so' && echo "$d"; done | paste -sd:)
+    if [ -n "$extra" ]; then
+        export LD_LIBRARY_PATH=$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+        echo "LD_LIBRARY_PATH for this run: $LD_LIBRARY_PATH" | tee -a "$tmp/environment.txt"
+    fi
+fi
+
+# --- the .NET runtime, unpacked from .gpu ---------------------------------------------------------------------------
+app=$root/.gpu/app
+if [ -f .gpu/dotnet-runtime.tar.xz ]; then
+    mkdir -p "$tmp/dotnet" && tar -C "$tmp/dotnet" -xJf .gpu/dotnet-runtime.tar.xz
+    dotnet=$tmp/dotnet/dotnet
+    export DOTNET_ROOT=$tmp/dotnet
+else
+    dotnet=$(command -v dotnet || echo missing-dotnet)
+fi
+echo "runtime: $dotnet ($("$dotnet" --list-runtimes 2>&1 | head -1))" | tee -a "$tmp/environment.txt"
+if [ ! -f "$app/CudaNn.dll" ]; then
+    add_summary "publish" "FAILED: no $app/CudaNn.dll; run scripts/gpu-publish.sh and carry .gpu"
+fi
+write_report
+
+# --- the steps ------------------------------------------------------------------------------------------------------
+run_step "CudaNn info" 30 "$dotnet" "$app/CudaNn.dll" info
+add_summary "info" "$( [ $step_rc = 0 ] && grep -m1 '^GPU' "$step_log" | cut -c1-120 || echo "FAILED (exit $step_rc)")"
+
+run_step "CudaNn verify --device $device" 150 "$dotnet" "$app/CudaNn.dll" verify --device "$device"
+add_summary "verify ($device)" "$( [ $step_rc = 0 ] && echo "pass: $(tail -1 "$step_log")" || echo "FAIL (exit $step_rc): $(grep -m1 -iE 'fail|error' "$step_log" | cut -c1-100)")"
+
+if $emulator; then run_step "GPU tests (emulator twins)" 150 "$dotnet" "$app/Nn.Tests.Gpu.dll" --emulator
+else run_step "GPU tests" 180 "$dotnet" "$app/Nn.Tests.Gpu.dll"; fi
+tests=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$step_log" | tail -1)
+add_summary "tests" "${tests:-no summary line} (exit $step_rc)"
+
+train_args=(train --device "$device" --save "$tmp/mnist-mlp.safetensors")
+$emulator && train_args+=(--max-steps 30 --epochs 2)
+for run in "cold kernel cache" "cached kernels"; do
+    limit=120
+    [ "$run" = "cached kernels" ] && limit=60
+    t0=$(date +%s.%N)
+    run_step "CudaNn ${train_args[*]} ($run)" $limit "$dotnet" "$app/CudaNn.dll" "${train_args[@]}"
+    wall=$(since "$t0")
+    accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 | cut -d' ' -f3)
+    inside=$(grep -oE '[0-9.,]+ s in all' "$step_log" | tail -1)
+    epochs=$(grep -cE '^Epoch [0-9]+/' "$step_log")
+    add_summary "train, $run" "$( [ $step_rc = 0 ] && echo "${wall} s wall (${inside:-?}), ${epochs} epochs, test accuracy ${accuracy:-?}" || echo "FAILED (exit $step_rc): $(grep -m1 -iE 'error|exception' "$step_log" | cut -c1-100)")"
+done
+
+bench_args=(gpu)
+$emulator && bench_args+=(--device emulator)
+run_step "Nn.Bench ${bench_args[*]}" 180 "$dotnet" "$app/Nn.Bench.dll" "${bench_args[@]}"
+cp "$step_log" "$tmp/bench.md"
+bench_rc=$step_rc
+
+if [ -n "$python" ]; then
+    baseline=(Nn.Bench/baselines/mlp_gpu_pytorch.py)
+    $emulator && baseline+=(--cpu)
+    run_step "PyTorch baseline" 150 "$python" "${baseline[@]}"
+    cp "$step_log" "$tmp/torch.md"
+    torch_rc=$step_rc
+else
+    echo "skipped: no python with torch" > "$tmp/torch.md"
+    torch_rc=125
+fi
+
+# --- side by side and the summary --------------------------------------------------------------------------------------
+# field FILE BATCH-OR-DATA MODE COLUMN: a cell of the first markdown row whose first two cells match.
+field() { awk -F'|' -v key="$2" -v mode="$3" -v col="$4" '
+    { k = $2; m = $3; gsub(/^ +| +$/, "", k); gsub(/^ +| +$/, "", m) }
+    (k == key || (key == "digits" && k ~ /digits/)) && m == mode { v = $(col + 1); gsub(/^ +| +$/, "", v); print v; exit }' "$1"; }
+{
+    echo "## CudaNn and PyTorch side by side (µs per training step, median)"
+    echo
+    echo "| batch | mode | CudaNn | PyTorch | PyTorch / CudaNn |"
+    echo "|---:|---|---:|---:|---:|"
+    for b in 64 256 1024 8192 digits; do
+        for m in graph eager; do
+            c=$(field "$tmp/bench.md" $b $m 3); t=$(field "$tmp/torch.md" $b $m 3)
+            [ "$b" = digits ] && { c=$(field "$tmp/bench.md" digits $m 6); t=$(field "$tmp/torch.md" digits $m 6); }
+            [ -z "$c$t" ] && continue
+            ratio=$(awk -v c="${c:-0}" -v t="${t:-0}" 'BEGIN { if (c > 0 && t > 0) printf "%.2f", t / c; else print "-" }')
+            label=$b; [ "$b" = digits ] && label="64, epoch of digits"
+            echo "| $label | $m | ${c:--} | ${t:--} | $ratio |"
+        done
+    done
+    echo
+} > "$tmp/side-by-side.md"
+add_summary "Nn.Bench gpu" "$( [ $bench_rc = 0 ] && (grep -m1 '^skipped' "$tmp/bench.md" || echo ok) || echo "FAILED (exit $bench_rc)")"
+add_summary "CudaNn step µs, batch 64 graph / eager" "$(field "$tmp/bench.md" 64 graph 3 || true) / $(field "$tmp/bench.md" 64 eager 3 || true)"
+add_summary "CudaNn epoch of digits: µs/step graph, 60k-epoch ms" "$(field "$tmp/bench.md" digits graph 6) µs, $(field "$tmp/bench.md" digits graph 8) ms"
+add_summary "PyTorch" "$( [ $torch_rc = 0 ] && (grep -m1 '^skipped' "$tmp/torch.md" || head -1 "$tmp/torch.md" | sed 's/^## //') || echo "FAILED or skipped (exit $torch_rc)")"
+add_summary "PyTorch step µs, batch 64 graph / eager" "$(field "$tmp/torch.md" 64 graph 3) / $(field "$tmp/torch.md" 64 eager 3)"
+add_summary "whole run" "$(elapsed) s"
+write_report
+
+echo
+echo "=== report: $report ($(wc -c < "$report") bytes)"
+cat "$tmp/side-by-side.md"
+echo "## GPU check summary: $card, driver $driver, commit ${commit:0:12}"
+echo
+echo "| check | result |"
+echo "|---|---|"
+cat "$summary"
+echo
+echo "$failures step(s) failed or were skipped"
+[ "$failures" = 0 ]
