@@ -12,9 +12,13 @@ namespace CudaNn.Cli.Commands;
 /// One `train` run: build (or restore) model, optimizer and shuffling generator, train epoch by epoch, check
 /// each epoch's loss for NaN, write checkpoints and the plot. The generator that initialises the model also
 /// shuffles the data, and its state after each epoch is saved, so a resumed run draws the same permutations.
+/// A run that --max-steps stops inside an epoch is marked as such: it cannot be resumed exactly, so --resume refuses it.
 /// </summary>
 internal sealed class TrainRun(CliContext context, ITrainingView view)
 {
+    /// <summary>Metadata naming the epoch a run stopped inside of; absent when it stopped between epochs.</summary>
+    public const string StoppedInsideEpochKey = "cudann.stopped_inside_epoch";
+
     public int Run(TrainSettings s, Func<string, bool> given)
     {
         var total = Stopwatch.StartNew();
@@ -26,6 +30,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
             resumeFile = SafetensorsReader.Read(s.Resume);
             if (!TrainingCheckpoint.HasTrainingState(resumeFile))
                 throw new CliException($"--resume: '{s.Resume}' holds weights only, no optimizer state or position; use --init to start from its weights", CliApp.RunError);
+            if (resumeFile.Metadata.TryGetValue(StoppedInsideEpochKey, out string? inside))
+                throw new CliException($"--resume: '{s.Resume}' was saved when --max-steps stopped it inside epoch {inside}, so it cannot continue exactly; use --init to start from its weights", CliApp.RunError);
             spec = MlpSpec.FromCheckpoint(resumeFile);
             s = s.ResumedFrom(resumeFile, spec, given);
         }
@@ -90,7 +96,13 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
                 var eval = trainer.Evaluate(testLoader);
                 history.Add(new EpochRecord(epoch, result.TrainLoss, eval.MeanLoss, eval.Accuracy));
                 view.EpochDone(result, eval, s.Epochs);
-                (last, lastTest, completed) = (result, eval, epoch);
+                (last, lastTest) = (result, eval);
+                if (result.Samples < train.Count)
+                {
+                    metadata[StoppedInsideEpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
+                    break;
+                }
+                completed = epoch;
                 if (s.SaveEvery > 0 && epoch % s.SaveEvery == 0)
                 {
                     Save(s.SavePath);
@@ -118,6 +130,6 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         return 0;
 
         void Save(string path) => TrainingCheckpoint.Save(path, model, optimizer,
-            new TrainingPosition(completed, generator.GetState(), history.ToList()), metadata);
+            new TrainingPosition(completed, generator.GetState(), history.Where(h => h.Epoch <= completed).ToList()), metadata);
     }
 }

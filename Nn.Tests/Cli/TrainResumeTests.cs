@@ -50,6 +50,22 @@ public class TrainResumeTests
     }
 
     [Test]
+    public void ACheckpointStoppedInsideAnEpoch_IsNotResumed_AndCountsOnlyWholeEpochs()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 100, 50);
+        string a = dir.File("a.safetensors");
+        // 100 samples at batch 10 are 10 steps an epoch: 13 steps end 3 steps into epoch 2.
+        var run = Run("train", "--data", data, "--hidden", "8", "--batch-size", "10", "--epochs", "3", "--max-steps", "13", "--save", a, "--device", "cpu");
+        Assert.That(run.Code, Is.Zero, run.Error);
+        Assert.That(TrainingCheckpoint.ReadPosition(SafetensorsReader.Read(a)).EpochsCompleted, Is.EqualTo(1));
+
+        var resumed = Run("train", "--resume", a, "--data", data, "--epochs", "3", "--save", dir.File("b.safetensors"));
+        Assert.That(resumed.Code, Is.EqualTo(1));
+        Assert.That(resumed.Error, Does.Contain("inside epoch 2").And.Contain("--init"));
+    }
+
+    [Test]
     public void ResumeFromWeightsOnly_SaysToUseInit()
     {
         using var dir = new TempDirectory();
