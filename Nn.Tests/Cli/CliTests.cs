@@ -35,12 +35,32 @@ public class CliTests
     [TestCase("train", "--lr", "0", "--lr must be a positive number")]
     [TestCase("train", "--epoks", "3", "--epoks")]
     [TestCase("eval", "--device", "cpu", "--checkpoint")]
+    [TestCase("train", "--device", "tpu", "unknown device 'tpu'")]
+    [TestCase("train", "--save-every", "-1", "--save-every must be zero or a positive integer")]
+    [TestCase("train", "--keep", "-2", "--keep must be zero or a positive integer")]
+    [TestCase("train", "--plot", "/nonexistent/dir/p.png", "--plot: directory '/nonexistent/dir'")]
+    [TestCase("playground", "--data", "moons", "moons")]
+    [TestCase("playground", "--noise", "1.5", "--noise must be from 0 to 1")]
+    [TestCase("playground", "--train-ratio", "1", "--train-ratio must be between 0 and 1")]
+    [TestCase("playground", "--hidden", "4,,4", "--hidden must be positive widths")]
+    [TestCase("export", "--checkpoint", "x.safetensors", "--onnx")]
+    [TestCase("predict", "--count", "0", "--count must be a positive integer")]
     public void BadArguments_GiveOneClearLineAndExitCode2(string command, string option, string value, string expected)
     {
         var result = Run(command, option, value);
         Assert.That(result.Code, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain(expected));
         Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
+    public void CudaWithoutAUsableGpu_SaysWhyAndExitsWith1()
+    {
+        if (CudaNn.Backends.Cuda.GpuDevices.IsCudaUsable(out _)) Assert.Ignore("a GPU is usable here");
+        var result = Run("train", "--device", "cuda", "--max-steps", "1");
+        Assert.That(result.Code, Is.EqualTo(1));
+        Assert.That(result.Error, Does.Contain("cuda:0 is not usable"));
+        Assert.That(result.Error, Does.Not.Contain("   at "));
     }
 
     [Test]
