@@ -86,6 +86,31 @@ public class ModuleTests
     }
 
     [Test]
+    public void Sequential_FusesLinearAndActivation_WithTheResultsOfRunningThemInTurn()
+    {
+        var g = Seeded.Generator(41);
+        using var fused = new Sequential(new Linear(6, 5, generator: g), new Sigmoid(), new Linear(5, 3, generator: g), new ReLU());
+        var (fc1, act1, fc2, act2) = ((Linear)fused[0], fused[1], (Linear)fused[2], fused[3]);
+        using var x = Tensor.FromArray(Seeded.Uniform(g, 4 * 6).Select(v => (float)v).ToArray(), [4, 6]);
+        x.RequiresGrad = true;
+        using var dy = Tensor.FromArray(Seeded.Uniform(g, 4 * 3).Select(v => (float)v).ToArray(), [4, 3]);
+
+        var yFused = fused.Forward(x).ToArray<float>();
+        fused.ZeroGrad();
+        var dxFused = fused.Backward(dy)!.ToArray<float>();
+        var gradsFused = fused.Parameters().SelectMany(p => p.Grad.ToArray<float>()).ToArray();
+
+        var yInTurn = act2.Forward(fc2.Forward(act1.Forward(fc1.Forward(x)))).ToArray<float>();
+        fused.ZeroGrad();
+        var dxInTurn = fc1.Backward(act1.Backward(fc2.Backward(act2.Backward(dy)!)!)!)!.ToArray<float>();
+        var gradsInTurn = fused.Parameters().SelectMany(p => p.Grad.ToArray<float>()).ToArray();
+
+        Assert.That(yFused, Is.EqualTo(yInTurn), "forward, bit for bit");
+        Assert.That(dxFused, Is.EqualTo(dxInTurn), "input gradient, bit for bit");
+        Assert.That(gradsFused, Is.EqualTo(gradsInTurn), "parameter gradients, bit for bit");
+    }
+
+    [Test]
     public void Linear_RejectsWrongInputWidth()
     {
         using var layer = new Linear(784, 128);

@@ -7,6 +7,7 @@ public abstract class ActivationModule : Module
 {
     private Tensor? _output;
     private Tensor? _gradInput;
+    private Tensor? _y;
     private bool _inputRequiresGrad;
 
     protected ActivationModule(Activation activation) => Activation = activation;
@@ -20,13 +21,27 @@ public abstract class ActivationModule : Module
         input.Backend.ActivationForward(input, y, Activation);
         _inputRequiresGrad = input.RequiresGrad;
         y.RequiresGrad = input.RequiresGrad;
+        _y = y;
+        return y;
+    }
+
+    /// <summary>
+    /// act(linear(input)) with the activation fused into the linear layer's bias pass; this module then only
+    /// remembers the output for its Backward, which is unchanged.
+    /// </summary>
+    internal Tensor ForwardAfter(Linear linear, Tensor input)
+    {
+        ThrowIfDisposed();
+        var y = linear.Forward(input, Activation);
+        _inputRequiresGrad = true;
+        _y = y;
         return y;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var y = _output ?? throw new InvalidOperationException($"{GetType().Name}.Backward called before Forward");
+        var y = _y ?? throw new InvalidOperationException($"{GetType().Name}.Backward called before Forward");
         if (!gradOutput.Shape.SequenceEqual(y.Shape))
             throw new ArgumentException($"{GetType().Name} backward expects {Tensor.ShapeText(y.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
         if (!_inputRequiresGrad) return null;
@@ -39,7 +54,7 @@ public abstract class ActivationModule : Module
     {
         _output?.Dispose();
         _gradInput?.Dispose();
-        _output = _gradInput = null;
+        _output = _gradInput = _y = null;
     }
 
     public override string ToString() => GetType().Name + "()";

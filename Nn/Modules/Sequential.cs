@@ -4,6 +4,8 @@ namespace CudaNn.Nn;
 /// Modules applied one after another (torch.nn.Sequential). Children are named "0", "1", ... unless
 /// names are given, e.g. to match a PyTorch class's attributes:
 /// <code>new Sequential(("fc1", new Linear(784, 128)), ("relu1", new ReLU()), ("fc2", new Linear(128, 10)))</code>
+/// A Linear followed by an activation runs as one GEMM plus one bias-and-activation pass (the GEMM epilogue),
+/// as if they were one layer; the results are those of running them one after the other.
 /// </summary>
 public sealed class Sequential : Module
 {
@@ -37,7 +39,18 @@ public sealed class Sequential : Module
     {
         ThrowIfDisposed();
         var x = input;
-        foreach (var (_, module) in _children) x = module.Forward(x);
+        for (int i = 0; i < _children.Length; i++)
+        {
+            if (_children[i].Module is Linear linear && i + 1 < _children.Length && _children[i + 1].Module is ActivationModule activation)
+            {
+                x = activation.ForwardAfter(linear, x);
+                i++;
+            }
+            else
+            {
+                x = _children[i].Module.Forward(x);
+            }
+        }
         return x;
     }
 
