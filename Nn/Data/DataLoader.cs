@@ -15,6 +15,7 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
     private readonly Tensor _images;
     private readonly Tensor _labels;
     private readonly Tensor _order;
+    private readonly Tensor[] _batchIndices;
     private readonly Dictionary<int, (Tensor X, Tensor Y)> _batches = [];
 
     /// <param name="images">uint8 [M, ...], one row per sample; the loader takes ownership.</param>
@@ -42,6 +43,9 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         Std = std;
         _order = Tensor.Empty([Count], DType.Int32, images.Device);
         _order.CopyFrom<int>(Enumerable.Range(0, Count).ToArray());
+        // Each batch reads the same slice of the order every epoch: make the views once, not once per step.
+        _batchIndices = Enumerable.Range(0, BatchCount)
+            .Select(b => _order.Narrow(b * batchSize, Math.Min(batchSize, Count - b * batchSize))).ToArray();
     }
 
     /// <summary>Samples in the data set.</summary>
@@ -66,11 +70,10 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
     {
         if (Shuffle) _order.CopyFrom<int>(Generator.Permutation(Count));
         var backend = Device.BackendFor(DType);
-        for (int start = 0; start < Count; start += BatchSize)
+        foreach (var indices in _batchIndices)
         {
-            int size = Math.Min(BatchSize, Count - start);
-            var (x, y) = BatchBuffers(size);
-            backend.GatherNormalize(_images, _labels, _order.Narrow(start, size), x, y, Mean, Std);
+            var (x, y) = BatchBuffers(indices.Shape[0]);
+            backend.GatherNormalize(_images, _labels, indices, x, y, Mean, Std);
             yield return (x, y);
         }
     }
