@@ -33,6 +33,6 @@ echo "packing the .NET runtime $runtime (host/fxr $fxr) from $dotnet_root"
 tar -C "$dotnet_root" -cf - dotnet LICENSE.txt ThirdPartyNotices.txt "host/fxr/$fxr" "shared/Microsoft.NETCore.App/$runtime" \
     | xz -6 -T0 > "$out/dotnet-runtime.tar.xz"
 
-{ git rev-parse HEAD 2>/dev/null || echo unknown; git status --porcelain 2>/dev/null | grep -q . && echo "(working tree had uncommitted changes)"; } > "$out/COMMIT" || true
+{ git rev-parse HEAD 2>/dev/null || echo unknown; [ -n "$(git status --porcelain 2>/dev/null)" ] && echo "(working tree had uncommitted changes)"; } > "$out/COMMIT" || true
 du -sh "$out/app" "$out/dotnet-runtime.tar.xz"
 echo "total: $(du -sb "$out" | cut -f1 | awk '{ printf "%.1f MiB", $1 / 1048576 }') in $out (the carry limit is 64 MiB)"

@@ -4,7 +4,9 @@
 # DejaVu fonts (text in the plots `train --plot` and `playground` draw).
 set -euo pipefail
 
-have_nvrtc() { ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; }
+# grep must read all of ldconfig's output: `grep -q` exits at the first match, ldconfig then dies of SIGPIPE, and
+# pipefail turns that 141 into a failed check at random.
+have_nvrtc() { ldconfig -p 2>/dev/null | grep 'libnvrtc\.so' >/dev/null; }
 have_fonts() { [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; }
 if have_nvrtc && command -v g++ >/dev/null && have_fonts; then exit 0; fi
 
