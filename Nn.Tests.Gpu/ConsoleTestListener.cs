@@ -4,7 +4,7 @@ using NUnit.Framework.Internal;
 namespace CudaNn.Tests.Gpu;
 
 /// <summary>
-/// Prints one line per fixture as it finishes (passed, failed, skipped, with the first skip reason), and each
+/// Prints each test's name as it starts, one line per fixture as it finishes (passed, failed, skipped, with the first skip reason), and each
 /// failure: the test's name and message, and for the first few also the top of the stack trace and what the test
 /// wrote to TestContext.Out (a missing library fails every test alike; the first ones say all there is).
 /// </summary>
@@ -18,8 +18,10 @@ internal sealed class ConsoleTestListener(TextWriter output) : ITestListener
     public int Failed { get; private set; }
     public int Skipped { get; private set; }
 
+    /// <summary>Names each test as it starts, so a test that hangs is the last one named.</summary>
     public void TestStarted(ITest test)
     {
+        if (!test.IsSuite) output.WriteLine($"    start {test.FullName}");
     }
 
     public void TestFinished(ITestResult result)

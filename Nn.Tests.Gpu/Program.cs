@@ -5,8 +5,8 @@ using NUnit.Framework.Api;
 // Runs Nn.Tests' GPU fixtures without `dotnet test`, for a machine with a GPU but no .NET SDK.
 //   Nn.Tests.Gpu              the "Gpu" category: GPU twins of the device fixtures and the GPU runtime tests
 //   Nn.Tests.Gpu --emulator   the emulator twins of the same device fixtures (checks this runner where there is no GPU)
-// A missing GPU (or emulator) fails rather than skips unless CUDANN_REQUIRE_GPU (CUDANN_REQUIRE_EMULATOR) is set
-// to something else than 1 beforehand. Exit code: 0 when nothing failed and something ran, 1 otherwise, 2 for bad arguments.
+// A missing GPU (or emulator) or NVRTC fails rather than skips unless CUDANN_REQUIRE_GPU (CUDANN_REQUIRE_EMULATOR) or
+// CUDANN_REQUIRE_NVRTC is set to something else than 1 beforehand. Exit code: 0 when nothing failed and something ran, 1 otherwise, 2 for bad arguments.
 bool emulator = args is ["--emulator"];
 if (args.Length > 0 && !emulator)
 {
@@ -14,7 +14,9 @@ if (args.Length > 0 && !emulator)
     return 2;
 }
 string require = emulator ? Requirements.RequireEmulator : Requirements.RequireGpu;
-if (Environment.GetEnvironmentVariable(require) is null) Environment.SetEnvironmentVariable(require, "1");
+// NVRTC is required too: on a GPU machine a kernel test that skips for want of it hides a broken library search.
+foreach (string variable in new[] { require, Requirements.RequireNvrtc })
+    if (Environment.GetEnvironmentVariable(variable) is null) Environment.SetEnvironmentVariable(variable, "1");
 
 var assembly = typeof(Requirements).Assembly;
 var runner = new NUnitTestAssemblyRunner(new DefaultTestAssemblyBuilder());

@@ -5,12 +5,16 @@ namespace CudaNn.Cuda.Interop;
 /// <summary>
 /// Finds and loads one CUDA library the way a user would expect, without editing LD_LIBRARY_PATH:
 /// an explicit override first, then the CUDA toolkit folders, the loader's default path, the system
-/// library folder and the <c>nvidia/*/lib</c> folders of Python wheels. The environment is injected so
+/// library folder, the container driver folders (the driver) and the <c>nvidia/*/lib</c> folders of Python
+/// wheels in the active environment, the environment of the python3 on PATH and the system's. The environment is injected so
 /// tests can describe machines that are not this one.
 /// </summary>
 internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentVariable, string homeFolder)
 {
     private const string SystemLibFolder = "/usr/lib/x86_64-linux-gnu";
+
+    /// <summary>Where containers (NVIDIA's container toolkit) and WSL mount the driver's libraries.</summary>
+    private static readonly string[] DriverFolders = ["/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/usr/lib/wsl/lib"];
 
     public static NativeLibraryLocator ForThisProcess() =>
         new(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
@@ -61,7 +65,7 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
         if (!spec.SearchToolkitFolders)
         {
             folders.Add("/usr/lib64");
-            folders.Add("/usr/lib/wsl/lib");
+            folders.AddRange(DriverFolders);
         }
         else
         {
@@ -160,16 +164,32 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
 
     private IEnumerable<string> PythonWheelFolders()
     {
-        var libRoots = new List<string> { "/usr/lib", "/usr/local/lib", Path.Combine(homeFolder, ".local", "lib") };
-        string? virtualEnv = getEnvironmentVariable("VIRTUAL_ENV");
-        if (!string.IsNullOrWhiteSpace(virtualEnv))
-            libRoots.Insert(0, Path.Combine(virtualEnv, "lib"));
+        // The environments a user's python3 would import from come first: an activated one, then that of the first
+        // python3 on PATH (a virtual environment need not be activated to be the one on PATH), then system folders.
+        var libRoots = new List<string>();
+        foreach (string variable in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
+            if (getEnvironmentVariable(variable) is { } prefix && !string.IsNullOrWhiteSpace(prefix))
+                libRoots.Add(Path.Combine(prefix, "lib"));
+        if (PythonOnPath() is { } pythonPrefix)
+            libRoots.Add(Path.Combine(pythonPrefix, "lib"));
+        libRoots.AddRange(["/usr/lib", "/usr/local/lib", Path.Combine(homeFolder, ".local", "lib")]);
         libRoots.AddRange(SafeDirectories(Path.Combine(homeFolder, ".pyenv", "versions"), "*").Select(v => Path.Combine(v, "lib")));
 
-        foreach (string python in libRoots.SelectMany(root => SafeDirectories(root, "python3*")).OrderByDescending(p => p, StringComparer.Ordinal))
-            foreach (string packages in new[] { "site-packages", "dist-packages" })
-                foreach (string wheel in SafeDirectories(Path.Combine(python, packages, "nvidia"), "*").Order(StringComparer.Ordinal))
-                    yield return Path.Combine(wheel, "lib");
+        // Within one root the newest python3.N first; the roots keep their order.
+        foreach (string root in libRoots.Distinct())
+            foreach (string python in SafeDirectories(root, "python3*").OrderByDescending(p => p, StringComparer.Ordinal))
+                foreach (string packages in new[] { "site-packages", "dist-packages" })
+                    foreach (string wheel in SafeDirectories(Path.Combine(python, packages, "nvidia"), "*").Order(StringComparer.Ordinal))
+                        yield return Path.Combine(wheel, "lib");
+    }
+
+    /// <summary>The prefix (the folder above bin/) of the first python3 on PATH, or null.</summary>
+    private string? PythonOnPath()
+    {
+        foreach (string folder in (getEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(folder, "python3")))
+                return Path.GetDirectoryName(Path.GetFullPath(folder).TrimEnd('/'));
+        return null;
     }
 
     private static IEnumerable<string> SafeDirectories(string folder, string pattern)

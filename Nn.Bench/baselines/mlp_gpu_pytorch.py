@@ -202,8 +202,13 @@ def main():
     else:
         device = torch.device("cuda")
         card = torch.cuda.get_device_name(0)
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # IEEE float32 GEMMs, as CudaNn's cuBLAS calls use: torch 2.9+ spells it fp32_precision (allow_tf32 warns there).
+        if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+            torch.backends.cuda.matmul.fp32_precision = "ieee"
+            torch.backends.cudnn.conv.fp32_precision = "ieee"
+        else:
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
     timer = Timer(device)
     graphs = [True, False] if device.type == "cuda" else [False]
     print(f"## PyTorch {torch.__version__} (CUDA {torch.version.cuda}) on {card}" + (", quick" if QUICK else ""))

@@ -84,6 +84,40 @@ public class NativeLibraryLocatorTests
     }
 
     [Test]
+    public void SearchFolders_IncludeCuda13WheelsOfThePythonOnPath_BeforeSystemFolders()
+    {
+        // NVIDIA's CUDA 13 wheels put every library in nvidia/cu13/lib; the environment need not be activated.
+        string root = Directory.CreateTempSubdirectory("cudann-path-venv").FullName;
+        try
+        {
+            string bin = Path.Combine(root, "bin");
+            string wheelLib = Path.Combine(root, "lib", "python3.12", "site-packages", "nvidia", "cu13", "lib");
+            Directory.CreateDirectory(bin);
+            Directory.CreateDirectory(wheelLib);
+            File.WriteAllText(Path.Combine(bin, "python3"), "");
+            var locator = Locator(new() { ["PATH"] = $"/nonexistent/bin:{bin}:/usr/bin" });
+
+            var folders = locator.SearchFolders(LibraryNames.Spec(LibraryNames.Cublas)).ToList();
+
+            Assert.That(folders, Does.Contain(wheelLib));
+            Assert.That(folders.IndexOf(wheelLib), Is.GreaterThan(folders.IndexOf(null)), "after the loader's own path");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
+    public void SearchFolders_ForTheDriver_IncludeTheContainerDriverFolder()
+    {
+        var folders = Locator([]).SearchFolders(LibraryNames.Spec(LibraryNames.Driver)).ToList();
+
+        Assert.That(folders, Does.Contain("/usr/local/nvidia/lib64"));
+        Assert.That(folders.IndexOf("/usr/local/nvidia/lib64"), Is.GreaterThan(folders.IndexOf(null)));
+    }
+
+    [Test]
     public void Load_NvrtcFromAnOverrideFolder_LoadsThatFile()
     {
         string? loaded = NvrtcCompiler.Status.LoadedFrom;
