@@ -466,14 +466,18 @@ extern "C" __global__ void optimizer_step_increment(int* __restrict__ step)
         step[0] += 1;
 }
 
-// Adam (decoupled 0) / AdamW (1) step over flat param, grad, m, v [n] with t = step[0]; reads 16n bytes, writes 12n.
+// The optimizers read their hyperparameters from device memory, like the step count, so a captured graph replays
+// with the values the host last wrote there: a learning-rate schedule works under graphs.
+//
+// Adam (decoupled 0) / AdamW (1) over flat param, grad, m, v [n], t = step[0], hyper = {lr, b1, b2, eps, wd}; reads 16n bytes, writes 12n.
 extern "C" __global__ void adam_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
-                                     float* __restrict__ v, long long n, double lr, double beta1, double beta2, double eps,
-                                     double weightDecay, int decoupled, const int* __restrict__ step)
+                                     float* __restrict__ v, long long n, const double* __restrict__ hyper, int decoupled,
+                                     const int* __restrict__ step)
 {
     // PyTorch's update: g += wd p (Adam) or p *= 1 - lr wd (AdamW); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
     // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     // The scalars are rounded to float exactly where the CPU reference rounds them.
+    const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], eps = hyper[3], weightDecay = hyper[4];
     const double t = (double)step[0];
     const float stepSize = (float)(lr / (1.0 - pow(beta1, t)));
     const float sqrtCorrection2 = (float)sqrt(1.0 - pow(beta2, t));
@@ -511,13 +515,14 @@ extern "C" __global__ void adam_step(float* __restrict__ param, const float* __r
     for_each_scalar(split, n, [&](long long i) { update(param[i], grad[i], m[i], v[i]); });
 }
 
-// SGD step over flat param, grad [n], momentumBuffer [n] (null: no momentum); reads 12n bytes (8n), writes 8n (4n).
+// SGD over flat param, grad [n], momentumBuffer [n] (null: none), hyper = {lr, mu, dampening, nesterov, wd}; reads 12n bytes (8n), writes 8n (4n).
 extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ momentumBuffer,
-                                    long long n, double lr, double momentum, double dampening, int nesterov,
-                                    double weightDecay, const int* __restrict__ step)
+                                    long long n, const double* __restrict__ hyper, const int* __restrict__ step)
 {
     // PyTorch's update: d = g + wd p; buf = d on the first step (step[0] == 1), else mu buf + (1 - dampening) d;
     // d = nesterov ? d + mu buf : buf; p -= lr d.
+    const double lr = hyper[0], momentum = hyper[1], dampening = hyper[2], weightDecay = hyper[4];
+    const bool nesterov = hyper[3] != 0.0;
     const bool firstStep = step[0] == 1;
     const float rate = (float)lr, mu = (float)momentum, wd = (float)weightDecay, keep = (float)(1.0 - dampening);
     const bool useMomentum = momentumBuffer != 0;

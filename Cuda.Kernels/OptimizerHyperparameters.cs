@@ -2,10 +2,14 @@ namespace CudaNn.Kernels;
 
 /// <summary>
 /// Scalars of <see cref="DeviceKernels.AdamStep"/>, PyTorch's Adam (<see cref="Decoupled"/> false: g += wd p) or
-/// AdamW (true: p *= 1 - lr wd); the step count t lives in device memory so a captured graph can replay it.
+/// AdamW (true: p *= 1 - lr wd). The kernel reads them, like the step count t, from device memory (the layout of
+/// <see cref="DeviceValues"/>), so a captured graph replays with whatever the host last wrote there.
 /// </summary>
 public readonly record struct AdamHyperparameters(double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled)
 {
+    /// <summary>adam_step's float64 hyperparameter buffer: lr, beta1, beta2, eps, weight_decay.</summary>
+    public double[] DeviceValues() => [LearningRate, Beta1, Beta2, Eps, WeightDecay];
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first value PyTorch would reject.</summary>
     public void Validate()
     {
@@ -17,9 +21,15 @@ public readonly record struct AdamHyperparameters(double LearningRate, double Be
     }
 }
 
-/// <summary>Scalars of <see cref="DeviceKernels.SgdStep"/>, PyTorch's SGD; the first step is the one where the device counter is 1.</summary>
+/// <summary>
+/// Scalars of <see cref="DeviceKernels.SgdStep"/>, PyTorch's SGD, read by the kernel from device memory as Adam's are;
+/// the first step is the one where the device counter is 1.
+/// </summary>
 public readonly record struct SgdHyperparameters(double LearningRate, double Momentum, double Dampening, bool Nesterov, double WeightDecay)
 {
+    /// <summary>sgd_step's float64 hyperparameter buffer: lr, momentum, dampening, nesterov (0 or 1), weight_decay.</summary>
+    public double[] DeviceValues() => [LearningRate, Momentum, Dampening, Nesterov ? 1 : 0, WeightDecay];
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first value PyTorch would reject.</summary>
     public void Validate()
     {

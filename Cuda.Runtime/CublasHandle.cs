@@ -51,11 +51,24 @@ public sealed unsafe class CublasHandle : IDisposable
         }
     }
 
-    /// <summary>Makes later calls run on <paramref name="stream"/>.</summary>
+    /// <summary>
+    /// Makes later calls run on <paramref name="stream"/>. cuBLAS resets a user workspace when the stream changes,
+    /// so set the workspace again after this (<see cref="SetWorkspace"/>).
+    /// </summary>
     public void SetStream(CudaStream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Check(Cublas.cublasSetStream_v2(Raw, stream.Handle));
+    }
+
+    /// <summary>
+    /// Gives cuBLAS <paramref name="bytes"/> of device memory at <paramref name="workspace"/> to use instead of
+    /// allocating its own: a graph captured with a user workspace holds no cuBLAS allocation of its own.
+    /// </summary>
+    public void SetWorkspace(DevicePtr workspace, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        Check(Cublas.cublasSetWorkspace_v2(Raw, workspace.Address, (nuint)bytes));
     }
 
     /// <summary>Chooses FP32 or TF32 arithmetic for later GEMMs.</summary>

@@ -5,15 +5,19 @@ namespace CudaNn.Cuda;
 
 /// <summary>
 /// The device seam on a real GPU: the primary context of one <see cref="CudaDevice"/>, its allocations,
-/// the modules loaded with <see cref="LoadModule"/>, and one cuBLAS handle. Disposing frees whatever is
-/// still allocated and unloads the modules.
+/// the modules loaded with <see cref="LoadModule"/>, and one cuBLAS handle with a workspace of its own, made once
+/// (so GEMMs captured into a graph allocate nothing and the graph holds no memory of cuBLAS's). Disposing frees
+/// whatever is still allocated and unloads the modules.
 /// </summary>
 public sealed unsafe class CudaComputeDevice : IComputeDevice
 {
     private readonly Dictionary<ulong, (DeviceMemoryHandle Memory, long Bytes)> allocations = [];
     private readonly List<CudaModule> modules = [];
     private readonly Dictionary<string, CudaKernel> kernels = [];
+    private readonly List<CudaStream> streams = [];
     private readonly CublasHandle cublas;
+    private readonly DeviceMemoryHandle cublasWorkspace;
+    private CudaStream? cublasStream;
     private bool disposed;
 
     public CudaComputeDevice(CudaDevice device, CublasMathMode mathMode = CublasMathMode.Fp32)
@@ -23,7 +27,16 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         Context = device.PrimaryContext;
         cublas = new CublasHandle(Context);
         cublas.SetMathMode(mathMode);
+        CublasWorkspaceBytes = RecommendedCublasWorkspace(device.ComputeCapability);
+        cublasWorkspace = new DeviceMemoryHandle(Context);
+        cublasWorkspace.Attach((nint)Context.AllocateBytes(CublasWorkspaceBytes, "the cuBLAS workspace"));
+        cublas.SetWorkspace(new DevicePtr(cublasWorkspace.Address), CublasWorkspaceBytes);
     }
+
+    /// <summary>The cuBLAS workspace: 32 MiB on Hopper and newer, 4 MiB before, as NVIDIA's cuBLAS guide recommends.</summary>
+    public long CublasWorkspaceBytes { get; }
+
+    private static long RecommendedCublasWorkspace(ComputeCapability capability) => (capability.Major >= 9 ? 32L : 4L) << 20;
 
     /// <summary>The usable device <paramref name="ordinal"/>; throws <see cref="CudaUnavailableException"/> with the reason otherwise.</summary>
     public static CudaComputeDevice Open(int ordinal = 0) => new(CudaDevice.Get(ordinal));
@@ -47,7 +60,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
 
     public DevicePtr Allocate(long bytes)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ThrowIfCapturing(nameof(Allocate));
         var memory = new DeviceMemoryHandle(Context);
         memory.Attach((nint)Context.AllocateBytes(bytes, null));
         allocations.Add(memory.Address, (memory, bytes));
@@ -57,6 +70,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
 
     public void Free(DevicePtr pointer)
     {
+        ThrowIfCapturing(nameof(Free));
         if (!allocations.Remove(pointer.Address, out var allocation))
             throw new ArgumentException($"{pointer} is not a live allocation of this device (freed twice, or never allocated here).", nameof(pointer));
         MemoryInUse -= allocation.Bytes;
@@ -127,7 +141,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     public void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
     {
-        cublas.SetStream(CudaStream.From(stream));
+        UseCublasOn(CudaStream.From(stream));
         cublas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
@@ -135,11 +149,37 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
         float beta, DevicePtr c, int ldc, long strideC, int batchCount)
     {
-        cublas.SetStream(CudaStream.From(stream));
+        UseCublasOn(CudaStream.From(stream));
         cublas.SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
     }
 
-    public IDeviceStream CreateStream() => Context.CreateStream();
+    public IDeviceStream CreateStream()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        streams.RemoveAll(s => s.IsDisposed);
+        CudaStream stream = Context.CreateStream();
+        streams.Add(stream);
+        return stream;
+    }
+
+    // cublasSetStream resets the workspace to cuBLAS's own pool, so both are set only when the stream changes
+    // (never inside a capture that began on the same stream).
+    private void UseCublasOn(CudaStream stream)
+    {
+        if (ReferenceEquals(stream, cublasStream) && !stream.IsDisposed)
+            return;
+        cublas.SetStream(stream);
+        cublas.SetWorkspace(new DevicePtr(cublasWorkspace.Address), CublasWorkspaceBytes);
+        cublasStream = stream;
+    }
+
+    // CUDA refuses cuMemAlloc/cuMemFree while a stream captures (and the capture is then invalid); say so plainly first.
+    private void ThrowIfCapturing(string operation)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (streams.Any(s => !s.IsDisposed && s.IsCapturing))
+            throw new InvalidOperationException($"{operation} is not allowed while a stream is capturing; call EndCapture first.");
+    }
 
     public IDeviceEvent CreateEvent() => Context.CreateEvent();
 
@@ -151,6 +191,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
             return;
         disposed = true;
         cublas.Dispose();
+        cublasWorkspace.Dispose();
         foreach (var (memory, _) in allocations.Values)
             memory.Dispose();
         allocations.Clear();

@@ -21,6 +21,8 @@ public sealed class CudaStream : IDeviceStream
 
     public CudaContext Context => stream.Context;
 
+    public bool IsDisposed => stream.IsClosed;
+
     /// <summary>True between <see cref="BeginCapture"/> and <see cref="EndCapture"/>.</summary>
     public bool IsCapturing { get; private set; }
 

@@ -56,7 +56,7 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
             optimizer.Step();
         }
         using var stepGraphs = graphs ? new StepGraphs(device) : null;
-        Action step = stepGraphs is null ? Step : () => stepGraphs.Run(batchSize, Step);
+        Action step = stepGraphs is null ? Step : () => stepGraphs.Run(x, y, Step);
 
         GpuTiming.WarmUp(device, step, minimumSteps: 3, options.WarmUp);
         int steps = options.StepsPerTiming(batchSize);

@@ -189,16 +189,28 @@ if $emulator; then
     mkdir -p "$tmp/digits"
     slice_digits "$root/data/mnist-10k" "$tmp/digits" 300 500 && train_extra=(--data "$tmp/digits")
 fi
-train_step() { # train_step LABEL LIMIT ARGS...: one train run, summarised as wall time, epochs and accuracy
+train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and the same run on the CPU reference backend,
+    # summarised as wall time, epochs, test accuracy and the difference from the CPU's accuracy and last loss
     local label=$1 limit=$2
     shift 2
     local t0=$(date +%s.%N)
     run_step "CudaNn $* ($label)" "$limit" "$dotnet" "$app/CudaNn.dll" "$@"
-    local wall=$(since "$t0")
-    local accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 | cut -d' ' -f3)
-    local inside=$(grep -oE '[0-9.,]+ s in all' "$step_log" | tail -1)
-    local epochs=$(grep -cE '^Epoch [0-9]+/' "$step_log")
-    add_summary "train, $label" "$( [ $step_rc = 0 ] && echo "${wall} s wall (${inside:-?}), ${epochs} epochs, test accuracy ${accuracy:-?}" || echo "FAILED (exit $step_rc): $(grep -m1 -iE 'error|exception' "$step_log" | cut -c1-100)")"
+    local wall=$(since "$t0") rc=$step_rc log=$step_log
+    local accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$log" | tail -1 | cut -d' ' -f3)
+    local loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$log" | tail -1 | awk '{ print $NF }')
+    local inside=$(grep -oE '[0-9.,]+ s in all' "$log" | tail -1)
+    local epochs=$(grep -cE '^Epoch [0-9]+/' "$log")
+    local cpu_args=("$@")
+    for i in "${!cpu_args[@]}"; do
+        [ "${cpu_args[$i]}" = "$device" ] && cpu_args[$i]=cpu
+        [ "$i" -gt 0 ] && [ "${cpu_args[$((i - 1))]}" = "--save" ] && cpu_args[$i]=$tmp/cpu-reference.safetensors
+    done
+    run_step "CudaNn ${cpu_args[*]} ($label, CPU reference)" 60 "$dotnet" "$app/CudaNn.dll" "${cpu_args[@]}"
+    local cpu_accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 | cut -d' ' -f3)
+    local cpu_loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$step_log" | tail -1 | awk '{ print $NF }')
+    local versus=$(awk -v a="${accuracy%\%}" -v b="${cpu_accuracy%\%}" -v l="$loss" -v m="$cpu_loss" \
+        'BEGIN { if (a != "" && b != "") printf "; CPU reference %s%% (%+.2f points), last train loss %s vs CPU %s", b, a - b, l, m }')
+    add_summary "train, $label" "$( [ $rc = 0 ] && echo "${wall} s wall (${inside:-?}), ${epochs} epochs, test accuracy ${accuracy:-?}${versus}" || echo "FAILED (exit $rc): $(grep -m1 -iE 'error|exception' "$log" | cut -c1-100)")"
 }
 # The first train compiles kernels.cu into an empty cache; the second reads that cache.
 CUDANN_CACHE_DIR=$tmp/cold-cache train_step "seed run, empty kernel cache" 120 \
@@ -229,6 +241,15 @@ if ! $emulator && command -v compute-sanitizer > /dev/null; then
     run_step "compute-sanitizer memcheck: train, 2 epochs, batch 500" 90 compute-sanitizer --tool memcheck --error-exitcode 3 \
         "$dotnet" "$app/CudaNn.dll" train --device cuda --batch-size 500 --epochs 2 --save "$tmp/memcheck.safetensors"
     add_summary "compute-sanitizer memcheck" "$( [ $step_rc = 0 ] && (grep -m1 'ERROR SUMMARY' "$step_log" || echo ok) || echo "exit $step_rc: $(grep -m1 -E 'ERROR SUMMARY|Invalid|not supported|error' "$step_log" | cut -c1-100)")"
+fi
+
+# Where a training step's time goes: Nsight Compute's per-kernel summary over 5 steps of batch 64 (after 200 warm-up steps),
+# at the card's own clocks. Each launch is one row of a step; the count per step is the number of launches.
+if ! $emulator && command -v ncu > /dev/null; then
+    run_step "ncu: kernels of 5 training steps, batch 64" 90 ncu --clock-control none --print-summary per-kernel \
+        --launch-skip 5000 --launch-count 150 "$dotnet" "$app/CudaNn.dll" train --device cuda --epochs 1 --max-steps 260 \
+        --save "$tmp/ncu.safetensors"
+    add_summary "ncu" "$( [ $step_rc = 0 ] && echo "ok: $(grep -cE '^ +[a-z_0-9]+.*\(' "$step_log") kernel rows, see its section" || echo "exit $step_rc: $(grep -m1 -iE 'error|not supported' "$step_log" | cut -c1-100)")"
 fi
 
 # --- side by side and the summary --------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ internal static unsafe partial class Cublas
     [LibraryImport(LibraryNames.Cublas)] public static partial CublasStatus cublasDestroy_v2(nint handle);
     [LibraryImport(LibraryNames.Cublas)] public static partial CublasStatus cublasGetVersion_v2(nint handle, out int version);
     [LibraryImport(LibraryNames.Cublas)] public static partial CublasStatus cublasSetStream_v2(nint handle, nint stream);
+    [LibraryImport(LibraryNames.Cublas)] public static partial CublasStatus cublasSetWorkspace_v2(nint handle, ulong workspace, nuint workspaceSizeInBytes);
     [LibraryImport(LibraryNames.Cublas)] public static partial CublasStatus cublasSetMathMode(nint handle, CublasMath mode);
 
     [LibraryImport(LibraryNames.Cublas)]

@@ -15,9 +15,9 @@ internal static class LibraryNames
     [
         new(Driver, "CUDANN_CUDA_DRIVER_PATH", ["libcuda.so.1"], SearchToolkitFolders: false, CompanionPattern: null),
         new(Nvrtc, "CUDANN_NVRTC_PATH", ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"],
-            SearchToolkitFolders: true, CompanionPattern: "libnvrtc-builtins.so.{major}*"),
+            SearchToolkitFolders: true, CompanionPattern: "libnvrtc-builtins.so.{major}*", LimitedByDriver: true),
         new(Cublas, "CUDANN_CUBLAS_PATH", ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"],
-            SearchToolkitFolders: true, CompanionPattern: "libcublasLt.so.{major}"),
+            SearchToolkitFolders: true, CompanionPattern: "libcublasLt.so.{major}", LimitedByDriver: true),
     ];
 
     public static NativeLibrarySpec Spec(string logicalName) =>
@@ -30,14 +30,16 @@ internal static class LibraryNames
 /// <paramref name="CompanionPattern"/> names a sibling that must be loaded first from the same folder
 /// (libcublasLt for libcublas, the NVRTC builtins for NVRTC), because CudaNn never edits LD_LIBRARY_PATH
 /// and the library's own dependency lookup would otherwise not see that folder. "{major}" is replaced
-/// by the major version taken from the file name.
+/// by the major version taken from the file name. <paramref name="LimitedByDriver"/> skips files of a newer CUDA major
+/// than the driver's: NVRTC 13's output and cuBLAS 13 need a CUDA 13 driver (an explicit override is still honoured).
 /// </summary>
 internal sealed record NativeLibrarySpec(
     string LogicalName,
     string OverrideVariable,
     IReadOnlyList<string> FileNames,
     bool SearchToolkitFolders,
-    string? CompanionPattern)
+    string? CompanionPattern,
+    bool LimitedByDriver = false)
 {
     /// <summary>The file name users recognise, for messages: "libnvrtc.so".</summary>
     public string DisplayName => FileNames[0][..(FileNames[0].IndexOf(".so", StringComparison.Ordinal) + 3)];

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace CudaNn.Cuda.Interop;
@@ -9,7 +10,9 @@ namespace CudaNn.Cuda.Interop;
 /// wheels in the active environment, the environment of the python3 on PATH and the system's. The environment is injected so
 /// tests can describe machines that are not this one.
 /// </summary>
-internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentVariable, string homeFolder)
+/// <param name="driverCudaMajor">The CUDA major version of the installed driver (13 for 13.0), or null when there is none;
+/// a toolkit library of a newer major than the driver is skipped, because the driver cannot run what it produces.</param>
+internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentVariable, string homeFolder, Func<int?>? driverCudaMajor = null)
 {
     private const string SystemLibFolder = "/usr/lib/x86_64-linux-gnu";
 
@@ -17,7 +20,8 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
     private static readonly string[] DriverFolders = ["/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/usr/lib/wsl/lib"];
 
     public static NativeLibraryLocator ForThisProcess() =>
-        new(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+        new(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+            () => CudaDriver.Version / 1000);
 
     /// <summary>Loads the newest file for <paramref name="spec"/>, or says why none could be loaded.</summary>
     public NativeLibraryStatus Load(NativeLibrarySpec spec)
@@ -28,7 +32,9 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
 
         var failures = new List<string>();
         IReadOnlyList<string?> folders = SearchFolders(spec);
-        foreach (string fileName in spec.FileNames)
+        int? maxMajor = spec.LimitedByDriver ? driverCudaMajor?.Invoke() : null;
+        var tooNew = spec.FileNames.Where(f => maxMajor is not null && MajorVersion(f) > maxMajor).ToList();
+        foreach (string fileName in spec.FileNames.Except(tooNew))
         {
             foreach (string? folder in folders)
             {
@@ -42,7 +48,15 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
 
         string searched = string.Join(", ", folders.Select(f => f ?? "the loader's default path"));
         string detail = failures.Count > 0 ? "; " + string.Join("; ", failures) : "";
-        return Failed(spec, $"{string.Join(" / ", spec.FileNames)} not found (searched {searched}){detail}");
+        string skipped = tooNew.Count > 0 ? $"; {string.Join(" / ", tooNew)} not tried: newer than the driver's CUDA {maxMajor}" : "";
+        return Failed(spec, $"{string.Join(" / ", spec.FileNames.Except(tooNew))} not found (searched {searched}){detail}{skipped}");
+    }
+
+    /// <summary>The major version in a versioned file name: 13 for "libnvrtc.so.13", 11 for "libnvrtc.so.11.2".</summary>
+    internal static int MajorVersion(string fileName)
+    {
+        int versionStart = fileName.IndexOf(".so.", StringComparison.Ordinal);
+        return versionStart >= 0 && int.TryParse(fileName[(versionStart + 4)..].Split('.')[0], out int major) ? major : 0;
     }
 
     /// <summary>Folders searched, in order; null stands for the loader's default search path.</summary>
@@ -143,13 +157,11 @@ internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentV
     {
         if (spec.CompanionPattern is null)
             return;
-        string fileName = Path.GetFileName(path);
-        int versionStart = fileName.IndexOf(".so.", StringComparison.Ordinal);
-        if (versionStart < 0)
+        int major = MajorVersion(Path.GetFileName(path));
+        if (major == 0)
             return;
-        string major = fileName[(versionStart + 4)..].Split('.')[0];
         string folder = Path.GetDirectoryName(path)!;
-        string? companion = Directory.EnumerateFiles(folder, spec.CompanionPattern.Replace("{major}", major))
+        string? companion = Directory.EnumerateFiles(folder, spec.CompanionPattern.Replace("{major}", major.ToString(CultureInfo.InvariantCulture)))
             .OrderBy(f => f.Length)
             .FirstOrDefault();
         if (companion is not null)

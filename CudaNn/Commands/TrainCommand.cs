@@ -35,11 +35,12 @@ internal static class TrainCommand
         var plot = new Option<string?>("--plot") { Description = "Write loss and test-accuracy curves to this PNG" };
         var json = CommonOptions.Json();
         var continueOnNan = new Option<bool>("--continue-on-nan") { Description = "Keep training when the loss becomes NaN or infinite (default: stop, keeping the last good checkpoint)" };
+        var noGraphs = new Option<bool>("--no-graphs") { Description = "On a GPU, run every step eagerly instead of replaying it as a captured CUDA graph (to debug; slower)" };
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
             data, device, epochs, batchSize, lr, optimizer, hidden, activation, seed, save, init, resume, noShuffle, maxSteps,
-            saveEvery, keep, plot, json, continueOnNan,
+            saveEvery, keep, plot, json, continueOnNan, noGraphs,
         };
         command.SetAction(r =>
         {
@@ -48,7 +49,10 @@ internal static class TrainCommand
                 r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(optimizer)!,
                 CommonOptions.ParseWidths(r.GetValue(hidden)!), Mlp.ParseActivation(r.GetValue(activation)!), r.GetValue(seed),
                 r.GetValue(save)!, r.GetValue(init), !r.GetValue(noShuffle), r.GetValue(maxSteps),
-                r.GetValue(resume), r.GetValue(saveEvery), r.GetValue(keep), r.GetValue(plot), r.GetValue(continueOnNan));
+                r.GetValue(resume), r.GetValue(saveEvery), r.GetValue(keep), r.GetValue(plot), r.GetValue(continueOnNan))
+            {
+                UseGraphs = !r.GetValue(noGraphs),
+            };
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);
             CommonOptions.CheckWritable("--save", settings.SavePath);
             bool Given(string name) => r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()

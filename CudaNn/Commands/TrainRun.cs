@@ -61,7 +61,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         }
         using var trainLoader = DataLoader.FromMnist(train, s.BatchSize, s.Shuffle, generator, s.Device);
         using var testLoader = DataLoader.FromMnist(test, 1000, device: s.Device);
-        using var trainer = new Trainer(model, optimizer);
+        using var trainer = new Trainer(model, optimizer, s.UseGraphs);
         var rotation = new CheckpointRotation(s.SavePath, s.Keep);
 
         view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +

@@ -12,6 +12,9 @@ internal sealed record TrainSettings(
 {
     private const string Key = ModelCheckpoint.TrainingStatePrefix + "train.";
 
+    /// <summary>On a GPU, replay each step as a captured CUDA graph (--no-graphs turns it off); the results are the same.</summary>
+    public bool UseGraphs { get; init; } = true;
+
     /// <summary>The settings a resumed run must share with the run that wrote the checkpoint, as metadata.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {

@@ -25,6 +25,14 @@ public sealed class DeviceBuffers(IComputeDevice device, IDeviceStream stream) :
         return pointer;
     }
 
+    /// <summary>Uploads float64 values (an optimizer's hyperparameters), 8-byte aligned.</summary>
+    public DevicePtr Doubles(double[] values)
+    {
+        DevicePtr pointer = Allocate(values.Length * sizeof(double), 0);
+        device.Upload<double>(pointer, values);
+        return pointer;
+    }
+
     /// <summary>Uploads bytes, <paramref name="offset"/> bytes past an aligned address.</summary>
     public DevicePtr Bytes(byte[] values, int offset = 0)
     {

@@ -145,33 +145,39 @@ public class DeviceKernelsLaunchTests
     }
 
     [Test]
-    public void AdamStep_PassesDoublesAndTheDeviceStep_AndRejectsBadBetas()
+    public void AdamStep_PassesTheHyperparameterAndStepAddresses_AndNeedsBoth()
     {
-        var adam = new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true);
+        var hyper = new DevicePtr(0x9000);
 
-        kernels.AdamStep(stream, X, Y, Z, W, 100, adam, Step);
+        kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: true, Step);
 
         var launch = device.Launches.Single();
         Assert.That(launch.Kernel, Is.EqualTo("adam_step"));
-        Assert.That((launch.Double(5), launch.Double(6), launch.Double(7), launch.Double(8), launch.Double(9)),
-            Is.EqualTo((1e-3, 0.9, 0.999, 1e-8, 0.01)));
-        Assert.That((launch.Int(10), launch.Pointer(11)), Is.EqualTo((1, Step)));
-        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, adam with { Beta2 = 1.0 }, Step),
-            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Beta2"));
-        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, adam, DevicePtr.Null),
+        Assert.That((launch.Pointer(5), launch.Int(6), launch.Pointer(7)), Is.EqualTo((hyper, 1, Step)));
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, DevicePtr.Null, decoupled: false, Step),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("hyperparameters"));
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: false, DevicePtr.Null),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("step"));
     }
 
     [Test]
-    public void SgdStep_WithMomentum_NeedsABuffer()
+    public void OptimizerHyperparameters_DeviceValues_FollowTheKernelsLayout()
     {
-        var sgd = new SgdHyperparameters(0.1, 0.9, 0, Nesterov: false, 0);
+        Assert.That(new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true).DeviceValues(),
+            Is.EqualTo(new[] { 1e-3, 0.9, 0.999, 1e-8, 0.01 }));
+        Assert.That(new SgdHyperparameters(0.1, 0.9, 0.25, Nesterov: true, 1e-4).DeviceValues(),
+            Is.EqualTo(new[] { 0.1, 0.9, 0.25, 1.0, 1e-4 }));
+        Assert.That(() => new AdamHyperparameters(1e-3, 0.9, 1.0, 1e-8, 0, Decoupled: false).Validate(),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Beta2"));
+    }
 
-        Assert.That(() => kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, sgd, Step),
-            Throws.ArgumentException.With.Property("ParamName").EqualTo("momentumBuffer"));
-        kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, sgd with { Momentum = 0 }, Step);
+    [Test]
+    public void SgdStep_WithoutMomentum_PassesANullBuffer()
+    {
+        kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, new DevicePtr(0x9000), Step);
 
-        Assert.That(device.Launches.Single().Pointer(2), Is.EqualTo(DevicePtr.Null));
+        var launch = device.Launches.Single();
+        Assert.That((launch.Pointer(2), launch.Pointer(4), launch.Pointer(5)), Is.EqualTo((DevicePtr.Null, new DevicePtr(0x9000), Step)));
     }
 
     [Test]

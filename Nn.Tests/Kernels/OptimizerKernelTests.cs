@@ -34,19 +34,20 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         float[][] outputs = Run(b =>
         {
             DevicePtr p = b.Floats(param, misaligned), ms = b.Floats(m, misaligned), vs = b.Floats(v, misaligned), step = b.Ints([0]);
+            DevicePtr hyper = b.Doubles(h.DeviceValues());
             foreach (float[] grad in grads)
             {
                 Kernels.OptimizerStepIncrement(Stream, step);
-                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, h, step);
+                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, hyper, decoupled, step);
             }
             return [b.Read(p, n), b.Read(ms, n), b.Read(vs, n), b.ReadIntBits(step, 1)];
         });
 
         var (p, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.FromArray((float[])m.Clone(), [n]), Tensor.FromArray((float[])v.Clone(), [n]));
         using var stepRef = Tensor.Zeros([1], DType.Int32);
+        using var hyperRef = Tensor.FromArray(new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled).ToArray(), [AdamStepArgs.Count]);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef,
-                new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled));
+            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef, hyperRef, decoupled);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         Close.Assert(mr.ToArray<float>(), outputs[1], 0, 1e-6, "m");
         Close.Assert(vr.ToArray<float>(), outputs[2], 0, 1e-6, "v");
@@ -70,12 +71,12 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
 
         float[][] outputs = Run(b =>
         {
-            DevicePtr p = b.Floats(param, misaligned), step = b.Ints([0]);
+            DevicePtr p = b.Floats(param, misaligned), step = b.Ints([0]), hyper = b.Doubles(h.DeviceValues());
             DevicePtr buf = withBuffer ? b.Floats(buffer, misaligned) : DevicePtr.Null;
             foreach (float[] grad in grads)
             {
                 Kernels.OptimizerStepIncrement(Stream, step);
-                Kernels.SgdStep(Stream, p, b.Floats(grad, misaligned), buf, n, h, step);
+                Kernels.SgdStep(Stream, p, b.Floats(grad, misaligned), buf, n, hyper, step);
             }
             return [b.Read(p, n), withBuffer ? b.Read(buf, n) : []];
         });
@@ -83,39 +84,49 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         var p = Tensor.FromArray((float[])param.Clone(), [n]);
         Tensor? bufRef = withBuffer ? Tensor.FromArray((float[])buffer.Clone(), [n]) : null;
         using var stepRef = Tensor.Zeros([1], DType.Int32);
+        using var hyperRef = Tensor.FromArray(new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay).ToArray(), [SgdStepArgs.Count]);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef, stepRef,
-                new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay));
+            CpuBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef, stepRef, hyperRef);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         if (bufRef is not null)
             Close.Assert(bufRef.ToArray<float>(), outputs[1], 0, 1e-6, "momentum buffer");
     }
 
     [Test]
-    public void CapturedStep_ReplaysWithTheDeviceStepCount()
+    public void CapturedStep_ReplaysWithTheDeviceStepCountAndTheLatestHyperparameters()
     {
-        // The training step is captured once as a graph; each replay must see t = 1, 2, 3 for the bias corrections.
+        // The training step is captured once as a graph; each replay must see t = 1, 2, 3 for the bias corrections,
+        // and the learning rate the host writes between replays (a schedule), as the CPU reference does.
         const int n = 1023;
-        var h = new AdamHyperparameters(1e-2, 0.9, 0.999, 1e-8, 0, Decoupled: false);
+        double[] rates = [1e-2, 3e-3, 5e-2];
+        var h = new AdamHyperparameters(rates[0], 0.9, 0.999, 1e-8, 0, Decoupled: false);
         Random random = Seeded(8000);
         float[] param = Uniform(random, n), grad = Uniform(random, n);
 
         float[] result = Run(b =>
         {
             DevicePtr p = b.Floats(param), g = b.Floats(grad), m = b.Floats(new float[n]), v = b.Floats(new float[n]), step = b.Ints([0]);
+            DevicePtr hyper = b.Doubles(h.DeviceValues());
             Stream.BeginCapture();
             Kernels.OptimizerStepIncrement(Stream, step);
-            Kernels.AdamStep(Stream, p, g, m, v, n, h, step);
+            Kernels.AdamStep(Stream, p, g, m, v, n, hyper, h.Decoupled, step);
             using IDeviceGraph graph = Stream.EndCapture();
-            for (int t = 0; t < Steps; t++)
+            foreach (double rate in rates)
+            {
+                Stream.Synchronize();
+                Device.Upload<double>(hyper, (h with { LearningRate = rate }).DeviceValues());
                 graph.Launch(Stream);
+            }
             return [b.Read(p, n)];
         })[0];
 
         var (pr, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.Zeros([n]), Tensor.Zeros([n]));
         using var stepRef = Tensor.Zeros([1], DType.Int32);
-        for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, stepRef, new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, 0, false));
-        Close.Assert(pr.ToArray<float>(), result, 0, 1e-6, "param after three replays");
+        foreach (double rate in rates)
+        {
+            using var hyperRef = Tensor.FromArray(new AdamStepArgs(rate, h.Beta1, h.Beta2, h.Eps, 0, false).ToArray(), [AdamStepArgs.Count]);
+            CpuBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, stepRef, hyperRef, decoupled: false);
+        }
+        Close.Assert(pr.ToArray<float>(), result, 0, 1e-6, "param after three replays at three learning rates");
     }
 }

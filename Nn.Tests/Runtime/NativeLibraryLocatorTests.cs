@@ -118,6 +118,53 @@ public class NativeLibraryLocatorTests
     }
 
     [Test]
+    public void Load_WithAnOlderDriver_SkipsToolkitLibrariesOfNewerMajorsAndSaysSo()
+    {
+        var locator = new NativeLibraryLocator(_ => null, "/nonexistent-home", driverCudaMajor: () => 10);
+
+        NativeLibraryStatus status = locator.Load(LibraryNames.Spec(LibraryNames.Nvrtc));
+
+        Assert.That(status.IsLoaded, Is.False);
+        Assert.That(status.FailureReason,
+            Does.EndWith("libnvrtc.so.13 / libnvrtc.so.12 / libnvrtc.so.11.2 not tried: newer than the driver's CUDA 10"));
+    }
+
+    [Test]
+    public void Load_WithADriverOfTheSameMajor_TriesThatMajor()
+    {
+        string root = Directory.CreateTempSubdirectory("cudann-toolkit").FullName;
+        try
+        {
+            // Not a real library: the loader refuses it, and the refusal names the file, which proves it was tried.
+            string fake = Path.Combine(root, "lib64", "libcublas.so.13");
+            Directory.CreateDirectory(Path.GetDirectoryName(fake)!);
+            File.WriteAllText(fake, "not an ELF file");
+            var environment = new Dictionary<string, string> { ["CUDA_PATH"] = root };
+            var older = new NativeLibraryLocator(environment.GetValueOrDefault, "/nonexistent-home", driverCudaMajor: () => 12);
+            var same = new NativeLibraryLocator(environment.GetValueOrDefault, "/nonexistent-home", driverCudaMajor: () => 13);
+
+            NativeLibraryStatus skipped = older.Load(LibraryNames.Spec(LibraryNames.Cublas));
+            NativeLibraryStatus tried = same.Load(LibraryNames.Spec(LibraryNames.Cublas));
+
+            Assert.That(skipped.LoadedFrom, Is.Not.EqualTo(fake));
+            Assert.That(skipped.FailureReason ?? "", Does.Not.Contain(fake));
+            Assert.That(tried.LoadedFrom, Is.Not.EqualTo(fake));
+            if (!tried.IsLoaded) Assert.That(tried.FailureReason, Does.Contain(fake));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [TestCase("libnvrtc.so.13", 13)]
+    [TestCase("libnvrtc.so.11.2", 11)]
+    [TestCase("libcuda.so.1", 1)]
+    [TestCase("libcublas.so", 0)]
+    public void MajorVersion_ReadsTheFirstNumberAfterSo(string fileName, int major) =>
+        Assert.That(NativeLibraryLocator.MajorVersion(fileName), Is.EqualTo(major));
+
+    [Test]
     public void Load_NvrtcFromAnOverrideFolder_LoadsThatFile()
     {
         string? loaded = NvrtcCompiler.Status.LoadedFrom;

@@ -122,6 +122,14 @@ internal static class BackendChecks
         if (step.Numel != 1) throw new ArgumentException($"{op}: step must hold one element, got {step}");
     }
 
+    /// <summary>Checks an optimizer's hyperparameter buffer: float64, <paramref name="count"/> elements, on the backend's device.</summary>
+    public static void Hyperparameters(Backend backend, string op, Tensor hyperparameters, int count)
+    {
+        OnDevice(backend, op, hyperparameters);
+        DTypeIs(op, DType.Float64, hyperparameters, "hyperparameters");
+        if (hyperparameters.Numel != count) throw new ArgumentException($"{op}: hyperparameters must hold {count} elements, got {hyperparameters}");
+    }
+
     /// <summary>Checks a batch gather: images uint8 [M, ...], labels uint8 [M], indices int32 [B], x [B, D], y int32 [B]; returns (M, D, B).</summary>
     public static (int Count, int Features, int Batch) GatherNormalize(Backend backend, Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y)
     {

@@ -6,34 +6,29 @@ namespace CudaNn.Nn;
 /// </summary>
 public sealed class MSELoss : IDisposable
 {
-    private Tensor? _loss;
-    private Tensor? _gradPred;
+    private readonly ShapeBuffers _losses = new();
+    private readonly ShapeBuffers _gradPreds = new();
+    private Tensor? _latestGrad;
 
     public Tensor Forward(Tensor pred, Tensor target)
     {
         if (!pred.Shape.SequenceEqual(target.Shape))
             throw new ArgumentException($"MSELoss: pred {Tensor.ShapeText(pred.Shape)} and target {Tensor.ShapeText(target.Shape)} differ in shape");
-        if (_loss is null || _loss.Device != pred.Device || _loss.DType != pred.DType)
-        {
-            _loss?.Dispose();
-            _loss = Tensor.Empty([], pred.DType, pred.Device);
-        }
-        if (_gradPred is null || !_gradPred.Shape.SequenceEqual(pred.Shape) || _gradPred.Device != pred.Device || _gradPred.DType != pred.DType)
-        {
-            _gradPred?.Dispose();
-            _gradPred = Tensor.Empty(pred.Shape, pred.DType, pred.Device);
-        }
-        pred.Backend.MseLoss(pred, target, _gradPred, _loss);
-        return _loss;
+        var loss = _losses.Get([], pred);
+        var dpred = GradMode.IsEnabled ? _gradPreds.Get(pred.Shape, pred) : null;
+        pred.Backend.MseLoss(pred, target, dpred, loss);
+        _latestGrad = dpred;
+        return loss;
     }
 
     /// <summary>dLoss/dPred of the latest Forward.</summary>
-    public Tensor Backward() => _gradPred ?? throw new InvalidOperationException("MSELoss.Backward called before Forward");
+    public Tensor Backward() => _latestGrad ?? throw new InvalidOperationException(
+        "MSELoss.Backward needs a Forward outside GradMode.NoGrad()");
 
     public void Dispose()
     {
-        _loss?.Dispose();
-        _gradPred?.Dispose();
-        _loss = _gradPred = null;
+        _losses.Dispose();
+        _gradPreds.Dispose();
+        _latestGrad = null;
     }
 }

@@ -5,10 +5,11 @@ namespace CudaNn.Nn;
 /// <summary>An elementwise activation layer; its backward reads the forward's output, so it keeps only y.</summary>
 public abstract class ActivationModule : Module
 {
-    private Tensor? _output;
-    private Tensor? _gradInput;
+    private readonly ShapeBuffers _outputs = new();
+    private readonly ShapeBuffers _gradInputs = new();
     private Tensor? _y;
     private bool _inputRequiresGrad;
+    private bool _forwardWithoutGrad;
 
     protected ActivationModule(Activation activation) => Activation = activation;
 
@@ -17,12 +18,9 @@ public abstract class ActivationModule : Module
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        var y = Reuse(ref _output, input.Shape, input);
+        var y = _outputs.Get(input.Shape, input);
         input.Backend.ActivationForward(input, y, Activation);
-        _inputRequiresGrad = input.RequiresGrad;
-        y.RequiresGrad = input.RequiresGrad;
-        _y = y;
-        return y;
+        return Remember(y, input.RequiresGrad);
     }
 
     /// <summary>
@@ -32,29 +30,38 @@ public abstract class ActivationModule : Module
     internal Tensor ForwardAfter(Linear linear, Tensor input)
     {
         ThrowIfDisposed();
-        var y = linear.Forward(input, Activation);
-        _inputRequiresGrad = true;
-        _y = y;
+        return Remember(linear.Forward(input, Activation), inputRequiresGrad: true);
+    }
+
+    private Tensor Remember(Tensor y, bool inputRequiresGrad)
+    {
+        bool grad = GradMode.IsEnabled;
+        _inputRequiresGrad = inputRequiresGrad && grad;
+        y.RequiresGrad = _inputRequiresGrad;
+        _y = grad ? y : null;
+        _forwardWithoutGrad = !grad;
         return y;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var y = _y ?? throw new InvalidOperationException($"{GetType().Name}.Backward called before Forward");
+        var y = _y ?? throw new InvalidOperationException(_forwardWithoutGrad
+            ? $"{GetType().Name}.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
+            : $"{GetType().Name}.Backward called before Forward");
         if (!gradOutput.Shape.SequenceEqual(y.Shape))
             throw new ArgumentException($"{GetType().Name} backward expects {Tensor.ShapeText(y.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
         if (!_inputRequiresGrad) return null;
-        var dx = Reuse(ref _gradInput, y.Shape, y);
+        var dx = _gradInputs.Get(y.Shape, y);
         y.Backend.ActivationBackward(y, gradOutput, dx, Activation);
         return dx;
     }
 
     protected override void ReleaseBuffers()
     {
-        _output?.Dispose();
-        _gradInput?.Dispose();
-        _output = _gradInput = _y = null;
+        _outputs.Clear();
+        _gradInputs.Clear();
+        _y = null;
     }
 
     public override string ToString() => GetType().Name + "()";

@@ -9,9 +9,10 @@ namespace CudaNn.Nn;
 /// </summary>
 public sealed class Linear : Module
 {
+    private readonly ShapeBuffers _outputs = new();
+    private readonly ShapeBuffers _gradInputs = new();
     private Tensor? _input;
-    private Tensor? _output;
-    private Tensor? _gradInput;
+    private bool _forwardWithoutGrad;
 
     public Linear(int inFeatures, int outFeatures, bool bias = true, Device? device = null, DType dtype = DType.Float32,
         Generator? generator = null)
@@ -47,19 +48,23 @@ public sealed class Linear : Module
         if (input.Rank != 2 || input.Shape[1] != InFeatures)
             throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) expects input [N, {InFeatures}], got {Tensor.ShapeText(input.Shape)}");
         var w = Weight.Value;
-        var y = Reuse(ref _output, [input.Shape[0], OutFeatures], w);
+        var y = _outputs.Get([input.Shape[0], OutFeatures], w);
         // y[N, out] = x[N, in] * W[out, in]^T, then y += b
         w.Backend.Gemm(false, true, 1.0, input, w, 0.0, y);
         if (Bias is not null || epilogue != Activation.Identity) w.Backend.BiasActivationForward(y, Bias?.Value, epilogue);
-        y.RequiresGrad = true;
-        _input = input;
+        bool grad = GradMode.IsEnabled;
+        y.RequiresGrad = grad;
+        _input = grad ? input : null;
+        _forwardWithoutGrad = !grad;
         return y;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var x = _input ?? throw new InvalidOperationException("Linear.Backward called before Forward");
+        var x = _input ?? throw new InvalidOperationException(_forwardWithoutGrad
+            ? "Linear.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
+            : "Linear.Backward called before Forward");
         if (gradOutput.Rank != 2 || gradOutput.Shape[0] != x.Shape[0] || gradOutput.Shape[1] != OutFeatures)
             throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) backward expects [{x.Shape[0]}, {OutFeatures}], got {Tensor.ShapeText(gradOutput.Shape)}");
         var backend = Weight.Value.Backend;
@@ -68,16 +73,16 @@ public sealed class Linear : Module
         if (Bias is not null) backend.BiasGradient(gradOutput, Bias.Grad);
         if (!x.RequiresGrad) return null;
         // dx[N, in] = dy[N, out] * W[out, in]
-        var dx = Reuse(ref _gradInput, x.Shape, x);
+        var dx = _gradInputs.Get(x.Shape, x);
         backend.Gemm(false, false, 1.0, gradOutput, Weight.Value, 0.0, dx);
         return dx;
     }
 
     protected override void ReleaseBuffers()
     {
-        _output?.Dispose();
-        _gradInput?.Dispose();
-        _output = _gradInput = _input = null;
+        _outputs.Clear();
+        _gradInputs.Clear();
+        _input = null;
     }
 
     public override string ToString() => $"Linear(in_features={InFeatures}, out_features={OutFeatures}, bias={Bias is not null})";

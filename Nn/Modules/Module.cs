@@ -4,7 +4,9 @@ namespace CudaNn.Nn;
 /// A layer or a composition of layers (torch.nn.Module) with explicit Forward and Backward: Backward takes
 /// dLoss/dOutput of the latest Forward, ADDS the parameter gradients into each Parameter.Grad, and returns
 /// dLoss/dInput, or null when the input does not require a gradient (as data batches do not).
-/// Outputs and input gradients are buffers owned by the module and reused by its next call.
+/// Outputs and input gradients are buffers owned by the module and reused by its next call of the same shape
+/// (one set per shape, see <see cref="ShapeBuffers"/>). Under <see cref="GradMode.NoGrad"/> a Forward keeps nothing
+/// for Backward and writes to buffers of its own.
 /// </summary>
 public abstract class Module : IDisposable
 {
@@ -94,16 +96,6 @@ public abstract class Module : IDisposable
     {
         ReleaseBuffers();
         foreach (var (_, child) in NamedChildren()) child.ReleaseBuffersRecursively();
-    }
-
-    /// <summary>Returns <paramref name="buffer"/> if it already has this shape, dtype and device, else a fresh one.</summary>
-    protected static Tensor Reuse(ref Tensor? buffer, ReadOnlySpan<int> shape, Tensor like)
-    {
-        if (buffer is not null && buffer.Device == like.Device && buffer.DType == like.DType && shape.SequenceEqual(buffer.Shape))
-            return buffer;
-        buffer?.Dispose();
-        buffer = Tensor.Empty(shape.ToArray(), like.DType, like.Device);
-        return buffer;
     }
 
     protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -25,6 +25,7 @@ public class Adam : Optimizer
 {
     private readonly Tensor _m;
     private readonly Tensor _v;
+    private AdamOptions _options;
 
     public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weightDecay = 0)
@@ -38,14 +39,30 @@ public class Adam : Optimizer
 
     private protected Adam(IEnumerable<Parameter> parameters, AdamOptions options, bool decoupled) : base(parameters)
     {
-        options.Validate(GetType().Name);
-        Options = options;
         Decoupled = decoupled;
         _m = StateBuffer();
         _v = StateBuffer();
+        Options = _options = options;
     }
 
-    public AdamOptions Options { get; set; }
+    /// <summary>The hyperparameters; a new value is checked and takes effect from the next step, graphs included.</summary>
+    public AdamOptions Options
+    {
+        get => _options;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            value.Validate(GetType().Name);
+            _options = value;
+            WriteHyperparameters(new AdamStepArgs(value.Lr, value.Beta1, value.Beta2, value.Eps, value.WeightDecay, Decoupled).ToArray());
+        }
+    }
+
+    public override double LearningRate
+    {
+        get => Options.Lr;
+        set => Options = Options with { Lr = value };
+    }
 
     /// <summary>True for AdamW: weight decay shrinks the parameters directly instead of adding to the gradient.</summary>
     public bool Decoupled { get; }
@@ -59,12 +76,7 @@ public class Adam : Optimizer
     public override IReadOnlyDictionary<string, Tensor> StateBuffers() =>
         new Dictionary<string, Tensor> { ["exp_avg"] = _m, ["exp_avg_sq"] = _v };
 
-    protected override void Update()
-    {
-        var o = Options;
-        FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v, StepTensor,
-            new AdamStepArgs(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, Decoupled));
-    }
+    protected override void Update() => FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v, StepTensor, Hyperparameters!, Decoupled);
 
     public override void Dispose()
     {

@@ -5,6 +5,9 @@ namespace CudaNn.Optim;
 /// <summary>
 /// Base of the optimizers (torch.optim.Optimizer). At construction the parameters are packed into one
 /// flat value buffer and one flat gradient buffer, so ZeroGrad is one fill and Step one pass over all of them.
+/// The step count and the hyperparameters live beside them on the device, where the update reads them when it
+/// runs: a training step captured as a CUDA graph replays with the current count and the options last set, so
+/// changing the learning rate between steps (by hand or by a schedule) works the same with graphs as without.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
@@ -23,6 +26,22 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>The step count on the parameters' device (int32, one element), which the update kernels increment and read.</summary>
     protected Tensor StepTensor { get; }
+
+    /// <summary>
+    /// The hyperparameters on the parameters' device (float64), in the layout the backend's update expects;
+    /// written by <see cref="WriteHyperparameters"/> whenever the options change, read at every step.
+    /// </summary>
+    protected Tensor? Hyperparameters { get; private set; }
+
+    /// <summary>Copies <paramref name="values"/> to <see cref="Hyperparameters"/> (a synchronous copy, so never inside a graph capture).</summary>
+    protected void WriteHyperparameters(double[] values)
+    {
+        Hyperparameters ??= Tensor.Empty([values.Length], DType.Float64, FlatValues.Device);
+        Hyperparameters.CopyFrom<double>(values);
+    }
+
+    /// <summary>The learning rate (PyTorch's param_groups[0]["lr"]); setting it takes effect from the next step.</summary>
+    public abstract double LearningRate { get; set; }
 
     /// <summary>All parameter values, one flat view.</summary>
     protected Tensor FlatValues { get; }
@@ -69,6 +88,7 @@ public abstract class Optimizer : IDisposable
         FlatValues.Dispose();
         FlatGrads.Dispose();
         StepTensor.Dispose();
+        Hyperparameters?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -23,6 +23,7 @@ public sealed record SgdOptions(double Lr = 1e-2, double Momentum = 0, double Da
 public sealed class SGD : Optimizer
 {
     private readonly Tensor? _momentum;
+    private SgdOptions _options;
 
     public SGD(IEnumerable<Parameter> parameters, double lr = 1e-2, double momentum = 0, double dampening = 0,
         bool nesterov = false, double weightDecay = 0)
@@ -32,12 +33,37 @@ public sealed class SGD : Optimizer
 
     public SGD(IEnumerable<Parameter> parameters, SgdOptions options) : base(parameters)
     {
+        ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
         _momentum = options.Momentum != 0 ? StateBuffer() : null;
+        Options = _options = options;
     }
 
-    public SgdOptions Options { get; }
+    /// <summary>
+    /// The hyperparameters; a new value is checked and takes effect from the next step, graphs included. Momentum
+    /// may change, but not to or from 0: the momentum buffer exists or not from construction on.
+    /// </summary>
+    public SgdOptions Options
+    {
+        get => _options;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            value.Validate();
+            if ((value.Momentum != 0) != (_momentum is not null))
+                throw new ArgumentException(
+                    $"SGD: momentum cannot change from {_options.Momentum} to {value.Momentum}: this optimizer was made " +
+                    (_momentum is null ? "without a momentum buffer; create it with a nonzero momentum" : "with a momentum buffer; keep the momentum nonzero"));
+            _options = value;
+            WriteHyperparameters(new SgdStepArgs(value.Lr, value.Momentum, value.Dampening, value.Nesterov, value.WeightDecay).ToArray());
+        }
+    }
+
+    public override double LearningRate
+    {
+        get => Options.Lr;
+        set => Options = Options with { Lr = value };
+    }
 
     /// <summary>The momentum buffer, flat, in parameter order (state['momentum_buffer']); null without momentum.</summary>
     public Tensor? MomentumBuffer => _momentum;
@@ -46,12 +72,7 @@ public sealed class SGD : Optimizer
         ? new Dictionary<string, Tensor>()
         : new Dictionary<string, Tensor> { ["momentum_buffer"] = _momentum };
 
-    protected override void Update()
-    {
-        var o = Options;
-        FlatValues.Backend.SgdStep(FlatValues, FlatGrads, _momentum, StepTensor,
-            new SgdStepArgs(o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay));
-    }
+    protected override void Update() => FlatValues.Backend.SgdStep(FlatValues, FlatGrads, _momentum, StepTensor, Hyperparameters!);
 
     public override void Dispose()
     {

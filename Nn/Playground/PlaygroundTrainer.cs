@@ -78,6 +78,7 @@ public static class PlaygroundTrainer
     private static (double Loss, double Accuracy) Evaluate(Module model, CrossEntropyLoss lossFn, Tensor x, Tensor y)
     {
         model.Eval();
+        using var noGrad = GradMode.NoGrad();
         using var correct = Tensor.Zeros([1], DType.Int32, x.Device);
         double loss = lossFn.Forward(model.Forward(x), y, correct).Item();
         return (loss, correct.Item() / x.Shape[0]);

@@ -5,13 +5,21 @@ namespace CudaNn.Training;
 /// <summary>A classifier's answer for one sample: class probabilities and the most probable class.</summary>
 public sealed record Prediction(int Label, double[] Probabilities)
 {
-    /// <summary>Runs <paramref name="model"/> on x [N, features] in evaluation mode; softmax over each row of logits.</summary>
+    /// <summary>Runs <paramref name="model"/> on x [N, features] in evaluation mode without gradients; softmax over each row of logits.</summary>
     public static Prediction[] Predict(Module model, Tensor x)
     {
         bool wasTraining = model.Training;
         model.Eval();
-        var logits = model.Forward(x);
-        model.Train(wasTraining);
+        Tensor logits;
+        try
+        {
+            using var noGrad = GradMode.NoGrad();
+            logits = model.Forward(x);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
         int rows = logits.Shape[0], classes = logits.Shape[1];
         var values = logits.DType == DType.Float64 ? logits.ToArray<double>() : logits.ToArray<float>().Select(v => (double)v).ToArray();
         var result = new Prediction[rows];

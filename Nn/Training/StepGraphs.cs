@@ -4,50 +4,100 @@ using CudaNn.Cuda;
 namespace CudaNn.Training;
 
 /// <summary>
-/// A training step captured once per batch size as a CUDA graph and replayed: the first step of a size runs
-/// as is (it also allocates every buffer the step needs), the second is captured and launched, and every
-/// later one is a single graph launch. The step's kernels read their arguments from fixed buffers, which is
-/// what makes a frozen graph correct: the batch is gathered into the same x and y each time, and the
-/// optimizer's step count lives on the device.
+/// A training step captured as a CUDA graph once per batch (the x and y tensors a DataLoader fills for one batch
+/// size) and replayed. The first step of a batch runs as is and allocates every buffer the step needs at that
+/// shape; the second is captured, which allocates nothing; every later one is a single graph launch.
 /// </summary>
+/// <remarks>
+/// A graph holds raw device addresses, so it may be replayed only while every storage it used is still allocated.
+/// Layers keep their buffers per shape (<see cref="Nn.ShapeBuffers"/>), the backend's workspace never shrinks and the
+/// optimizer's state and hyperparameters never move, so in a normal run nothing a graph uses is freed. When
+/// something is (the model moved, a layer dropped a shape, a caller disposed an output), the device's count of
+/// <see cref="GpuDevice.CapturedMemoryFrees"/> moves on, and every graph is dropped before the next replay and
+/// captured again. Values that change between replays (step count, learning rate) are read from device memory.
+/// </remarks>
 internal sealed class StepGraphs(GpuDevice device) : IDisposable
 {
-    private readonly Dictionary<int, IDeviceGraph> _graphs = [];
-    private readonly HashSet<int> _warm = [];
+    private readonly Dictionary<(Tensor X, Tensor Y), IDeviceGraph> _graphs = new(BatchComparer.Instance);
+    private readonly HashSet<(Tensor X, Tensor Y)> _warm = new(BatchComparer.Instance);
+    private long _frees = device.CapturedMemoryFrees;
+
+    /// <summary>Graphs captured so far, for tests and diagnostics (re-captures included).</summary>
+    public int Captures { get; private set; }
 
     /// <summary>
-    /// Runs <paramref name="step"/> for a batch of <paramref name="batchSize"/>; returns true when it ran as a replay,
-    /// in which case the host code of the step did not run (its device work did).
+    /// Runs <paramref name="step"/> on the batch (<paramref name="x"/>, <paramref name="y"/>); returns true when it ran
+    /// as a replay, in which case the host code of the step did not run (its device work did).
     /// </summary>
-    public bool Run(int batchSize, Action step)
+    public bool Run(Tensor x, Tensor y, Action step)
     {
-        if (_graphs.TryGetValue(batchSize, out var graph))
+        if (device.CapturedMemoryFrees != _frees) DropAll();
+        var batch = (x, y);
+        if (_graphs.TryGetValue(batch, out var graph))
         {
             graph.Launch(device.Stream);
             return true;
         }
-        if (_warm.Add(batchSize))
+        if (_warm.Add(batch))
         {
             step();
             return false;
         }
-        device.Stream.BeginCapture();
+        graph = Capture(step);
+        _graphs[batch] = graph;
+        Captures++;
+        graph.Launch(device.Stream);
+        return false;
+    }
+
+    /// <summary>Records one run of <paramref name="step"/>; an error inside it is reported as itself, not as the invalidated capture it leaves.</summary>
+    private IDeviceGraph Capture(Action step)
+    {
+        device.BeginCapture();
         try
         {
             step();
         }
-        finally
+        catch (Exception first)
         {
-            graph = device.Stream.EndCapture();
+            try
+            {
+                device.EndCapture().Dispose();
+            }
+            catch (Exception)
+            {
+                // CUDA reports the broken capture (CUDA_ERROR_STREAM_CAPTURE_INVALIDATED); the cause is `first`.
+            }
+            throw new InvalidOperationException(
+                $"capturing the training step as a CUDA graph failed: {first.Message} " +
+                "(a step must allocate and free nothing once it has run eagerly at this batch size)", first);
         }
-        _graphs[batchSize] = graph;
-        graph.Launch(device.Stream);
-        return false;
+        return device.EndCapture();
+    }
+
+    private void DropAll()
+    {
+        foreach (var graph in _graphs.Values) graph.Dispose();
+        _graphs.Clear();
+        _warm.Clear();
+        _frees = device.CapturedMemoryFrees;
     }
 
     public void Dispose()
     {
         foreach (var graph in _graphs.Values) graph.Dispose();
         _graphs.Clear();
+    }
+
+    /// <summary>Batches are the same when they are the same tensor objects: a DataLoader makes its views once.</summary>
+    private sealed class BatchComparer : IEqualityComparer<(Tensor X, Tensor Y)>
+    {
+        public static readonly BatchComparer Instance = new();
+
+        public bool Equals((Tensor X, Tensor Y) a, (Tensor X, Tensor Y) b) => ReferenceEquals(a.X, b.X) && ReferenceEquals(a.Y, b.Y);
+
+        public int GetHashCode((Tensor X, Tensor Y) batch) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(batch.X),
+                System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(batch.Y));
     }
 }

@@ -33,12 +33,15 @@ public sealed record EvaluationResult(double MeanLoss, long Correct, long Count)
 /// <summary>
 /// The training loop of PyTorch's MNIST example: for each batch, zero the gradients, forward, cross-entropy,
 /// backward, step. Losses are summed on the model's device and read once per epoch, so a GPU step never
-/// waits for the host.
+/// waits for the host. Evaluation runs under <see cref="GradMode.NoGrad"/> with a loss and sums of its own, so it
+/// shares no buffer with the training step (which a CUDA graph may replay after it).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
     private readonly CrossEntropyLoss _lossFn = new();
     private readonly Tensor _lossSum;
+    private readonly CrossEntropyLoss _evalLossFn = new();
+    private readonly Tensor _evalLossSum;
     private readonly Tensor _correct;
     private readonly StepGraphs? _graphs;
     private readonly Action _stepOnBatch;
@@ -54,6 +57,7 @@ public sealed class Trainer : IDisposable
         Optimizer = optimizer;
         var first = model.Parameters().FirstOrDefault()?.Value ?? throw new ArgumentException("the model has no parameters");
         _lossSum = Tensor.Zeros([1], first.DType, first.Device);
+        _evalLossSum = Tensor.Zeros([1], first.DType, first.Device);
         _correct = Tensor.Zeros([1], DType.Int32, first.Device);
         if (useGraphs && first.Device is GpuDevice gpu) _graphs = new StepGraphs(gpu);
         _stepOnBatch = () => Step(_batch.X, _batch.Y);
@@ -61,6 +65,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Whether training steps are captured and replayed as CUDA graphs.</summary>
     public bool UsesGraphs => _graphs is not null;
+
+    /// <summary>How many training-step graphs have been captured, re-captures included (0 without graphs).</summary>
+    public int GraphCaptures => _graphs?.Captures ?? 0;
 
     public Module Model { get; }
     public Optimizer Optimizer { get; }
@@ -92,7 +99,7 @@ public sealed class Trainer : IDisposable
             if (Steps >= maxSteps) break;
             _batch = (x, y);
             if (_graphs is null) Step(x, y);
-            else if (_graphs.Run(x.Shape[0], _stepOnBatch)) Optimizer.CountReplayedStep();
+            else if (_graphs.Run(x, y, _stepOnBatch)) Optimizer.CountReplayedStep();
             // Outside any captured graph: the slot moves every step, a graph's arguments do not.
             backend.Copy(_batchLoss!, slots[batch]);
             samples += x.Shape[0];
@@ -148,7 +155,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Mean loss and accuracy of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
-    public EvaluationResult Evaluate(DataLoader loader) => Evaluate(Model, loader, _lossFn, _lossSum, _correct);
+    public EvaluationResult Evaluate(DataLoader loader) => Evaluate(Model, loader, _evalLossFn, _evalLossSum, _correct);
 
     /// <summary>Mean loss and accuracy of any classifier, for `eval` without an optimizer.</summary>
     public static EvaluationResult Evaluate(Module model, DataLoader loader)
@@ -164,17 +171,24 @@ public sealed class Trainer : IDisposable
     {
         bool wasTraining = model.Training;
         model.Eval();
+        using var noGrad = GradMode.NoGrad();
         var backend = lossSum.Backend;
         backend.Fill(lossSum, 0);
         correct.CopyFrom<int>([0]);
         long count = 0;
-        foreach (var (x, y) in loader)
+        try
         {
-            var loss = lossFn.Forward(model.Forward(x), y, correct);
-            backend.Axpy(x.Shape[0], loss, lossSum);
-            count += x.Shape[0];
+            foreach (var (x, y) in loader)
+            {
+                var loss = lossFn.Forward(model.Forward(x), y, correct);
+                backend.Axpy(x.Shape[0], loss, lossSum);
+                count += x.Shape[0];
+            }
         }
-        model.Train(wasTraining);
+        finally
+        {
+            model.Train(wasTraining);
+        }
         return new EvaluationResult(count == 0 ? double.NaN : lossSum.Item() / count, (long)correct.Item(), count);
     }
 
@@ -183,6 +197,8 @@ public sealed class Trainer : IDisposable
         _graphs?.Dispose();
         _lossFn.Dispose();
         _lossSum.Dispose();
+        _evalLossFn.Dispose();
+        _evalLossSum.Dispose();
         _correct.Dispose();
         _stepLosses?.Dispose();
     }

@@ -4,11 +4,12 @@ namespace CudaNn.Backends.Cpu;
 
 public sealed partial class CpuBackend<T>
 {
-    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
+    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled)
     {
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
+        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
         long t = IncrementStep(nameof(AdamStep), step);
-        var c = new AdamLanes(args, t);
+        var c = new AdamLanes(AdamStepArgs.From(hyperparameters.Span<double>(), decoupled), t);
         var p = param.Span<T>();
         var g = grad.Span<T>();
         var ms = m.Span<T>();
@@ -54,9 +55,13 @@ public sealed partial class CpuBackend<T>
         }
     }
 
-    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
+    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, Tensor hyperparameters)
     {
         BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
+        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdStepArgs.Count);
+        var args = SgdStepArgs.From(hyperparameters.Span<double>());
+        if (args.Momentum != 0 && momentumBuffer is null)
+            throw new ArgumentException($"{nameof(SgdStep)}: momentum {args.Momentum} needs a momentum buffer");
         bool firstStep = IncrementStep(nameof(SgdStep), step) == 1;
         var p = param.Span<T>();
         var g = grad.Span<T>();

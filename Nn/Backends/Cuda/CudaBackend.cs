@@ -25,11 +25,19 @@ public sealed class CudaBackend : Backend, IDisposable
     private IDeviceStream Stream => _device.Stream;
     private DeviceKernels K => _device.Kernels;
 
-    /// <summary>The device address of a tensor's first element.</summary>
-    private static DevicePtr P(Tensor t) => ((DeviceStorage)t.Storage).At(t.Offset);
+    /// <summary>
+    /// The device address of a tensor's first element. Every kernel and copy takes its addresses from here, so a
+    /// graph being captured marks each storage it uses (see <see cref="GpuDevice.CapturedMemoryFrees"/>).
+    /// </summary>
+    private DevicePtr P(Tensor t)
+    {
+        var storage = (DeviceStorage)t.Storage;
+        if (_device.IsCapturing) storage.MarkUsedByGraph();
+        return storage.At(t.Offset);
+    }
 
     /// <summary>The device address of an optional tensor, or null.</summary>
-    private static DevicePtr PtrOrNull(Tensor? t) => t is null ? DevicePtr.Null : P(t);
+    private DevicePtr PtrOrNull(Tensor? t) => t is null ? DevicePtr.Null : P(t);
 
     /// <summary>
     /// Row-major GEMM on column-major cuBLAS. A row-major matrix X [r, c] is, byte for byte, the column-major
@@ -99,22 +107,23 @@ public sealed class CudaBackend : Backend, IDisposable
         K.MseLoss(Stream, P(pred), P(target), PtrOrNull(dpred), P(loss), pred.Numel, workspace);
     }
 
-    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, AdamStepArgs args)
+    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled)
     {
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
         BackendChecks.StepCounter(this, nameof(AdamStep), step);
+        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
         K.OptimizerStepIncrement(Stream, P(step));
-        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel,
-            new AdamHyperparameters(args.LearningRate, args.Beta1, args.Beta2, args.Eps, args.WeightDecay, args.DecoupledWeightDecay), P(step));
+        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel, P(hyperparameters), decoupled, P(step));
     }
 
-    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, SgdStepArgs args)
+    /// <summary>The caller (SGD) guarantees a momentum buffer whenever the momentum it wrote is nonzero; the kernel cannot check.</summary>
+    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, Tensor hyperparameters)
     {
         BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
         BackendChecks.StepCounter(this, nameof(SgdStep), step);
+        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdStepArgs.Count);
         K.OptimizerStepIncrement(Stream, P(step));
-        K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel,
-            new SgdHyperparameters(args.LearningRate, args.Momentum, args.Dampening, args.Nesterov, args.WeightDecay), P(step));
+        K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel, P(hyperparameters), P(step));
     }
 
     public override void Fill(Tensor t, double value)

@@ -6,6 +6,7 @@ namespace CudaNn.Backends.Cuda;
 public sealed class DeviceStorage : Storage
 {
     private readonly GpuDevice _device;
+    private bool _usedByGraph;
 
     internal DeviceStorage(GpuDevice device, DType dtype, long length) : base(device, dtype, length)
     {
@@ -29,6 +30,9 @@ public sealed class DeviceStorage : Storage
     /// <summary>The address of element <paramref name="index"/>.</summary>
     public DevicePtr At(long index) => Pointer.Offset(index * DType.Size());
 
+    /// <summary>Notes that a graph being captured reads or writes this memory, so freeing it must retire that graph.</summary>
+    internal void MarkUsedByGraph() => _usedByGraph = true;
+
     public override void CopyFromHost(ReadOnlySpan<byte> source, long elementOffset)
     {
         CheckRange(elementOffset, source.Length);
@@ -51,6 +55,8 @@ public sealed class DeviceStorage : Storage
 
     protected override void Release()
     {
-        if (!Pointer.IsNull && !_device.IsDisposed) _device.Compute.Free(Pointer);
+        if (Pointer.IsNull || _device.IsDisposed) return;
+        _device.Compute.Free(Pointer);
+        if (_usedByGraph) _device.NoteCapturedMemoryFreed();
     }
 }

@@ -42,6 +42,31 @@ public sealed class GpuDevice : Device, IDisposable
 
     public bool IsDisposed { get; private set; }
 
+    /// <summary>True while <see cref="Stream"/> records a graph (between <see cref="BeginCapture"/> and <see cref="EndCapture"/>).</summary>
+    internal bool IsCapturing { get; private set; }
+
+    /// <summary>
+    /// How many storages that a captured graph used have been freed so far. A graph is replayable while this is
+    /// what it was when the graph was captured: every address the graph holds is then still allocated to the
+    /// tensor it was captured with. The backend marks each storage it hands to a kernel during a capture.
+    /// </summary>
+    internal long CapturedMemoryFrees { get; private set; }
+
+    internal void NoteCapturedMemoryFreed() => CapturedMemoryFrees++;
+
+    /// <summary>Starts recording this device's stream; nothing may be allocated or freed until <see cref="EndCapture"/>.</summary>
+    internal void BeginCapture()
+    {
+        Stream.BeginCapture();
+        IsCapturing = true;
+    }
+
+    internal IDeviceGraph EndCapture()
+    {
+        IsCapturing = false;
+        return Stream.EndCapture();
+    }
+
     public override Storage Allocate(DType dtype, long length)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);

@@ -1,0 +1,73 @@
+using CudaNn.Checkpoints;
+using CudaNn.Tests.Backends.Cuda;
+using CudaNn.Tests.TestSupport;
+using static CudaNn.Tests.Cli.CliRunner;
+
+namespace CudaNn.Tests.Cli;
+
+/// <summary>
+/// The command line as a user runs it on the CUDA backend (the emulator in CI, a GPU where there is one), graphs on
+/// and off: `train` for two epochs with evaluation after each and an uneven last batch, `--resume` for a third,
+/// then `eval` and `predict` of the result, each beside the same commands on the CPU reference backend.
+/// </summary>
+/// <remarks>
+/// The weights may differ from the CPU's by 1% of the summed learning rates (15 steps of 1e-3): an Adam step moves a
+/// weight by about lr at most, and the two backends differ only in the rounding of their GEMM sums (see
+/// <see cref="Training.TrainingFlowTests"/>).
+/// </remarks>
+[TestFixture(GpuDeviceFixture.Emulator)]
+[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
+public class TrainFlowTests(string device) : GpuDeviceFixture(device)
+{
+    private const double WeightTolerance = 0.01 * 15 * 1e-3;
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void TrainResumeEvalPredict_MatchTheCpuReference(bool noGraphs)
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 300, 500); // 300 digits at batch 64: four batches and one of 44, five steps an epoch
+        string[] graphs = noGraphs ? ["--no-graphs"] : [];
+        var onDevice = Flow(dir, data, Device.Name, graphs);
+        var onCpu = Flow(dir, data, "cpu", []);
+
+        Assert.That(onDevice.Outputs[0], Does.Contain("Epoch 2/2").And.Contain($"device {Device.Name}"));
+        Assert.That(onDevice.Outputs[1], Does.Contain("Epoch 3/3").And.Not.Contain("Epoch 2/"));
+        Assert.That(TestAccuracy(onDevice.Outputs[2]), Is.EqualTo(TestAccuracy(onDevice.Outputs[1])), "eval repeats train's last test accuracy");
+        Assert.That(Math.Abs(TestAccuracy(onDevice.Outputs[1]) - TestAccuracy(onCpu.Outputs[1])), Is.LessThanOrEqualTo(0.4),
+            "test accuracy within two of 500 digits of the CPU's");
+        Assert.That(PredictedLabel(onDevice.Outputs[3]), Is.EqualTo(PredictedLabel(onCpu.Outputs[3])), "predict's answer for test image 3");
+
+        var expected = SafetensorsReader.Read(onCpu.Checkpoint);
+        var actual = SafetensorsReader.Read(onDevice.Checkpoint);
+        foreach (string name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias" })
+            Close.Assert(expected.Get(name).ToFloatArray(), actual.Get(name).ToFloatArray(), WeightTolerance, 0, $"{name} after 3 epochs");
+    }
+
+    /// <summary>train 2 epochs, resume to 3, eval, predict; returns the four outputs and the final checkpoint.</summary>
+    private static (string[] Outputs, string Checkpoint) Flow(TempDirectory dir, string data, string device, string[] extra)
+    {
+        string first = dir.File($"{device}-2.safetensors"), last = dir.File($"{device}-3.safetensors");
+        string[] common = ["--data", data, "--device", device];
+        var outputs = new List<string>();
+        foreach (string[] args in new string[][]
+        {
+            ["train", .. common, "--epochs", "2", "--seed", "11", "--save", first, .. extra],
+            ["train", .. common, "--resume", first, "--epochs", "3", "--save", last, .. extra],
+            ["eval", .. common, "--checkpoint", last],
+            ["predict", .. common, "--checkpoint", last, "--index", "3"],
+        })
+        {
+            var (code, output, error) = Run(args);
+            Assert.That(code, Is.Zero, $"CudaNn {string.Join(' ', args)}: {error}");
+            outputs.Add(output);
+        }
+        return (outputs.ToArray(), last);
+    }
+
+    private static double TestAccuracy(string output) =>
+        double.Parse(output.Split("Test Accuracy: ")[^1].Split('%')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string PredictedLabel(string output) =>
+        output.Split('\n').First(line => line.Contains("predicted", StringComparison.OrdinalIgnoreCase)).Trim();
+}

@@ -1,0 +1,128 @@
+using CudaNn.Backends.Cuda;
+using CudaNn.Data;
+using CudaNn.Nn;
+using CudaNn.Optim;
+using CudaNn.Tests.Backends.Cuda;
+using CudaNn.Tests.TestSupport;
+using CudaNn.Training;
+
+namespace CudaNn.Tests.Training;
+
+/// <summary>
+/// The training loop as a user runs it, on the CUDA backend (the emulator in CI, a GPU where there is one) against
+/// the CPU reference: several epochs with evaluation between them, an uneven last batch, a second batch size and a
+/// learning-rate change, with graphs on and off. On the emulator every access outside an allocation is an error, so
+/// a graph replayed into memory that evaluation or another batch size freed fails here.
+/// </summary>
+/// <remarks>
+/// Tolerance for the weights: 1% of the summed learning rates. An Adam step moves a weight by about lr at most, so Σ lr
+/// is how far any weight can travel; the device and the CPU sum their GEMMs in different orders (float32 rounding,
+/// ~1e-7 relative) and Adam can turn that into a different step only where a gradient is near zero. A replay into the
+/// wrong buffer, or a stale learning rate, moves weights by a sizeable fraction of lr per step, far past 1%.
+/// </remarks>
+[TestFixture(GpuDeviceFixture.Emulator)]
+[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
+public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
+{
+    private const ulong Seed = 20261130;
+    private static readonly MnistDataSet Train = Slice(MnistDataSet.LoadDefault(MnistSplit.Train), 300);
+    private static readonly MnistDataSet Test = Slice(MnistDataSet.LoadDefault(MnistSplit.Test), 500);
+
+    /// <summary>Learning rate of each epoch: the second and third run at a rate set between epochs.</summary>
+    private static readonly double[] Rates = [1e-3, 3e-3, 3e-3];
+
+    /// <summary>Batch size of each epoch: 300 digits at 64 end with a batch of 44; the third epoch uses a second loader.</summary>
+    private static readonly int[] BatchSizes = [64, 64, 50];
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ThreeEpochsWithEvaluation_UnevenAndSecondBatchSizes_AndALearningRateChange_MatchTheCpu(bool graphs)
+    {
+        TestContext.Out.WriteLine($"seed {Seed}");
+        var reference = Run(CudaNn.Device.Cpu, graphs: false);
+        var actual = Run(Device, graphs);
+
+        Assert.That(actual.Steps, Is.EqualTo(16L), "5 + 5 + 6 optimizer steps");
+        for (int e = 0; e < Rates.Length; e++)
+        {
+            TestContext.Out.WriteLine($"epoch {e + 1}: train loss {actual.TrainLosses[e]:F6} (CPU {reference.TrainLosses[e]:F6}), " +
+                $"test {actual.Evaluations[e].Correct}/{actual.Evaluations[e].Count} loss {actual.Evaluations[e].MeanLoss:F6} " +
+                $"(CPU {reference.Evaluations[e].Correct}, {reference.Evaluations[e].MeanLoss:F6})");
+            Close.Assert(reference.TrainLosses[e], actual.TrainLosses[e], 0, 1e-4, $"epoch {e + 1} train loss");
+            Close.Assert(reference.Evaluations[e].MeanLoss, actual.Evaluations[e].MeanLoss, 0, 1e-4, $"epoch {e + 1} test loss");
+            Assert.That(actual.Evaluations[e].Correct, Is.EqualTo(reference.Evaluations[e].Correct).Within(2), $"epoch {e + 1} correct test digits");
+        }
+        double largest = reference.Weights.Zip(actual.Weights, (r, a) => Math.Abs((double)r - a)).Max();
+        TestContext.Out.WriteLine($"largest weight difference {largest:E2}, tolerance {WeightTolerance:E2}");
+        Close.Assert(reference.Weights, actual.Weights, WeightTolerance, 0, $"weights after 3 epochs (abs {WeightTolerance:E1}, 1% of Σ lr)");
+        // Batches of 64, 44 and 50 are captured once each: evaluation and the other sizes freed nothing a graph used.
+        Assert.That(actual.Captures, Is.EqualTo(graphs ? 3 : 0), "graphs captured");
+    }
+
+    [Test]
+    public void AnOutputTheCallerDisposes_IsMadeAgain_AndTheGraphsThatUsedItAreCapturedAgain()
+    {
+        var reference = Run(CudaNn.Device.Cpu, graphs: false, disposeAnOutputAfterEpoch1: true);
+        var actual = Run(Device, graphs: true, disposeAnOutputAfterEpoch1: true);
+
+        Close.Assert(reference.Weights, actual.Weights, WeightTolerance, 0, "weights");
+        // Freeing the batch-64 output after epoch 1 retires every graph: epoch 2 runs 64 eagerly once and captures it
+        // again, and its last batch of 44 is eager again; epoch 3 captures 50.
+        Assert.That(actual.Captures, Is.EqualTo(3), "graphs captured: 64 in epoch 1, 64 again in epoch 2, 50 in epoch 3");
+    }
+
+    [Test]
+    public void AnAllocationInsideACapture_IsReportedAsItself_AndLeavesTheStreamUsable()
+    {
+        using var graphs = new StepGraphs(Device);
+        using var x = Tensor.Zeros([2, 3], device: Device);
+        using var y = Tensor.Zeros([2], DType.Int32, Device);
+        var made = new List<Tensor>();
+        void Step() => made.Add(Tensor.Zeros([1000], device: Device));
+
+        graphs.Run(x, y, Step); // eager
+        var error = Assert.Throws<InvalidOperationException>(() => graphs.Run(x, y, Step))!;
+
+        Assert.That(error.Message, Does.StartWith("capturing the training step as a CUDA graph failed: "));
+        Assert.That(error.InnerException?.Message, Does.Contain("Allocate is not allowed while a stream is capturing"));
+        Assert.That(Device.IsCapturing, Is.False);
+        Assert.That(() => Device.Synchronize(), Throws.Nothing);
+        foreach (var t in made) t.Dispose();
+    }
+
+    /// <summary>1% of the summed learning rates of all steps (see the remarks above).</summary>
+    private static double WeightTolerance =>
+        0.01 * Rates.Zip(BatchSizes, (lr, b) => lr * Math.Ceiling(Train.Count / (double)b)).Sum();
+
+    private sealed record FlowResult(float[] Weights, double[] TrainLosses, EvaluationResult[] Evaluations, long Steps, int Captures);
+
+    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false)
+    {
+        var generator = new Generator(Seed);
+        using var model = MlpSpec.Default.Create(generator, device);
+        using var optimizer = new Adam(model.Parameters(), lr: Rates[0]);
+        using var trainer = new Trainer(model, optimizer, graphs);
+        using var loader64 = DataLoader.FromMnist(Train, BatchSizes[0], shuffle: true, generator, device);
+        using var loader50 = DataLoader.FromMnist(Train, BatchSizes[2], shuffle: true, generator, device);
+        using var testLoader = DataLoader.FromMnist(Test, 1000, device: device);
+        var losses = new double[Rates.Length];
+        var evaluations = new EvaluationResult[Rates.Length];
+        for (int e = 0; e < Rates.Length; e++)
+        {
+            optimizer.LearningRate = Rates[e];
+            losses[e] = trainer.TrainEpoch(BatchSizes[e] == BatchSizes[0] ? loader64 : loader50, e + 1).TrainLoss;
+            evaluations[e] = trainer.Evaluate(testLoader);
+            if (e == 0 && disposeAnOutputAfterEpoch1)
+            {
+                // The natural `using var y = model.Forward(x);` of a user, at the training batch size.
+                var (x, _) = loader64.First();
+                model.Forward(x).Dispose();
+            }
+        }
+        var weights = model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
+        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures);
+    }
+
+    private static MnistDataSet Slice(MnistDataSet data, int count) =>
+        new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
+}
