@@ -98,7 +98,8 @@ write_report() {
 }
 
 # --- environment facts, first -------------------------------------------------------------------------------------
-commit=$(git rev-parse HEAD 2>/dev/null || head -1 .gpu/COMMIT 2>/dev/null || echo unknown)
+# The commit the apps in .gpu were built from: the checkout's HEAD there may be another one.
+commit=$(head -1 .gpu/COMMIT 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)
 card=$(timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 driver=$(timeout 20 nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
 [ -n "$card" ] || card="no GPU"
@@ -243,13 +244,13 @@ if ! $emulator && command -v compute-sanitizer > /dev/null; then
     add_summary "compute-sanitizer memcheck" "$( [ $step_rc = 0 ] && (grep -m1 'ERROR SUMMARY' "$step_log" || echo ok) || echo "exit $step_rc: $(grep -m1 -E 'ERROR SUMMARY|Invalid|not supported|error' "$step_log" | cut -c1-100)")"
 fi
 
-# Where a training step's time goes: Nsight Compute's per-kernel summary over 5 steps of batch 64 (after 200 warm-up steps),
-# at the card's own clocks. Each launch is one row of a step; the count per step is the number of launches.
+# Where a training step's time goes: Nsight Compute's per-kernel summary over about three graph-replayed steps of batch
+# 64 (28 launches a step; the first 400 launches, eager and captured steps, are skipped), at the card's own clocks.
 if ! $emulator && command -v ncu > /dev/null; then
-    run_step "ncu: kernels of 5 training steps, batch 64" 90 ncu --clock-control none --print-summary per-kernel \
-        --launch-skip 5000 --launch-count 150 "$dotnet" "$app/CudaNn.dll" train --device cuda --epochs 1 --max-steps 260 \
+    run_step "ncu: kernels of 3 training steps, batch 64" 90 ncu --clock-control none --print-summary per-kernel \
+        --launch-skip 400 --launch-count 84 "$dotnet" "$app/CudaNn.dll" train --device cuda --epochs 1 \
         --save "$tmp/ncu.safetensors"
-    add_summary "ncu" "$( [ $step_rc = 0 ] && echo "ok: $(grep -cE '^ +[a-z_0-9]+.*\(' "$step_log") kernel rows, see its section" || echo "exit $step_rc: $(grep -m1 -iE 'error|not supported' "$step_log" | cut -c1-100)")"
+    add_summary "ncu" "$( [ $step_rc = 0 ] && echo "ok: $(grep -cE '^  [a-zA-Z].*Invocations' "$step_log") kernel rows, see its section" || echo "exit $step_rc: $(grep -m1 -iE 'error|not supported' "$step_log" | cut -c1-100)")"
 fi
 
 # --- side by side and the summary --------------------------------------------------------------------------------------

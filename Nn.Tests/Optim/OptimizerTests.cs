@@ -66,6 +66,61 @@ public class OptimizerTests
         Close.Assert(expected, actual, 1e-15, 1e-13, "parameters after three steps");
     }
 
+    /// <summary>
+    /// The learning rate set before each of the three steps, as a schedule sets param_groups[0]["lr"]; PyTorch 1.13:
+    /// <code>
+    /// def run(name, make, rates):    # as above, with: for group in opt.param_groups: group["lr"] = lr   before each step
+    /// run("adam", lambda ps: torch.optim.Adam(ps, lr=0.01), [0.01, 0.03, 0.005])
+    /// run("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), [0.1, 0.3, 0.05])
+    /// </code>
+    /// </summary>
+    private static IEnumerable<TestCaseData> RateChanges()
+    {
+        yield return new TestCaseData((Func<IEnumerable<Parameter>, Optimizer>)(ps => new Adam(ps, lr: 0.01)), new[] { 0.01, 0.03, 0.005 },
+            new[] { 0.47872128960694965, -1.2568890607804895, 1.9618478154607573, -0.008526637482738785, -0.1003056886954491 }).SetName("Adam, lr 0.01 then 0.03 then 0.005");
+        yield return new TestCaseData((Func<IEnumerable<Parameter>, Optimizer>)(ps => new SGD(ps, lr: 0.1, momentum: 0.9)), new[] { 0.1, 0.3, 0.05 },
+            new[] { 0.42619999999999997, -1.3904, 1.8406, -0.35379999999999995, 0.5499999999999999 }).SetName("SGD momentum 0.9, lr 0.1 then 0.3 then 0.05");
+    }
+
+    [TestCaseSource(nameof(RateChanges))]
+    public void LearningRateChangedBetweenSteps_MatchesPyTorch(Func<IEnumerable<Parameter>, Optimizer> make, double[] rates, double[] expected)
+    {
+        var a = new Parameter(Tensor.FromArray(Start[..3], [3]));
+        var b = new Parameter(Tensor.FromArray(Start[3..], [2]));
+        using var opt = make([a, b]);
+        for (int step = 0; step < Grads.Length; step++)
+        {
+            opt.LearningRate = rates[step];
+            opt.ZeroGrad();
+            a.Grad.CopyFrom<double>(Grads[step][..3]);
+            b.Grad.CopyFrom<double>(Grads[step][3..]);
+            opt.Step();
+        }
+        double[] actual = [.. a.Value.ToArray<double>(), .. b.Value.ToArray<double>()];
+        Close.Assert(expected, actual, 1e-15, 1e-13, "parameters after three steps at three learning rates");
+        Assert.That(opt.LearningRate, Is.EqualTo(rates[^1]));
+    }
+
+    [Test]
+    public void Options_AreCheckedWhenSet_AndSgdMomentumCannotAppearOrVanish()
+    {
+        var p = new Parameter(Tensor.Zeros([1]));
+        using var adam = new Adam([p]);
+        Assert.That(() => adam.Options = adam.Options with { Beta2 = 1.0 },
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("beta2"));
+        Assert.That(() => adam.LearningRate = -1, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("learning rate"));
+        Assert.That(adam.LearningRate, Is.EqualTo(1e-3), "a refused value changes nothing");
+
+        using var plain = new SGD([p], lr: 0.1);
+        Assert.That(() => plain.Options = plain.Options with { Momentum = 0.9 },
+            Throws.ArgumentException.With.Message.Contains("momentum cannot change from 0 to 0.9"));
+        using var heavy = new SGD([p], lr: 0.1, momentum: 0.9);
+        heavy.Options = heavy.Options with { Momentum = 0.5, Lr = 0.2 };
+        Assert.That(heavy.Options, Is.EqualTo(new SgdOptions(0.2, 0.5)));
+        Assert.That(() => heavy.Options = heavy.Options with { Momentum = 0 },
+            Throws.ArgumentException.With.Message.Contains("momentum cannot change from 0.5 to 0"));
+    }
+
     [Test]
     public void AdamFirstStep_WorkedByHand()
     {
