@@ -296,31 +296,55 @@ extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, f
 #define SOFTMAX_ROWS_PER_CHUNK 256
 #define MSE_CHUNK (LOSS_BLOCK * 16)
 
-// logits[rows, cols], labels[rows] -> dlogits = (softmax - onehot) / rows, per-256-row loss and hit sums; reads 4 rows (cols + 1) B, writes 4 rows cols.
+// Writes the mean loss of `rows` rows from their summed losses (double) and hits: loss[0] = sum / rows,
+// correct[0] += hits and total[0] += rows * loss (an epoch's running sum of per-sample losses), each when given.
+__device__ __forceinline__ void finish_loss(double sum, int hits, double rows, float* loss, int* correct, float* total)
+{
+    const float value = (float)(sum / rows);
+    loss[0] = value;
+    if (correct != 0)
+        correct[0] += hits;
+    if (total != 0)
+        total[0] += (float)rows * value;
+}
+
+// logits[rows, cols], labels[rows] -> dlogits = (softmax - onehot) / rows, loss (one chunk) or per-256-row partials; reads 4 rows (cols + 1) B, writes 4 rows cols.
 extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logits, const int* __restrict__ labels,
                                                  float* __restrict__ dlogits, double* __restrict__ partialLoss,
-                                                 int* __restrict__ partialHits, int rows, int cols, int groupSize)
+                                                 int* __restrict__ partialHits, int rows, int cols, int groupSize,
+                                                 float* __restrict__ loss, int* __restrict__ correct, float* __restrict__ total)
 {
     // A group of groupSize lanes (a power of two up to 32) per row. Per row: first maximum m at index a,
     // s = sum exp(z - m), loss = log(s) + m - z[label], hit = (a == label); dlogits is skipped when null. Rows
-    // come in chunks of 256 whose losses (double) and hits are tree-summed into partialLoss[chunk] and
-    // partialHits[chunk] for loss_finish. A label outside [0, cols) gives a NaN loss.
+    // come in chunks of 256 whose losses (double) and hits are tree-summed. With one chunk (rows <= 256, a training
+    // batch) this kernel finishes the loss itself (finish_loss); with more it leaves partialLoss[chunk] and
+    // partialHits[chunk] to loss_finish. A label outside [0, cols) gives a NaN loss.
     __shared__ double chunkLoss[SOFTMAX_ROWS_PER_CHUNK];
     __shared__ int chunkHits[SOFTMAX_ROWS_PER_CHUNK];
     const unsigned all = 0xffffffffu;
     const int lane = threadIdx.x & (groupSize - 1);
     const int group = threadIdx.x / groupSize;
     const int groupsPerBlock = blockDim.x / groupSize;
+    // The first group of this thread's warp: a warp's groups take rows warpGroup, warpGroup + 1, ... together.
+    const int warpGroup = group - group % (32 / groupSize);
     const float invRows = (float)(1.0 / (double)rows);
     const int chunks = (rows + SOFTMAX_ROWS_PER_CHUNK - 1) / SOFTMAX_ROWS_PER_CHUNK;
 
     for (int chunk = blockIdx.x; chunk < chunks; chunk += gridDim.x)
     {
-        // Every lane of a warp runs the same number of iterations, so the shuffles below always see the full warp.
-        for (int r = group; r < SOFTMAX_ROWS_PER_CHUNK; r += groupsPerBlock)
+        const int chunkRows = rows - chunk * SOFTMAX_ROWS_PER_CHUNK < SOFTMAX_ROWS_PER_CHUNK ? rows - chunk * SOFTMAX_ROWS_PER_CHUNK
+                                                                                           : SOFTMAX_ROWS_PER_CHUNK;
+        for (int r = chunkRows + threadIdx.x; r < SOFTMAX_ROWS_PER_CHUNK; r += blockDim.x)
+        {
+            chunkLoss[r] = 0.0;
+            chunkHits[r] = 0;
+        }
+        // Only as far as the chunk has rows, and every lane of a warp runs the same number of iterations (the bound
+        // is on the warp's first row), so the shuffles below always see the full warp.
+        for (int r = group; r - group + warpGroup < chunkRows; r += groupsPerBlock)
         {
             const int row = chunk * SOFTMAX_ROWS_PER_CHUNK + r;
-            const bool valid = row < rows;
+            const bool valid = r < chunkRows;
             const float* z = logits + (long long)(valid ? row : 0) * cols;
 
             // First maximum: strict > within a lane, ties across lanes to the lower index (the CPU's scan order).
@@ -358,11 +382,11 @@ extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logit
 
             const int label = valid ? labels[row] : 0;
             const bool labelOk = (unsigned)label < (unsigned)cols;
-            if (lane == 0)
+            if (lane == 0 && valid)
             {
-                const float rowLoss = !valid ? 0.0f : labelOk ? logf(sum) + best - z[label] : NAN;
+                const float rowLoss = labelOk ? logf(sum) + best - z[label] : NAN;
                 chunkLoss[r] = (double)rowLoss;
-                chunkHits[r] = valid && bestIndex == label ? 1 : 0;
+                chunkHits[r] = bestIndex == label ? 1 : 0;
             }
             if (dlogits != 0 && valid)
             {
@@ -374,8 +398,15 @@ extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logit
         block_tree_sum(chunkLoss, chunkHits, SOFTMAX_ROWS_PER_CHUNK);
         if (threadIdx.x == 0)
         {
-            partialLoss[chunk] = chunkLoss[0];
-            partialHits[chunk] = chunkHits[0];
+            if (chunks == 1)
+            {
+                finish_loss(chunkLoss[0], chunkHits[0], (double)rows, loss, correct, total);
+            }
+            else
+            {
+                partialLoss[chunk] = chunkLoss[0];
+                partialHits[chunk] = chunkHits[0];
+            }
         }
         __syncthreads();
     }
@@ -431,9 +462,9 @@ extern "C" __global__ void mse_loss(const float* __restrict__ pred, const float*
     }
 }
 
-// loss[0] = sum partialLoss[chunks] / count, correct[0] += sum partialHits (when both given); one block; reads 12 chunks B, writes 8.
+// loss[0] = sum partialLoss[chunks] / count, correct[0] += sum partialHits, total[0] += count loss (each when given); one block; reads 12 chunks B, writes 12.
 extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, const int* __restrict__ partialHits, int chunks,
-                                       double count, float* __restrict__ loss, int* __restrict__ correct)
+                                       double count, float* __restrict__ loss, int* __restrict__ correct, float* __restrict__ total)
 {
     // Launched as one block of LOSS_BLOCK threads: thread t folds partials t, t + 256, ... in order.
     __shared__ double sums[LOSS_BLOCK];
@@ -450,35 +481,42 @@ extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, c
     hits[threadIdx.x] = hit;
     block_tree_sum(sums, hits, LOSS_BLOCK);
     if (threadIdx.x == 0)
-    {
-        loss[0] = (float)(sums[0] / count);
-        if (correct != 0 && partialHits != 0)
-            correct[0] += hits[0];
-    }
+        finish_loss(sums[0], hits[0], count, loss, partialHits != 0 ? correct : 0, total);
 }
 
 // ================================================================ Optimizers
 
-// step[0] += 1 on one thread, before adam_step / sgd_step so captured graphs count on the device; reads and writes 4 bytes.
-extern "C" __global__ void optimizer_step_increment(int* __restrict__ step)
+// The optimizers read their hyperparameters from device memory, like the step count, so a captured graph replays
+// with the values the host last wrote there: a learning-rate schedule works under graphs. They also count their own
+// steps: every thread uses t = step[0] + 1, and the last block to finish stores t, so the count advances once per
+// launch (and per replay) without a launch of its own. blocksDone is a scratch counter that is 0 between launches:
+// each block adds 1 once its threads have read step[0]; the block that completes the grid writes step[0] = t and
+// puts blocksDone back to 0.
+__device__ __forceinline__ void count_step(int* step, int* blocksDone, int t)
 {
-    if (blockIdx.x == 0 && threadIdx.x == 0)
-        step[0] += 1;
+    __syncthreads();
+    if (threadIdx.x == 0)
+    {
+        __threadfence();
+        if (atomicAdd(blocksDone, 1) == (int)gridDim.x - 1)
+        {
+            step[0] = t;
+            blocksDone[0] = 0;
+        }
+    }
 }
 
-// The optimizers read their hyperparameters from device memory, like the step count, so a captured graph replays
-// with the values the host last wrote there: a learning-rate schedule works under graphs.
-//
-// Adam (decoupled 0) / AdamW (1) over flat param, grad, m, v [n], t = step[0], hyper = {lr, b1, b2, eps, wd}; reads 16n bytes, writes 12n.
+// Adam (decoupled 0) / AdamW (1) over flat param, grad, m, v [n], t = ++step[0], hyper = {lr, b1, b2, eps, wd}; reads 16n bytes, writes 12n.
 extern "C" __global__ void adam_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
                                      float* __restrict__ v, long long n, const double* __restrict__ hyper, int decoupled,
-                                     const int* __restrict__ step)
+                                     int* __restrict__ step, int* __restrict__ blocksDone)
 {
     // PyTorch's update: g += wd p (Adam) or p *= 1 - lr wd (AdamW); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
     // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     // The scalars are rounded to float exactly where the CPU reference rounds them.
     const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], eps = hyper[3], weightDecay = hyper[4];
-    const double t = (double)step[0];
+    const int stepNow = step[0] + 1;
+    const double t = (double)stepNow;
     const float stepSize = (float)(lr / (1.0 - pow(beta1, t)));
     const float sqrtCorrection2 = (float)sqrt(1.0 - pow(beta2, t));
     const float decay = (float)(1.0 - lr * weightDecay);
@@ -513,17 +551,19 @@ extern "C" __global__ void adam_step(float* __restrict__ param, const float* __r
         *reinterpret_cast<float4*>(v + i) = vi;
     }
     for_each_scalar(split, n, [&](long long i) { update(param[i], grad[i], m[i], v[i]); });
+    count_step(step, blocksDone, stepNow);
 }
 
-// SGD over flat param, grad [n], momentumBuffer [n] (null: none), hyper = {lr, mu, dampening, nesterov, wd}; reads 12n bytes (8n), writes 8n (4n).
+// SGD over flat param, grad [n], momentumBuffer [n] (null: none), t = ++step[0], hyper = {lr, mu, dampening, nesterov, wd}; reads 12n bytes (8n), writes 8n (4n).
 extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ momentumBuffer,
-                                    long long n, const double* __restrict__ hyper, const int* __restrict__ step)
+                                    long long n, const double* __restrict__ hyper, int* __restrict__ step, int* __restrict__ blocksDone)
 {
-    // PyTorch's update: d = g + wd p; buf = d on the first step (step[0] == 1), else mu buf + (1 - dampening) d;
+    // PyTorch's update: d = g + wd p; buf = d on the first step (t == 1), else mu buf + (1 - dampening) d;
     // d = nesterov ? d + mu buf : buf; p -= lr d.
     const double lr = hyper[0], momentum = hyper[1], dampening = hyper[2], weightDecay = hyper[4];
     const bool nesterov = hyper[3] != 0.0;
-    const bool firstStep = step[0] == 1;
+    const int stepNow = step[0] + 1;
+    const bool firstStep = stepNow == 1;
     const float rate = (float)lr, mu = (float)momentum, wd = (float)weightDecay, keep = (float)(1.0 - dampening);
     const bool useMomentum = momentumBuffer != 0;
     auto update = [&](float& p, float g, float& buf)
@@ -558,6 +598,7 @@ extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __re
         float unused = 0.0f;
         update(param[i], grad[i], useMomentum ? momentumBuffer[i] : unused);
     });
+    count_step(step, blocksDone, stepNow);
 }
 
 // ================================================================ Data

@@ -17,14 +17,15 @@ public sealed partial class DeviceKernels
 
     /// <summary>
     /// Softmax cross-entropy over logits[rows, cols] with int32 labels[rows], forward and backward in one pass
-    /// (softmax_cross_entropy, then loss_finish): loss[0] = mean over rows of (logsumexp(z) - z[label]);
-    /// dlogits = (softmax(z) - onehot(label)) / rows unless <paramref name="dlogits"/> is null; correct[0] (int32)
-    /// += rows whose first maximum is at the label unless <paramref name="correct"/> is null. Sums are fixed-order
-    /// (bit-identical from run to run); a label outside [0, cols) makes the loss NaN. dlogits must not overlap
-    /// logits. <paramref name="workspace"/> holds <see cref="SoftmaxCrossEntropyWorkspaceBytes"/> bytes.
+    /// (softmax_cross_entropy, which also finishes the loss for up to 256 rows; loss_finish after it for more):
+    /// loss[0] = mean over rows of (logsumexp(z) - z[label]); dlogits = (softmax(z) - onehot(label)) / rows unless
+    /// <paramref name="dlogits"/> is null; correct[0] (int32) += rows whose first maximum is at the label unless
+    /// <paramref name="correct"/> is null; total[0] += rows × loss[0] (float) unless <paramref name="total"/> is null.
+    /// Sums are fixed-order (bit-identical from run to run); a label outside [0, cols) makes the loss NaN. dlogits must
+    /// not overlap logits. <paramref name="workspace"/> holds <see cref="SoftmaxCrossEntropyWorkspaceBytes"/> bytes.
     /// </summary>
     public void SoftmaxCrossEntropy(IDeviceStream stream, DevicePtr logits, DevicePtr labels, DevicePtr dlogits,
-        DevicePtr loss, DevicePtr correct, int rows, int cols, DevicePtr workspace)
+        DevicePtr loss, DevicePtr correct, int rows, int cols, DevicePtr workspace, DevicePtr total = default)
     {
         CheckStream(stream);
         CheckCount(rows, nameof(rows));
@@ -32,6 +33,7 @@ public sealed partial class DeviceKernels
             throw new ArgumentOutOfRangeException(nameof(cols), cols, "Softmax cross-entropy needs at least one class.");
         CheckBuffer(loss, nameof(loss));
         CheckOptionalBuffer(correct, nameof(correct));
+        CheckOptionalBuffer(total, nameof(total));
         int chunks = SoftmaxChunks(rows);
         DevicePtr partialHits = workspace.Offset((long)chunks * sizeof(double));
         if (rows > 0)
@@ -44,9 +46,11 @@ public sealed partial class DeviceKernels
             int groupSize = (int)Math.Min(32, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)cols));
             var config = new LaunchConfig(Math.Min(chunks, maxBlocks), BlockSize);
             Launch(stream, KernelNames.SoftmaxCrossEntropy, config,
-                Arguments().Add(logits).Add(labels).Add(dlogits).Add(workspace).Add(partialHits).Add(rows).Add(cols).Add(groupSize));
+                Arguments().Add(logits).Add(labels).Add(dlogits).Add(workspace).Add(partialHits).Add(rows).Add(cols).Add(groupSize)
+                    .Add(loss).Add(correct).Add(total));
         }
-        Finish(stream, workspace, rows > 0 ? partialHits : DevicePtr.Null, chunks, rows, loss, correct);
+        if (chunks != 1)
+            Finish(stream, workspace, rows > 0 ? partialHits : DevicePtr.Null, chunks, rows, loss, correct, total);
     }
 
     /// <summary>Bytes of workspace <see cref="MseLoss"/> needs for <paramref name="n"/> elements (8-byte aligned).</summary>
@@ -78,13 +82,14 @@ public sealed partial class DeviceKernels
             var config = new LaunchConfig((int)Math.Min(chunks, maxBlocks), BlockSize);
             Launch(stream, KernelNames.MseLoss, config, Arguments().Add(pred).Add(target).Add(dpred).Add(workspace).Add(n));
         }
-        Finish(stream, workspace, DevicePtr.Null, (int)chunks, n, loss, DevicePtr.Null);
+        Finish(stream, workspace, DevicePtr.Null, (int)chunks, n, loss, DevicePtr.Null, DevicePtr.Null);
     }
 
-    /// <summary>loss[0] = sum of the partials / count; correct[0] += the hits (loss_finish, one block).</summary>
-    private void Finish(IDeviceStream stream, DevicePtr partialLoss, DevicePtr partialHits, int chunks, double count, DevicePtr loss, DevicePtr correct) =>
+    /// <summary>loss[0] = sum of the partials / count; correct[0] += the hits; total[0] += count × loss (loss_finish, one block).</summary>
+    private void Finish(IDeviceStream stream, DevicePtr partialLoss, DevicePtr partialHits, int chunks, double count, DevicePtr loss,
+        DevicePtr correct, DevicePtr total) =>
         Launch(stream, KernelNames.LossFinish, new LaunchConfig(1, BlockSize),
-            Arguments().Add(partialLoss).Add(partialHits).Add(chunks).Add(count).Add(loss).Add(correct));
+            Arguments().Add(partialLoss).Add(partialHits).Add(chunks).Add(count).Add(loss).Add(correct).Add(total));
 
     private static int SoftmaxChunks(int rows) => (int)(((long)rows + SoftmaxRowsPerChunk - 1) / SoftmaxRowsPerChunk);
 

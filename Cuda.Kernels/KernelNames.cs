@@ -15,7 +15,6 @@ internal static class KernelNames
     public const string SoftmaxCrossEntropy = "softmax_cross_entropy";
     public const string MseLoss = "mse_loss";
     public const string LossFinish = "loss_finish";
-    public const string OptimizerStepIncrement = "optimizer_step_increment";
     public const string AdamStep = "adam_step";
     public const string SgdStep = "sgd_step";
     public const string GatherNormalize = "gather_normalize";
@@ -28,6 +27,6 @@ internal static class KernelNames
     [
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
-        OptimizerStepIncrement, AdamStep, SgdStep, GatherNormalize, Fill, Axpy, Copy, Scale,
+        AdamStep, SgdStep, GatherNormalize, Fill, Axpy, Copy, Scale,
     ];
 }

@@ -40,6 +40,19 @@ public sealed class CudaGraph : IDeviceGraph
 
     void IDeviceGraph.Launch(IDeviceStream stream) => Launch(CudaStream.From(stream));
 
+    /// <summary>The nodes of the captured graph (cuGraphGetNodes), cuBLAS's own kernels included.</summary>
+    public unsafe int NodeCount
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(graph.IsClosed, this);
+            graph.Context.MakeCurrent();
+            nuint count = 0;
+            Check(Driver.cuGraphGetNodes(graph.DangerousGetHandle(), null, ref count));
+            return checked((int)count);
+        }
+    }
+
     public void Dispose()
     {
         executable.Dispose();

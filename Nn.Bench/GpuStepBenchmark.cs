@@ -7,7 +7,8 @@ using CudaNn.Training;
 namespace CudaNn.Bench;
 
 /// <summary>One row of the step table: a batch size and mode, with the median and fastest of the repeated timings.</summary>
-internal sealed record StepTiming(int BatchSize, string Mode, double MedianMicroseconds, double MinMicroseconds)
+/// <param name="Nodes">Operations in the captured step's graph (kernels, cuBLAS's own kernels, copies); 0 for eager steps.</param>
+internal sealed record StepTiming(int BatchSize, string Mode, double MedianMicroseconds, double MinMicroseconds, int Nodes)
 {
     public double SamplesPerSecond => BatchSize / (MedianMicroseconds * 1e-6);
     public double GemmGflops => GpuStepBenchmark.GemmFlopPerSample * BatchSize / (MedianMicroseconds * 1e3);
@@ -73,16 +74,16 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
         double last = loss!.Item();
         if (!double.IsFinite(last))
             throw new InvalidOperationException($"batch {batchSize} ({(graphs ? "graph" : "eager")}): the loss after the timed steps is {last}");
-        return new StepTiming(batchSize, graphs ? "graph" : "eager", GpuTiming.Median(perStep), perStep.Min());
+        return new StepTiming(batchSize, graphs ? "graph" : "eager", GpuTiming.Median(perStep), perStep.Min(), stepGraphs?.NodesPerStep ?? 0);
     }
 
-    /// <summary>The step table; the PyTorch baseline prints the same columns and row names.</summary>
+    /// <summary>The step table; the PyTorch baseline prints the same columns and row names (without the graph's node count).</summary>
     public static void Print(TextWriter output, IReadOnlyList<StepTiming> rows)
     {
-        output.WriteLine("| batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s |");
-        output.WriteLine("|---:|---|---:|---:|---:|---:|");
+        output.WriteLine("| batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s | graph nodes |");
+        output.WriteLine("|---:|---|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.BatchSize} | {r.Mode} | {r.MedianMicroseconds:F1} | {r.MinMicroseconds:F1} | {r.SamplesPerSecond:N0} | {r.GemmGflops:F1} |"));
+                $"| {r.BatchSize} | {r.Mode} | {r.MedianMicroseconds:F1} | {r.MinMicroseconds:F1} | {r.SamplesPerSecond:N0} | {r.GemmGflops:F1} | {(r.Nodes > 0 ? r.Nodes.ToString(CultureInfo.InvariantCulture) : "-")} |"));
     }
 }

@@ -36,13 +36,13 @@ internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffe
             b => k.MseLoss(s, b[0], b[1], b[2], b[3], n, b[4]));
 
         double[] adam = new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true).DeviceValues();
-        yield return new("adam_step", 28 * n, [f, f, f, f, 4, 8 * adam.Length],
-            b => { device.Memset32(s, b[4], 1, 1); device.Upload<double>(b[5], adam); },
-            b => k.AdamStep(s, b[0], b[1], b[2], b[3], n, b[5], decoupled: true, b[4]));
+        yield return new("adam_step", 28 * n, [f, f, f, f, 4, 8 * adam.Length, 4],
+            b => { device.Memset32(s, b[4], 1, 1); device.Upload<double>(b[5], adam); device.Memset32(s, b[6], 0, 1); },
+            b => k.AdamStep(s, b[0], b[1], b[2], b[3], n, b[5], decoupled: true, b[4], b[6]));
         double[] sgd = new SgdHyperparameters(1e-2, 0.9, 0, Nesterov: true, 1e-4).DeviceValues();
-        yield return new("sgd_step (momentum)", 20 * n, [f, f, f, 4, 8 * sgd.Length],
-            b => { device.Memset32(s, b[3], 1, 1); device.Upload<double>(b[4], sgd); },
-            b => k.SgdStep(s, b[0], b[1], b[2], n, b[4], b[3]));
+        yield return new("sgd_step (momentum)", 20 * n, [f, f, f, 4, 8 * sgd.Length, 4],
+            b => { device.Memset32(s, b[3], 1, 1); device.Upload<double>(b[4], sgd); device.Memset32(s, b[5], 0, 1); },
+            b => k.SgdStep(s, b[0], b[1], b[2], n, b[4], b[3], b[5]));
 
         int batch = (int)(n / Features);
         yield return new($"gather_normalize/{Features}", 5L * batch * Features, [n, batch, 4L * batch, 4L * batch * Features, 4L * batch],

@@ -108,6 +108,8 @@ internal sealed class EmulatedGraph(EmulatedComputeDevice device, Action[] work)
 {
     private bool disposed;
 
+    public int NodeCount => work.Length;
+
     public void Launch(IDeviceStream stream)
     {
         ObjectDisposedException.ThrowIf(disposed, this);

@@ -78,6 +78,7 @@ internal static unsafe partial class Driver
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuStreamEndCapture(nint stream, out nint graph);
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuGraphInstantiateWithFlags(out nint graphExec, nint graph, ulong flags);
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuGraphLaunch(nint graphExec, nint stream);
+    [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuGraphGetNodes(nint graph, nint* nodes, ref nuint numNodes);
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuGraphExecDestroy(nint graphExec);
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuGraphDestroy(nint graph);
 }

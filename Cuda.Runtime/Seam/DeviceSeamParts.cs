@@ -37,6 +37,12 @@ public interface IDeviceGraph : IDisposable
 {
     /// <summary>Enqueues one replay of the recorded work on <paramref name="stream"/>.</summary>
     void Launch(IDeviceStream stream);
+
+    /// <summary>
+    /// The operations a replay runs: on a GPU the graph's nodes (kernels, copies, memsets, cuBLAS's own kernels
+    /// included); on the emulator each recorded operation (a GEMM is one).
+    /// </summary>
+    int NodeCount { get; }
 }
 
 /// <summary>A kernel found by name on a device.</summary>

@@ -149,15 +149,19 @@ public class DeviceKernelsLaunchTests
     {
         var hyper = new DevicePtr(0x9000);
 
-        kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: true, Step);
+        var blocksDone = new DevicePtr(0xa000);
+
+        kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: true, Step, blocksDone);
 
         var launch = device.Launches.Single();
         Assert.That(launch.Kernel, Is.EqualTo("adam_step"));
-        Assert.That((launch.Pointer(5), launch.Int(6), launch.Pointer(7)), Is.EqualTo((hyper, 1, Step)));
-        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, DevicePtr.Null, decoupled: false, Step),
+        Assert.That((launch.Pointer(5), launch.Int(6), launch.Pointer(7), launch.Pointer(8)), Is.EqualTo((hyper, 1, Step, blocksDone)));
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, DevicePtr.Null, decoupled: false, Step, blocksDone),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("hyperparameters"));
-        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: false, DevicePtr.Null),
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: false, DevicePtr.Null, blocksDone),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("step"));
+        Assert.That(() => kernels.AdamStep(stream, X, Y, Z, W, 100, hyper, decoupled: false, Step, DevicePtr.Null),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("blocksDone"));
     }
 
     [Test]
@@ -174,10 +178,11 @@ public class DeviceKernelsLaunchTests
     [Test]
     public void SgdStep_WithoutMomentum_PassesANullBuffer()
     {
-        kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, new DevicePtr(0x9000), Step);
+        kernels.SgdStep(stream, X, Y, DevicePtr.Null, 10, new DevicePtr(0x9000), Step, W);
 
         var launch = device.Launches.Single();
-        Assert.That((launch.Pointer(2), launch.Pointer(4), launch.Pointer(5)), Is.EqualTo((DevicePtr.Null, new DevicePtr(0x9000), Step)));
+        Assert.That((launch.Pointer(2), launch.Pointer(4), launch.Pointer(5), launch.Pointer(6)),
+            Is.EqualTo((DevicePtr.Null, new DevicePtr(0x9000), Step, W)));
     }
 
     [Test]
@@ -194,10 +199,25 @@ public class DeviceKernelsLaunchTests
     }
 
     [Test]
-    public void OptimizerStepIncrement_IsOneThread()
+    public void OptimizerSteps_OverNoElements_StillLaunchOneBlock_WhichCountsTheStep()
     {
-        kernels.OptimizerStepIncrement(stream, Step);
+        var hyper = new DevicePtr(0x9000);
 
-        Assert.That(device.Launches.Single(), Has.Property("Config").EqualTo(new LaunchConfig(1, 1)));
+        kernels.AdamStep(stream, DevicePtr.Null, DevicePtr.Null, DevicePtr.Null, DevicePtr.Null, 0, hyper, decoupled: false, Step, W);
+        kernels.SgdStep(stream, DevicePtr.Null, DevicePtr.Null, DevicePtr.Null, 0, hyper, Step, W);
+
+        Assert.That(device.Launches.Select(l => (l.Kernel, l.Config)),
+            Is.EqualTo(new[] { ("adam_step", new LaunchConfig(1, 256)), ("sgd_step", new LaunchConfig(1, 256)) }));
+    }
+
+    [Test]
+    public void SoftmaxCrossEntropy_UpTo256Rows_FinishesInOneLaunch_WithTheRunningTotal()
+    {
+        kernels.SoftmaxCrossEntropy(stream, X, Y, Z, new DevicePtr(0x6000), new DevicePtr(0x7000), 256, 10, W, new DevicePtr(0x8000));
+
+        var launch = device.Launches.Single();
+        Assert.That(launch.Kernel, Is.EqualTo("softmax_cross_entropy"));
+        Assert.That((launch.Pointer(8), launch.Pointer(9), launch.Pointer(10)),
+            Is.EqualTo((new DevicePtr(0x6000), new DevicePtr(0x7000), new DevicePtr(0x8000))));
     }
 }

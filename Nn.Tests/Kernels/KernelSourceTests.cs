@@ -56,6 +56,6 @@ internal static class ExpectedKernels
     [
         "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
         "bias_activation_forward", "bias_grad", "bias_grad_finish", "softmax_cross_entropy", "mse_loss", "loss_finish",
-        "optimizer_step_increment", "adam_step", "sgd_step", "gather_normalize", "fill", "axpy", "copy", "scale",
+        "adam_step", "sgd_step", "gather_normalize", "fill", "axpy", "copy", "scale",
     ];
 }

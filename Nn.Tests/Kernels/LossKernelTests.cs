@@ -32,13 +32,15 @@ public class LossKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         float[] logits = Enumerable.Range(0, rows * cols).Select(_ => (float)random.Next(-3, 4) + (random.Next(4) == 0 ? 0.5f : 0f)).ToArray();
         int[] labels = Enumerable.Range(0, rows).Select(_ => random.Next(cols)).ToArray();
         const int correctBefore = 7;
+        const float totalBefore = 2.5f;
 
         float[][] outputs = Run(b =>
         {
             DevicePtr z = b.Floats(logits, misaligned: true), y = b.Ints(labels, misaligned: true);
             DevicePtr dz = b.Poisoned(rows * cols, misaligned: true), loss = b.Poisoned(1), correct = b.Ints([correctBefore]);
-            Kernels.SoftmaxCrossEntropy(Stream, z, y, dz, loss, correct, rows, cols, b.Workspace(DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(rows)));
-            return [b.Read(dz, rows * cols), b.Read(loss, 1), b.ReadIntBits(correct, 1)];
+            DevicePtr total = b.Floats([totalBefore]);
+            Kernels.SoftmaxCrossEntropy(Stream, z, y, dz, loss, correct, rows, cols, b.Workspace(DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(rows)), total);
+            return [b.Read(dz, rows * cols), b.Read(loss, 1), b.ReadIntBits(correct, 1), b.Read(total, 1)];
         });
 
         var (expectedLoss64, _, _) = Reference<double>(logits, labels, rows, cols, correctBefore);
@@ -46,6 +48,8 @@ public class LossKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         Close.Assert(expectedLoss64, outputs[1][0], 1e-6, 1e-6, "loss");
         Close.Assert(expectedDlogits, outputs[0], 1e-6 / rows, 1e-5, "dlogits");
         Assert.That(BitConverter.SingleToInt32Bits(outputs[2][0]), Is.EqualTo(expectedCorrect), "correct count");
+        // The running total adds rows x the device's own float loss, exactly as y += alpha x does.
+        Assert.That(outputs[3][0], Is.EqualTo(totalBefore + rows * outputs[1][0]), "running total");
     }
 
     [Test]

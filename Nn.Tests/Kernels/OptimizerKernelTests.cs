@@ -34,13 +34,10 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         float[][] outputs = Run(b =>
         {
             DevicePtr p = b.Floats(param, misaligned), ms = b.Floats(m, misaligned), vs = b.Floats(v, misaligned), step = b.Ints([0]);
-            DevicePtr hyper = b.Doubles(h.DeviceValues());
+            DevicePtr hyper = b.Doubles(h.DeviceValues()), blocksDone = b.Ints([0]);
             foreach (float[] grad in grads)
-            {
-                Kernels.OptimizerStepIncrement(Stream, step);
-                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, hyper, decoupled, step);
-            }
-            return [b.Read(p, n), b.Read(ms, n), b.Read(vs, n), b.ReadIntBits(step, 1)];
+                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, hyper, decoupled, step, blocksDone);
+            return [b.Read(p, n), b.Read(ms, n), b.Read(vs, n), b.ReadIntBits(step, 1), b.ReadIntBits(blocksDone, 1)];
         });
 
         var (p, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.FromArray((float[])m.Clone(), [n]), Tensor.FromArray((float[])v.Clone(), [n]));
@@ -51,7 +48,8 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         Close.Assert(mr.ToArray<float>(), outputs[1], 0, 1e-6, "m");
         Close.Assert(vr.ToArray<float>(), outputs[2], 0, 1e-6, "v");
-        Assert.That(BitConverter.SingleToInt32Bits(outputs[3][0]), Is.EqualTo(Steps), "device step count");
+        Assert.That(BitConverter.SingleToInt32Bits(outputs[3][0]), Is.EqualTo(Steps), "device step count, advanced by the launches");
+        Assert.That(BitConverter.SingleToInt32Bits(outputs[4][0]), Is.Zero, "the block counter is left at zero");
     }
 
     private static IEnumerable<TestCaseData> SgdCases() =>
@@ -71,14 +69,11 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
 
         float[][] outputs = Run(b =>
         {
-            DevicePtr p = b.Floats(param, misaligned), step = b.Ints([0]), hyper = b.Doubles(h.DeviceValues());
+            DevicePtr p = b.Floats(param, misaligned), step = b.Ints([0]), hyper = b.Doubles(h.DeviceValues()), blocksDone = b.Ints([0]);
             DevicePtr buf = withBuffer ? b.Floats(buffer, misaligned) : DevicePtr.Null;
             foreach (float[] grad in grads)
-            {
-                Kernels.OptimizerStepIncrement(Stream, step);
-                Kernels.SgdStep(Stream, p, b.Floats(grad, misaligned), buf, n, hyper, step);
-            }
-            return [b.Read(p, n), withBuffer ? b.Read(buf, n) : []];
+                Kernels.SgdStep(Stream, p, b.Floats(grad, misaligned), buf, n, hyper, step, blocksDone);
+            return [b.Read(p, n), withBuffer ? b.Read(buf, n) : [], b.ReadIntBits(step, 1)];
         });
 
         var p = Tensor.FromArray((float[])param.Clone(), [n]);
@@ -90,6 +85,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         if (bufRef is not null)
             Close.Assert(bufRef.ToArray<float>(), outputs[1], 0, 1e-6, "momentum buffer");
+        Assert.That(BitConverter.SingleToInt32Bits(outputs[2][0]), Is.EqualTo(Steps), "device step count");
     }
 
     [Test]
@@ -106,10 +102,9 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         float[] result = Run(b =>
         {
             DevicePtr p = b.Floats(param), g = b.Floats(grad), m = b.Floats(new float[n]), v = b.Floats(new float[n]), step = b.Ints([0]);
-            DevicePtr hyper = b.Doubles(h.DeviceValues());
+            DevicePtr hyper = b.Doubles(h.DeviceValues()), blocksDone = b.Ints([0]);
             Stream.BeginCapture();
-            Kernels.OptimizerStepIncrement(Stream, step);
-            Kernels.AdamStep(Stream, p, g, m, v, n, hyper, h.Decoupled, step);
+            Kernels.AdamStep(Stream, p, g, m, v, n, hyper, h.Decoupled, step, blocksDone);
             using IDeviceGraph graph = Stream.EndCapture();
             foreach (double rate in rates)
             {

@@ -57,6 +57,14 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         Close.Assert(reference.Weights, actual.Weights, WeightTolerance, 0, $"weights after 3 epochs (abs {WeightTolerance:E1}, 1% of Σ lr)");
         // Batches of 64, 44 and 50 are captured once each: evaluation and the other sizes freed nothing a graph used.
         Assert.That(actual.Captures, Is.EqualTo(graphs ? 3 : 0), "graphs captured");
+        TestContext.Out.WriteLine($"operations per replayed step: {actual.NodesPerStep}");
+        if (graphs && Device.Kind == DeviceKind.Emulator)
+        {
+            // zero_grad 1, forward 3 x (GEMM + bias/ReLU) 6, softmax-CE with its loss and running total 1, backward
+            // 3 weight GEMMs + 3 bias gradients + 2 input GEMMs + 2 ReLU backward 10, Adam with its step count 1.
+            // On a GPU cuBLAS may add kernels of its own (split-K reductions), so the count is asserted here only.
+            Assert.That(actual.NodesPerStep, Is.EqualTo(19), "operations in one replayed training step");
+        }
     }
 
     [Test]
@@ -94,7 +102,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
     private static double WeightTolerance =>
         0.01 * Rates.Zip(BatchSizes, (lr, b) => lr * Math.Ceiling(Train.Count / (double)b)).Sum();
 
-    private sealed record FlowResult(float[] Weights, double[] TrainLosses, EvaluationResult[] Evaluations, long Steps, int Captures);
+    private sealed record FlowResult(float[] Weights, double[] TrainLosses, EvaluationResult[] Evaluations, long Steps, int Captures, int NodesPerStep);
 
     private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false)
     {
@@ -120,7 +128,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
             }
         }
         var weights = model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
-        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures);
+        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures, trainer.GraphNodesPerStep);
     }
 
     private static MnistDataSet Slice(MnistDataSet data, int count) =>

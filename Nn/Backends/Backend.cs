@@ -30,9 +30,10 @@ public abstract class Backend
     /// Softmax cross-entropy over logits[N,C] with int32 labels[N]:
     /// loss[0] = mean_n (logsumexp(logits[n]) - logits[n, labels[n]]);
     /// dlogits = (softmax(logits) - onehot(labels)) / N when given;
-    /// correct[0] (int32) += count of rows whose first maximum is at the label, when given.
+    /// correct[0] (int32) += count of rows whose first maximum is at the label, when given;
+    /// total[0] += N * loss[0], when given (an epoch's running sum of per-sample losses, as y += alpha x).
     /// </summary>
-    public abstract void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct);
+    public abstract void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct, Tensor? total = null);
 
     /// <summary>loss[0] = mean((pred - target)^2); dpred = 2 * (pred - target) / numel when given.</summary>
     public abstract void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss);

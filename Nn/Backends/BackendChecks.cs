@@ -58,10 +58,12 @@ internal static class BackendChecks
     }
 
     /// <summary>Checks logits[N,C], labels[N] (int32) and the optional outputs of a softmax cross-entropy.</summary>
-    public static (int N, int C) SoftmaxCrossEntropy(Backend backend, Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct)
+    public static (int N, int C) SoftmaxCrossEntropy(Backend backend, Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct,
+        Tensor? total)
     {
         const string op = nameof(SoftmaxCrossEntropy);
-        Same(backend, op, logits, dlogits, loss);
+        Same(backend, op, logits, dlogits, loss, total);
+        if (total is not null && total.Numel != 1) throw new ArgumentException($"{op}: total must hold one element, got {total}");
         OnDevice(backend, op, labels);
         Rank(op, 2, logits);
         DTypeIs(op, DType.Int32, labels, "labels");

@@ -15,13 +15,14 @@ public sealed class CrossEntropyLoss : IDisposable
 
     /// <summary>
     /// The mean loss as a one-element tensor on the logits' device. When <paramref name="correct"/>
-    /// (int32, one element) is given, the number of rows whose argmax equals the label is added to it.
+    /// (int32, one element) is given, the number of rows whose argmax equals the label is added to it; when
+    /// <paramref name="total"/> (one element of the logits' dtype) is given, N times the loss is, in the same pass.
     /// </summary>
-    public Tensor Forward(Tensor logits, Tensor target, Tensor? correct = null)
+    public Tensor Forward(Tensor logits, Tensor target, Tensor? correct = null, Tensor? total = null)
     {
         var loss = _losses.Get([], logits);
         var dlogits = logits.RequiresGrad && GradMode.IsEnabled ? _gradLogits.Get(logits.Shape, logits) : null;
-        logits.Backend.SoftmaxCrossEntropy(logits, target, dlogits, loss, correct);
+        logits.Backend.SoftmaxCrossEntropy(logits, target, dlogits, loss, correct, total);
         _latestGrad = dlogits;
         return loss;
     }

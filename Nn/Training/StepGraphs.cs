@@ -25,6 +25,9 @@ internal sealed class StepGraphs(GpuDevice device) : IDisposable
     /// <summary>Graphs captured so far, for tests and diagnostics (re-captures included).</summary>
     public int Captures { get; private set; }
 
+    /// <summary>The operations one replay of the latest captured step runs (<see cref="IDeviceGraph.NodeCount"/>); 0 before any capture.</summary>
+    public int NodesPerStep { get; private set; }
+
     /// <summary>
     /// Runs <paramref name="step"/> on the batch (<paramref name="x"/>, <paramref name="y"/>); returns true when it ran
     /// as a replay, in which case the host code of the step did not run (its device work did).
@@ -46,6 +49,7 @@ internal sealed class StepGraphs(GpuDevice device) : IDisposable
         graph = Capture(step);
         _graphs[batch] = graph;
         Captures++;
+        NodesPerStep = graph.NodeCount;
         graph.Launch(device.Stream);
         return false;
     }

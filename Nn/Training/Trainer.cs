@@ -69,6 +69,9 @@ public sealed class Trainer : IDisposable
     /// <summary>How many training-step graphs have been captured, re-captures included (0 without graphs).</summary>
     public int GraphCaptures => _graphs?.Captures ?? 0;
 
+    /// <summary>The operations one replay of the latest captured step runs (kernels, copies, cuBLAS's own kernels); 0 without graphs.</summary>
+    public int GraphNodesPerStep => _graphs?.NodesPerStep ?? 0;
+
     public Module Model { get; }
     public Optimizer Optimizer { get; }
 
@@ -147,10 +150,9 @@ public sealed class Trainer : IDisposable
     {
         Optimizer.ZeroGrad();
         var logits = Model.Forward(x);
-        var loss = _lossFn.Forward(logits, y);
+        var loss = _lossFn.Forward(logits, y, total: _lossSum);
         Model.Backward(_lossFn.Backward());
         Optimizer.Step();
-        _lossSum.Backend.Axpy(x.Shape[0], loss, _lossSum);
         _batchLoss = loss;
     }
 
@@ -172,16 +174,14 @@ public sealed class Trainer : IDisposable
         bool wasTraining = model.Training;
         model.Eval();
         using var noGrad = GradMode.NoGrad();
-        var backend = lossSum.Backend;
-        backend.Fill(lossSum, 0);
+        lossSum.Backend.Fill(lossSum, 0);
         correct.CopyFrom<int>([0]);
         long count = 0;
         try
         {
             foreach (var (x, y) in loader)
             {
-                var loss = lossFn.Forward(model.Forward(x), y, correct);
-                backend.Axpy(x.Shape[0], loss, lossSum);
+                lossFn.Forward(model.Forward(x), y, correct, lossSum);
                 count += x.Shape[0];
             }
         }

@@ -2,9 +2,9 @@ namespace CudaNn.Backends.Cpu;
 
 public sealed partial class CpuBackend<T>
 {
-    public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct)
+    public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct, Tensor? total = null)
     {
-        var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct);
+        var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct, total);
         var z = logits.Span<T>();
         var y = labels.Span<int>();
         var dz = dlogits is null ? default : dlogits.Span<T>();
@@ -30,8 +30,10 @@ public sealed partial class CpuBackend<T>
             for (int j = 0; j < c; j++)
                 dr[j] = (T.Exp(zr[j] - max) / sum - (j == label ? T.One : T.Zero)) * invN;
         }
-        loss.Span<T>()[0] = Of(lossSum / n);
+        T mean = Of(lossSum / n);
+        loss.Span<T>()[0] = mean;
         if (correct is not null) correct.Span<int>()[0] += hits;
+        if (total is not null) total.Span<T>()[0] += Of(n) * mean;
     }
 
     public override void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss)

@@ -12,6 +12,7 @@ public sealed class CudaBackend : Backend, IDisposable
 {
     private readonly GpuDevice _device;
     private readonly Workspace _workspace;
+    private DevicePtr _blocksDone;
 
     internal CudaBackend(GpuDevice device)
     {
@@ -92,11 +93,11 @@ public sealed class CudaBackend : Backend, IDisposable
         K.BiasGrad(Stream, P(dy), P(dbias), rows, cols, workspace);
     }
 
-    public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct)
+    public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct, Tensor? total = null)
     {
-        var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct);
+        var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct, total);
         var workspace = _workspace.Get(nameof(SoftmaxCrossEntropy), DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(n));
-        K.SoftmaxCrossEntropy(Stream, P(logits), P(labels), PtrOrNull(dlogits), P(loss), PtrOrNull(correct), n, c, workspace);
+        K.SoftmaxCrossEntropy(Stream, P(logits), P(labels), PtrOrNull(dlogits), P(loss), PtrOrNull(correct), n, c, workspace, PtrOrNull(total));
     }
 
     public override void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss)
@@ -112,8 +113,7 @@ public sealed class CudaBackend : Backend, IDisposable
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
         BackendChecks.StepCounter(this, nameof(AdamStep), step);
         BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
-        K.OptimizerStepIncrement(Stream, P(step));
-        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel, P(hyperparameters), decoupled, P(step));
+        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel, P(hyperparameters), decoupled, P(step), BlocksDone());
     }
 
     /// <summary>The caller (SGD) guarantees a momentum buffer whenever the momentum it wrote is nonzero; the kernel cannot check.</summary>
@@ -122,8 +122,22 @@ public sealed class CudaBackend : Backend, IDisposable
         BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
         BackendChecks.StepCounter(this, nameof(SgdStep), step);
         BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdStepArgs.Count);
-        K.OptimizerStepIncrement(Stream, P(step));
-        K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel, P(hyperparameters), P(step));
+        K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel, P(hyperparameters), P(step), BlocksDone());
+    }
+
+    /// <summary>
+    /// The int32 in which an optimizer launch's blocks count themselves, so the last one stores the step: zeroed once
+    /// here (outside any capture, at the first step), and left at zero by every launch.
+    /// </summary>
+    private DevicePtr BlocksDone()
+    {
+        if (_blocksDone.IsNull)
+        {
+            var pointer = _workspace.Get(nameof(BlocksDone), sizeof(int));
+            _device.Compute.Memset32(Stream, pointer, 0, 1);
+            _blocksDone = pointer;
+        }
+        return _blocksDone;
     }
 
     public override void Fill(Tensor t, double value)
