@@ -601,6 +601,213 @@ extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __re
     count_step(step, blocksDone, stepNow);
 }
 
+// ================================================================ A small MLP, fused
+
+// A stack of up to MLP_MAX_LAYERS Linear layers, each followed by an activation, every layer at most MLP_WIDTH wide
+// (the first layer's input may be any width): the whole forward is one launch, the backward two (the gradients that
+// flow down the stack, then every weight and bias gradient). Blocks own MLP_ROWS rows each and keep the rows'
+// activations in shared memory between layers; thread j computes column j of a layer for those rows. Every sum runs
+// in a fixed order (k or j ascending, rows ascending), so results are the same bits on every run; they differ from
+// the CPU reference's blocked GEMMs only by rounding, within the GEMM tolerances.
+#define MLP_MAX_LAYERS 4
+#define MLP_WIDTH 128
+#define MLP_ROWS 4
+
+// One layer: y[rows, out] = act(a[rows, in] w[out, in]^T + b[out]), a being the previous layer's y (x for the first).
+// In the backward kernels dz[rows, out] is dLoss/d(a w^T + b), and dw[out, in], db[out] are the gradients added to.
+struct MlpLayer
+{
+    const float* w;
+    const float* b;
+    float* y;
+    float* dz;
+    float* dw;
+    float* db;
+    int in;
+    int out;
+    int act;
+    int unused;
+};
+
+__device__ __forceinline__ float mlp_activate(int act, float v)
+{
+    switch (act)
+    {
+        case 1: return Relu().forward(v);
+        case 2: return Sigmoid().forward(v);
+        case 3: return Tanh().forward(v);
+        default: return v;
+    }
+}
+
+__device__ __forceinline__ float mlp_slope(int act, float y)
+{
+    switch (act)
+    {
+        case 1: return Relu().slope(y);
+        case 2: return Sigmoid().slope(y);
+        case 3: return Tanh().slope(y);
+        default: return 1.0f;
+    }
+}
+
+// Layer `layer` of the stack (0-based), copied: selecting among the parameters by value keeps them in registers, where
+// a reference would put the four in local memory.
+__device__ __forceinline__ MlpLayer mlp_layer(int layer, const MlpLayer l0, const MlpLayer l1, const MlpLayer l2, const MlpLayer l3)
+{
+    return layer == 0 ? l0 : layer == 1 ? l1 : layer == 2 ? l2 : l3;
+}
+
+// The rows [row0, row0 + count) of one layer's forward: thread j < out sums a[r, k] w[j, k] over k ascending, adds
+// b[j], applies the activation and writes y and next[r][j]. `a` holds MLP_ROWS rows `stride` floats apart.
+__device__ __forceinline__ void mlp_forward_layer(const MlpLayer L, const float* a, int stride, int row0, int count,
+                                                  float* next)
+{
+    const int j = threadIdx.x;
+    if (j < L.out)
+    {
+        float acc[MLP_ROWS];
+        for (int r = 0; r < MLP_ROWS; r++)
+            acc[r] = 0.0f;
+        const float* wj = L.w + (long long)j * L.in;
+        for (int k = 0; k < L.in; k++)
+        {
+            const float w = wj[k];
+            for (int r = 0; r < MLP_ROWS; r++)
+                if (r < count)
+                    acc[r] += a[r * stride + k] * w;
+        }
+        const float bias = L.b != 0 ? L.b[j] : 0.0f;
+        for (int r = 0; r < count; r++)
+        {
+            const float v = mlp_activate(L.act, L.b != 0 ? acc[r] + bias : acc[r]);
+            L.y[(long long)(row0 + r) * L.out + j] = v;
+            next[r * MLP_WIDTH + j] = v;
+        }
+    }
+    __syncthreads();
+}
+
+// y of every layer for x[rows, l0.in]; one block of MLP_WIDTH threads per MLP_ROWS rows; reads 4 rows (in + outs) B + weights per block, writes 4 rows outs.
+extern "C" __global__ void mlp_forward(const float* __restrict__ x, int rows, int layers, MlpLayer l0, MlpLayer l1, MlpLayer l2,
+                                       MlpLayer l3)
+{
+    __shared__ float buffers[2][MLP_ROWS * MLP_WIDTH];
+    for (int row0 = blockIdx.x * MLP_ROWS; row0 < rows; row0 += gridDim.x * MLP_ROWS)
+    {
+        const int count = rows - row0 < MLP_ROWS ? rows - row0 : MLP_ROWS;
+        mlp_forward_layer(l0, x + (long long)row0 * l0.in, l0.in, row0, count, buffers[0]);
+        for (int layer = 1; layer < layers; layer++)
+            mlp_forward_layer(mlp_layer(layer, l0, l1, l2, l3), buffers[(layer - 1) & 1], MLP_WIDTH, row0, count, buffers[layer & 1]);
+    }
+}
+
+// dz of every layer from gradOutput[rows, out] = dLoss/dy of the last layer, and gradInput[rows, l0.in] = dz0 w0 when not null; reads 4 rows (out + ins + outs) B + weights per block, writes 4 rows (outs + in).
+extern "C" __global__ void mlp_backward_data(const float* __restrict__ gradOutput, float* __restrict__ gradInput, int rows, int layers,
+                                             MlpLayer l0, MlpLayer l1, MlpLayer l2, MlpLayer l3)
+{
+    // dz[last] = gradOutput * act'(y[last]) (the last layer's dz may be gradOutput itself when its activation is the
+    // identity); then down the stack dz[l - 1] = (dz[l] w[l]) * act'(y[l - 1]), the sum over j ascending.
+    __shared__ float buffers[2][MLP_ROWS * MLP_WIDTH];
+    for (int row0 = blockIdx.x * MLP_ROWS; row0 < rows; row0 += gridDim.x * MLP_ROWS)
+    {
+        const int count = rows - row0 < MLP_ROWS ? rows - row0 : MLP_ROWS;
+        const MlpLayer last = mlp_layer(layers - 1, l0, l1, l2, l3);
+        float* current = buffers[0];
+        for (int j = threadIdx.x; j < last.out; j += blockDim.x)
+            for (int r = 0; r < count; r++)
+            {
+                const long long i = (long long)(row0 + r) * last.out + j;
+                const float dz = last.act == 0 ? gradOutput[i] : gradOutput[i] * mlp_slope(last.act, last.y[i]);
+                if (last.dz != gradOutput)
+                    last.dz[i] = dz;
+                current[r * MLP_WIDTH + j] = dz;
+            }
+        __syncthreads();
+        for (int layer = layers - 1; layer >= 0; layer--)
+        {
+            const MlpLayer L = mlp_layer(layer, l0, l1, l2, l3);
+            const bool toInput = layer == 0;
+            if (toInput && gradInput == 0)
+                break;
+            const MlpLayer below = mlp_layer(toInput ? 0 : layer - 1, l0, l1, l2, l3);
+            float* next = buffers[(layers - layer) & 1];
+            for (int k = threadIdx.x; k < L.in; k += blockDim.x)
+            {
+                float acc[MLP_ROWS];
+                for (int r = 0; r < MLP_ROWS; r++)
+                    acc[r] = 0.0f;
+                for (int j = 0; j < L.out; j++)
+                {
+                    const float w = L.w[(long long)j * L.in + k];
+                    for (int r = 0; r < MLP_ROWS; r++)
+                        if (r < count)
+                            acc[r] += current[r * MLP_WIDTH + j] * w;
+                }
+                for (int r = 0; r < count; r++)
+                {
+                    const long long i = (long long)(row0 + r) * L.in + k;
+                    if (toInput)
+                    {
+                        gradInput[i] = acc[r];
+                    }
+                    else
+                    {
+                        const float dz = acc[r] * mlp_slope(below.act, below.y[i]);
+                        below.dz[i] = dz;
+                        next[r * MLP_WIDTH + k] = dz;
+                    }
+                }
+            }
+            __syncthreads();
+            current = next;
+        }
+    }
+}
+
+// dw[l] += dz[l]^T a[l] and db[l] += column sums of dz[l] for every layer (a[0] = x), one element per thread, rows ascending; reads 4 rows (ins + outs) per element column, writes 4 (weights + biases).
+extern "C" __global__ void mlp_weight_grads(const float* __restrict__ x, int rows, int layers, MlpLayer l0, MlpLayer l1, MlpLayer l2,
+                                            MlpLayer l3)
+{
+    // Elements are numbered layer by layer, each layer row-major over [out, in + 1]: column `in` is the bias. Threads
+    // next to each other take neighbouring columns, so a's rows are read coalesced and dz's element is shared.
+    long long total = 0;
+    for (int layer = 0; layer < layers; layer++)
+    {
+        const MlpLayer L = mlp_layer(layer, l0, l1, l2, l3);
+        total += (long long)L.out * (L.in + 1);
+    }
+    for (long long e = first_thread(); e < total; e += thread_count())
+    {
+        long long local = e;
+        int layer = 0;
+        while (local >= (long long)mlp_layer(layer, l0, l1, l2, l3).out * (mlp_layer(layer, l0, l1, l2, l3).in + 1))
+        {
+            const MlpLayer L = mlp_layer(layer, l0, l1, l2, l3);
+            local -= (long long)L.out * (L.in + 1);
+            layer++;
+        }
+        const MlpLayer L = mlp_layer(layer, l0, l1, l2, l3);
+        const float* a = layer == 0 ? x : mlp_layer(layer - 1, l0, l1, l2, l3).y;
+        const int j = (int)(local / (L.in + 1)), k = (int)(local % (L.in + 1));
+        float acc = 0.0f;
+        if (k == L.in)
+        {
+            if (L.db == 0)
+                continue;
+            for (int r = 0; r < rows; r++)
+                acc += L.dz[(long long)r * L.out + j];
+            L.db[j] += acc;
+        }
+        else
+        {
+            for (int r = 0; r < rows; r++)
+                acc += L.dz[(long long)r * L.out + j] * a[(long long)r * L.in + k];
+            L.dw[(long long)j * L.in + k] += acc;
+        }
+    }
+}
+
 // ================================================================ Data
 
 // x[b, d] = images[idx[b], d] * scale + shift, y[b] = labels[idx[b]]; reads batch (features + 5) B, writes 4 batch (features + 1).

@@ -17,6 +17,9 @@ internal static class KernelNames
     public const string LossFinish = "loss_finish";
     public const string AdamStep = "adam_step";
     public const string SgdStep = "sgd_step";
+    public const string MlpForward = "mlp_forward";
+    public const string MlpBackwardData = "mlp_backward_data";
+    public const string MlpWeightGrads = "mlp_weight_grads";
     public const string GatherNormalize = "gather_normalize";
     public const string Fill = "fill";
     public const string Axpy = "axpy";
@@ -27,6 +30,6 @@ internal static class KernelNames
     [
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
-        AdamStep, SgdStep, GatherNormalize, Fill, Axpy, Copy, Scale,
+        AdamStep, SgdStep, MlpForward, MlpBackwardData, MlpWeightGrads, GatherNormalize, Fill, Axpy, Copy, Scale,
     ];
 }

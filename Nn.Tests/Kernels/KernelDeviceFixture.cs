@@ -42,11 +42,7 @@ public abstract class KernelDeviceFixture(string deviceKind)
     }
 
     /// <summary>A fresh generator from <paramref name="seed"/>, printed so a failure can be replayed.</summary>
-    protected static Random Seeded(int seed)
-    {
-        TestContext.Out.WriteLine($"seed = {seed}");
-        return new Random(seed);
-    }
+    protected static Random Seeded(int seed) => TestSupport.Seeded.Random(seed);
 
     protected static float[] Uniform(Random random, int count, float low = -1, float high = 1) =>
         Enumerable.Range(0, count).Select(_ => low + (high - low) * random.NextSingle()).ToArray();

@@ -34,6 +34,12 @@ public static class Close
 /// <summary>Seeded random data; every seed used is printed so a failure can be replayed.</summary>
 public static class Seeded
 {
+    public static Random Random(int seed)
+    {
+        TestContext.Out.WriteLine($"seed = {seed}");
+        return new Random(seed);
+    }
+
     public static Generator Generator(ulong seed)
     {
         TestContext.Out.WriteLine($"seed = {seed}");

@@ -60,10 +60,11 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         TestContext.Out.WriteLine($"operations per replayed step: {actual.NodesPerStep}");
         if (graphs && Device.Kind == DeviceKind.Emulator)
         {
-            // zero_grad 1, forward 3 x (GEMM + bias/ReLU) 6, softmax-CE with its loss and running total 1, backward
-            // 3 weight GEMMs + 3 bias gradients + 2 input GEMMs + 2 ReLU backward 10, Adam with its step count 1.
-            // On a GPU cuBLAS may add kernels of its own (split-K reductions), so the count is asserted here only.
-            Assert.That(actual.NodesPerStep, Is.EqualTo(19), "operations in one replayed training step");
+            // zero_grad, the fused forward of the three layers, softmax-CE with its loss and running total, the fused
+            // backward (gradients down the stack, then every weight and bias gradient), Adam with its step count.
+            // The GPU runs the same six at this batch size; the count is asserted on the emulator, where no library
+            // can add kernels of its own.
+            Assert.That(actual.NodesPerStep, Is.EqualTo(6), "operations in one replayed training step");
         }
     }
 

@@ -67,4 +67,61 @@ public abstract class Backend
     /// images is uint8 [M,D], labels uint8 [M], indices int32 [B], x [B,D] of this dtype, y int32 [B].
     /// </summary>
     public abstract void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std);
+
+    /// <summary>
+    /// The forward of a stack of Linear layers with their activations (a multilayer perceptron):
+    /// layers[l].Output = act_l(a_l · W_lᵀ + b_l), with a_0 = x [N, layers[0].In] and a_l = layers[l - 1].Output.
+    /// This runs each layer as a GEMM and a bias/activation pass, exactly as the layers themselves do; a backend may
+    /// override it with fewer launches (the CUDA backend fuses small stacks into one).
+    /// </summary>
+    public virtual void MlpForward(Tensor x, ReadOnlySpan<MlpLayer> layers)
+    {
+        BackendChecks.Mlp(this, x, layers, backward: false);
+        var input = x;
+        foreach (var layer in layers)
+        {
+            Gemm(false, true, 1.0, input, layer.Weight, 0.0, layer.Output);
+            if (layer.Bias is not null || layer.Activation != Activation.Identity)
+                BiasActivationForward(layer.Output, layer.Bias, layer.Activation);
+            input = layer.Output;
+        }
+    }
+
+    /// <summary>
+    /// The backward of <see cref="MlpForward"/> from gradOutput = dLoss/d(the last layer's Output): every layer's
+    /// PreActivationGrad dz_l = dLoss/d(a_l · W_lᵀ + b_l) (the last layer's may be gradOutput itself when its activation
+    /// is the identity), WeightGrad_l += dz_lᵀ · a_l, BiasGrad_l += the column sums of dz_l, and gradInput = dz_0 · W_0
+    /// when given. The same operations, in the same order, as the layers' own Backward; a backend may fuse them.
+    /// </summary>
+    public virtual void MlpBackward(Tensor x, ReadOnlySpan<MlpLayer> layers, Tensor gradOutput, Tensor? gradInput)
+    {
+        BackendChecks.Mlp(this, x, layers, backward: true);
+        var last = layers[^1];
+        if (!ReferenceEquals(last.PreActivationGrad, gradOutput))
+            ActivationBackward(last.Output, gradOutput, last.PreActivationGrad!, last.Activation);
+        for (int l = layers.Length - 1; l >= 0; l--)
+        {
+            var layer = layers[l];
+            var dz = layer.PreActivationGrad!;
+            Gemm(true, false, 1.0, dz, l == 0 ? x : layers[l - 1].Output, 1.0, layer.WeightGrad!);
+            if (layer.BiasGrad is not null) BiasGradient(dz, layer.BiasGrad);
+            if (l > 0)
+            {
+                var below = layers[l - 1];
+                Gemm(false, false, 1.0, dz, layer.Weight, 0.0, below.PreActivationGrad!);
+                ActivationBackward(below.Output, below.PreActivationGrad!, below.PreActivationGrad!, below.Activation);
+            }
+            else if (gradInput is not null)
+            {
+                Gemm(false, false, 1.0, dz, layer.Weight, 0.0, gradInput);
+            }
+        }
+    }
 }
+
+/// <summary>
+/// One layer of <see cref="Backend.MlpForward"/>: its parameters and activation, where its output goes and, for
+/// <see cref="Backend.MlpBackward"/>, where dLoss/d(pre-activation) and the parameter gradients go.
+/// </summary>
+public readonly record struct MlpLayer(Tensor Weight, Tensor? Bias, Activation Activation, Tensor Output,
+    Tensor? PreActivationGrad = null, Tensor? WeightGrad = null, Tensor? BiasGrad = null);

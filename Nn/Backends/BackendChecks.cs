@@ -124,6 +124,39 @@ internal static class BackendChecks
         if (step.Numel != 1) throw new ArgumentException($"{op}: step must hold one element, got {step}");
     }
 
+    /// <summary>Checks a stack for MlpForward/MlpBackward: shapes chain from x [N, In] through every layer, all on this backend.</summary>
+    public static void Mlp(Backend backend, Tensor x, ReadOnlySpan<MlpLayer> layers, bool backward)
+    {
+        const string op = "Mlp";
+        if (layers.IsEmpty) throw new ArgumentException($"{op}: no layers");
+        Same(backend, op, x);
+        Rank(op, 2, x);
+        int rows = x.Shape[0], width = x.Shape[1];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var layer = layers[l];
+            Same(backend, op, layer.Weight, layer.Bias, layer.Output);
+            int outputs = layer.Weight.Shape[0];
+            if (layer.Weight.Rank != 2 || layer.Weight.Shape[1] != width)
+                throw new ArgumentException($"{op}: layer {l} weight {layer.Weight} does not take {width} inputs");
+            if (layer.Bias is not null && (layer.Bias.Rank != 1 || layer.Bias.Shape[0] != outputs))
+                throw new ArgumentException($"{op}: layer {l} bias {layer.Bias} does not match {outputs} outputs");
+            if (!layer.Output.Shape.SequenceEqual([rows, outputs]))
+                throw new ArgumentException($"{op}: layer {l} output {layer.Output} is not [{rows}, {outputs}]");
+            if (backward)
+            {
+                if (layer.PreActivationGrad is null || layer.WeightGrad is null)
+                    throw new ArgumentException($"{op}: layer {l} has no buffer for its pre-activation gradient or weight gradient");
+                Same(backend, op, layer.PreActivationGrad, layer.WeightGrad, layer.BiasGrad);
+                SameNumel(op, layer.Output, layer.PreActivationGrad);
+                SameNumel(op, layer.Weight, layer.WeightGrad);
+                if ((layer.Bias is null) != (layer.BiasGrad is null) || (layer.BiasGrad is not null && layer.BiasGrad.Numel != outputs))
+                    throw new ArgumentException($"{op}: layer {l} bias gradient {layer.BiasGrad?.ToString() ?? "null"} does not match its bias");
+            }
+            width = outputs;
+        }
+    }
+
     /// <summary>Checks an optimizer's hyperparameter buffer: float64, <paramref name="count"/> elements, on the backend's device.</summary>
     public static void Hyperparameters(Backend backend, string op, Tensor hyperparameters, int count)
     {

@@ -167,5 +167,61 @@ public sealed class CudaBackend : Backend, IDisposable
         K.GatherNormalize(Stream, P(images), P(labels), P(indices), P(x), P(y), batch, features, count, mean, std);
     }
 
+    /// <summary>
+    /// The largest batch that takes the fused MLP kernels; larger batches run layer by layer through cuBLAS, whose
+    /// GEMMs win once the work is large. Chosen by measurement (docs/benchmarks.md); benchmarks set it to compare.
+    /// </summary>
+    internal int FusedMlpMaxRows { get; set; } = 1024;
+
+    /// <summary>
+    /// A stack of at most <see cref="DeviceKernels.MlpMaxLayers"/> layers no wider than <see cref="DeviceKernels.MlpMaxWidth"/>
+    /// and a batch of at most <see cref="FusedMlpMaxRows"/> runs as one launch (mlp_forward); anything else as the base does.
+    /// </summary>
+    public override void MlpForward(Tensor x, ReadOnlySpan<MlpLayer> layers)
+    {
+        if (!Fusable(x, layers))
+        {
+            base.MlpForward(x, layers);
+            return;
+        }
+        BackendChecks.Mlp(this, x, layers, backward: false);
+        Span<MlpLayerArgs> args = stackalloc MlpLayerArgs[layers.Length];
+        for (int l = 0; l < layers.Length; l++) args[l] = Args(layers[l], backward: false);
+        K.MlpForward(Stream, P(x), x.Shape[0], args);
+    }
+
+    /// <summary>For a stack <see cref="MlpForward"/> fuses: two launches, the gradients down the stack (mlp_backward_data), then every parameter gradient (mlp_weight_grads).</summary>
+    public override void MlpBackward(Tensor x, ReadOnlySpan<MlpLayer> layers, Tensor gradOutput, Tensor? gradInput)
+    {
+        if (!Fusable(x, layers))
+        {
+            base.MlpBackward(x, layers, gradOutput, gradInput);
+            return;
+        }
+        BackendChecks.Mlp(this, x, layers, backward: true);
+        BackendChecks.Same(this, nameof(MlpBackward), gradOutput, gradInput);
+        BackendChecks.SameNumel(nameof(MlpBackward), gradOutput, layers[^1].Output);
+        if (gradInput is not null) BackendChecks.SameNumel(nameof(MlpBackward), gradInput, x);
+        Span<MlpLayerArgs> args = stackalloc MlpLayerArgs[layers.Length];
+        for (int l = 0; l < layers.Length; l++) args[l] = Args(layers[l], backward: true);
+        int rows = x.Shape[0];
+        K.MlpBackwardData(Stream, P(gradOutput), PtrOrNull(gradInput), rows, args);
+        K.MlpWeightGrads(Stream, P(x), rows, args);
+    }
+
+    private bool Fusable(Tensor x, ReadOnlySpan<MlpLayer> layers)
+    {
+        if (layers.Length > DeviceKernels.MlpMaxLayers || x.Rank != 2 || x.Shape[0] > FusedMlpMaxRows || x.Shape[1] < 1) return false;
+        foreach (var layer in layers)
+            if (layer.Weight.Rank != 2 || layer.Weight.Shape[0] > DeviceKernels.MlpMaxWidth) return false;
+        return true;
+    }
+
+    private MlpLayerArgs Args(MlpLayer layer, bool backward) => new(
+        P(layer.Weight), PtrOrNull(layer.Bias), P(layer.Output),
+        backward ? P(layer.PreActivationGrad!) : DevicePtr.Null, backward ? P(layer.WeightGrad!) : DevicePtr.Null,
+        backward ? PtrOrNull(layer.BiasGrad) : DevicePtr.Null,
+        layer.Weight.Shape[1], layer.Weight.Shape[0], (KernelActivation)layer.Activation);
+
     public void Dispose() => _workspace.Dispose();
 }
