@@ -26,29 +26,27 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
     private const int Seed = 20240607;
 
     /// <summary>
-    /// Per batch size: "graph" and "eager" as the trainer runs them (the fused MLP kernels up to
-    /// <see cref="CudaBackend.FusedMlpMaxRows"/> rows, cuBLAS layer by layer above), then "graph, fused" and
-    /// "graph, cuBLAS layers" with each path forced, which is how that limit is chosen.
+    /// Per batch size: "graph" and "eager" as the trainer runs them by default (see <see cref="GpuDevice.FusedMlpMaxRows"/>),
+    /// then "graph, fused" and "graph, cuBLAS layers" with each path forced, which is how that limit is chosen.
     /// </summary>
     public IReadOnlyList<StepTiming> Run()
     {
         var rows = new List<StepTiming>();
-        var backend = (CudaBackend)device.BackendFor(DType.Float32);
-        int limit = backend.FusedMlpMaxRows;
+        int limit = device.FusedMlpMaxRows;
         foreach (int batch in options.BatchSizes)
         {
             rows.Add(Measure(batch, graphs: true));
             rows.Add(Measure(batch, graphs: false));
             try
             {
-                backend.FusedMlpMaxRows = int.MaxValue;
+                device.FusedMlpMaxRows = int.MaxValue;
                 rows.Add(Measure(batch, graphs: true) with { Mode = "graph, fused" });
-                backend.FusedMlpMaxRows = 0;
+                device.FusedMlpMaxRows = 0;
                 rows.Add(Measure(batch, graphs: true) with { Mode = "graph, cuBLAS layers" });
             }
             finally
             {
-                backend.FusedMlpMaxRows = limit;
+                device.FusedMlpMaxRows = limit;
             }
         }
         return rows;

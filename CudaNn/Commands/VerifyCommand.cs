@@ -12,16 +12,25 @@ internal static class VerifyCommand
     {
         var device = CommonOptions.Device();
         var data = CommonOptions.Data();
+        var fusedMlp = new Option<bool>("--fused-mlp") { Description = "On a GPU or the emulator, run the MLP as the fused kernels (see GpuDevice.FusedMlpMaxRows)" };
         var command = new Command("verify", "Compare a device with the CPU reference: forward, loss, gradients, one Adam step, ten steps")
         {
-            device, data,
+            device, data, fusedMlp,
         };
         command.SetAction(r =>
         {
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
+            bool fused = r.GetValue(fusedMlp);
+            if (fused)
+            {
+                if (dev is not Backends.Cuda.GpuDevice gpu)
+                    throw new CliException($"--fused-mlp needs a GPU or the emulator, not {dev.Name}");
+                gpu.FusedMlpMaxRows = int.MaxValue;
+            }
             var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
             var rows = BackendComparison.Run(dev, train);
-            output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3");
+            output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
+                (fused ? ", fused MLP kernels" : ""));
             output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"tolerance",12}  result  why");
             foreach (var row in rows)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -54,6 +54,14 @@ public class CliTests
     }
 
     [Test]
+    public void VerifyWithFusedMlp_OnTheCpu_SaysItNeedsAGpuOrTheEmulator()
+    {
+        var result = Run("verify", "--device", "cpu", "--fused-mlp");
+        Assert.That(result.Code, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("--fused-mlp needs a GPU or the emulator, not cpu"));
+    }
+
+    [Test]
     public void CudaWithoutAUsableGpu_SaysWhyAndExitsWith1()
     {
         if (CudaNn.Backends.Cuda.GpuDevices.IsCudaUsable(out _)) Assert.Ignore("a GPU is usable here");

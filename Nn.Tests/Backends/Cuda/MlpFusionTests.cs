@@ -25,6 +25,13 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
 {
     private const double U = 1.0 / (1 << 24);
 
+    // The fused kernels are off by default until measured on a GPU; these tests turn them on for every batch size.
+    [SetUp]
+    public void UseTheFusedKernels() => Device.FusedMlpMaxRows = int.MaxValue;
+
+    [TearDown]
+    public void RestoreTheDefault() => Device.FusedMlpMaxRows = 0;
+
     private static IEnumerable<TestCaseData> Stacks()
     {
         // input width, layer widths, activations, bias, rows, gradient for the input
@@ -73,24 +80,17 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
     [Test]
     public void ABatchAboveTheFusedLimit_RunsLayerByLayer_WithTheSameResults()
     {
-        var backend = (CudaBackend)Device.BackendFor(DType.Float32);
+        var backend = Device.BackendFor(DType.Float32);
         var stack = Stack.Random(Seeded.Random(808), 40, [16, 8], "RI", true, 12, true);
         var fused = stack.Run(backend, Device);
-        int limit = backend.FusedMlpMaxRows;
-        try
+        Device.FusedMlpMaxRows = 11;
+        var layered = stack.Run(backend, Device);
+        foreach (var (name, values) in fused)
         {
-            backend.FusedMlpMaxRows = 11;
-            var layered = stack.Run(backend, Device);
-            foreach (var (name, values) in fused)
-            {
-                double scale = values.Max(v => Math.Abs((double)v));
-                Close.Assert(values, layered[name], 4 * (40 + 24 + 12) * U * scale, 0, name);
-            }
+            double scale = values.Max(v => Math.Abs((double)v));
+            Close.Assert(values, layered[name], 4 * (40 + 24 + 12) * U * scale, 0, name);
         }
-        finally
-        {
-            backend.FusedMlpMaxRows = limit;
-        }
+        Assert.That(() => Device.FusedMlpMaxRows = -1, Throws.TypeOf<ArgumentOutOfRangeException>());
     }
 
     /// <summary>A stack's weights, input and starting gradients on the host, and how to run it on a backend.</summary>

@@ -167,11 +167,8 @@ public sealed class CudaBackend : Backend, IDisposable
         K.GatherNormalize(Stream, P(images), P(labels), P(indices), P(x), P(y), batch, features, count, mean, std);
     }
 
-    /// <summary>
-    /// The largest batch that takes the fused MLP kernels; larger batches run layer by layer through cuBLAS, whose
-    /// GEMMs win once the work is large. Chosen by measurement (docs/benchmarks.md); benchmarks set it to compare.
-    /// </summary>
-    internal int FusedMlpMaxRows { get; set; } = 1024;
+    /// <summary>See <see cref="GpuDevice.FusedMlpMaxRows"/>.</summary>
+    internal int FusedMlpMaxRows { get; set; }
 
     /// <summary>
     /// A stack of at most <see cref="DeviceKernels.MlpMaxLayers"/> layers no wider than <see cref="DeviceKernels.MlpMaxWidth"/>

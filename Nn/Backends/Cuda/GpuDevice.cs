@@ -37,6 +37,22 @@ public sealed class GpuDevice : Device, IDisposable
     /// <summary>What the hardware is, e.g. "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
     public string Description => Compute.Name;
 
+    /// <summary>
+    /// The largest batch for which a plain MLP (up to 4 Linear layers of at most 128 outputs, with activations) runs as
+    /// three fused kernels a step instead of cuBLAS layer by layer; 0, the default, never. It stays 0 until the fused
+    /// path has been measured faster on a GPU: the kernels are checked against the CPU reference on the emulator, and
+    /// `Nn.Bench gpu` times both paths at every batch size.
+    /// </summary>
+    public int FusedMlpMaxRows
+    {
+        get => _backend.FusedMlpMaxRows;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _backend.FusedMlpMaxRows = value;
+        }
+    }
+
     /// <summary>Device memory held by tensors and workspaces now.</summary>
     public long MemoryInUse => Compute.MemoryInUse;
 
