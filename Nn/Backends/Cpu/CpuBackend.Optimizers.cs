@@ -9,13 +9,16 @@ public sealed partial class CpuBackend<T>
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
         BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
         long t = IncrementStep(nameof(AdamStep), step);
-        var c = new AdamLanes(AdamStepArgs.From(hyperparameters.Span<double>(), decoupled), t);
-        var p = param.Span<T>();
-        var g = grad.Span<T>();
-        var ms = m.Span<T>();
-        var vs = v.Span<T>();
-        int lanes = Vector<T>.Count, whole = p.Length - p.Length % lanes;
-        for (int i = 0; i < whole; i += lanes)
+        var job = AdamJob.ForCurrentThread();
+        job.Set(param, grad, m, v, new AdamLanes(AdamStepArgs.From(hyperparameters.Span<double>(), decoupled), t));
+        ElementwiseParts.Run(job, (int)param.Numel);
+    }
+
+    /// <summary>Adam over elements [start, end) of the flat buffers; <paramref name="start"/> is a whole number of lanes in.</summary>
+    private static void AdamRange(Span<T> p, ReadOnlySpan<T> g, Span<T> ms, Span<T> vs, in AdamLanes c, int start, int end)
+    {
+        int lanes = Vector<T>.Count, whole = end - (end - start) % lanes;
+        for (int i = start; i < whole; i += lanes)
         {
             var (pi, mi, vi) = c.Update(new Vector<T>(p[i..]), new Vector<T>(g[i..]), new Vector<T>(ms[i..]), new Vector<T>(vs[i..]));
             pi.CopyTo(p[i..]);
@@ -23,14 +26,40 @@ public sealed partial class CpuBackend<T>
             vi.CopyTo(vs[i..]);
         }
         // The tail goes through the same lanes, zero-padded, so every element sees the one formula.
-        int tail = p.Length - whole;
+        int tail = end - whole;
         if (tail == 0) return;
         Span<T> pt = stackalloc T[lanes], gt = stackalloc T[lanes], mt = stackalloc T[lanes], vt = stackalloc T[lanes];
         pt.Clear(); gt.Clear(); mt.Clear(); vt.Clear();
-        p[whole..].CopyTo(pt); g[whole..].CopyTo(gt); ms[whole..].CopyTo(mt); vs[whole..].CopyTo(vt);
+        p[whole..end].CopyTo(pt); g[whole..end].CopyTo(gt); ms[whole..end].CopyTo(mt); vs[whole..end].CopyTo(vt);
         var (pv, mv, vv) = c.Update(new Vector<T>(pt), new Vector<T>(gt), new Vector<T>(mt), new Vector<T>(vt));
         pv.CopyTo(pt); mv.CopyTo(mt); vv.CopyTo(vt);
-        pt[..tail].CopyTo(p[whole..]); mt[..tail].CopyTo(ms[whole..]); vt[..tail].CopyTo(vs[whole..]);
+        pt[..tail].CopyTo(p[whole..end]); mt[..tail].CopyTo(ms[whole..end]); vt[..tail].CopyTo(vs[whole..end]);
+    }
+
+    /// <summary>One Adam step's operands, reused per calling thread, so splitting the step across cores allocates nothing.</summary>
+    private sealed class AdamJob : ISplitElementwise
+    {
+        [ThreadStatic]
+        private static AdamJob? s_current;
+
+        private Tensor? _p, _g, _m, _v;
+        private AdamLanes _lanes;
+        private int _length, _parts;
+
+        public static AdamJob ForCurrentThread() => s_current ??= new AdamJob();
+
+        public void Set(Tensor p, Tensor g, Tensor m, Tensor v, AdamLanes lanes)
+        {
+            (_p, _g, _m, _v, _lanes, _length) = (p, g, m, v, lanes, (int)p.Numel);
+        }
+
+        public void Prepare(int parts) => _parts = parts;
+
+        public void RunPart(int part)
+        {
+            var (start, end) = ElementwiseParts.Range(_length, _parts, part);
+            AdamRange(_p!.Span<T>(), _g!.Span<T>(), _m!.Span<T>(), _v!.Span<T>(), _lanes, start, end);
+        }
     }
 
     /// <summary>Adam's update for one vector of lanes, exactly as PyTorch orders it (see <see cref="AdamStepArgs"/>).</summary>

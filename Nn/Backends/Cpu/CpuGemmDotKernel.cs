@@ -5,7 +5,9 @@ namespace CudaNn.Backends.Cpu;
 /// <summary>
 /// The path for C = op(A) * B^T with A untransposed, the Linear forward pass (x[B,in] * W[out,in]^T):
 /// both operands are already contiguous along k, so instead of packing (a transpose of both) each
-/// 4 x 4 tile of C is 16 SIMD dot products over the rows, reduced across lanes once at the end.
+/// 4 x 4 tile of C is 16 SIMD dot products over the rows, reduced across lanes once at the end. With fewer than
+/// 32 vector registers (AVX2 and narrower: 16) the 16 accumulators and 5 operands would spill, so there a tile is
+/// computed as two 4 x 2 halves. Every element of C has its own accumulator either way, so the bits are the same.
 /// </summary>
 internal static unsafe class CpuGemmDotKernel
 {
@@ -57,6 +59,12 @@ internal static unsafe class CpuGemmDotKernel
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
     {
+        if (TLane.Count * sizeof(T) < 64)
+        {
+            Tile4x2<T, TLane>(g, i, j);
+            Tile4x2<T, TLane>(g, i, j + 2);
+            return;
+        }
         int w = TLane.Count, k = g.K, kv = k - k % w;
         T* a0 = g.A + (long)i * g.Lda, a1 = a0 + g.Lda, a2 = a1 + g.Lda, a3 = a2 + g.Lda;
         T* b0 = g.B + (long)j * g.Ldb, b1 = b0 + g.Ldb, b2 = b1 + g.Ldb, b3 = b2 + g.Ldb;
@@ -80,14 +88,50 @@ internal static unsafe class CpuGemmDotKernel
             s03 = TLane.MultiplyAdd(x0, y, s03); s13 = TLane.MultiplyAdd(x1, y, s13);
             s23 = TLane.MultiplyAdd(x2, y, s23); s33 = TLane.MultiplyAdd(x3, y, s33);
         }
-        Write(g, i, j, Finish(s00, a0, b0, kv, k)); Write(g, i, j + 1, Finish(s01, a0, b1, kv, k));
-        Write(g, i, j + 2, Finish(s02, a0, b2, kv, k)); Write(g, i, j + 3, Finish(s03, a0, b3, kv, k));
-        Write(g, i + 1, j, Finish(s10, a1, b0, kv, k)); Write(g, i + 1, j + 1, Finish(s11, a1, b1, kv, k));
-        Write(g, i + 1, j + 2, Finish(s12, a1, b2, kv, k)); Write(g, i + 1, j + 3, Finish(s13, a1, b3, kv, k));
-        Write(g, i + 2, j, Finish(s20, a2, b0, kv, k)); Write(g, i + 2, j + 1, Finish(s21, a2, b1, kv, k));
-        Write(g, i + 2, j + 2, Finish(s22, a2, b2, kv, k)); Write(g, i + 2, j + 3, Finish(s23, a2, b3, kv, k));
-        Write(g, i + 3, j, Finish(s30, a3, b0, kv, k)); Write(g, i + 3, j + 1, Finish(s31, a3, b1, kv, k));
-        Write(g, i + 3, j + 2, Finish(s32, a3, b2, kv, k)); Write(g, i + 3, j + 3, Finish(s33, a3, b3, kv, k));
+        // Every lane sum before any call: a vector still needed after a call would be spilled at each step of the loop.
+        T r00 = TLane.Sum(s00), r01 = TLane.Sum(s01), r02 = TLane.Sum(s02), r03 = TLane.Sum(s03);
+        T r10 = TLane.Sum(s10), r11 = TLane.Sum(s11), r12 = TLane.Sum(s12), r13 = TLane.Sum(s13);
+        T r20 = TLane.Sum(s20), r21 = TLane.Sum(s21), r22 = TLane.Sum(s22), r23 = TLane.Sum(s23);
+        T r30 = TLane.Sum(s30), r31 = TLane.Sum(s31), r32 = TLane.Sum(s32), r33 = TLane.Sum(s33);
+        Write(g, i, j, Finish(r00, a0, b0, kv, k)); Write(g, i, j + 1, Finish(r01, a0, b1, kv, k));
+        Write(g, i, j + 2, Finish(r02, a0, b2, kv, k)); Write(g, i, j + 3, Finish(r03, a0, b3, kv, k));
+        Write(g, i + 1, j, Finish(r10, a1, b0, kv, k)); Write(g, i + 1, j + 1, Finish(r11, a1, b1, kv, k));
+        Write(g, i + 1, j + 2, Finish(r12, a1, b2, kv, k)); Write(g, i + 1, j + 3, Finish(r13, a1, b3, kv, k));
+        Write(g, i + 2, j, Finish(r20, a2, b0, kv, k)); Write(g, i + 2, j + 1, Finish(r21, a2, b1, kv, k));
+        Write(g, i + 2, j + 2, Finish(r22, a2, b2, kv, k)); Write(g, i + 2, j + 3, Finish(r23, a2, b3, kv, k));
+        Write(g, i + 3, j, Finish(r30, a3, b0, kv, k)); Write(g, i + 3, j + 1, Finish(r31, a3, b1, kv, k));
+        Write(g, i + 3, j + 2, Finish(r32, a3, b2, kv, k)); Write(g, i + 3, j + 3, Finish(r33, a3, b3, kv, k));
+    }
+
+    /// <summary>Rows [i, i+4), columns [j, j+2): 8 accumulators and 5 operands, which 16 registers hold.</summary>
+    private static void Tile4x2<T, TLane>(in GemmProblem<T> g, int i, int j)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TLane : struct, ISimdLane<T, TLane>
+    {
+        int w = TLane.Count, k = g.K, kv = k - k % w;
+        T* a0 = g.A + (long)i * g.Lda, a1 = a0 + g.Lda, a2 = a1 + g.Lda, a3 = a2 + g.Lda;
+        T* b0 = g.B + (long)j * g.Ldb, b1 = b0 + g.Ldb;
+        TLane s00 = TLane.Zero, s01 = TLane.Zero, s10 = TLane.Zero, s11 = TLane.Zero;
+        TLane s20 = TLane.Zero, s21 = TLane.Zero, s30 = TLane.Zero, s31 = TLane.Zero;
+        for (int p = 0; p < kv; p += w)
+        {
+            TLane y0 = TLane.Load(b0 + p), y1 = TLane.Load(b1 + p);
+            TLane x = TLane.Load(a0 + p);
+            s00 = TLane.MultiplyAdd(x, y0, s00); s01 = TLane.MultiplyAdd(x, y1, s01);
+            x = TLane.Load(a1 + p);
+            s10 = TLane.MultiplyAdd(x, y0, s10); s11 = TLane.MultiplyAdd(x, y1, s11);
+            x = TLane.Load(a2 + p);
+            s20 = TLane.MultiplyAdd(x, y0, s20); s21 = TLane.MultiplyAdd(x, y1, s21);
+            x = TLane.Load(a3 + p);
+            s30 = TLane.MultiplyAdd(x, y0, s30); s31 = TLane.MultiplyAdd(x, y1, s31);
+        }
+        // Every lane sum before any call: a vector still needed after a call would be spilled at each step of the loop.
+        T r00 = TLane.Sum(s00), r01 = TLane.Sum(s01), r10 = TLane.Sum(s10), r11 = TLane.Sum(s11);
+        T r20 = TLane.Sum(s20), r21 = TLane.Sum(s21), r30 = TLane.Sum(s30), r31 = TLane.Sum(s31);
+        Write(g, i, j, Finish(r00, a0, b0, kv, k)); Write(g, i, j + 1, Finish(r01, a0, b1, kv, k));
+        Write(g, i + 1, j, Finish(r10, a1, b0, kv, k)); Write(g, i + 1, j + 1, Finish(r11, a1, b1, kv, k));
+        Write(g, i + 2, j, Finish(r20, a2, b0, kv, k)); Write(g, i + 2, j + 1, Finish(r21, a2, b1, kv, k));
+        Write(g, i + 3, j, Finish(r30, a3, b0, kv, k)); Write(g, i + 3, j + 1, Finish(r31, a3, b1, kv, k));
     }
 
     /// <summary>One dot product with a single accumulator, for the ragged edge of C.</summary>
@@ -99,15 +143,16 @@ internal static unsafe class CpuGemmDotKernel
         TLane s = TLane.Zero;
         for (int p = 0; p < kv; p += w)
             s = TLane.MultiplyAdd(TLane.Load(a + p), TLane.Load(b + p), s);
-        return Finish(s, a, b, kv, k);
+        return Finish(TLane.Sum(s), a, b, kv, k);
     }
 
-    /// <summary>Sum of the lanes, then the k % lanes leftover products in order.</summary>
-    private static T Finish<T, TLane>(TLane lanes, T* a, T* b, int kv, int k)
+    /// <summary>
+    /// The sum of the lanes (taken by the caller: handing the vector itself to a call would keep every accumulator in
+    /// memory instead of registers when this is not inlined), then the k % lanes leftover products in order.
+    /// </summary>
+    private static T Finish<T>(T sum, T* a, T* b, int kv, int k)
         where T : unmanaged, IFloatingPointIeee754<T>
-        where TLane : struct, ISimdLane<T, TLane>
     {
-        T sum = TLane.Sum(lanes);
         for (int p = kv; p < k; p++)
             sum = T.FusedMultiplyAdd(a[p], b[p], sum);
         return sum;

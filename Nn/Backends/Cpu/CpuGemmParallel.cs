@@ -14,7 +14,7 @@ internal static class CpuGemmParallel
     /// 2-core machine (Nn.Bench GemmBenchmarks): a 12.8 MFLOP batch-64 layer ran about 20% slower split
     /// in two than on one thread, while the 205 MFLOP batch-1024 layer gained; so batch-64 GEMMs stay serial.
     /// </summary>
-    public const long MinFlopsPerPart = 16_000_000;
+    public const long MinFlopsPerPart = 4_000_000;
 
     /// <summary>
     /// Parts per thread: more, smaller parts than threads, claimed as threads come free, so a worker that
