@@ -141,7 +141,7 @@ internal static class BackendChecks
                 throw new ArgumentException($"{op}: layer {l} weight {layer.Weight} does not take {width} inputs");
             if (layer.Bias is not null && (layer.Bias.Rank != 1 || layer.Bias.Shape[0] != outputs))
                 throw new ArgumentException($"{op}: layer {l} bias {layer.Bias} does not match {outputs} outputs");
-            if (!layer.Output.Shape.SequenceEqual([rows, outputs]))
+            if (layer.Output.Rank != 2 || layer.Output.Shape[0] != rows || layer.Output.Shape[1] != outputs)
                 throw new ArgumentException($"{op}: layer {l} output {layer.Output} is not [{rows}, {outputs}]");
             if (backward)
             {

@@ -34,10 +34,16 @@ internal sealed class ShapeBuffers : IDisposable
             _buffers.Add((mode, buffer));
             return buffer;
         }
-        int sameMode = _buffers.Count(b => b.Inference == inference);
+        // Plain loops, no lambdas: a lambda capturing `inference` would allocate its closure on every call, hits included.
+        int sameMode = 0, oldest = -1;
+        for (int i = 0; i < _buffers.Count; i++)
+        {
+            if (_buffers[i].Inference != inference) continue;
+            sameMode++;
+            if (oldest < 0) oldest = i;
+        }
         if (sameMode >= Capacity)
         {
-            int oldest = _buffers.FindIndex(b => b.Inference == inference);
             _buffers[oldest].Buffer.Dispose();
             _buffers.RemoveAt(oldest);
         }

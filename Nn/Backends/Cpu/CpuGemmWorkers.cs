@@ -24,7 +24,10 @@ internal sealed class CpuGemmWorkers
     private readonly Lock _dispatch = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly int _workerCount;
+    // Two tickets used in turn, so dispatching a job allocates nothing; workers follow the job count (see Ticket).
+    private readonly Ticket[] _tickets = [new(), new()];
     private Ticket? _current;
+    private long _jobs;
     private int _parked;
     private bool _started;
 
@@ -46,9 +49,11 @@ internal sealed class CpuGemmWorkers
         try
         {
             StartWorkersOnce();
-            // A fresh ticket per job: a worker that wakes late holds the old one and finds no part left in it.
-            var ticket = new Ticket(work, parts);
-            Interlocked.Exchange(ref _current, ticket);
+            long job = _jobs + 1;
+            var ticket = _tickets[job & 1];
+            ticket.Reset(job, work, parts);
+            Volatile.Write(ref _current, ticket);
+            Volatile.Write(ref _jobs, job);
             int parked = Volatile.Read(ref _parked);
             if (parked > 0)
                 _wake.Release(Math.Min(parked, parts - 1));
@@ -76,44 +81,76 @@ internal sealed class CpuGemmWorkers
 
     private void WorkerLoop()
     {
-        Ticket? seen = null;
+        long seen = 0;
         while (true)
         {
             long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-            Ticket? next;
             var spin = new SpinWait();
             // SpinOnce yields now and then, so on a busy machine the spinning gives way to the caller.
-            while ((next = Volatile.Read(ref _current)) == seen && Stopwatch.GetTimestamp() < spinUntil)
+            while (Volatile.Read(ref _jobs) == seen && Stopwatch.GetTimestamp() < spinUntil)
                 spin.SpinOnce(sleep1Threshold: -1);
-            if (next == seen)
+            if (Volatile.Read(ref _jobs) == seen)
             {
                 // Announce the park before the last look, so a dispatcher either sees us parked or we see its job.
                 Interlocked.Increment(ref _parked);
-                if (Volatile.Read(ref _current) == seen)
+                if (Volatile.Read(ref _jobs) == seen)
                     _wake.Wait();
                 Interlocked.Decrement(ref _parked);
                 continue;
             }
-            seen = next;
-            next!.Work();
+            // The job count is written after the ticket, so the ticket read now is that job's or a later one's; a
+            // later one is left alone here and found on the next look.
+            seen = Volatile.Read(ref _jobs);
+            Volatile.Read(ref _current)!.WorkOn(seen);
         }
     }
 
-    private sealed class Ticket(IPartitionedWork work, int parts)
+    /// <summary>
+    /// One job's parts and their claim counter. A worker enters a ticket for the job it saw published and leaves it when
+    /// no part is left; before a ticket is reused for a new job it is marked with that job's number, which no worker
+    /// has seen yet (so late comers turn away), and reset only once the workers inside have left.
+    /// </summary>
+    private sealed class Ticket
     {
+        private IPartitionedWork? _work;
+        private int _parts;
+        private long _job;
+        private int _inside;
         public int Next;
         public int Done;
         public Exception? Error;
+
+        public void Reset(long job, IPartitionedWork work, int parts)
+        {
+            Interlocked.Exchange(ref _job, job); // a full fence: the count of workers inside is read after it
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _inside) != 0)
+                spin.SpinOnce(sleep1Threshold: -1);
+            _work = work;
+            _parts = parts;
+            Error = null;
+            Volatile.Write(ref Done, 0);
+            Volatile.Write(ref Next, 0);
+        }
+
+        /// <summary>Works on this ticket if it still holds job <paramref name="job"/>.</summary>
+        public void WorkOn(long job)
+        {
+            Interlocked.Increment(ref _inside);
+            if (Volatile.Read(ref _job) == job)
+                Work();
+            Interlocked.Decrement(ref _inside);
+        }
 
         /// <summary>Claims and runs parts until none are left.</summary>
         public void Work()
         {
             int part;
-            while ((part = Interlocked.Increment(ref Next) - 1) < parts)
+            while ((part = Interlocked.Increment(ref Next) - 1) < _parts)
             {
                 try
                 {
-                    work.RunPart(part);
+                    _work!.RunPart(part);
                 }
                 catch (Exception ex)
                 {
