@@ -79,11 +79,7 @@ internal static unsafe class CpuGemmMicroKernel
         Spill(tile + 2 * nr, w, c20, c21); Spill(tile + 3 * nr, w, c30, c31);
         Spill(tile + 4 * nr, w, c40, c41); Spill(tile + 5 * nr, w, c50, c51);
         Spill(tile + 6 * nr, w, c60, c61); Spill(tile + 7 * nr, w, c70, c71);
-        for (int r = 0; r < rows; r++, c += ldc)
-            for (int j = 0; j < cols; j++)
-                c[j] = beta == T.Zero
-                    ? alpha * tile[r * nr + j]
-                    : T.FusedMultiplyAdd(beta, c[j], alpha * tile[r * nr + j]);
+        WriteCorner(tile, nr, c, ldc, rows, cols, alpha, beta);
     }
 
     /// <summary>Rows [0, 4) of a packed panel (ap's rows still <see cref="Rows"/> apart): 8 accumulators and 3 operands.</summary>
@@ -123,6 +119,13 @@ internal static unsafe class CpuGemmMicroKernel
         T* tile = stackalloc T[4 * nr];
         Spill(tile, w, c00, c01); Spill(tile + nr, w, c10, c11);
         Spill(tile + 2 * nr, w, c20, c21); Spill(tile + 3 * nr, w, c30, c31);
+        WriteCorner(tile, nr, c, ldc, rows, cols, alpha, beta);
+    }
+
+    /// <summary>C[r, j] = alpha * tile[r, j] + beta * C[r, j] for the rows x cols corner inside C (beta = 0: C not read).</summary>
+    private static void WriteCorner<T>(T* tile, int nr, T* c, int ldc, int rows, int cols, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         for (int r = 0; r < rows; r++, c += ldc)
             for (int j = 0; j < cols; j++)
                 c[j] = beta == T.Zero
