@@ -4,7 +4,7 @@ namespace CudaNn.Kernels;
 /// Where compiled kernel images are kept: <c>$CUDANN_CACHE_DIR/kernels</c> when the variable is set, else
 /// <c>$XDG_CACHE_HOME/cudann/kernels</c>, else <c>~/.cache/cudann/kernels</c> (the emulator's builds sit beside them).
 /// </summary>
-public static class KernelCacheDirectory
+internal static class KernelCacheDirectory
 {
     /// <summary>The environment variable that moves CudaNn's whole cache (kernels go in its "kernels" folder).</summary>
     public const string OverrideVariable = "CUDANN_CACHE_DIR";

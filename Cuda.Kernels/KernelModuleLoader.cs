@@ -4,7 +4,7 @@ using CudaNn.Cuda;
 namespace CudaNn.Kernels;
 
 /// <summary>Loads kernels.cu onto a real GPU once per <see cref="CudaComputeDevice"/>, through the image cache.</summary>
-public static class KernelModuleLoader
+internal static class KernelModuleLoader
 {
     private static readonly ConditionalWeakTable<CudaComputeDevice, KernelImage> Loaded = [];
     private static readonly Lock Gate = new();

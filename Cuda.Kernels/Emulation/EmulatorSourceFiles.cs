@@ -9,7 +9,7 @@ namespace CudaNn.Kernels.Emulation;
 /// embedded headers and runtime, and two generated translation units (the entry-point table, and the aliases
 /// that point every <c>extern __shared__</c> array at the launch's dynamic shared memory).
 /// </summary>
-public sealed partial class EmulatorSourceFiles
+internal sealed partial class EmulatorSourceFiles
 {
     /// <summary>The embedded emulator files, written next to the source so its guarded include finds them.</summary>
     public static readonly IReadOnlyList<string> RuntimeFileNames =

@@ -10,6 +10,8 @@ namespace CudaNn.Cuda.Interop;
 /// wheels in the active environment, the environment of the python3 on PATH and the system's. The environment is injected so
 /// tests can describe machines that are not this one.
 /// </summary>
+/// <param name="getEnvironmentVariable">Reads an environment variable (injected, so tests can describe other machines).</param>
+/// <param name="homeFolder">The user's home folder, for ~/.local and ~/.pyenv.</param>
 /// <param name="driverCudaMajor">The CUDA major version of the installed driver (13 for 13.0), or null when there is none;
 /// a toolkit library of a newer major than the driver is skipped, because the driver cannot run what it produces.</param>
 internal sealed class NativeLibraryLocator(Func<string, string?> getEnvironmentVariable, string homeFolder, Func<int?>? driverCudaMajor = null)

@@ -4,7 +4,7 @@ namespace CudaNn.Checkpoints;
 /// Bit-level widening of the two 16-bit float formats to float32. Both are exact: every F16
 /// and BF16 value, subnormals, infinities and NaN payloads included, is a float32 value.
 /// </summary>
-public static class HalfPrecision
+internal static class HalfPrecision
 {
     /// <summary>
     /// IEEE binary16 (1 sign, 5 exponent, 10 mantissa bits) to float32:

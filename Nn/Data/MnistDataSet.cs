@@ -62,7 +62,7 @@ public sealed class MnistDataSet
         return FromFiles(images, labels);
     }
 
-    /// <summary>Loads a split of the data set shipped with CudaNn (see <see cref="DefaultData.Locate"/>).</summary>
+    /// <summary>Loads a split of the data set shipped with CudaNn (see <see cref="DefaultData.Locate()"/>).</summary>
     public static MnistDataSet LoadDefault(MnistSplit split) => Load(DefaultData.Locate(), split);
 
     /// <summary>Loads an images file (3-D IDX) and a labels file (1-D IDX) that belong together.</summary>

@@ -5,7 +5,7 @@ namespace CudaNn.Data;
 /// Yann LeCun's site, torchvision (data/MNIST/raw) and Debian's dataset packages all use,
 /// plain or gzip-compressed, plus the "train-images.idx3-ubyte" spelling of some mirrors.
 /// </summary>
-public static class MnistFiles
+internal static class MnistFiles
 {
     /// <summary>The file names tried for a split's images or labels, in the order they are tried.</summary>
     public static IReadOnlyList<string> CandidateNames(MnistSplit split, bool labels)

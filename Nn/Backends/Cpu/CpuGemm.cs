@@ -8,7 +8,7 @@ namespace CudaNn.Backends.Cpu;
 /// Leading dimensions are row strides. beta = 0 overwrites C without reading it (NaN in C is discarded);
 /// beta = 1 accumulates, as gradient accumulation needs.
 /// </summary>
-public static partial class CpuGemm
+internal static partial class CpuGemm
 {
     /// <summary>
     /// C = alpha * op(A) * op(B) + beta * C, cache-blocked, SIMD and multi-threaded for large problems.

@@ -2,7 +2,7 @@ using System.Numerics;
 
 namespace CudaNn.Backends.Cpu;
 
-public static partial class CpuGemm
+internal static partial class CpuGemm
 {
     /// <summary>
     /// The plain triple loop that defines <see cref="Gemm{T}"/>: same arguments, same semantics,

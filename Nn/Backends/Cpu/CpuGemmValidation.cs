@@ -1,6 +1,6 @@
 namespace CudaNn.Backends.Cpu;
 
-public static partial class CpuGemm
+internal static partial class CpuGemm
 {
     /// <summary>Checks sizes, leading dimensions and span lengths before any element is touched.</summary>
     private static void Validate(bool transA, bool transB, int m, int n, int k,
