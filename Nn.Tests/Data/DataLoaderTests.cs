@@ -17,7 +17,7 @@ public class DataLoaderTests
     public void Batches_KeepTheLastPartialBatch_AndNormaliseAsTheSeedDoes()
     {
         using var loader = Loader(batchSize: 2, shuffle: false);
-        var batches = loader.Select(b => (X: b.X.ToArray<float>(), Y: b.Y.ToArray<int>(), Shape: b.X.Shape)).ToList();
+        var batches = loader.Select(b => (X: b.X.ToArray<float>(), Y: b.Y.ToArray<int>(), Shape: b.X.Shape.ToArray())).ToList();
         Assert.That(loader.BatchCount, Is.EqualTo(3));
         Assert.That(batches.Select(b => b.Shape), Is.EqualTo(new[] { new[] { 2, 3 }, new[] { 2, 3 }, new[] { 1, 3 } }));
         Assert.That(batches.SelectMany(b => b.Y), Is.EqualTo(new[] { 4, 3, 2, 1, 0 }));

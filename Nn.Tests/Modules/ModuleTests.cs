@@ -11,7 +11,7 @@ public class ModuleTests
         using var layer = new Linear(784, 128, generator: Seeded.Generator(5));
         double bound = 1 / Math.Sqrt(784);
         var w = layer.Weight.Value.ToArray<float>();
-        Assert.That(layer.Weight.Shape, Is.EqualTo(new[] { 128, 784 }));
+        Assert.That(layer.Weight.Shape.ToArray(), Is.EqualTo(new[] { 128, 784 }));
         Assert.That(w.Select(Math.Abs).Max(), Is.LessThanOrEqualTo(bound).And.GreaterThan(0.99 * bound));
         // U(-b, b) has mean 0 and variance b^2 / 3; with 100,352 draws both sit well inside these bounds.
         Assert.That(w.Average(v => (double)v), Is.EqualTo(0).Within(0.01 * bound));
@@ -124,5 +124,20 @@ public class ModuleTests
         var layer = new Linear(2, 2);
         layer.Dispose();
         Assert.Throws<ObjectDisposedException>(() => layer.Forward(Tensor.Zeros([1, 2])));
+    }
+
+    [Test]
+    public void MovingAModelAfterItsOptimizerWasMade_SaysSo_AndMovingFirstWorks()
+    {
+        using var model = CudaNn.Training.MlpSpec.Default.Create(new Generator(1));
+        using (var opt = new CudaNn.Optim.Adam(model.Parameters()))
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => model.To(DType.Float64))!;
+            Assert.That(error.Message, Does.Contain("parameter fc1.weight belongs to the Adam").And.Contain("move the model first"));
+            Assert.That(model.Parameters()[0].Value.DType, Is.EqualTo(DType.Float32), "nothing was moved");
+        }
+        model.To(DType.Float64);
+        using var again = new CudaNn.Optim.SGD(model.Parameters(), lr: 0.1);
+        Assert.That(model.Parameters()[0].Value.DType, Is.EqualTo(DType.Float64));
     }
 }

@@ -10,7 +10,7 @@ public class MlpSpecTests
     public void Create_NamesLayersAsPyTorchsNet()
     {
         using var model = MlpSpec.Default.Create();
-        Assert.That(model.NamedParameters().Select(p => $"{p.Name} [{string.Join(", ", p.Parameter.Shape)}]"), Is.EqualTo(new[]
+        Assert.That(model.NamedParameters().Select(p => $"{p.Name} [{string.Join(", ", p.Parameter.Shape.ToArray())}]"), Is.EqualTo(new[]
         {
             "fc1.weight [128, 784]", "fc1.bias [128]", "fc2.weight [64, 128]", "fc2.bias [64]", "fc3.weight [10, 64]", "fc3.bias [10]",
         }));
@@ -44,7 +44,7 @@ public class MlpSpecTests
     }
 
     internal static IEnumerable<SafeTensorEntry> Entries(CudaNn.Nn.Module model) =>
-        model.NamedParameters().Select(p => SafeTensorEntry.FromFloats(p.Name, p.Parameter.Shape.Select(d => (long)d), p.Parameter.Value.ToArray<float>()));
+        model.NamedParameters().Select(p => SafeTensorEntry.FromFloats(p.Name, p.Parameter.Shape.ToArray().Select(d => (long)d), p.Parameter.Value.ToArray<float>()));
 
     private static bool SameSpec(MlpSpec a, MlpSpec b) =>
         a.Inputs == b.Inputs && a.Classes == b.Classes && a.Activation == b.Activation && a.Hidden.SequenceEqual(b.Hidden);

@@ -19,7 +19,7 @@ public static class ModelCheckpoint
         var entries = new List<SafeTensorEntry>();
         foreach (var (name, p) in model.NamedParameters())
         {
-            long[] shape = p.Shape.Select(d => (long)d).ToArray();
+            long[] shape = p.Shape.ToArray().Select(d => (long)d).ToArray();
             entries.Add(p.Value.DType == DType.Float64
                 ? SafeTensorEntry.FromDoubles(name, shape, p.Value.ToArray<double>())
                 : SafeTensorEntry.FromFloats(name, shape, p.Value.ToArray<float>()));
@@ -41,7 +41,7 @@ public static class ModelCheckpoint
         // Convert everything first, so a bad tensor leaves the model untouched.
         var values = named.Select(p =>
         {
-            long[] shape = p.Parameter.Shape.Select(d => (long)d).ToArray();
+            long[] shape = p.Parameter.Shape.ToArray().Select(d => (long)d).ToArray();
             return p.Parameter.Value.DType == DType.Float64
                 ? Tensor.FromArray(file.GetDoubles(p.Name, shape), p.Parameter.Shape)
                 : Tensor.FromArray(file.GetFloats(p.Name, shape), p.Parameter.Shape);

@@ -26,7 +26,7 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         if (images.DType != DType.UInt8 || labels.DType != DType.UInt8)
             throw new ArgumentException($"DataLoader takes uint8 images and labels, got {images} and {labels}");
         if (images.Rank < 1 || labels.Rank != 1 || labels.Shape[0] != images.Shape[0])
-            throw new ArgumentException($"DataLoader: {images.Shape.FirstOrDefault()} images but labels of shape {Tensor.ShapeText(labels.Shape)}");
+            throw new ArgumentException($"DataLoader: {(images.Rank > 0 ? images.Shape[0] : 0)} images but labels of shape {Tensor.ShapeText(labels.Shape)}");
         if (images.Device != labels.Device)
             throw new ArgumentException($"DataLoader: images on {images.Device.Name} but labels on {labels.Device.Name}");
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");

@@ -18,7 +18,10 @@ public sealed class Parameter
     /// <summary>The accumulated gradient, same shape as <see cref="Value"/>.</summary>
     public Tensor Grad { get; private set; }
 
-    public int[] Shape => Value.Shape;
+    public ReadOnlySpan<int> Shape => Value.Shape;
+
+    /// <summary>The optimizer whose flat buffers hold this parameter now, if any (a move would leave it behind).</summary>
+    internal Optim.Optimizer? Optimizer { get; set; }
     public long Numel => Value.Numel;
 
     /// <summary>Re-homes value and gradient (to another device, dtype or a flat buffer); the old tensors are released.</summary>

@@ -16,6 +16,7 @@ public abstract class Optimizer : IDisposable
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters.ToList();
         (FlatValues, FlatGrads) = ParameterPacking.Pack(Parameters);
+        foreach (var p in Parameters) p.Optimizer = this;
         StepTensor = Tensor.Zeros([1], DType.Int32, FlatValues.Device);
     }
 
@@ -85,6 +86,8 @@ public abstract class Optimizer : IDisposable
 
     public virtual void Dispose()
     {
+        foreach (var p in Parameters)
+            if (ReferenceEquals(p.Optimizer, this)) p.Optimizer = null;
         FlatValues.Dispose();
         FlatGrads.Dispose();
         StepTensor.Dispose();

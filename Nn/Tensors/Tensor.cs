@@ -5,8 +5,14 @@ namespace CudaNn;
 
 /// <summary>
 /// A dense, row-major, contiguous view of <see cref="Shape"/> over a <see cref="Storage"/>, starting at
-/// <see cref="Offset"/>. Layer outputs are buffers owned by their layer and overwritten by its next
-/// Forward (as llm.c keeps its activations), so a training step allocates nothing.
+/// <see cref="Offset"/>.
+/// <para>Who owns what: a tensor you make (<see cref="Zeros"/>, <see cref="Empty"/>, <see cref="FromArray{T}"/>,
+/// <see cref="To(Device)"/>) owns its memory, and disposing it frees that memory (on a GPU at once, not when the GC
+/// runs). What a layer, loss or data loader returns is a view of a buffer the layer keeps and overwrites on its next
+/// call at the same shape (as llm.c keeps its activations, so a training step allocates nothing): read it before that
+/// call, or copy it. Disposing such a view is allowed and harmless (<c>using var y = model.Forward(x);</c>): the
+/// buffer stays the layer's. Any use of a disposed tensor, or of a view whose buffer is gone (the model was moved or
+/// disposed), throws <see cref="ObjectDisposedException"/> naming the tensor, on every device.</para>
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
@@ -20,14 +26,34 @@ public sealed partial class Tensor : IDisposable
                 $"a view of {numel} elements at offset {offset} does not fit a storage of {storage.Length}");
         Storage = storage;
         Offset = offset;
-        Shape = shape;
+        _shape = shape;
         Numel = numel;
         _ownsStorage = ownsStorage;
     }
 
     public Storage Storage { get; }
+
+    private bool _disposed;
+
+    /// <summary>True once this tensor was disposed, or the memory it views was freed.</summary>
+    public bool IsDisposed => _disposed || Storage.IsDisposed;
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> naming this tensor if it may no longer be used.</summary>
+    internal void ThrowIfDisposed()
+    {
+        if (!IsDisposed) return;
+        throw new ObjectDisposedException(ToString(), _disposed
+            ? "This tensor was disposed."
+            : "The memory this tensor views was freed: the tensor that owned it was disposed, or its layer was moved or disposed.");
+    }
+
+    /// <summary>Another view of exactly this tensor's elements, owning nothing (for buffers handed out by layers).</summary>
+    internal Tensor Alias() => new(Storage, Offset, _shape, ownsStorage: false);
     public long Offset { get; }
-    public int[] Shape { get; }
+    private readonly int[] _shape;
+
+    /// <summary>The size of each dimension. Read-only: a tensor's shape never changes (<see cref="View"/> makes another).</summary>
+    public ReadOnlySpan<int> Shape => _shape;
     public long Numel { get; }
     public int Rank => Shape.Length;
     public DType DType => Storage.DType;
@@ -45,6 +71,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>A new tensor of the same storage with another shape of the same element count (torch.view).</summary>
     public Tensor View(params int[] shape)
     {
+        ThrowIfDisposed();
         if (CheckShape(shape) != Numel)
             throw new ArgumentException($"cannot view a tensor of shape {ShapeText(Shape)} as {ShapeText(shape)}");
         return new Tensor(Storage, Offset, (int[])shape.Clone(), ownsStorage: false) { RequiresGrad = RequiresGrad };
@@ -53,11 +80,12 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Rows [start, start + length) of dimension 0, sharing this tensor's storage (torch.narrow(0, ...)).</summary>
     public Tensor Narrow(int start, int length)
     {
+        ThrowIfDisposed();
         if (Rank == 0) throw new InvalidOperationException("cannot narrow a 0-d tensor");
         if (start < 0 || length < 0 || start + length > Shape[0])
             throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + length}) lie outside {ShapeText(Shape)}");
         long rowSize = Shape[0] == 0 ? 0 : Numel / Shape[0];
-        var shape = (int[])Shape.Clone();
+        var shape = Shape.ToArray();
         shape[0] = length;
         return new Tensor(Storage, Offset + start * rowSize, shape, ownsStorage: false) { RequiresGrad = RequiresGrad };
     }
@@ -65,6 +93,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Copies the elements to a new host array (a device-to-host copy when on a GPU).</summary>
     public T[] ToArray<T>() where T : unmanaged
     {
+        ThrowIfDisposed();
         CheckElementType<T>();
         var result = new T[Numel];
         Storage.CopyToHost(Offset, MemoryMarshal.AsBytes(result.AsSpan()));
@@ -74,6 +103,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Overwrites the elements with host data of the same length.</summary>
     public void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
     {
+        ThrowIfDisposed();
         CheckElementType<T>();
         if (source.Length != Numel)
             throw new ArgumentException($"{source.Length} values given for a tensor of shape {ShapeText(Shape)} ({Numel} elements)");
@@ -101,22 +131,26 @@ public sealed partial class Tensor : IDisposable
         if (Storage is not CpuStorage<T> cpu)
             throw new InvalidOperationException(
                 $"host access to a {DType.Name()} tensor on {Device.Name} as {typeof(T).Name}; copy it to the CPU first");
-        if (cpu.IsDisposed) throw new ObjectDisposedException(nameof(Tensor));
+        ThrowIfDisposed();
         return cpu.Data.AsSpan((int)Offset, (int)Numel);
     }
 
     /// <summary>A view that keeps <paramref name="storage"/> alive until the view itself is disposed.</summary>
-    internal static Tensor SharedView(Storage storage, long offset, int[] shape)
+    internal static Tensor SharedView(Storage storage, long offset, ReadOnlySpan<int> shape)
     {
-        var view = new Tensor(storage, offset, (int[])shape.Clone(), ownsStorage: false);
+        var view = new Tensor(storage, offset, shape.ToArray(), ownsStorage: false);
         storage.Retain();
         view._ownsStorage = true;
         return view;
     }
 
-    /// <summary>Releases this tensor's hold on its storage; views made by <see cref="View"/> hold none.</summary>
+    /// <summary>
+    /// Ends this tensor: it may not be used again, and if it owns its memory (see the class summary) the memory is freed.
+    /// Views, and what layers return, own none: disposing them leaves the memory to its owner.
+    /// </summary>
     public void Dispose()
     {
+        _disposed = true;
         if (!_ownsStorage) return;
         _ownsStorage = false;
         Storage.Dispose();
@@ -124,7 +158,7 @@ public sealed partial class Tensor : IDisposable
 
     public override string ToString() => $"Tensor({ShapeText(Shape)}, {DType.Name()}, {Device.Name})";
 
-    internal static string ShapeText(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
+    internal static string ShapeText(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
     private static long CheckShape(int[] shape)
     {

@@ -32,6 +32,7 @@ public sealed class CudaBackend : Backend, IDisposable
     /// </summary>
     private DevicePtr P(Tensor t)
     {
+        t.ThrowIfDisposed();
         var storage = (DeviceStorage)t.Storage;
         if (_device.IsCapturing) storage.MarkUsedByGraph();
         return storage.At(t.Offset);
