@@ -1,3 +1,4 @@
+using CudaNn.Checkpoints;
 using CudaNn.Nn;
 using CudaNn.Tests.TestSupport;
 using CudaNn.Verification;
@@ -22,23 +23,15 @@ public class CrossEntropyLossTests
     [Test]
     public void MatchesPyTorch_IncludingHugeLogits()
     {
-        // Expected values from PyTorch 1.13 (float64):
-        //   z = torch.tensor([[2.0, -1.0, 0.5, 0.0], [0.1, 0.2, 0.3, 0.4], [1000.0, 0.0, -1000.0, 999.0]],
-        //                    dtype=torch.float64, requires_grad=True)
-        //   loss = torch.nn.functional.cross_entropy(z, torch.tensor([0, 3, 3])); loss.backward()
-        //   print(loss.item(), z.grad.flatten().tolist())
-        using var logits = Tensor.FromArray(new[] { 2.0, -1.0, 0.5, 0.0, 0.1, 0.2, 0.3, 0.4, 1000.0, 0.0, -1000.0, 999.0 }, [3, 4]);
+        // Logits up to +-1000 (which overflow a plain softmax) and PyTorch 1.13's float64 loss and gradient, from
+        // Nn.Tests/References/losses.safetensors (make_references.py).
+        var file = SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "losses.safetensors"));
+        using var logits = Tensor.FromArray(file.Get("ce.logits").ToDoubleArray(), [3, 4]);
         logits.RequiresGrad = true;
-        using var labels = Tensor.FromArray(new[] { 0, 3, 3 }, [3]);
+        using var labels = Tensor.FromArray(file.Get("ce.labels").ToInt32Array(), [3]);
         using var lossFn = new CrossEntropyLoss();
-        Close.Assert(0.9660489331210692, lossFn.Forward(logits, labels).Item(), 0, 1e-14, "loss");
-        double[] expectedGrad =
-        [
-            -0.0966333590379419, 0.01178459780291629, 0.05281490317165991, 0.032033858063365735,
-            0.07127940678866146, 0.07877592744051255, 0.08706086405169185, -0.2371161982808659,
-            0.2436861928766683, 0.0, 0.0, -0.2436861928766683,
-        ];
-        Close.Assert(expectedGrad, lossFn.Backward().ToArray<double>(), 1e-16, 1e-13, "dlogits");
+        Close.Assert(file.Get("ce.loss").ToDoubleArray()[0], lossFn.Forward(logits, labels).Item(), 0, 1e-14, "loss");
+        Close.Assert(file.Get("ce.grad").ToDoubleArray(), lossFn.Backward().ToArray<double>(), 1e-16, 1e-13, "dlogits");
     }
 
     [TestCase(1, 1)]

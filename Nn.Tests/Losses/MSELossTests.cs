@@ -1,3 +1,4 @@
+using CudaNn.Checkpoints;
 using CudaNn.Nn;
 using CudaNn.Tests.TestSupport;
 using CudaNn.Verification;
@@ -15,6 +16,18 @@ public class MSELossTests
         using var lossFn = new MSELoss();
         Assert.That(lossFn.Forward(pred, target).Item(), Is.EqualTo(3.5));
         Assert.That(lossFn.Backward().ToArray<double>(), Is.EqualTo(new[] { 0.5, -1.0, 0.0, 1.5 }));
+    }
+
+    [Test]
+    public void MatchesPyTorch()
+    {
+        // PyTorch 1.13's float64 MSE and its gradient on random values, from Nn.Tests/References/losses.safetensors.
+        var file = SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "losses.safetensors"));
+        using var pred = Tensor.FromArray(file.Get("mse.pred").ToDoubleArray(), [4, 3]);
+        using var target = Tensor.FromArray(file.Get("mse.target").ToDoubleArray(), [4, 3]);
+        using var lossFn = new MSELoss();
+        Close.Assert(file.Get("mse.loss").ToDoubleArray()[0], lossFn.Forward(pred, target).Item(), 0, 1e-14, "loss");
+        Close.Assert(file.Get("mse.grad").ToDoubleArray(), lossFn.Backward().ToArray<double>(), 1e-16, 1e-14, "dpred");
     }
 
     [Test]

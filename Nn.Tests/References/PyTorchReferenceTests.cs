@@ -1,0 +1,164 @@
+using System.Globalization;
+using CudaNn.Backends;
+using CudaNn.Backends.Cuda;
+using CudaNn.Checkpoints;
+using CudaNn.Kernels.Emulation;
+using CudaNn.Nn;
+using CudaNn.Optim;
+using CudaNn.Tests.TestSupport;
+using CudaNn.Training;
+
+namespace CudaNn.Tests.References;
+
+/// <summary>
+/// CudaNn against PyTorch itself: the files of Nn.Tests/References, written by make_references.py with Debian's
+/// PyTorch 1.13 in float64, hold a 20-16-12-5 MLP per configuration (every activation with both losses, every
+/// optimizer, batch 64 and an odd 37): the first forward's output and loss, every gradient of the first backward, and
+/// the weights after 1 and 10 optimizer steps. Each runs on the CPU reference in float64 and float32, on the emulator,
+/// and on a GPU where there is one.
+/// </summary>
+/// <remarks>
+/// Tolerances, each relative to the largest reference value of its tensor:
+/// - float64 on the CPU: 1e-12 for output, loss, gradients and one step (the same arithmetic as PyTorch's, summed in
+///   another order: a few units of rounding, 2^-52 each), and an absolute 1e-10 for the weights after 10 steps.
+/// - float32 (the CPU, the emulator, a GPU): 2e-5 for output, loss and gradients (inputs rounded to float32, sums of
+///   up to 64 products in float32: many units of 2^-24 ~ 6e-8) and for one step's weights.
+/// - float32 after 10 steps: an absolute 1% of the summed learning rates. An Adam or SGD step moves a weight by about
+///   lr, and Adam turns a rounding difference in a near-zero gradient into a visible share of lr.
+/// </remarks>
+[TestFixture("cpu", DType.Float64)]
+[TestFixture("cpu", DType.Float32)]
+[TestFixture("emulator", DType.Float32)]
+[TestFixture("cuda", DType.Float32, Category = "Gpu")]
+public class PyTorchReferenceTests(string deviceName, DType dtype)
+{
+    private static readonly string[] ParameterNames = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"];
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Structure", "NUnit1032",
+        Justification = "GpuDevices hands out one device per process; it outlives every fixture.")]
+    private Device _device = null!;
+
+    [OneTimeSetUp]
+    public void OpenDevice()
+    {
+        if (deviceName == "cpu")
+        {
+            _device = Device.Cpu;
+            return;
+        }
+        if (deviceName == "cuda")
+        {
+            Requirements.Gpu();
+            _device = GpuDevices.Cuda();
+            return;
+        }
+        try
+        {
+            _device = GpuDevices.Emulator();
+        }
+        catch (EmulatorBuildException e) when (e.IsCompilerMissing)
+        {
+            Requirements.SkipOrFail(Requirements.RequireEmulator, $"the host emulator cannot be built: {e.Message}");
+        }
+    }
+
+    private static IEnumerable<string> Files() =>
+        Directory.GetFiles(ReferenceFolder(), "mlp-*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
+
+    [TestCaseSource(nameof(Files))]
+    public void Mlp_MatchesPyTorch(string fileName)
+    {
+        var file = SafetensorsReader.Read(Path.Combine(ReferenceFolder(), fileName));
+        var meta = file.Metadata;
+        TestContext.Out.WriteLine($"{fileName}: {string.Join(", ", meta.Select(m => $"{m.Key}={m.Value}"))}");
+        bool crossEntropy = meta["loss"] == "cross-entropy";
+        int batch = int.Parse(meta["batch"], CultureInfo.InvariantCulture);
+        bool exact = dtype == DType.Float64;
+
+        using var model = Mlp.Create(20, [16, 12], 5, ParseActivation(meta["activation"]), new Generator(0));
+        model.LoadStateDict(ParameterNames.ToDictionary(n => n, n => Read(file, n)));
+        model.To(dtype).To(_device);
+        using var optimizer = MakeOptimizer(meta, model.Parameters());
+        using var x = OnDevice(Read(file, "x"));
+        using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], _device) : OnDevice(Read(file, "targets"));
+        using var ce = new CrossEntropyLoss();
+        using var mse = new MSELoss();
+
+        double forwardTolerance = exact ? 1e-12 : 2e-5;
+        for (int step = 1; step <= 10; step++)
+        {
+            optimizer.ZeroGrad();
+            var output = model.Forward(x);
+            var loss = crossEntropy ? ce.Forward(output, target) : mse.Forward(output, target);
+            model.Backward(crossEntropy ? ce.Backward() : mse.Backward());
+            if (step == 1)
+            {
+                Compare(file, "output", output, forwardTolerance);
+                Compare(file, "loss", loss, forwardTolerance);
+                foreach (var (name, p) in model.NamedParameters())
+                    Compare(file, "grad." + name, p.Grad, forwardTolerance);
+            }
+            optimizer.Step();
+            if (step == 1)
+                foreach (var (name, p) in model.NamedParameters())
+                    Compare(file, "step1." + name, p.Value, forwardTolerance);
+        }
+        double lr = double.Parse(meta["lr"], CultureInfo.InvariantCulture);
+        double tenSteps = exact ? 1e-10 : 0.01 * 10 * lr;
+        foreach (var (name, p) in model.NamedParameters())
+            Compare(file, "step10." + name, p.Value, tenSteps, absolute: true);
+    }
+
+    /// <summary>Every element within <paramref name="tolerance"/> of the reference's: times its largest value, or absolute.</summary>
+    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance, bool absolute = false)
+    {
+        double[] expected = file.Get(name).ToDoubleArray();
+        double[] values = actual.DType == DType.Float64 ? actual.ToArray<double>() : Array.ConvertAll(actual.ToArray<float>(), v => (double)v);
+        double scale = absolute ? 1 : Math.Max(expected.Max(Math.Abs), 1e-300);
+        double worst = expected.Zip(values, (e, a) => Math.Abs(a - e)).Max();
+        TestContext.Out.WriteLine($"  {name,-16} max |error| {worst:E2} (limit {tolerance * scale:E2})");
+        Close.Assert(expected, values, tolerance * scale, 0, $"{name} ({(absolute ? "absolute" : "relative to its largest value")} {tolerance:E0})");
+    }
+
+    private Tensor OnDevice(Tensor host)
+    {
+        using (host) return TensorConversion.To(host, _device, dtype);
+    }
+
+    private static Tensor Read(SafetensorsFile file, string name)
+    {
+        var entry = file.Get(name);
+        return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
+    }
+
+    private static Activation ParseActivation(string name) => name switch
+    {
+        "relu" => Activation.ReLU,
+        "sigmoid" => Activation.Sigmoid,
+        "tanh" => Activation.Tanh,
+        _ => throw new ArgumentException($"unknown activation '{name}' in a reference file"),
+    };
+
+    private static Optimizer MakeOptimizer(IReadOnlyDictionary<string, string> meta, IReadOnlyList<Parameter> parameters)
+    {
+        double Get(string key) => meta.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : 0;
+        return meta["optimizer"] switch
+        {
+            "adam" => new Adam(parameters, lr: Get("lr")),
+            "adamw" => new AdamW(parameters, lr: Get("lr"), weightDecay: Get("weight_decay")),
+            "sgd-momentum" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
+            "sgd-nesterov" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), nesterov: true, weightDecay: Get("weight_decay")),
+            var other => throw new ArgumentException($"unknown optimizer '{other}' in a reference file"),
+        };
+    }
+
+    /// <summary>Nn.Tests/References in the repository, whichever build folder the tests run from.</summary>
+    internal static string ReferenceFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "Nn.Tests", "References");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException($"no Nn.Tests/References above {AppContext.BaseDirectory}");
+    }
+}

@@ -1,0 +1,148 @@
+"""Writes the PyTorch reference files the tests compare CudaNn against (Nn.Tests/References/*.safetensors).
+
+Run with Debian's PyTorch 1.13 (apt-get install python3-torch), from the repository root:
+    /usr/bin/python3 Nn.Tests/References/make_references.py
+CI never runs this: the files it writes are committed, and the tests read them.
+
+- mlp-*.safetensors: a 20-16-12-5 MLP in float64 per configuration (activation, loss, optimizer, batch). Each holds
+  the batch (x, and labels or targets), the initial weights under CudaNn's names (fc1.weight, ...), the output and
+  loss of the first forward, every gradient of the first backward (grad.*), and the weights after 1 and after 10
+  optimizer steps on the same batch (step1.*, step10.*). The metadata says how the model and optimizer were made.
+- optimizers.safetensors: three steps of each optimizer from fixed parameters and gradients, one learning rate or one
+  per step (a schedule), for the optimizer unit tests.
+- losses.safetensors: cross-entropy on logits that include +-1000 (loss and gradient), and MSE.
+"""
+import json
+import os
+import struct
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+F64 = torch.float64
+
+
+def write(name, tensors, metadata):
+    """A safetensors file, written by hand (no safetensors package on Debian): a JSON header, then the raw bytes."""
+    header, blobs, offset = {}, [], 0
+    for key, t in tensors.items():
+        t = t.detach().contiguous()
+        dtype = {torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}[t.dtype]
+        data = t.numpy().tobytes()
+        header[key] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    temporary = os.path.join(HERE, name + ".tmp")
+    with open(temporary, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(temporary, os.path.join(HERE, name))
+
+
+ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
+OPTIMIZERS = {
+    "adam": (lambda ps: torch.optim.Adam(ps, lr=1e-2), {"lr": 1e-2}),
+    "adamw": (lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.1), {"lr": 1e-2, "weight_decay": 0.1}),
+    "sgd-momentum": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.1, weight_decay=1e-3),
+                     {"lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 1e-3}),
+    "sgd-nesterov": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+                     {"lr": 0.05, "momentum": 0.9, "nesterov": 1, "weight_decay": 1e-3}),
+}
+# Every activation with both losses, every optimizer, both batch sizes (64 and an odd 37).
+MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "adamw", 37),
+        ("tanh", "cross-entropy", "sgd-momentum", 64), ("relu", "mse", "sgd-nesterov", 37),
+        ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64)]
+
+
+def mlp(activation, loss_name, optimizer_name, batch, seed):
+    torch.manual_seed(seed)
+    act = ACTIVATIONS[activation]
+    model = torch.nn.Sequential(torch.nn.Linear(20, 16), act(), torch.nn.Linear(16, 12), act(), torch.nn.Linear(12, 5)).to(F64)
+    names = {"0": "fc1", "2": "fc2", "4": "fc3"}
+    params = {names[k.split(".")[0]] + "." + k.split(".")[1]: p for k, p in model.named_parameters()}
+    x = torch.randn(batch, 20, dtype=F64)
+    if loss_name == "cross-entropy":
+        target = torch.randint(0, 5, (batch,))
+        criterion = torch.nn.functional.cross_entropy
+        tensors = {"x": x, "labels": target.to(torch.int32)}
+    else:
+        target = torch.randn(batch, 5, dtype=F64)
+        criterion = torch.nn.functional.mse_loss
+        tensors = {"x": x, "targets": target}
+    tensors.update({k: p.detach().clone() for k, p in params.items()})
+    make, hyper = OPTIMIZERS[optimizer_name]
+    opt = make(model.parameters())
+    for step in range(1, 11):
+        opt.zero_grad()
+        out = model(x)
+        loss = criterion(out, target)
+        loss.backward()
+        if step == 1:
+            tensors["output"] = out.detach().clone()
+            tensors["loss"] = loss.detach().reshape(1).clone()
+            tensors.update({"grad." + k: p.grad.detach().clone() for k, p in params.items()})
+        opt.step()
+        if step in (1, 10):
+            tensors.update({f"step{step}." + k: p.detach().clone() for k, p in params.items()})
+    metadata = {"activation": activation, "loss": loss_name, "optimizer": optimizer_name, "batch": batch,
+                "seed": seed, "torch": torch.__version__, **hyper}
+    write(f"mlp-{activation}-{loss_name}-{optimizer_name}-{batch}.safetensors", tensors, metadata)
+
+
+def optimizers():
+    p0 = torch.tensor([0.5, -1.25, 2.0, 0.0, -0.125], dtype=F64)
+    grads = torch.tensor([[0.1, -0.2, 0.3, -0.4, 0.0], [-0.05, 0.5, 0.25, 1.5, -2.0], [1.0, 1.0, -1.0, 0.01, 0.3]], dtype=F64)
+    cases = {
+        "adam": (lambda ps: torch.optim.Adam(ps, lr=0.01), None),
+        "adam-betas-eps-wd": (lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1), None),
+        "adamw": (lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), None),
+        "sgd": (lambda ps: torch.optim.SGD(ps, lr=0.1), None),
+        "sgd-momentum-dampening-wd": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01), None),
+        "sgd-nesterov-wd": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), None),
+        "adam-lr-schedule": (lambda ps: torch.optim.Adam(ps, lr=0.01), [0.01, 0.03, 0.005]),
+        "sgd-momentum-lr-schedule": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), [0.1, 0.3, 0.05]),
+    }
+    tensors = {"start": p0, "grads": grads}
+    for name, (make, rates) in cases.items():
+        p = torch.nn.Parameter(p0.clone())
+        opt = make([p])
+        for i, g in enumerate(grads):
+            if rates is not None:
+                for group in opt.param_groups:
+                    group["lr"] = rates[i]
+            opt.zero_grad()
+            p.grad = g.clone()
+            opt.step()
+        tensors[name] = p.detach().clone()
+        if rates is not None:
+            tensors[name + ".rates"] = torch.tensor(rates, dtype=F64)
+    write("optimizers.safetensors", tensors, {"torch": torch.__version__})
+
+
+def losses():
+    z = torch.tensor([[2.0, -1.0, 0.5, 0.0], [0.1, 0.2, 0.3, 0.4], [1000.0, 0.0, -1000.0, 999.0]], dtype=F64, requires_grad=True)
+    labels = torch.tensor([0, 3, 3])
+    loss = torch.nn.functional.cross_entropy(z, labels)
+    loss.backward()
+    torch.manual_seed(7)
+    pred = torch.randn(4, 3, dtype=F64, requires_grad=True)
+    target = torch.randn(4, 3, dtype=F64)
+    mse = torch.nn.functional.mse_loss(pred, target)
+    mse.backward()
+    write("losses.safetensors", {
+        "ce.logits": z.detach(), "ce.labels": labels.to(torch.int32), "ce.loss": loss.detach().reshape(1), "ce.grad": z.grad,
+        "mse.pred": pred.detach(), "mse.target": target, "mse.loss": mse.detach().reshape(1), "mse.grad": pred.grad,
+    }, {"torch": torch.__version__})
+
+
+if __name__ == "__main__":
+    for i, (activation, loss_name, optimizer_name, batch) in enumerate(MLPS):
+        mlp(activation, loss_name, optimizer_name, batch, seed=1000 + i)
+    optimizers()
+    losses()
+    print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))
