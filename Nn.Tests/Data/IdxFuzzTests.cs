@@ -70,7 +70,6 @@ public class IdxFuzzTests
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(10)));
         Assert.That(loaded.Values.Sum(), Is.GreaterThan(Mutations / 50), "some mutants still load (e.g. data-byte flips)");
         Assert.That(rejected.Values.Sum(), Is.GreaterThan(Mutations / 2), "most mutants are rejected");
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "no mutant makes the reader crawl");
     }
 
     private static byte[] Mutate(Random random, byte[] valid, string kind)

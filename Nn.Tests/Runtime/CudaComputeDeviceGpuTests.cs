@@ -135,7 +135,6 @@ public class CudaComputeDeviceGpuTests
         byte[] head = new byte[8];
         device.CopyDeviceToHost(head, buffer);
 
-        Assert.That(done.ElapsedMillisecondsSince(start), Is.GreaterThan(0f));
         Assert.That(head, Is.EqualTo(new byte[] { 0, 0, 0, 0, 0x7f, 0x7f, 0x7f, 0x7f }), "the second stream's memset must run after the first's");
     }
 

@@ -7,6 +7,13 @@ namespace CudaNn.Checkpoints;
 public static class SafetensorsWriter
 {
     /// <summary>
+    /// A test hook: with this set to N, the process kills itself (as kill -9 or a power cut would) once N bytes of the
+    /// temporary file are written and flushed; N at or past the file's length strikes after the flush, before the
+    /// rename. Tests use it to prove that a crash at any byte leaves the previous file intact.
+    /// </summary>
+    internal const string KillAtByteVariable = "CUDANN_TEST_KILL_AT_CHECKPOINT_BYTE";
+
+    /// <summary>
     /// Writes the tensors to <paramref name="path"/> atomically: everything goes to a temporary
     /// file in the same directory, which is flushed to disk and then renamed over the target.
     /// If anything fails, the temporary file is removed and an existing file at the path is
@@ -27,6 +34,8 @@ public static class SafetensorsWriter
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
+                if (long.TryParse(Environment.GetEnvironmentVariable(KillAtByteVariable), out long killAt))
+                    WriteThenDie(stream, header, list, killAt);
                 WriteBody(stream, header, list);
                 // Data must be on disk before the rename makes it visible, or a crash could leave a renamed but empty file.
                 stream.Flush(flushToDisk: true);
@@ -61,6 +70,16 @@ public static class SafetensorsWriter
         stream.Write(header);
         foreach (SafeTensorEntry tensor in tensors)
             stream.Write(tensor.Data.Span);
+    }
+
+    private static void WriteThenDie(FileStream stream, byte[] header, IReadOnlyList<SafeTensorEntry> tensors, long bytes)
+    {
+        using var all = new MemoryStream();
+        WriteBody(all, header, tensors);
+        stream.Write(all.GetBuffer(), 0, (int)Math.Min(bytes, all.Length));
+        stream.Flush(flushToDisk: true);
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+        Thread.Sleep(Timeout.Infinite);
     }
 
     private static IReadOnlyList<SafeTensorEntry> Validated(IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata)

@@ -6,6 +6,8 @@ namespace CudaNn.Nn;
 /// logits do not overflow. Forward also computes dLoss/dLogits = (softmax(z) - onehot(y)) / N, which
 /// Backward returns, unless the logits need no gradient (under <see cref="GradMode.NoGrad"/>, say). Its buffers are
 /// kept per shape and grad mode, as a layer's are.
+/// A label outside [0, C) throws on the CPU, naming the row. A GPU kernel cannot throw: there the loss becomes NaN,
+/// and `train` (the <see cref="Training.Trainer"/>) reports the first step whose loss was not finite.
 /// </summary>
 public sealed class CrossEntropyLoss : IDisposable
 {
