@@ -28,8 +28,8 @@ public class ModelCheckpointTests
         byte[] One(ushort bits) => BitConverter.GetBytes(bits);
         var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(
         [
-            new SafeTensorEntry("fc1.weight", SafeTensorDtype.BF16, [1, 1], One(0xC000)),
-            new SafeTensorEntry("fc1.bias", SafeTensorDtype.BF16, [1], One(0x3E80)),
+            new SafetensorsEntry("fc1.weight", SafetensorsDtype.BF16, [1, 1], One(0xC000)),
+            new SafetensorsEntry("fc1.bias", SafetensorsDtype.BF16, [1], One(0x3E80)),
         ]), "bf16");
         ModelCheckpoint.Load(model, file);
         Assert.That(model.Parameters().SelectMany(p => p.Value.ToArray<float>()), Is.EqualTo(new[] { -2f, 0.25f }));
@@ -47,7 +47,7 @@ public class ModelCheckpointTests
         Assert.That(model.Parameters().SelectMany(p => p.Value.ToArray<float>()), Is.EqualTo(before));
 
         var renamed = SafetensorsReader.Read(SafetensorsWriter.ToBytes(
-            MlpSpecTests.Entries(model).Select(e => new SafeTensorEntry(e.Name.Replace("fc3", "out"), e.Dtype, e.Shape, e.Data))), "renamed");
+            MlpSpecTests.Entries(model).Select(e => new SafetensorsEntry(e.Name.Replace("fc3", "out"), e.Dtype, e.Shape, e.Data))), "renamed");
         ex = Assert.Throws<CheckpointFormatException>(() => ModelCheckpoint.Load(model, renamed));
         Assert.That(ex!.Message, Does.Contain("missing [fc3.weight, fc3.bias], unexpected [out.weight, out.bias]"));
     }

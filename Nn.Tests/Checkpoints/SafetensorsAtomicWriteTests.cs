@@ -16,7 +16,7 @@ public class SafetensorsAtomicWriteTests
         _directory = Path.Combine(Path.GetTempPath(), "cudann-atomic-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         _path = Path.Combine(_directory, "model.safetensors");
-        SafetensorsWriter.Write(_path, [SafeTensorEntry.FromFloats("fc1.weight", [2, 2], [1, 2, 3, 4])], new Dictionary<string, string> { ["epoch"] = "1" });
+        SafetensorsWriter.Write(_path, [SafetensorsEntry.FromFloats("fc1.weight", [2, 2], [1, 2, 3, 4])], new Dictionary<string, string> { ["epoch"] = "1" });
         _previous = File.ReadAllBytes(_path);
     }
 
@@ -34,10 +34,10 @@ public class SafetensorsAtomicWriteTests
     {
         // Header and the first tensor are written to the temporary file before the second tensor's data throws.
         using var failing = new FailingMemory();
-        SafeTensorEntry[] tensors =
+        SafetensorsEntry[] tensors =
         [
-            SafeTensorEntry.FromFloats("fc1.weight", [2, 2], [9, 9, 9, 9]),
-            new SafeTensorEntry("fc1.bias", SafeTensorDtype.F32, [64], failing.Create(256)),
+            SafetensorsEntry.FromFloats("fc1.weight", [2, 2], [9, 9, 9, 9]),
+            new SafetensorsEntry("fc1.bias", SafetensorsDtype.F32, [64], failing.Create(256)),
         ];
         Assert.That(() => SafetensorsWriter.Write(_path, tensors), Throws.TypeOf<IOException>().With.Message.EqualTo(FailingMemory.Message));
         Assert.That(failing.Reads, Is.EqualTo(1), "the failure happened while writing, not before");
@@ -47,9 +47,9 @@ public class SafetensorsAtomicWriteTests
     [Test]
     public void InvalidEntries_LeavePreviousFile()
     {
-        SafeTensorEntry[] duplicate = [SafeTensorEntry.FromBytes("a", [1], [1]), SafeTensorEntry.FromBytes("a", [1], [1])];
+        SafetensorsEntry[] duplicate = [SafetensorsEntry.FromBytes("a", [1], [1]), SafetensorsEntry.FromBytes("a", [1], [1])];
         Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(_path, duplicate));
-        Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(_path, [SafeTensorEntry.FromBytes("\ud800", [1], [1])]));
+        Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(_path, [SafetensorsEntry.FromBytes("\ud800", [1], [1])]));
         Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(_path, [null!]));
         AssertPreviousIntactAndNoTemporaryFile();
     }
@@ -57,9 +57,9 @@ public class SafetensorsAtomicWriteTests
     [Test]
     public void EnumerationThatThrows_LeavesPreviousFile()
     {
-        static IEnumerable<SafeTensorEntry> Broken()
+        static IEnumerable<SafetensorsEntry> Broken()
         {
-            yield return SafeTensorEntry.FromBytes("a", [1], [1]);
+            yield return SafetensorsEntry.FromBytes("a", [1], [1]);
             throw new InvalidOperationException("parameter list changed");
         }
         Assert.Throws<InvalidOperationException>(() => SafetensorsWriter.Write(_path, Broken()));
@@ -69,7 +69,7 @@ public class SafetensorsAtomicWriteTests
     [Test]
     public void SuccessfulWrite_ReplacesPreviousFileAndLeavesNoTemporaryFile()
     {
-        SafetensorsWriter.Write(_path, [SafeTensorEntry.FromInt64s("step", [], [7])]);
+        SafetensorsWriter.Write(_path, [SafetensorsEntry.FromInt64s("step", [], [7])]);
         Assert.That(SafetensorsReader.Read(_path).GetInt64s("step"), Is.EqualTo(new long[] { 7 }));
         Assert.That(Directory.GetFileSystemEntries(_directory), Is.EqualTo(new[] { _path }));
     }
@@ -78,7 +78,7 @@ public class SafetensorsAtomicWriteTests
     public void MissingDirectory_ThrowsAndCreatesNothing()
     {
         string path = Path.Combine(_directory, "no-such-dir", "m.safetensors");
-        Assert.Throws<DirectoryNotFoundException>(() => SafetensorsWriter.Write(path, [SafeTensorEntry.FromBytes("a", [1], [1])]));
+        Assert.Throws<DirectoryNotFoundException>(() => SafetensorsWriter.Write(path, [SafetensorsEntry.FromBytes("a", [1], [1])]));
         AssertPreviousIntactAndNoTemporaryFile();
     }
 

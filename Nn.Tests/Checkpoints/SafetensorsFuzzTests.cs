@@ -19,14 +19,14 @@ public class SafetensorsFuzzTests
 
     private static byte[] ValidFile() => SafetensorsWriter.ToBytes(
         [
-            SafeTensorEntry.FromFloats("fc1.weight", [3, 4], Enumerable.Range(0, 12).Select(i => i * 0.25f).ToArray()),
-            SafeTensorEntry.FromFloats("fc1.bias", [3], [1f, -1f, 0.5f]),
-            SafeTensorEntry.FromDoubles("adam.exp_avg", [2], [1e-3, -2e-3]),
-            SafeTensorEntry.FromInt64s("adam.step", [], [42]),
-            SafeTensorEntry.FromBytes("rng", [5], [1, 2, 3, 4, 5]),
-            new SafeTensorEntry("half", SafeTensorDtype.F16, [2, 2], new byte[] { 0, 0x3C, 0, 0xC0, 1, 0, 0, 0x7C }),
-            new SafeTensorEntry("brain", SafeTensorDtype.BF16, [3], new byte[] { 0x80, 0x3F, 0x49, 0x40, 0xC0, 0x7F }),
-            SafeTensorEntry.FromFloats("empty", [0, 7], []),
+            SafetensorsEntry.FromFloats("fc1.weight", [3, 4], Enumerable.Range(0, 12).Select(i => i * 0.25f).ToArray()),
+            SafetensorsEntry.FromFloats("fc1.bias", [3], [1f, -1f, 0.5f]),
+            SafetensorsEntry.FromDoubles("adam.exp_avg", [2], [1e-3, -2e-3]),
+            SafetensorsEntry.FromInt64s("adam.step", [], [42]),
+            SafetensorsEntry.FromBytes("rng", [5], [1, 2, 3, 4, 5]),
+            new SafetensorsEntry("half", SafetensorsDtype.F16, [2, 2], new byte[] { 0, 0x3C, 0, 0xC0, 1, 0, 0, 0x7C }),
+            new SafetensorsEntry("brain", SafetensorsDtype.BF16, [3], new byte[] { 0x80, 0x3F, 0x49, 0x40, 0xC0, 0x7F }),
+            SafetensorsEntry.FromFloats("empty", [0, 7], []),
         ],
         new Dictionary<string, string> { ["format"] = "pt", ["epoch"] = "2" });
 

@@ -108,7 +108,7 @@ public class SafetensorsMalformedTests
     public void ReadPath_NamesTheFile_AndMissingFileIsFileNotFound()
     {
         string path = Path.Combine(Path.GetTempPath(), $"cudann-truncated-{Guid.NewGuid():N}.safetensors");
-        byte[] good = SafetensorsWriter.ToBytes([SafeTensorEntry.FromFloats("w", [4], [1, 2, 3, 4])]);
+        byte[] good = SafetensorsWriter.ToBytes([SafetensorsEntry.FromFloats("w", [4], [1, 2, 3, 4])]);
         File.WriteAllBytes(path, good[..^3]);
         try
         {

@@ -32,8 +32,8 @@ public class SafetensorsReferenceBytesTests
     {
         var tensors = new[]
         {
-            SafeTensorEntry.FromFloats("fc1.bias", [2], [0.5f, -1.25f]),
-            SafeTensorEntry.FromFloats("fc1.weight", [2, 3], [1f, 2f, 3f, 4f, 5f, 6f]),
+            SafetensorsEntry.FromFloats("fc1.bias", [2], [0.5f, -1.25f]),
+            SafetensorsEntry.FromFloats("fc1.weight", [2, 3], [1f, 2f, 3f, 4f, 5f, 6f]),
         };
         byte[] written = SafetensorsWriter.ToBytes(tensors, new Dictionary<string, string> { ["format"] = "pt" });
         byte[] expected = ReferenceFile();
@@ -62,8 +62,8 @@ public class SafetensorsReferenceBytesTests
         bytes.AddRange(Encoding.ASCII.GetBytes("{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}"));
         bytes.AddRange(new byte[16]);
         SafetensorsFile file = SafetensorsReader.Read(bytes.ToArray(), "doc-example");
-        SafeTensorEntry test = file.Get("test");
-        Assert.That(test.Dtype, Is.EqualTo(SafeTensorDtype.I32));
+        SafetensorsEntry test = file.Get("test");
+        Assert.That(test.Dtype, Is.EqualTo(SafetensorsDtype.I32));
         Assert.That(test.Shape, Is.EqualTo(new long[] { 2, 2 }));
         Assert.That(test.ToInt32Array(), Is.EqualTo(new int[4]));
     }
@@ -73,7 +73,7 @@ public class SafetensorsReferenceBytesTests
     public void Writer_EscapesNamesLikeTheReference()
     {
         string name = "q\"b\\n\nc\u001fü";
-        byte[] written = SafetensorsWriter.ToBytes([SafeTensorEntry.FromBytes(name, [1], [7])]);
+        byte[] written = SafetensorsWriter.ToBytes([SafetensorsEntry.FromBytes(name, [1], [7])]);
         string header = Encoding.UTF8.GetString(written, 8, written.Length - 9);
         Assert.That(header.TrimEnd(' '), Is.EqualTo("{\"q\\\"b\\\\n\\nc\\u001fü\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}"));
         Assert.That(SafetensorsReader.Read(written, "escaped").Tensors[0].Name, Is.EqualTo(name));

@@ -17,7 +17,7 @@ public class SafetensorsRoundTripTests
     [TearDown]
     public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
-    private static (SafeTensorEntry[] Tensors, float[] Weight, double[] Moment, long[] Steps, byte[] Rng) SampleTensors()
+    private static (SafetensorsEntry[] Tensors, float[] Weight, double[] Moment, long[] Steps, byte[] Rng) SampleTensors()
     {
         TestContext.Out.WriteLine($"seed {Seed}");
         var random = new Random(Seed);
@@ -26,14 +26,14 @@ public class SafetensorsRoundTripTests
         moment[0] = double.Epsilon;
         long[] steps = [long.MaxValue, -1, 0, 12345678901];
         byte[] rng = Enumerable.Range(0, 13).Select(_ => (byte)random.Next(256)).ToArray();
-        SafeTensorEntry[] tensors =
+        SafetensorsEntry[] tensors =
         [
-            SafeTensorEntry.FromFloats("fc1.weight", [3, 7], weight),
-            SafeTensorEntry.FromDoubles("optimizer.exp_avg", [5], moment),
-            SafeTensorEntry.FromInt64s("optimizer.step", [2, 2], steps),
-            SafeTensorEntry.FromBytes("rng.state", [13], rng),
-            SafeTensorEntry.FromInt32s("epoch", [], [3]),
-            SafeTensorEntry.FromFloats("empty", [0, 4], []),
+            SafetensorsEntry.FromFloats("fc1.weight", [3, 7], weight),
+            SafetensorsEntry.FromDoubles("optimizer.exp_avg", [5], moment),
+            SafetensorsEntry.FromInt64s("optimizer.step", [2, 2], steps),
+            SafetensorsEntry.FromBytes("rng.state", [13], rng),
+            SafetensorsEntry.FromInt32s("epoch", [], [3]),
+            SafetensorsEntry.FromFloats("empty", [0, 4], []),
         ];
         return (tensors, weight, moment, steps, rng);
     }
@@ -52,7 +52,7 @@ public class SafetensorsRoundTripTests
         Assert.That(file.Tensors.Select(t => t.Name), Is.EqualTo(tensors.Select(t => t.Name)));
         Assert.That(file.Tensors.Select(t => t.Dtype), Is.EqualTo(new[]
         {
-            SafeTensorDtype.F32, SafeTensorDtype.F64, SafeTensorDtype.I64, SafeTensorDtype.U8, SafeTensorDtype.I32, SafeTensorDtype.F32,
+            SafetensorsDtype.F32, SafetensorsDtype.F64, SafetensorsDtype.I64, SafetensorsDtype.U8, SafetensorsDtype.I32, SafetensorsDtype.F32,
         }));
         Assert.That(file.Tensors.Select(t => t.Shape.ToArray()), Is.EqualTo(tensors.Select(t => t.Shape.ToArray())));
         Assert.That(file.GetFloats("fc1.weight", [3, 7]), Is.EqualTo(weight));
@@ -85,7 +85,7 @@ public class SafetensorsRoundTripTests
     {
         for (int nameLength = 1; nameLength <= 9; nameLength++)
         {
-            byte[] bytes = SafetensorsWriter.ToBytes([SafeTensorEntry.FromBytes(new string('x', nameLength), [1], [1])]);
+            byte[] bytes = SafetensorsWriter.ToBytes([SafetensorsEntry.FromBytes(new string('x', nameLength), [1], [1])]);
             ulong headerLength = BitConverter.ToUInt64(bytes, 0);
             Assert.That(headerLength % 8, Is.Zero, $"name length {nameLength}");
             int jsonEnd = Array.LastIndexOf(bytes, (byte)'}', 8 + (int)headerLength - 1);
@@ -97,10 +97,10 @@ public class SafetensorsRoundTripTests
     public void Write_RejectsDuplicateAndReservedNames()
     {
         string path = Path.Combine(_directory, "bad.safetensors");
-        var duplicate = new[] { SafeTensorEntry.FromBytes("a", [1], [1]), SafeTensorEntry.FromBytes("a", [1], [2]) };
+        var duplicate = new[] { SafetensorsEntry.FromBytes("a", [1], [1]), SafetensorsEntry.FromBytes("a", [1], [2]) };
         Assert.That(() => SafetensorsWriter.Write(path, duplicate),
             Throws.ArgumentException.With.Message.Contains("'a' appears more than once"));
-        Assert.That(() => SafetensorsWriter.Write(path, [SafeTensorEntry.FromBytes("__metadata__", [1], [1])]),
+        Assert.That(() => SafetensorsWriter.Write(path, [SafetensorsEntry.FromBytes("__metadata__", [1], [1])]),
             Throws.ArgumentException.With.Message.Contains("reserved"));
         Assert.That(File.Exists(path), Is.False);
     }
@@ -108,11 +108,11 @@ public class SafetensorsRoundTripTests
     [Test]
     public void Entry_RejectsDataThatDoesNotMatchTheShape()
     {
-        Assert.That(() => new SafeTensorEntry("w", SafeTensorDtype.F32, [2, 3], new byte[20]),
+        Assert.That(() => new SafetensorsEntry("w", SafetensorsDtype.F32, [2, 3], new byte[20]),
             Throws.ArgumentException.With.Message.Contains("needs 24 bytes but the data has 20"));
-        Assert.That(() => new SafeTensorEntry("w", SafeTensorDtype.F32, [-1], new byte[4]),
+        Assert.That(() => new SafetensorsEntry("w", SafetensorsDtype.F32, [-1], new byte[4]),
             Throws.ArgumentException.With.Message.Contains("negative"));
-        Assert.That(() => new SafeTensorEntry("w", SafeTensorDtype.F64, [long.MaxValue, 2], new byte[8]),
+        Assert.That(() => new SafetensorsEntry("w", SafetensorsDtype.F64, [long.MaxValue, 2], new byte[8]),
             Throws.ArgumentException.With.Message.Contains("more than 2^63"));
     }
 }

@@ -75,7 +75,7 @@ public class TrainingCheckpointKillTests
         try
         {
             var file = SafetensorsReader.Read(path);
-            foreach (var tensor in file.Tensors.Where(t => t.Dtype == SafeTensorDtype.F32)) file.GetFloats(tensor.Name);
+            foreach (var tensor in file.Tensors.Where(t => t.Dtype == SafetensorsDtype.F32)) file.GetFloats(tensor.Name);
             var position = TrainingCheckpoint.ReadPosition(file);
             Assert.That(position.History, Has.Count.EqualTo(position.EpochsCompleted), $"{when}: {path} history");
             return position.EpochsCompleted;

@@ -70,7 +70,7 @@ public class TrainResumeTests
     {
         using var dir = new TempDirectory();
         string weights = dir.File("w.safetensors");
-        SafetensorsWriter.Write(weights, [SafeTensorEntry.FromFloats("fc1.weight", [10, 784], new float[7840]), SafeTensorEntry.FromFloats("fc1.bias", [10], new float[10])]);
+        SafetensorsWriter.Write(weights, [SafetensorsEntry.FromFloats("fc1.weight", [10, 784], new float[7840]), SafetensorsEntry.FromFloats("fc1.bias", [10], new float[10])]);
         var result = Run("train", "--resume", weights, "--epochs", "2");
         Assert.That(result.Code, Is.EqualTo(1));
         Assert.That(result.Error, Does.Contain("weights only").And.Contain("--init"));

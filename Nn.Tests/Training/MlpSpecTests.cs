@@ -33,18 +33,18 @@ public class MlpSpecTests
     [Test]
     public void FromCheckpoint_RejectsFilesThatAreNoMlp()
     {
-        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes([SafeTensorEntry.FromFloats("conv1.weight", [2, 2], [1, 2, 3, 4])]), "cnn.safetensors");
+        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes([SafetensorsEntry.FromFloats("conv1.weight", [2, 2], [1, 2, 3, 4])]), "cnn.safetensors");
         var ex = Assert.Throws<CheckpointFormatException>(() => MlpSpec.FromCheckpoint(file));
         Assert.That(ex!.Message, Does.Contain("cnn.safetensors").And.Contain("no fc1.weight"));
 
         file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(
-            [SafeTensorEntry.FromFloats("fc1.weight", [3, 4], new float[12]), SafeTensorEntry.FromFloats("fc2.weight", [2, 5], new float[10])]), "gap");
+            [SafetensorsEntry.FromFloats("fc1.weight", [3, 4], new float[12]), SafetensorsEntry.FromFloats("fc2.weight", [2, 5], new float[10])]), "gap");
         ex = Assert.Throws<CheckpointFormatException>(() => MlpSpec.FromCheckpoint(file));
         Assert.That(ex!.Message, Does.Contain("fc2.weight takes 5 inputs but fc1 gives 3"));
     }
 
-    internal static IEnumerable<SafeTensorEntry> Entries(CudaNn.Nn.Module model) =>
-        model.NamedParameters().Select(p => SafeTensorEntry.FromFloats(p.Name, p.Parameter.Shape.ToArray().Select(d => (long)d), p.Parameter.Value.ToArray<float>()));
+    internal static IEnumerable<SafetensorsEntry> Entries(CudaNn.Nn.Module model) =>
+        model.NamedParameters().Select(p => SafetensorsEntry.FromFloats(p.Name, p.Parameter.Shape.ToArray().Select(d => (long)d), p.Parameter.Value.ToArray<float>()));
 
     private static bool SameSpec(MlpSpec a, MlpSpec b) =>
         a.Inputs == b.Inputs && a.Classes == b.Classes && a.Activation == b.Activation && a.Hidden.SequenceEqual(b.Hidden);

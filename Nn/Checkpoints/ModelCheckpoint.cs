@@ -14,15 +14,15 @@ public static class ModelCheckpoint
 
     /// <summary>Writes every parameter, atomically: a crash leaves the old file or the new one, never half of one.</summary>
     public static void Save(Module model, string path, IReadOnlyDictionary<string, string>? metadata = null,
-        IEnumerable<SafeTensorEntry>? trainingState = null)
+        IEnumerable<SafetensorsEntry>? trainingState = null)
     {
-        var entries = new List<SafeTensorEntry>();
+        var entries = new List<SafetensorsEntry>();
         foreach (var (name, p) in model.NamedParameters())
         {
             long[] shape = p.Shape.ToArray().Select(d => (long)d).ToArray();
             entries.Add(p.Value.DType == DType.Float64
-                ? SafeTensorEntry.FromDoubles(name, shape, p.Value.ToArray<double>())
-                : SafeTensorEntry.FromFloats(name, shape, p.Value.ToArray<float>()));
+                ? SafetensorsEntry.FromDoubles(name, shape, p.Value.ToArray<double>())
+                : SafetensorsEntry.FromFloats(name, shape, p.Value.ToArray<float>()));
         }
         if (trainingState is not null) entries.AddRange(trainingState);
         SafetensorsWriter.Write(path, entries, metadata);

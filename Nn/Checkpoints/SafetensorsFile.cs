@@ -8,16 +8,16 @@ namespace CudaNn.Checkpoints;
 /// </summary>
 public sealed class SafetensorsFile
 {
-    private readonly Dictionary<string, SafeTensorEntry> _byName;
+    private readonly Dictionary<string, SafetensorsEntry> _byName;
 
     /// <summary>Wraps already validated tensors; names must be unique.</summary>
-    public SafetensorsFile(string source, IReadOnlyList<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string> metadata)
+    public SafetensorsFile(string source, IReadOnlyList<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(metadata);
-        _byName = new Dictionary<string, SafeTensorEntry>(StringComparer.Ordinal);
-        foreach (SafeTensorEntry entry in tensors)
+        _byName = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+        foreach (SafetensorsEntry entry in tensors)
         {
             if (!_byName.TryAdd(entry.Name, entry))
                 throw new ArgumentException($"tensor name '{entry.Name}' appears more than once", nameof(tensors));
@@ -31,26 +31,26 @@ public sealed class SafetensorsFile
     public string Source { get; }
 
     /// <summary>The tensors in the order the header lists them.</summary>
-    public IReadOnlyList<SafeTensorEntry> Tensors { get; }
+    public IReadOnlyList<SafetensorsEntry> Tensors { get; }
 
     /// <summary>The "__metadata__" entries; empty when the file has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The tensor with this name, or null.</summary>
-    public SafeTensorEntry? Find(string name) => _byName.GetValueOrDefault(name);
+    public SafetensorsEntry? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>The tensor with this name; a missing one throws <see cref="CheckpointFormatException"/>.</summary>
-    public SafeTensorEntry Get(string name) =>
+    public SafetensorsEntry Get(string name) =>
         Find(name) ?? throw new CheckpointFormatException(Source,
             $"no tensor named '{name}' (the file has {(Tensors.Count == 0 ? "none" : string.Join(", ", Tensors.Select(t => t.Name)))})");
 
     /// <summary>
     /// The named tensor as float32 after checking its shape (null skips the check);
-    /// F16/BF16/F64 are converted (see <see cref="SafeTensorValues.ToFloatArray"/>).
+    /// F16/BF16/F64 are converted (see <see cref="SafetensorsValues.ToFloatArray"/>).
     /// </summary>
     public float[] GetFloats(string name, IReadOnlyList<long>? expectedShape = null)
     {
-        SafeTensorEntry entry = Checked(name, expectedShape);
+        SafetensorsEntry entry = Checked(name, expectedShape);
         if (!entry.Dtype.IsFloatingPoint())
             throw new CheckpointFormatException(Source, $"tensor '{name}' has dtype {entry.Dtype.HeaderName()}, expected F32 (or F16, BF16, F64)");
         return entry.ToFloatArray();
@@ -59,7 +59,7 @@ public sealed class SafetensorsFile
     /// <summary>The named tensor as float64 after checking its shape (null skips the check).</summary>
     public double[] GetDoubles(string name, IReadOnlyList<long>? expectedShape = null)
     {
-        SafeTensorEntry entry = Checked(name, expectedShape);
+        SafetensorsEntry entry = Checked(name, expectedShape);
         if (!entry.Dtype.IsFloatingPoint())
             throw new CheckpointFormatException(Source, $"tensor '{name}' has dtype {entry.Dtype.HeaderName()}, expected F64 (or F32, F16, BF16)");
         return entry.ToDoubleArray();
@@ -68,7 +68,7 @@ public sealed class SafetensorsFile
     /// <summary>The named integer tensor as int64 after checking its shape (null skips the check).</summary>
     public long[] GetInt64s(string name, IReadOnlyList<long>? expectedShape = null)
     {
-        SafeTensorEntry entry = Checked(name, expectedShape);
+        SafetensorsEntry entry = Checked(name, expectedShape);
         try
         {
             return entry.ToInt64Array();
@@ -79,9 +79,9 @@ public sealed class SafetensorsFile
         }
     }
 
-    private SafeTensorEntry Checked(string name, IReadOnlyList<long>? expectedShape)
+    private SafetensorsEntry Checked(string name, IReadOnlyList<long>? expectedShape)
     {
-        SafeTensorEntry entry = Get(name);
+        SafetensorsEntry entry = Get(name);
         if (expectedShape is not null && !entry.Shape.SequenceEqual(expectedShape))
         {
             throw new CheckpointFormatException(Source,

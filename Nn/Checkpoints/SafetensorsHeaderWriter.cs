@@ -13,7 +13,7 @@ namespace CudaNn.Checkpoints;
 internal static class SafetensorsHeaderWriter
 {
     /// <summary>The 8-byte prefix plus the padded header; the tensor bytes follow in the same order.</summary>
-    public static byte[] Build(IReadOnlyList<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
+    public static byte[] Build(IReadOnlyList<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         var json = new StringBuilder();
         json.Append('{');
@@ -37,7 +37,7 @@ internal static class SafetensorsHeaderWriter
             first = false;
         }
         long offset = 0;
-        foreach (SafeTensorEntry tensor in tensors)
+        foreach (SafetensorsEntry tensor in tensors)
         {
             if (!first)
                 json.Append(',');

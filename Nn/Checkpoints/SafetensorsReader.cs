@@ -83,11 +83,11 @@ public static class SafetensorsReader
 
     private static SafetensorsFile Build(SafetensorsHeader header, byte[][] data, string sourceName)
     {
-        var entries = new List<SafeTensorEntry>(data.Length);
+        var entries = new List<SafetensorsEntry>(data.Length);
         for (int i = 0; i < data.Length; i++)
         {
             TensorHeaderInfo t = header.Tensors[i];
-            entries.Add(new SafeTensorEntry(t.Name, t.Dtype, t.Shape, data[i]));
+            entries.Add(new SafetensorsEntry(t.Name, t.Dtype, t.Shape, data[i]));
         }
         return new SafetensorsFile(sourceName, entries, header.Metadata);
     }

@@ -20,13 +20,13 @@ public static class SafetensorsWriter
     /// left exactly as it was. Duplicate or reserved names and invalid metadata throw
     /// <see cref="ArgumentException"/> before any file is created.
     /// </summary>
-    public static void Write(string path, IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(string path, IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string target = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(target)
             ?? throw new ArgumentException($"'{path}' names a root, not a file", nameof(path));
-        IReadOnlyList<SafeTensorEntry> list = Validated(tensors, metadata);
+        IReadOnlyList<SafetensorsEntry> list = Validated(tensors, metadata);
         byte[] header = SafetensorsHeaderWriter.Build(list, metadata);
 
         string temporary = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
@@ -50,29 +50,29 @@ public static class SafetensorsWriter
     }
 
     /// <summary>Writes the file's bytes to a stream (no atomicity: the caller owns the stream).</summary>
-    public static void Write(Stream stream, IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(Stream stream, IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        IReadOnlyList<SafeTensorEntry> list = Validated(tensors, metadata);
+        IReadOnlyList<SafetensorsEntry> list = Validated(tensors, metadata);
         WriteBody(stream, SafetensorsHeaderWriter.Build(list, metadata), list);
     }
 
     /// <summary>The file's bytes in memory.</summary>
-    public static byte[] ToBytes(IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static byte[] ToBytes(IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var memory = new MemoryStream();
         Write(memory, tensors, metadata);
         return memory.ToArray();
     }
 
-    private static void WriteBody(Stream stream, byte[] header, IReadOnlyList<SafeTensorEntry> tensors)
+    private static void WriteBody(Stream stream, byte[] header, IReadOnlyList<SafetensorsEntry> tensors)
     {
         stream.Write(header);
-        foreach (SafeTensorEntry tensor in tensors)
+        foreach (SafetensorsEntry tensor in tensors)
             stream.Write(tensor.Data.Span);
     }
 
-    private static void WriteThenDie(FileStream stream, byte[] header, IReadOnlyList<SafeTensorEntry> tensors, long bytes)
+    private static void WriteThenDie(FileStream stream, byte[] header, IReadOnlyList<SafetensorsEntry> tensors, long bytes)
     {
         using var all = new MemoryStream();
         WriteBody(all, header, tensors);
@@ -82,12 +82,12 @@ public static class SafetensorsWriter
         Thread.Sleep(Timeout.Infinite);
     }
 
-    private static IReadOnlyList<SafeTensorEntry> Validated(IEnumerable<SafeTensorEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
+    private static IReadOnlyList<SafetensorsEntry> Validated(IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var list = tensors.ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (SafeTensorEntry? tensor in list)
+        foreach (SafetensorsEntry? tensor in list)
         {
             if (tensor is null)
                 throw new ArgumentException("the tensor list contains null", nameof(tensors));
@@ -95,7 +95,7 @@ public static class SafetensorsWriter
                 throw new ArgumentException("'__metadata__' is reserved by the format and cannot name a tensor", nameof(tensors));
             if (!names.Add(tensor.Name))
                 throw new ArgumentException($"tensor name '{tensor.Name}' appears more than once", nameof(tensors));
-            long? expected = SafeTensorEntry.ByteLength(tensor.Dtype, tensor.Shape.ToArray());
+            long? expected = SafetensorsEntry.ByteLength(tensor.Dtype, tensor.Shape.ToArray());
             if (expected != tensor.Data.Length)
                 throw new ArgumentException($"tensor '{tensor.Name}': shape and dtype need {expected} bytes but the data has {tensor.Data.Length}", nameof(tensors));
         }

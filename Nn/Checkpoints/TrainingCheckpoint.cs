@@ -28,20 +28,20 @@ public static class TrainingCheckpoint
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         position.Validate(path);
-        var state = new List<SafeTensorEntry> { SafeTensorEntry.FromInt64s(StepName, [], [optimizer.StepCount]) };
+        var state = new List<SafetensorsEntry> { SafetensorsEntry.FromInt64s(StepName, [], [optimizer.StepCount]) };
         foreach (var (key, buffer) in optimizer.StateBuffers())
         {
             long[] shape = [buffer.Numel];
             state.Add(buffer.DType == DType.Float64
-                ? SafeTensorEntry.FromDoubles(StatePrefix + key, shape, buffer.ToArray<double>())
-                : SafeTensorEntry.FromFloats(StatePrefix + key, shape, buffer.ToArray<float>()));
+                ? SafetensorsEntry.FromDoubles(StatePrefix + key, shape, buffer.ToArray<double>())
+                : SafetensorsEntry.FromFloats(StatePrefix + key, shape, buffer.ToArray<float>()));
         }
-        state.Add(SafeTensorEntry.FromInt64s(EpochsName, [], [position.EpochsCompleted]));
-        state.Add(SafeTensorEntry.FromInt64s(GeneratorName, [4], position.GeneratorState.Select(w => unchecked((long)w)).ToArray()));
+        state.Add(SafetensorsEntry.FromInt64s(EpochsName, [], [position.EpochsCompleted]));
+        state.Add(SafetensorsEntry.FromInt64s(GeneratorName, [4], position.GeneratorState.Select(w => unchecked((long)w)).ToArray()));
         long[] historyShape = [position.History.Count];
-        state.Add(SafeTensorEntry.FromDoubles(TrainLossName, historyShape, position.History.Select(h => h.TrainLoss).ToArray()));
-        state.Add(SafeTensorEntry.FromDoubles(TestLossName, historyShape, position.History.Select(h => h.TestLoss).ToArray()));
-        state.Add(SafeTensorEntry.FromDoubles(TestAccuracyName, historyShape, position.History.Select(h => h.TestAccuracy).ToArray()));
+        state.Add(SafetensorsEntry.FromDoubles(TrainLossName, historyShape, position.History.Select(h => h.TrainLoss).ToArray()));
+        state.Add(SafetensorsEntry.FromDoubles(TestLossName, historyShape, position.History.Select(h => h.TestLoss).ToArray()));
+        state.Add(SafetensorsEntry.FromDoubles(TestAccuracyName, historyShape, position.History.Select(h => h.TestAccuracy).ToArray()));
 
         var allMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
         allMetadata[OptimizerKey] = optimizer.GetType().Name.ToLowerInvariant();
@@ -118,5 +118,26 @@ public static class TrainingCheckpoint
     {
         var values = file.GetInt64s(name, []);
         return values[0];
+    }
+}
+
+/// <summary>One finished epoch as a training checkpoint remembers it, so curves survive a resume.</summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TestLoss, double TestAccuracy);
+
+/// <summary>
+/// Where training stands after <see cref="EpochsCompleted"/> epochs: the state of the generator that shuffles
+/// the data (so epoch k+1 draws the same permutation as in an uninterrupted run) and the history so far.
+/// </summary>
+public sealed record TrainingPosition(int EpochsCompleted, ulong[] GeneratorState, IReadOnlyList<EpochRecord> History)
+{
+    /// <summary>Checks the values before they are written or used; a zero generator state is invalid for xoshiro.</summary>
+    internal void Validate(string source)
+    {
+        if (EpochsCompleted < 0)
+            throw new CheckpointFormatException(source, $"epochs completed is {EpochsCompleted}; it cannot be negative");
+        if (GeneratorState is not { Length: 4 } || GeneratorState.All(w => w == 0))
+            throw new CheckpointFormatException(source, "the generator state must be four words, not all zero");
+        if (History.Count > EpochsCompleted)
+            throw new CheckpointFormatException(source, $"history has {History.Count} epochs but only {EpochsCompleted} were completed");
     }
 }

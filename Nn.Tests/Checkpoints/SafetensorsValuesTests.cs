@@ -2,7 +2,7 @@ using CudaNn.Checkpoints;
 
 namespace CudaNn.Tests.Checkpoints;
 
-public class SafeTensorValuesTests
+public class SafetensorsValuesTests
 {
     // Expected values worked out from the bit layouts (sign | exponent | mantissa).
     [TestCase((ushort)0x3C00, 1.0f)]
@@ -61,9 +61,9 @@ public class SafeTensorValuesTests
         byte[] bf16Bits = [0x80, 0x3F, 0x49, 0x40, 0x80, 0xFF];             // 1, 3.140625, -inf
         byte[] bytes = SafetensorsWriter.ToBytes(
         [
-            new SafeTensorEntry("h", SafeTensorDtype.F16, [2, 2], halfBits),
-            new SafeTensorEntry("b", SafeTensorDtype.BF16, [3], bf16Bits),
-            SafeTensorEntry.FromDoubles("d", [2], [0.1, 1e300]),
+            new SafetensorsEntry("h", SafetensorsDtype.F16, [2, 2], halfBits),
+            new SafetensorsEntry("b", SafetensorsDtype.BF16, [3], bf16Bits),
+            SafetensorsEntry.FromDoubles("d", [2], [0.1, 1e300]),
         ]);
         SafetensorsFile file = SafetensorsReader.Read(bytes, "mixed");
 
@@ -80,24 +80,24 @@ public class SafeTensorValuesTests
     {
         var entries = new[]
         {
-            new SafeTensorEntry("i8", SafeTensorDtype.I8, [2], new byte[] { 0xFF, 0x7F }),
-            new SafeTensorEntry("u16", SafeTensorDtype.U16, [1], new byte[] { 0xFF, 0xFF }),
-            new SafeTensorEntry("bool", SafeTensorDtype.Bool, [2], new byte[] { 0, 5 }),
-            new SafeTensorEntry("u32", SafeTensorDtype.U32, [1], new byte[] { 0xFF, 0xFF, 0xFF, 0xFF }),
+            new SafetensorsEntry("i8", SafetensorsDtype.I8, [2], new byte[] { 0xFF, 0x7F }),
+            new SafetensorsEntry("u16", SafetensorsDtype.U16, [1], new byte[] { 0xFF, 0xFF }),
+            new SafetensorsEntry("bool", SafetensorsDtype.Bool, [2], new byte[] { 0, 5 }),
+            new SafetensorsEntry("u32", SafetensorsDtype.U32, [1], new byte[] { 0xFF, 0xFF, 0xFF, 0xFF }),
         };
         Assert.That(entries[0].ToInt64Array(), Is.EqualTo(new long[] { -1, 127 }));
         Assert.That(entries[1].ToInt64Array(), Is.EqualTo(new long[] { 65535 }));
         Assert.That(entries[2].ToInt64Array(), Is.EqualTo(new long[] { 0, 1 }));
         Assert.That(entries[3].ToInt64Array(), Is.EqualTo(new long[] { uint.MaxValue }));
         Assert.That(() => entries[3].ToInt32Array(), Throws.InvalidOperationException.With.Message.Contains("'u32'"));
-        var big = new SafeTensorEntry("u64", SafeTensorDtype.U64, [1], BitConverter.GetBytes(ulong.MaxValue));
+        var big = new SafetensorsEntry("u64", SafetensorsDtype.U64, [1], BitConverter.GetBytes(ulong.MaxValue));
         Assert.That(() => big.ToInt64Array(), Throws.InvalidOperationException.With.Message.Contains("does not fit"));
     }
 
     [Test]
     public void FileLookups_ThrowCheckpointFormatExceptionNamingTheFile()
     {
-        byte[] bytes = SafetensorsWriter.ToBytes([SafeTensorEntry.FromInt64s("step", [1], [4]), SafeTensorEntry.FromFloats("w", [2], [1, 2])]);
+        byte[] bytes = SafetensorsWriter.ToBytes([SafetensorsEntry.FromInt64s("step", [1], [4]), SafetensorsEntry.FromFloats("w", [2], [1, 2])]);
         SafetensorsFile file = SafetensorsReader.Read(bytes, "ckpt.safetensors");
         Assert.That(() => file.GetFloats("step"), Throws.TypeOf<CheckpointFormatException>()
             .With.Message.EqualTo("ckpt.safetensors: tensor 'step' has dtype I64, expected F32 (or F16, BF16, F64)"));

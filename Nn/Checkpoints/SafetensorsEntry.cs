@@ -7,7 +7,7 @@ namespace CudaNn.Checkpoints;
 /// PyTorch) and the raw little-endian bytes. The bytes are held, not copied: an entry made
 /// from a caller's memory sees later changes to it.
 /// </summary>
-public sealed class SafeTensorEntry
+public sealed class SafetensorsEntry
 {
     private readonly long[] _shape;
 
@@ -15,7 +15,7 @@ public sealed class SafeTensorEntry
     /// Creates an entry over raw bytes. Checks that the name is not empty and that
     /// data.Length == ElementSize(dtype) * product(shape) (the product of an empty shape is 1).
     /// </summary>
-    public SafeTensorEntry(string name, SafeTensorDtype dtype, IEnumerable<long> shape, ReadOnlyMemory<byte> data)
+    public SafetensorsEntry(string name, SafetensorsDtype dtype, IEnumerable<long> shape, ReadOnlyMemory<byte> data)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(shape);
@@ -42,7 +42,7 @@ public sealed class SafeTensorEntry
     public string Name { get; }
 
     /// <summary>The element type.</summary>
-    public SafeTensorDtype Dtype { get; }
+    public SafetensorsDtype Dtype { get; }
 
     /// <summary>The dimensions, outermost first; empty for a scalar.</summary>
     public IReadOnlyList<long> Shape => _shape;
@@ -54,50 +54,50 @@ public sealed class SafeTensorEntry
     public long ElementCount => Data.Length / Dtype.ElementSize();
 
     /// <summary>A float32 tensor, bytes copied from the values.</summary>
-    public static SafeTensorEntry FromFloats(string name, IEnumerable<long> shape, ReadOnlySpan<float> values)
+    public static SafetensorsEntry FromFloats(string name, IEnumerable<long> shape, ReadOnlySpan<float> values)
     {
         var bytes = new byte[checked(values.Length * sizeof(float))];
         for (int i = 0; i < values.Length; i++)
             BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * sizeof(float)), values[i]);
-        return new SafeTensorEntry(name, SafeTensorDtype.F32, shape, bytes);
+        return new SafetensorsEntry(name, SafetensorsDtype.F32, shape, bytes);
     }
 
     /// <summary>A float64 tensor, bytes copied from the values.</summary>
-    public static SafeTensorEntry FromDoubles(string name, IEnumerable<long> shape, ReadOnlySpan<double> values)
+    public static SafetensorsEntry FromDoubles(string name, IEnumerable<long> shape, ReadOnlySpan<double> values)
     {
         var bytes = new byte[checked(values.Length * sizeof(double))];
         for (int i = 0; i < values.Length; i++)
             BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * sizeof(double)), values[i]);
-        return new SafeTensorEntry(name, SafeTensorDtype.F64, shape, bytes);
+        return new SafetensorsEntry(name, SafetensorsDtype.F64, shape, bytes);
     }
 
     /// <summary>An int64 tensor (e.g. an optimizer step counter or RNG state), bytes copied.</summary>
-    public static SafeTensorEntry FromInt64s(string name, IEnumerable<long> shape, ReadOnlySpan<long> values)
+    public static SafetensorsEntry FromInt64s(string name, IEnumerable<long> shape, ReadOnlySpan<long> values)
     {
         var bytes = new byte[checked(values.Length * sizeof(long))];
         for (int i = 0; i < values.Length; i++)
             BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * sizeof(long)), values[i]);
-        return new SafeTensorEntry(name, SafeTensorDtype.I64, shape, bytes);
+        return new SafetensorsEntry(name, SafetensorsDtype.I64, shape, bytes);
     }
 
     /// <summary>An int32 tensor, bytes copied.</summary>
-    public static SafeTensorEntry FromInt32s(string name, IEnumerable<long> shape, ReadOnlySpan<int> values)
+    public static SafetensorsEntry FromInt32s(string name, IEnumerable<long> shape, ReadOnlySpan<int> values)
     {
         var bytes = new byte[checked(values.Length * sizeof(int))];
         for (int i = 0; i < values.Length; i++)
             BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * sizeof(int)), values[i]);
-        return new SafeTensorEntry(name, SafeTensorDtype.I32, shape, bytes);
+        return new SafetensorsEntry(name, SafetensorsDtype.I32, shape, bytes);
     }
 
     /// <summary>A uint8 tensor (e.g. serialized RNG state), bytes copied.</summary>
-    public static SafeTensorEntry FromBytes(string name, IEnumerable<long> shape, ReadOnlySpan<byte> values) =>
-        new(name, SafeTensorDtype.U8, shape, values.ToArray());
+    public static SafetensorsEntry FromBytes(string name, IEnumerable<long> shape, ReadOnlySpan<byte> values) =>
+        new(name, SafetensorsDtype.U8, shape, values.ToArray());
 
     /// <summary>
     /// ElementSize(dtype) * product(shape), or null when that overflows a long.
     /// Dimensions must already be known to be non-negative.
     /// </summary>
-    internal static long? ByteLength(SafeTensorDtype dtype, ReadOnlySpan<long> shape)
+    internal static long? ByteLength(SafetensorsDtype dtype, ReadOnlySpan<long> shape)
     {
         long total = dtype.ElementSize();
         foreach (long dim in shape)
