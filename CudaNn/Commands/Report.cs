@@ -8,7 +8,7 @@ internal static class Report
 {
     public static string Epoch(EpochResult train, EvaluationResult test, int epochs) => string.Create(CultureInfo.InvariantCulture,
         $"Epoch {train.Epoch}/{epochs}: loss {train.TrainLoss:F4}  {Accuracy(test)}  " +
-        $"{train.SamplesPerSecond,9:N0} samples/s  {train.Elapsed.TotalSeconds:F2} s");
+        $"{train.SamplesPerSecond,9:N0} samples/s  {train.Elapsed.TotalSeconds:F2} s  lr {train.LearningRate:G6}");
 
     public static string Accuracy(EvaluationResult test) => string.Create(CultureInfo.InvariantCulture,
         $"Test Accuracy: {100 * test.Accuracy:F2}% ({test.Correct}/{test.Count}, test loss {test.MeanLoss:F4})");

@@ -20,6 +20,10 @@ internal static class TrainCommand
             double v = r.GetValueOrDefault<double>();
             if (!(v > 0) || double.IsInfinity(v)) r.AddError($"--lr must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
         });
+        var schedule = new Option<string?>("--lr-schedule")
+        {
+            Description = "Learning-rate schedule, stepped after each epoch: " + LRScheduleSpec.Grammar + " (e.g. linear:0.1:1:2@2,cosine:3)",
+        };
         var optimizer = new Option<string>("--optimizer") { Description = "adam, adamw or sgd", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd");
         var hidden = CommonOptions.Hidden("128,64");
@@ -39,7 +43,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
-            data, device, epochs, batchSize, lr, optimizer, hidden, activation, seed, save, init, resume, noShuffle, maxSteps,
+            data, device, epochs, batchSize, lr, schedule, optimizer, hidden, activation, seed, save, init, resume, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs,
         };
         command.SetAction(r =>
@@ -52,6 +56,7 @@ internal static class TrainCommand
                 r.GetValue(resume), r.GetValue(saveEvery), r.GetValue(keep), r.GetValue(plot), r.GetValue(continueOnNan))
             {
                 UseGraphs = !r.GetValue(noGraphs),
+                Schedule = r.GetValue(schedule) is { } text ? LRScheduleSpec.Parse(text) : null,
             };
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);
             CommonOptions.CheckWritable("--save", settings.SavePath);

@@ -44,11 +44,12 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         var generator = new Generator(s.Seed);
         using var model = spec.Create(generator, s.Device);
         using var optimizer = OptimizerFactory.Create(s.Optimizer, model.Parameters(), s.LearningRate);
+        var scheduler = s.Schedule?.Create(optimizer);
         var history = new List<EpochRecord>();
         int firstEpoch = 1;
         if (resumeFile is not null)
         {
-            var position = TrainingCheckpoint.Load(resumeFile, model, optimizer);
+            var position = TrainingCheckpoint.Load(resumeFile, model, optimizer, scheduler);
             generator.SetState(position.GeneratorState);
             history.AddRange(position.History);
             firstEpoch = position.EpochsCompleted + 1;
@@ -64,7 +65,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         using var trainer = new Trainer(model, optimizer, s.UseGraphs);
         var rotation = new CheckpointRotation(s.SavePath, s.Keep);
 
-        view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
+        view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
+                    (scheduler is null ? "" : $" scheduled by {scheduler}") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}");
         view.Header($"data: {s.DataDirectory} ({train.Count} train, {test.Count} test)" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +
@@ -103,6 +105,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
                     break;
                 }
                 completed = epoch;
+                scheduler?.Step();
                 if (s.SaveEvery > 0 && epoch % s.SaveEvery == 0)
                 {
                     Save(s.SavePath);
@@ -130,6 +133,6 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         return 0;
 
         void Save(string path) => TrainingCheckpoint.Save(path, model, optimizer,
-            new TrainingPosition(completed, generator.GetState(), history.Where(h => h.Epoch <= completed).ToList()), metadata);
+            new TrainingPosition(completed, generator.GetState(), history.Where(h => h.Epoch <= completed).ToList()), metadata, scheduler);
     }
 }

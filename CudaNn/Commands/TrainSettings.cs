@@ -15,18 +15,26 @@ internal sealed record TrainSettings(
     /// <summary>On a GPU, replay each step as a captured CUDA graph (--no-graphs turns it off); the results are the same.</summary>
     public bool UseGraphs { get; init; } = true;
 
+    /// <summary>The learning-rate schedule, stepped after every epoch; null for a constant rate.</summary>
+    public LRScheduleSpec? Schedule { get; init; }
+
     /// <summary>The settings a resumed run must share with the run that wrote the checkpoint, as metadata.</summary>
-    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> ToMetadata()
     {
-        [Key + "optimizer"] = Optimizer,
-        [Key + "lr"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
-        [Key + "batch_size"] = BatchSize.ToString(CultureInfo.InvariantCulture),
-        [Key + "seed"] = Seed.ToString(CultureInfo.InvariantCulture),
-        [Key + "shuffle"] = Shuffle ? "true" : "false",
-    };
+        var metadata = new Dictionary<string, string>
+        {
+            [Key + "optimizer"] = Optimizer,
+            [Key + "lr"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+            [Key + "batch_size"] = BatchSize.ToString(CultureInfo.InvariantCulture),
+            [Key + "seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+            [Key + "shuffle"] = Shuffle ? "true" : "false",
+        };
+        if (Schedule is not null) metadata[Key + "lr_schedule"] = Schedule.ToString();
+        return metadata;
+    }
 
     /// <summary>
-    /// These settings with the checkpoint's optimizer, learning rate, batch size, seed, shuffling and model shape, which a
+    /// These settings with the checkpoint's optimizer, learning rate and schedule, batch size, seed, shuffling and model shape, which a
     /// resumed run must keep to continue exactly. An option given on the command line that disagrees is an error, not silently ignored.
     /// </summary>
     public TrainSettings ResumedFrom(SafetensorsFile file, Training.MlpSpec spec, Func<string, bool> given)
@@ -48,6 +56,7 @@ internal sealed record TrainSettings(
             Shuffle = Parse("shuffle", t => (t is "true" or "false", t == "true")),
             Hidden = spec.Hidden.ToArray(),
             Activation = spec.Activation,
+            Schedule = file.Metadata.TryGetValue(Key + "lr_schedule", out string? schedule) ? ReadSchedule(file, schedule) : null,
         };
         Conflict(given, "--optimizer", Optimizer, resumed.Optimizer);
         Conflict(given, "--lr", LearningRate, resumed.LearningRate);
@@ -56,8 +65,21 @@ internal sealed record TrainSettings(
         Conflict(given, "--no-shuffle", !Shuffle, !resumed.Shuffle);
         Conflict(given, "--hidden", string.Join(",", Hidden), string.Join(",", resumed.Hidden));
         Conflict(given, "--activation", Activation, resumed.Activation);
+        Conflict(given, "--lr-schedule", Schedule?.ToString() ?? "none", resumed.Schedule?.ToString() ?? "none");
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
+    }
+
+    private static LRScheduleSpec ReadSchedule(SafetensorsFile file, string text)
+    {
+        try
+        {
+            return LRScheduleSpec.Parse(text);
+        }
+        catch (CliException e)
+        {
+            throw new CheckpointFormatException(file.Source, $"metadata {Key}lr_schedule cannot be read: {e.Message}");
+        }
     }
 
     private static void Conflict<T>(Func<string, bool> given, string option, T asked, T saved)

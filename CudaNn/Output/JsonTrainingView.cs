@@ -28,6 +28,7 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
         Epochs = epochs,
         train.Steps,
         train.TrainLoss,
+        train.LearningRate,
         TestLoss = test.MeanLoss,
         TestAccuracy = test.Accuracy,
         train.SamplesPerSecond,

@@ -7,13 +7,16 @@ namespace CudaNn.Tests.Cli;
 /// <summary>`train --resume` continues exactly: the split run's checkpoint equals the uninterrupted run's, bit for bit.</summary>
 public class TrainResumeTests
 {
-    [TestCase("adam")]
-    [TestCase("sgd")]
-    public void TwoEpochsThenResumeToThree_IsBitIdenticalToThreeEpochs(string optimizer)
+    [TestCase("adam", null)]
+    [TestCase("sgd", null)]
+    [TestCase("sgd", "cosine:4:0.0001")]
+    [TestCase("adam", "constant:0.5:1@2,exponential:0.5")]
+    public void TwoEpochsThenResumeToThree_IsBitIdenticalToThreeEpochs(string optimizer, string? schedule)
     {
         using var dir = new TempDirectory();
         string data = SmallMnist(dir, 600, 200);
-        string[] common = ["--data", data, "--hidden", "24,12", "--batch-size", "50", "--seed", "7", "--optimizer", optimizer, "--device", "cpu"];
+        string[] common = ["--data", data, "--hidden", "24,12", "--batch-size", "50", "--seed", "7", "--optimizer", optimizer, "--device", "cpu",
+            .. schedule is null ? Array.Empty<string>() : ["--lr-schedule", schedule]];
         string a = dir.File("a.safetensors"), b = dir.File("b.safetensors"), c = dir.File("c.safetensors");
 
         Assert.That(Run(["train", .. common, "--epochs", "2", "--save", a]).Code, Is.Zero);

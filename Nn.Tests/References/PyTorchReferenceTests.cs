@@ -14,7 +14,8 @@ namespace CudaNn.Tests.References;
 /// CudaNn against PyTorch itself: the files of Nn.Tests/References, written by make_references.py with Debian's
 /// PyTorch 1.13 in float64, hold a 20-16-12-5 MLP per configuration (every activation with both losses, every
 /// optimizer, batch 64 and an odd 37): the first forward's output and loss, every gradient of the first backward, and
-/// the weights after 1 and 10 optimizer steps. Each runs on the CPU reference in float64 and float32, on the emulator,
+/// the weights after 1 and 10 optimizer steps; one steps a learning-rate schedule (warm-up, then cosine) after every
+/// optimizer step. Each runs on the CPU reference in float64 and float32, on the emulator,
 /// and on a GPU where there is one.
 /// </summary>
 /// <remarks>
@@ -78,6 +79,8 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
         model.LoadStateDict(ParameterNames.ToDictionary(n => n, n => Read(file, n)));
         model.To(dtype).To(_device);
         using var optimizer = MakeOptimizer(meta, model.Parameters());
+        // "schedule" names one of schedules.safetensors', stepped after every optimizer step.
+        var schedule = meta.TryGetValue("schedule", out string? scheduleName) ? Optim.LRSchedulerTests.Create(scheduleName, optimizer) : null;
         using var x = OnDevice(Read(file, "x"));
         using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], _device) : OnDevice(Read(file, "targets"));
         using var ce = new CrossEntropyLoss();
@@ -98,6 +101,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
                     Compare(file, "grad." + name, p.Grad, forwardTolerance);
             }
             optimizer.Step();
+            schedule?.Step();
             if (step == 1)
                 foreach (var (name, p) in model.NamedParameters())
                     Compare(file, "step1." + name, p.Value, forwardTolerance);
@@ -145,7 +149,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
         {
             "adam" => new Adam(parameters, lr: Get("lr")),
             "adamw" => new AdamW(parameters, lr: Get("lr"), weightDecay: Get("weight_decay")),
-            "sgd-momentum" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
+            "sgd-momentum" or "sgd-momentum-warmup-cosine" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
             "sgd-nesterov" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), nesterov: true, weightDecay: Get("weight_decay")),
             var other => throw new ArgumentException($"unknown optimizer '{other}' in a reference file"),
         };

@@ -11,6 +11,9 @@ CI never runs this: the files it writes are committed, and the tests read them.
 - optimizers.safetensors: three steps of each optimizer from fixed parameters and gradients, one learning rate or one
   per step (a schedule), for the optimizer unit tests.
 - losses.safetensors: cross-entropy on logits that include +-1000 (loss and gradient), and MSE.
+- schedules.safetensors: the learning rate of every learning-rate schedule (and two SequentialLR chains) at epochs
+  0 to 40, starting from lr 0.1: entry 0 is the rate right after construction, entry k the rate after k steps.
+  An MLP file whose metadata names a "schedule" steps that schedule after every optimizer step.
 """
 import json
 import os
@@ -52,11 +55,31 @@ OPTIMIZERS = {
                      {"lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 1e-3}),
     "sgd-nesterov": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
                      {"lr": 0.05, "momentum": 0.9, "nesterov": 1, "weight_decay": 1e-3}),
+    "sgd-momentum-warmup-cosine": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+                                   {"lr": 0.05, "momentum": 0.9, "schedule": "warmup-cosine"}),
+}
+S = torch.optim.lr_scheduler
+# The schedules of schedules.safetensors, by name; the tests make the same ones by these names.
+SCHEDULES = {
+    "step": lambda o: S.StepLR(o, step_size=3, gamma=0.5),
+    "multistep": lambda o: S.MultiStepLR(o, milestones=[2, 5, 5, 9], gamma=0.3),
+    "exponential": lambda o: S.ExponentialLR(o, gamma=0.9),
+    "cosine": lambda o: S.CosineAnnealingLR(o, T_max=7, eta_min=0.001),
+    "cosine-to-zero": lambda o: S.CosineAnnealingLR(o, T_max=10),
+    "linear": lambda o: S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=6),
+    "linear-down": lambda o: S.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=8),
+    "constant": lambda o: S.ConstantLR(o, factor=0.25, total_iters=4),
+    "warmup-cosine": lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, total_iters=5),
+                                                  S.CosineAnnealingLR(o, T_max=20, eta_min=1e-4)], milestones=[5]),
+    "constant-exponential-step": lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.5, total_iters=3),
+                                                              S.ExponentialLR(o, gamma=0.8), S.StepLR(o, step_size=4, gamma=0.5)],
+                                                          milestones=[4, 10]),
 }
 # Every activation with both losses, every optimizer, both batch sizes (64 and an odd 37).
 MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "adamw", 37),
         ("tanh", "cross-entropy", "sgd-momentum", 64), ("relu", "mse", "sgd-nesterov", 37),
-        ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64)]
+        ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64),
+        ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64)]
 
 
 def mlp(activation, loss_name, optimizer_name, batch, seed):
@@ -77,6 +100,7 @@ def mlp(activation, loss_name, optimizer_name, batch, seed):
     tensors.update({k: p.detach().clone() for k, p in params.items()})
     make, hyper = OPTIMIZERS[optimizer_name]
     opt = make(model.parameters())
+    schedule = SCHEDULES[hyper["schedule"]](opt) if "schedule" in hyper else None
     for step in range(1, 11):
         opt.zero_grad()
         out = model(x)
@@ -87,6 +111,8 @@ def mlp(activation, loss_name, optimizer_name, batch, seed):
             tensors["loss"] = loss.detach().reshape(1).clone()
             tensors.update({"grad." + k: p.grad.detach().clone() for k, p in params.items()})
         opt.step()
+        if schedule is not None:
+            schedule.step()
         if step in (1, 10):
             tensors.update({f"step{step}." + k: p.detach().clone() for k, p in params.items()})
     metadata = {"activation": activation, "loss": loss_name, "optimizer": optimizer_name, "batch": batch,
@@ -124,6 +150,20 @@ def optimizers():
     write("optimizers.safetensors", tensors, {"torch": torch.__version__})
 
 
+def schedules():
+    tensors = {}
+    for name, make in SCHEDULES.items():
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=F64))], lr=0.1)
+        schedule = make(opt)
+        rates = [opt.param_groups[0]["lr"]]
+        for _ in range(40):
+            opt.step()
+            schedule.step()
+            rates.append(opt.param_groups[0]["lr"])
+        tensors[name] = torch.tensor(rates, dtype=F64)
+    write("schedules.safetensors", tensors, {"torch": torch.__version__, "lr": 0.1, "epochs": 40})
+
+
 def losses():
     z = torch.tensor([[2.0, -1.0, 0.5, 0.0], [0.1, 0.2, 0.3, 0.4], [1000.0, 0.0, -1000.0, 999.0]], dtype=F64, requires_grad=True)
     labels = torch.tensor([0, 3, 3])
@@ -144,5 +184,6 @@ if __name__ == "__main__":
     for i, (activation, loss_name, optimizer_name, batch) in enumerate(MLPS):
         mlp(activation, loss_name, optimizer_name, batch, seed=1000 + i)
     optimizers()
+    schedules()
     losses()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

@@ -6,14 +6,22 @@ namespace CudaNn.Checkpoints;
 /// <summary>
 /// A checkpoint that loses nothing: the model's parameters under PyTorch's names (as <see cref="ModelCheckpoint"/>
 /// writes them, so torch still loads the file), plus, under names starting with "cudann.", the optimizer's step
-/// count and flat state buffers and the <see cref="TrainingPosition"/>. Restoring all of it into a freshly built
-/// model and optimizer continues training bit for bit as if it had never stopped.
+/// count, learning rate and flat state buffers, the learning-rate schedule's position when there is one, and the
+/// <see cref="TrainingPosition"/>. Restoring all of it into a freshly built model, optimizer and schedule continues
+/// training bit for bit as if it had never stopped.
 /// </summary>
 public static class TrainingCheckpoint
 {
     private const string Prefix = ModelCheckpoint.TrainingStatePrefix;
     private const string StepName = Prefix + "optim.step";
     private const string StatePrefix = Prefix + "optim.";
+    private const string LearningRateName = Prefix + "optim.lr";
+    private const string InitialLearningRateName = Prefix + "optim.initial_lr";
+    private const string SchedulePrefix = Prefix + "lr_scheduler.";
+    private const string ScheduleEpochsName = SchedulePrefix + "last_epoch";
+    private const string ScheduleStepsName = SchedulePrefix + "step_count";
+    private const string ScheduleBaseRatesName = SchedulePrefix + "base_lr";
+    private const string ScheduleLastRatesName = SchedulePrefix + "last_lr";
     private const string EpochsName = Prefix + "train.epochs_completed";
     private const string GeneratorName = Prefix + "train.generator";
     private const string TrainLossName = Prefix + "history.train_loss";
@@ -23,12 +31,22 @@ public static class TrainingCheckpoint
     /// <summary>Metadata key naming the optimizer class ("adam", "adamw", "sgd").</summary>
     public const string OptimizerKey = Prefix + "optimizer";
 
-    /// <summary>Writes model, optimizer state and position atomically (temporary file, flush, rename).</summary>
+    /// <summary>Metadata key naming the learning-rate schedule and its settings, as the schedule's ToString() writes them.</summary>
+    public const string ScheduleKey = Prefix + "lr_scheduler";
+
+    /// <summary>Writes model, optimizer state, schedule and position atomically (temporary file, flush, rename).</summary>
     public static void Save(string path, Module model, Optimizer optimizer, TrainingPosition position,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null, LRScheduler? scheduler = null)
     {
         position.Validate(path);
-        var state = new List<SafetensorsEntry> { SafetensorsEntry.FromInt64s(StepName, [], [optimizer.StepCount]) };
+        if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
+            throw new ArgumentException($"the schedule {scheduler} belongs to another optimizer", nameof(scheduler));
+        var state = new List<SafetensorsEntry>
+        {
+            SafetensorsEntry.FromInt64s(StepName, [], [optimizer.StepCount]),
+            SafetensorsEntry.FromDoubles(LearningRateName, [], [optimizer.LearningRate]),
+        };
+        if (optimizer.InitialLearningRate is { } initial) state.Add(SafetensorsEntry.FromDoubles(InitialLearningRateName, [], [initial]));
         foreach (var (key, buffer) in optimizer.StateBuffers())
         {
             long[] shape = [buffer.Numel];
@@ -45,8 +63,21 @@ public static class TrainingCheckpoint
 
         var allMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
         allMetadata[OptimizerKey] = optimizer.GetType().Name.ToLowerInvariant();
+        if (scheduler is not null)
+        {
+            var schedules = Flatten(scheduler.StateDict()).ToArray();
+            long[] shape = [schedules.Length];
+            state.Add(SafetensorsEntry.FromInt64s(ScheduleEpochsName, shape, schedules.Select(s => (long)s.LastEpoch).ToArray()));
+            state.Add(SafetensorsEntry.FromInt64s(ScheduleStepsName, shape, schedules.Select(s => (long)s.StepCount).ToArray()));
+            state.Add(SafetensorsEntry.FromDoubles(ScheduleBaseRatesName, shape, schedules.Select(s => s.BaseLearningRate).ToArray()));
+            state.Add(SafetensorsEntry.FromDoubles(ScheduleLastRatesName, shape, schedules.Select(s => s.LastLearningRate).ToArray()));
+            allMetadata[ScheduleKey] = scheduler.ToString()!;
+        }
         ModelCheckpoint.Save(model, path, allMetadata, state);
     }
+
+    /// <summary>A schedule's state and its parts', depth first, the order the checkpoint lists them in.</summary>
+    private static IEnumerable<LRSchedulerState> Flatten(LRSchedulerState state) => state.Children.SelectMany(Flatten).Prepend(state);
 
     /// <summary>True when the file holds optimizer state and a training position, not only weights.</summary>
     public static bool HasTrainingState(SafetensorsFile file) => file.Find(EpochsName) is not null;
@@ -56,7 +87,7 @@ public static class TrainingCheckpoint
     /// Everything is read and checked before anything is overwritten, so a bad file leaves model and optimizer as they were.
     /// </summary>
     /// <exception cref="CheckpointFormatException">The file lacks training state, or it does not fit this model and optimizer.</exception>
-    public static TrainingPosition Load(SafetensorsFile file, Module model, Optimizer optimizer)
+    public static TrainingPosition Load(SafetensorsFile file, Module model, Optimizer optimizer, LRScheduler? scheduler = null)
     {
         if (!HasTrainingState(file))
             throw new CheckpointFormatException(file.Source, $"holds weights only, no training state ({EpochsName} is missing); it cannot be resumed");
@@ -69,13 +100,20 @@ public static class TrainingCheckpoint
         if (steps < 0) throw new CheckpointFormatException(file.Source, $"{StepName} is {steps}; it cannot be negative");
         var buffers = optimizer.StateBuffers();
         var expected = buffers.Keys.Select(k => StatePrefix + k).ToHashSet();
-        var present = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal) && n != StepName).ToHashSet();
+        var present = file.Tensors.Select(t => t.Name)
+            .Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal) && n is not (StepName or LearningRateName or InitialLearningRateName)).ToHashSet();
         if (!present.SetEquals(expected))
             throw new CheckpointFormatException(file.Source,
                 $"optimizer state [{string.Join(", ", present.Order())}] does not match {current}'s [{string.Join(", ", expected.Order())}]");
         var values = buffers.ToDictionary(b => b.Key, b => b.Value.DType == DType.Float64
             ? Tensor.FromArray(file.GetDoubles(StatePrefix + b.Key, [b.Value.Numel]), [checked((int)b.Value.Numel)])
             : Tensor.FromArray(file.GetFloats(StatePrefix + b.Key, [b.Value.Numel]), [checked((int)b.Value.Numel)]));
+        // Checkpoints written before the learning rate was saved ran at the rate they were made with.
+        double? rate = file.Find(LearningRateName) is null ? null : file.GetDoubles(LearningRateName, [])[0];
+        double? initialRate = file.Find(InitialLearningRateName) is null ? null : file.GetDoubles(InitialLearningRateName, [])[0];
+        if (rate is { } r && !(r >= 0 && double.IsFinite(r)))
+            throw new CheckpointFormatException(file.Source, $"{LearningRateName} is {r}; expected a finite rate, 0 or above");
+        var schedule = ReadSchedule(file, scheduler);
         try
         {
             var position = ReadPosition(file);
@@ -86,12 +124,47 @@ public static class TrainingCheckpoint
                 buffer.Backend.Copy(onDevice, buffer);
             }
             optimizer.RestoreStepCount(steps);
+            if (rate is { } lr) optimizer.LearningRate = lr;
+            if (initialRate is not null) optimizer.InitialLearningRate = initialRate;
+            if (schedule is not null) scheduler!.LoadStateDict(schedule);
             return position;
         }
         finally
         {
             foreach (var t in values.Values) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The saved schedule's state, shaped as <paramref name="scheduler"/>'s, or null when neither the file nor the
+    /// run has a schedule; a schedule on one side only, or a different one, is an error.
+    /// </summary>
+    private static LRSchedulerState? ReadSchedule(SafetensorsFile file, LRScheduler? scheduler)
+    {
+        string? saved = file.Metadata.GetValueOrDefault(ScheduleKey);
+        if (saved is null && scheduler is null) return null;
+        if (saved is null)
+            throw new CheckpointFormatException(file.Source, $"was saved without a learning-rate schedule; it cannot resume {scheduler}");
+        if (scheduler is null)
+            throw new CheckpointFormatException(file.Source, $"was saved with the learning-rate schedule {saved}; resume it with the same schedule");
+        if (saved != scheduler.ToString())
+            throw new CheckpointFormatException(file.Source, $"was saved with the learning-rate schedule {saved}; it cannot resume {scheduler}");
+
+        var template = Flatten(scheduler.StateDict()).ToArray();
+        long[] shape = [template.Length];
+        long[] epochs = file.GetInt64s(ScheduleEpochsName, shape), steps = file.GetInt64s(ScheduleStepsName, shape);
+        double[] baseRates = file.GetDoubles(ScheduleBaseRatesName, shape), lastRates = file.GetDoubles(ScheduleLastRatesName, shape);
+        for (int i = 0; i < template.Length; i++)
+            if (epochs[i] is < -1 or > int.MaxValue || steps[i] is < 0 or > int.MaxValue || !double.IsFinite(baseRates[i]) || !double.IsFinite(lastRates[i]))
+                throw new CheckpointFormatException(file.Source, $"the state of schedule {i} ({template[i].Schedule}) is out of range");
+        int next = 0;
+        LRSchedulerState Fill(LRSchedulerState shapeOf)
+        {
+            int i = next++;
+            var children = shapeOf.Children.Select(Fill).ToArray();
+            return new LRSchedulerState(shapeOf.Schedule, (int)epochs[i], (int)steps[i], baseRates[i], lastRates[i], children);
+        }
+        return Fill(scheduler.StateDict());
     }
 
     /// <summary>The position alone, e.g. to show where a checkpoint stands.</summary>

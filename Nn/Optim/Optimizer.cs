@@ -44,6 +44,12 @@ public abstract class Optimizer : IDisposable
     /// <summary>The learning rate (PyTorch's param_groups[0]["lr"]); setting it takes effect from the next step.</summary>
     public abstract double LearningRate { get; set; }
 
+    /// <summary>
+    /// The rate a learning-rate schedule started from (PyTorch's param_groups[0]["initial_lr"]): set by the first
+    /// <see cref="LRScheduler"/> made for this optimizer, null before; later schedules derive from it too.
+    /// </summary>
+    public double? InitialLearningRate { get; internal set; }
+
     /// <summary>All parameter values, one flat view.</summary>
     protected Tensor FlatValues { get; }
 

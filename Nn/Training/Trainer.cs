@@ -11,6 +11,9 @@ public sealed record EpochResult(int Epoch, long Steps, long Samples, double Tra
 {
     public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
 
+    /// <summary>The optimizer's learning rate when the epoch began (a schedule steps between epochs).</summary>
+    public double LearningRate { get; init; }
+
     /// <summary>The optimizer step (counted over the whole run, from 1) whose loss was first NaN or infinite; null when all were finite.</summary>
     public long? FirstNonFiniteStep { get; init; }
 
@@ -90,6 +93,7 @@ public sealed class Trainer : IDisposable
     public EpochResult TrainEpoch(DataLoader loader, int epoch, long maxSteps = long.MaxValue, Action<BatchProgress>? progress = null)
     {
         Model.Train();
+        double learningRate = Optimizer.LearningRate;
         var clock = Stopwatch.StartNew();
         var backend = _lossSum.Backend;
         backend.Fill(_lossSum, 0);
@@ -117,6 +121,7 @@ public sealed class Trainer : IDisposable
         int? bad = double.IsFinite(meanLoss) || samples == 0 ? null : FirstNonFinite(stepLosses, batch);
         return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed)
         {
+            LearningRate = learningRate,
             FirstNonFiniteBatch = bad + 1,
             FirstNonFiniteStep = bad is null ? null : startSteps + bad.Value + 1,
         };
