@@ -601,6 +601,70 @@ extern "C" __global__ void sgd_step(float* __restrict__ param, const float* __re
     count_step(step, blocksDone, stepNow);
 }
 
+// ================================================================ Gradient clipping
+
+// clip_grad_norm_: the squares of every gradient are summed chunk by chunk (NORM_CHUNK elements each, one block per
+// chunk, in double), the chunk sums folded in a fixed order by one block, and every gradient scaled by the coefficient
+// that fold leaves in device memory. The chunks depend on n alone, so the norm is the same bits on every run and on
+// every GPU, and no value travels to the host.
+#define NORM_BLOCK 256
+#define NORM_CHUNK (NORM_BLOCK * 64)
+
+// partials[c] = sum of x[i]^2 over chunk c of x[n], in double; blocks of NORM_BLOCK threads stride over the chunks; reads 4n bytes, writes 8 per chunk.
+extern "C" __global__ void sum_squares(const float* __restrict__ x, long long n, double* __restrict__ partials)
+{
+    __shared__ double sums[NORM_BLOCK];
+    const long long chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
+    for (long long chunk = blockIdx.x; chunk < chunks; chunk += gridDim.x)
+    {
+        const long long start = chunk * NORM_CHUNK;
+        const long long end = start + NORM_CHUNK < n ? start + NORM_CHUNK : n;
+        double acc = 0.0;
+        for (long long i = start + threadIdx.x; i < end; i += NORM_BLOCK)
+        {
+            const double v = (double)x[i];
+            acc += v * v;
+        }
+        sums[threadIdx.x] = acc;
+        block_tree_sum(sums, 0, NORM_BLOCK);
+        if (threadIdx.x == 0)
+            partials[chunk] = sums[0];
+        __syncthreads();
+    }
+}
+
+// norm[0] = sqrt(sum partials[count]); coef[0] = min(maxNorm / (norm + 1e-6), 1), NaN staying NaN as in PyTorch; one block; reads 8 per partial, writes 12 bytes.
+extern "C" __global__ void clip_coefficient(const double* __restrict__ partials, int count, double maxNorm,
+                                            float* __restrict__ norm, double* __restrict__ coef)
+{
+    __shared__ double sums[NORM_BLOCK];
+    double sum = 0.0;
+    for (int k = threadIdx.x; k < count; k += NORM_BLOCK)
+        sum += partials[k];
+    sums[threadIdx.x] = sum;
+    block_tree_sum(sums, 0, NORM_BLOCK);
+    if (threadIdx.x == 0)
+    {
+        const double total = sqrt(sums[0]);
+        const double c = maxNorm / (total + 1e-6);
+        norm[0] = (float)total;
+        coef[0] = c > 1.0 ? 1.0 : c;
+    }
+}
+
+// x[n] *= (float)coef[0]; reads 4n bytes, writes 4n.
+extern "C" __global__ void scale_by(float* __restrict__ x, long long n, const double* __restrict__ coef)
+{
+    const float c = (float)coef[0];
+    map_unary(x, x, n, [c](float a) { return a * c; });
+}
+
+// x[n] = clamp(x, low, high), NaN staying NaN (clip_grad_value_); reads 4n bytes, writes 4n.
+extern "C" __global__ void clamp(float* __restrict__ x, long long n, float low, float high)
+{
+    map_unary(x, x, n, [low, high](float a) { return a < low ? low : a > high ? high : a; });
+}
+
 // ================================================================ A small MLP, fused
 
 // A stack of up to MLP_MAX_LAYERS Linear layers, each followed by an activation, every layer at most MLP_WIDTH wide

@@ -17,6 +17,10 @@ internal static class KernelNames
     public const string LossFinish = "loss_finish";
     public const string AdamStep = "adam_step";
     public const string SgdStep = "sgd_step";
+    public const string SumSquares = "sum_squares";
+    public const string ClipCoefficient = "clip_coefficient";
+    public const string ScaleBy = "scale_by";
+    public const string Clamp = "clamp";
     public const string MlpForward = "mlp_forward";
     public const string MlpBackwardData = "mlp_backward_data";
     public const string MlpWeightGrads = "mlp_weight_grads";
@@ -30,6 +34,6 @@ internal static class KernelNames
     [
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
-        AdamStep, SgdStep, MlpForward, MlpBackwardData, MlpWeightGrads, GatherNormalize, Fill, Axpy, Copy, Scale,
+        AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, MlpForward, MlpBackwardData, MlpWeightGrads, GatherNormalize, Fill, Axpy, Copy, Scale,
     ];
 }

@@ -44,6 +44,16 @@ internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffe
             b => { device.Memset32(s, b[3], 1, 1); device.Upload<double>(b[4], sgd); device.Memset32(s, b[5], 0, 1); },
             b => k.SgdStep(s, b[0], b[1], b[2], n, b[4], b[3], b[5]));
 
+        // clip_grad_norm_ over one flat gradient buffer: read it for the norm, then read and write it to scale.
+        long partials = DeviceKernels.SumSquaresPartials(n);
+        yield return new("clip_grad_norm (3 kernels)", 12 * n, [f, 8 * (partials + 1), 4], null, b =>
+        {
+            k.SumSquares(s, b[0], n, b[1].Offset(8));
+            k.ClipCoefficient(s, b[1].Offset(8), (int)partials, 1e30, b[2], b[1]);
+            k.ScaleBy(s, b[0], n, b[1]);
+        });
+        yield return new("clamp", 8 * n, [f], null, b => k.Clamp(s, b[0], n, -1f, 1f));
+
         int batch = (int)(n / Features);
         yield return new($"gather_normalize/{Features}", 5L * batch * Features, [n, batch, 4L * batch, 4L * batch * Features, 4L * batch],
             b => UploadPermutation(device, b[2], batch),

@@ -24,6 +24,8 @@ internal static class TrainCommand
         {
             Description = "Learning-rate schedule, stepped after each epoch: " + LRScheduleSpec.Grammar + " (e.g. linear:0.1:1:2@2,cosine:3)",
         };
+        var clipNorm = PositiveReal(new Option<double?>("--clip-grad-norm") { Description = "Scale each step's gradients so their total 2-norm is at most this (clip_grad_norm_)" });
+        var clipValue = PositiveReal(new Option<double?>("--clip-grad-value") { Description = "Clamp each gradient element to [-X, X] every step (clip_grad_value_)" });
         var optimizer = new Option<string>("--optimizer") { Description = "adam, adamw or sgd", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd");
         var hidden = CommonOptions.Hidden("128,64");
@@ -43,7 +45,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
-            data, device, epochs, batchSize, lr, schedule, optimizer, hidden, activation, seed, save, init, resume, noShuffle, maxSteps,
+            data, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, seed, save, init, resume, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs,
         };
         command.SetAction(r =>
@@ -57,6 +59,8 @@ internal static class TrainCommand
             {
                 UseGraphs = !r.GetValue(noGraphs),
                 Schedule = r.GetValue(schedule) is { } text ? LRScheduleSpec.Parse(text) : null,
+                ClipGradNorm = r.GetValue(clipNorm),
+                ClipGradValue = r.GetValue(clipValue),
             };
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);
             CommonOptions.CheckWritable("--save", settings.SavePath);
@@ -67,5 +71,15 @@ internal static class TrainCommand
             return new TrainRun(context, view).Run(settings, Given);
         });
         return command;
+    }
+
+    private static Option<double?> PositiveReal(Option<double?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } v && (!(v > 0) || double.IsInfinity(v)))
+                r.AddError($"{option.Name} must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
+        return option;
     }
 }

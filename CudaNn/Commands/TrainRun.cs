@@ -62,11 +62,13 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         }
         using var trainLoader = DataLoader.FromMnist(train, s.BatchSize, s.Shuffle, generator, s.Device);
         using var testLoader = DataLoader.FromMnist(test, 1000, device: s.Device);
-        using var trainer = new Trainer(model, optimizer, s.UseGraphs);
+        using var trainer = new Trainer(model, optimizer, s.UseGraphs) { ClipGradNorm = s.ClipGradNorm, ClipGradValue = s.ClipGradValue };
         var rotation = new CheckpointRotation(s.SavePath, s.Keep);
 
         view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
-                    (scheduler is null ? "" : $" scheduled by {scheduler}") + ", " +
+                    (scheduler is null ? "" : $" scheduled by {scheduler}") +
+                    (s.ClipGradValue is { } bound ? $", gradients clamped to ±{bound.ToString(CultureInfo.InvariantCulture)}" : "") +
+                    (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}");
         view.Header($"data: {s.DataDirectory} ({train.Count} train, {test.Count} test)" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +

@@ -18,6 +18,12 @@ internal sealed record TrainSettings(
     /// <summary>The learning-rate schedule, stepped after every epoch; null for a constant rate.</summary>
     public LRScheduleSpec? Schedule { get; init; }
 
+    /// <summary>The bound on each step's total gradient norm (--clip-grad-norm); null: none.</summary>
+    public double? ClipGradNorm { get; init; }
+
+    /// <summary>The bound on each gradient element (--clip-grad-value); null: none.</summary>
+    public double? ClipGradValue { get; init; }
+
     /// <summary>The settings a resumed run must share with the run that wrote the checkpoint, as metadata.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata()
     {
@@ -30,11 +36,13 @@ internal sealed record TrainSettings(
             [Key + "shuffle"] = Shuffle ? "true" : "false",
         };
         if (Schedule is not null) metadata[Key + "lr_schedule"] = Schedule.ToString();
+        if (ClipGradNorm is { } norm) metadata[Key + "clip_grad_norm"] = norm.ToString("R", CultureInfo.InvariantCulture);
+        if (ClipGradValue is { } value) metadata[Key + "clip_grad_value"] = value.ToString("R", CultureInfo.InvariantCulture);
         return metadata;
     }
 
     /// <summary>
-    /// These settings with the checkpoint's optimizer, learning rate and schedule, batch size, seed, shuffling and model shape, which a
+    /// These settings with the checkpoint's optimizer, learning rate and schedule, gradient clipping, batch size, seed, shuffling and model shape, which a
     /// resumed run must keep to continue exactly. An option given on the command line that disagrees is an error, not silently ignored.
     /// </summary>
     public TrainSettings ResumedFrom(SafetensorsFile file, Training.MlpSpec spec, Func<string, bool> given)
@@ -42,6 +50,8 @@ internal sealed record TrainSettings(
         string Get(string name) => file.Metadata.TryGetValue(Key + name, out var v)
             ? v
             : throw new CheckpointFormatException(file.Source, $"metadata {Key + name} is missing; was this checkpoint written by `train`?");
+        double? Optional(string name) => !file.Metadata.ContainsKey(Key + name) ? null
+            : Parse(name, t => (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v), v));
         T Parse<T>(string name, Func<string, (bool, T)> parse)
         {
             var (ok, value) = parse(Get(name));
@@ -57,6 +67,8 @@ internal sealed record TrainSettings(
             Hidden = spec.Hidden.ToArray(),
             Activation = spec.Activation,
             Schedule = file.Metadata.TryGetValue(Key + "lr_schedule", out string? schedule) ? ReadSchedule(file, schedule) : null,
+            ClipGradNorm = Optional("clip_grad_norm"),
+            ClipGradValue = Optional("clip_grad_value"),
         };
         Conflict(given, "--optimizer", Optimizer, resumed.Optimizer);
         Conflict(given, "--lr", LearningRate, resumed.LearningRate);
@@ -66,9 +78,13 @@ internal sealed record TrainSettings(
         Conflict(given, "--hidden", string.Join(",", Hidden), string.Join(",", resumed.Hidden));
         Conflict(given, "--activation", Activation, resumed.Activation);
         Conflict(given, "--lr-schedule", Schedule?.ToString() ?? "none", resumed.Schedule?.ToString() ?? "none");
+        Conflict(given, "--clip-grad-norm", Text(ClipGradNorm), Text(resumed.ClipGradNorm));
+        Conflict(given, "--clip-grad-value", Text(ClipGradValue), Text(resumed.ClipGradValue));
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
     }
+
+    private static string Text(double? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "none";
 
     private static LRScheduleSpec ReadSchedule(SafetensorsFile file, string text)
     {

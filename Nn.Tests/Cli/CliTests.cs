@@ -42,6 +42,8 @@ public class CliTests
     [TestCase("train", "--lr-schedule", "warmup:5", "unknown schedule 'warmup'")]
     [TestCase("train", "--lr-schedule", "step:two", "step's value 1 'two' is not a whole number")]
     [TestCase("train", "--lr-schedule", "step:3@2,cosine:4@2,exponential:0.9", "milestones must be increasing")]
+    [TestCase("train", "--clip-grad-norm", "0", "--clip-grad-norm must be a positive number")]
+    [TestCase("train", "--clip-grad-value", "-1", "--clip-grad-value must be a positive number")]
     [TestCase("train", "--save-every", "-1", "--save-every must be zero or a positive integer")]
     [TestCase("train", "--keep", "-2", "--keep must be zero or a positive integer")]
     [TestCase("train", "--plot", "/nonexistent/dir/p.png", "--plot: directory '/nonexistent/dir'")]

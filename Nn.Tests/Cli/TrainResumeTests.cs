@@ -7,22 +7,25 @@ namespace CudaNn.Tests.Cli;
 /// <summary>`train --resume` continues exactly: the split run's checkpoint equals the uninterrupted run's, bit for bit.</summary>
 public class TrainResumeTests
 {
-    [TestCase("adam", null)]
-    [TestCase("sgd", null)]
-    [TestCase("sgd", "cosine:4:0.0001")]
-    [TestCase("adam", "constant:0.5:1@2,exponential:0.5")]
-    public void TwoEpochsThenResumeToThree_IsBitIdenticalToThreeEpochs(string optimizer, string? schedule)
+    [TestCase("adam", "")]
+    [TestCase("sgd", "")]
+    [TestCase("sgd", "--lr-schedule cosine:4:0.0001 --clip-grad-norm 0.5")]
+    [TestCase("adam", "--lr-schedule constant:0.5:1@2,exponential:0.5 --clip-grad-value 0.01")]
+    public void TwoEpochsThenResumeToThree_IsBitIdenticalToThreeEpochs(string optimizer, string options)
     {
         using var dir = new TempDirectory();
         string data = SmallMnist(dir, 600, 200);
         string[] common = ["--data", data, "--hidden", "24,12", "--batch-size", "50", "--seed", "7", "--optimizer", optimizer, "--device", "cpu",
-            .. schedule is null ? Array.Empty<string>() : ["--lr-schedule", schedule]];
+            .. options.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
         string a = dir.File("a.safetensors"), b = dir.File("b.safetensors"), c = dir.File("c.safetensors");
 
         Assert.That(Run(["train", .. common, "--epochs", "2", "--save", a]).Code, Is.Zero);
         var resumed = Run("train", "--resume", a, "--epochs", "3", "--save", b, "--data", data, "--device", "cpu");
         Assert.That(resumed.Code, Is.Zero, resumed.Error);
         Assert.That(resumed.Output, Does.Contain("Epoch 3/3").And.Not.Contain("Epoch 1/").And.Not.Contain("Epoch 2/"), "one more epoch, not three");
+        if (options.Contains("--clip-grad-norm")) Assert.That(resumed.Output, Does.Contain("gradient norm clipped to 0.5"), "the resumed run clips as the first did");
+        if (options.Contains("--clip-grad-value")) Assert.That(resumed.Output, Does.Contain("gradients clamped to ±0.01"));
+        if (options.Contains("--lr-schedule")) Assert.That(resumed.Output, Does.Contain("scheduled by"));
         Assert.That(Run(["train", .. common, "--epochs", "3", "--save", c]).Code, Is.Zero);
 
         var split = SafetensorsReader.Read(b);

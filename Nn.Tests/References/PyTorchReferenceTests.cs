@@ -15,7 +15,8 @@ namespace CudaNn.Tests.References;
 /// PyTorch 1.13 in float64, hold a 20-16-12-5 MLP per configuration (every activation with both losses, every
 /// optimizer, batch 64 and an odd 37): the first forward's output and loss, every gradient of the first backward, and
 /// the weights after 1 and 10 optimizer steps; one steps a learning-rate schedule (warm-up, then cosine) after every
-/// optimizer step. Each runs on the CPU reference in float64 and float32, on the emulator,
+/// optimizer step, and two clip the gradients (by norm, by value) between backward and step. Each runs on the CPU
+/// reference in float64 and float32, on the emulator,
 /// and on a GPU where there is one.
 /// </summary>
 /// <remarks>
@@ -31,36 +32,9 @@ namespace CudaNn.Tests.References;
 [TestFixture("cpu", DType.Float32)]
 [TestFixture("emulator", DType.Float32)]
 [TestFixture("cuda", DType.Float32, Category = "Gpu")]
-public class PyTorchReferenceTests(string deviceName, DType dtype)
+public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
     private static readonly string[] ParameterNames = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"];
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Structure", "NUnit1032",
-        Justification = "GpuDevices hands out one device per process; it outlives every fixture.")]
-    private Device _device = null!;
-
-    [OneTimeSetUp]
-    public void OpenDevice()
-    {
-        if (deviceName == "cpu")
-        {
-            _device = Device.Cpu;
-            return;
-        }
-        if (deviceName == "cuda")
-        {
-            Requirements.Gpu();
-            _device = GpuDevices.Cuda();
-            return;
-        }
-        try
-        {
-            _device = GpuDevices.Emulator();
-        }
-        catch (EmulatorBuildException e) when (e.IsCompilerMissing)
-        {
-            Requirements.SkipOrFail(Requirements.RequireEmulator, $"the host emulator cannot be built: {e.Message}");
-        }
-    }
 
     private static IEnumerable<string> Files() =>
         Directory.GetFiles(ReferenceFolder(), "mlp-*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
@@ -73,16 +47,16 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
         TestContext.Out.WriteLine($"{fileName}: {string.Join(", ", meta.Select(m => $"{m.Key}={m.Value}"))}");
         bool crossEntropy = meta["loss"] == "cross-entropy";
         int batch = int.Parse(meta["batch"], CultureInfo.InvariantCulture);
-        bool exact = dtype == DType.Float64;
+        bool exact = Exact;
 
         using var model = Mlp.Create(20, [16, 12], 5, ParseActivation(meta["activation"]), new Generator(0));
         model.LoadStateDict(ParameterNames.ToDictionary(n => n, n => Read(file, n)));
-        model.To(dtype).To(_device);
+        model.To(DType).To(Device);
         using var optimizer = MakeOptimizer(meta, model.Parameters());
         // "schedule" names one of schedules.safetensors', stepped after every optimizer step.
         var schedule = meta.TryGetValue("schedule", out string? scheduleName) ? Optim.LRSchedulerTests.Create(scheduleName, optimizer) : null;
         using var x = OnDevice(Read(file, "x"));
-        using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], _device) : OnDevice(Read(file, "targets"));
+        using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], Device) : OnDevice(Read(file, "targets"));
         using var ce = new CrossEntropyLoss();
         using var mse = new MSELoss();
 
@@ -100,6 +74,10 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
                 foreach (var (name, p) in model.NamedParameters())
                     Compare(file, "grad." + name, p.Grad, forwardTolerance);
             }
+            if (meta.TryGetValue("clip_grad_norm", out string? maxNorm))
+                GradClipping.ClipGradNorm(model.Parameters(), double.Parse(maxNorm, CultureInfo.InvariantCulture)).Dispose();
+            if (meta.TryGetValue("clip_grad_value", out string? bound))
+                GradClipping.ClipGradValue(model.Parameters(), double.Parse(bound, CultureInfo.InvariantCulture));
             optimizer.Step();
             schedule?.Step();
             if (step == 1)
@@ -123,11 +101,6 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
         Close.Assert(expected, values, tolerance * scale, 0, $"{name} ({(absolute ? "absolute" : "relative to its largest value")} {tolerance:E0})");
     }
 
-    private Tensor OnDevice(Tensor host)
-    {
-        using (host) return TensorConversion.To(host, _device, dtype);
-    }
-
     private static Tensor Read(SafetensorsFile file, string name)
     {
         var entry = file.Get(name);
@@ -149,7 +122,8 @@ public class PyTorchReferenceTests(string deviceName, DType dtype)
         {
             "adam" => new Adam(parameters, lr: Get("lr")),
             "adamw" => new AdamW(parameters, lr: Get("lr"), weightDecay: Get("weight_decay")),
-            "sgd-momentum" or "sgd-momentum-warmup-cosine" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
+            "sgd" or "sgd-clip-value" => new SGD(parameters, lr: Get("lr")),
+            "sgd-momentum" or "sgd-momentum-warmup-cosine" or "sgd-momentum-clip-norm" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
             "sgd-nesterov" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), nesterov: true, weightDecay: Get("weight_decay")),
             var other => throw new ArgumentException($"unknown optimizer '{other}' in a reference file"),
         };

@@ -13,7 +13,10 @@ CI never runs this: the files it writes are committed, and the tests read them.
 - losses.safetensors: cross-entropy on logits that include +-1000 (loss and gradient), and MSE.
 - schedules.safetensors: the learning rate of every learning-rate schedule (and two SequentialLR chains) at epochs
   0 to 40, starting from lr 0.1: entry 0 is the rate right after construction, entry k the rate after k steps.
-  An MLP file whose metadata names a "schedule" steps that schedule after every optimizer step.
+  An MLP file whose metadata names a "schedule" steps that schedule after every optimizer step; one whose metadata
+  holds "clip_grad_norm" or "clip_grad_value" clips the gradients so between backward and step ("grad.*" are before).
+- clipping.safetensors: clip_grad_norm_ and clip_grad_value_ on three gradients (5x7, 7, 3x5, with one element of
+  1e3 in the last): the gradients before ("grad.I") and after ("CASE.grad.I"), and the returned norm ("CASE.norm").
 """
 import json
 import os
@@ -57,6 +60,9 @@ OPTIMIZERS = {
                      {"lr": 0.05, "momentum": 0.9, "nesterov": 1, "weight_decay": 1e-3}),
     "sgd-momentum-warmup-cosine": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
                                    {"lr": 0.05, "momentum": 0.9, "schedule": "warmup-cosine"}),
+    "sgd-momentum-clip-norm": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+                               {"lr": 0.05, "momentum": 0.9, "clip_grad_norm": 0.1}),
+    "sgd-clip-value": (lambda ps: torch.optim.SGD(ps, lr=0.05), {"lr": 0.05, "clip_grad_value": 0.005}),
 }
 S = torch.optim.lr_scheduler
 # The schedules of schedules.safetensors, by name; the tests make the same ones by these names.
@@ -79,7 +85,8 @@ SCHEDULES = {
 MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "adamw", 37),
         ("tanh", "cross-entropy", "sgd-momentum", 64), ("relu", "mse", "sgd-nesterov", 37),
         ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64),
-        ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64)]
+        ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64), ("tanh", "cross-entropy", "sgd-momentum-clip-norm", 37),
+        ("relu", "mse", "sgd-clip-value", 64)]
 
 
 def mlp(activation, loss_name, optimizer_name, batch, seed):
@@ -110,6 +117,10 @@ def mlp(activation, loss_name, optimizer_name, batch, seed):
             tensors["output"] = out.detach().clone()
             tensors["loss"] = loss.detach().reshape(1).clone()
             tensors.update({"grad." + k: p.grad.detach().clone() for k, p in params.items()})
+        if "clip_grad_norm" in hyper:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), hyper["clip_grad_norm"])
+        if "clip_grad_value" in hyper:
+            torch.nn.utils.clip_grad_value_(model.parameters(), hyper["clip_grad_value"])
         opt.step()
         if schedule is not None:
             schedule.step()
@@ -164,6 +175,25 @@ def schedules():
     write("schedules.safetensors", tensors, {"torch": torch.__version__, "lr": 0.1, "epochs": 40})
 
 
+def clipping():
+    torch.manual_seed(11)
+    grads = [torch.randn(5, 7, dtype=F64), torch.randn(7, dtype=F64) * 0.01, torch.randn(3, 5, dtype=F64)]
+    grads[2][1, 3] = 1e3
+    tensors = {f"grad.{i}": g for i, g in enumerate(grads)}
+    for name, clip in {"norm-1": lambda ps: torch.nn.utils.clip_grad_norm_(ps, 1.0),
+                       "norm-10000": lambda ps: torch.nn.utils.clip_grad_norm_(ps, 1e4),
+                       "norm-0": lambda ps: torch.nn.utils.clip_grad_norm_(ps, 0.0),
+                       "value-0.3": lambda ps: torch.nn.utils.clip_grad_value_(ps, 0.3)}.items():
+        ps = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+        for p, g in zip(ps, grads):
+            p.grad = g.clone()
+        norm = clip(ps)
+        if norm is not None:
+            tensors[name + ".norm"] = norm.detach().reshape(1)
+        tensors.update({f"{name}.grad.{i}": p.grad for i, p in enumerate(ps)})
+    write("clipping.safetensors", tensors, {"torch": torch.__version__})
+
+
 def losses():
     z = torch.tensor([[2.0, -1.0, 0.5, 0.0], [0.1, 0.2, 0.3, 0.4], [1000.0, 0.0, -1000.0, 999.0]], dtype=F64, requires_grad=True)
     labels = torch.tensor([0, 3, 3])
@@ -185,5 +215,6 @@ if __name__ == "__main__":
         mlp(activation, loss_name, optimizer_name, batch, seed=1000 + i)
     optimizers()
     schedules()
+    clipping()
     losses()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

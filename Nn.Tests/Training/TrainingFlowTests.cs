@@ -80,6 +80,25 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void GradientClipping_MatchesTheCpu_AndIsPartOfTheReplayedStep(bool graphs)
+    {
+        var clip = new Clipping(MaxNorm: 0.5, MaxValue: 0.02);
+        var reference = Run(CudaNn.Device.Cpu, graphs: false, clip: clip);
+        var actual = Run(Device, graphs, clip: clip);
+
+        TestContext.Out.WriteLine($"last step's gradient norm: {actual.LastGradNorm:R} (CPU {reference.LastGradNorm:R})");
+        Assert.That(reference.LastGradNorm, Is.GreaterThan(clip.MaxNorm), "the norm is clipped, not left alone");
+        Close.Assert(reference.LastGradNorm!.Value, actual.LastGradNorm!.Value, 0, 1e-4, "the last step's gradient norm");
+        Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
+        if (graphs && Device.Kind == DeviceKind.Emulator)
+            Assert.That(actual.NodesPerStep, Is.EqualTo(19 + 4), "the layer-by-layer step, then clamp, sum_squares, clip_coefficient and scale_by");
+        var unclipped = Run(CudaNn.Device.Cpu, graphs: false);
+        double moved = reference.Weights.Zip(unclipped.Weights, (a, b) => Math.Abs(a - b)).Max();
+        Assert.That(moved, Is.GreaterThan(10 * WeightTolerance), "clipping changes the training");
+    }
+
     [Test]
     public void AnOutputTheCallerDisposes_EndsOnlyThatView_AndRetiresNoGraph()
     {
@@ -154,14 +173,17 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
     private static double WeightTolerance =>
         0.01 * Rates.Zip(BatchSizes, (lr, b) => lr * Math.Ceiling(Train.Count / (double)b)).Sum();
 
-    private sealed record FlowResult(float[] Weights, double[] TrainLosses, EvaluationResult[] Evaluations, long Steps, int Captures, int NodesPerStep);
+    private sealed record FlowResult(float[] Weights, double[] TrainLosses, EvaluationResult[] Evaluations, long Steps, int Captures,
+        int NodesPerStep, double? LastGradNorm);
 
-    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false)
+    private sealed record Clipping(double MaxNorm, double MaxValue);
+
+    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false, Clipping? clip = null)
     {
         var generator = new Generator(Seed);
         using var model = MlpSpec.Default.Create(generator, device);
         using var optimizer = new Adam(model.Parameters(), lr: Rates[0]);
-        using var trainer = new Trainer(model, optimizer, graphs);
+        using var trainer = new Trainer(model, optimizer, graphs) { ClipGradNorm = clip?.MaxNorm, ClipGradValue = clip?.MaxValue };
         using var loader64 = DataLoader.FromMnist(Train, BatchSizes[0], shuffle: true, generator, device);
         using var loader50 = DataLoader.FromMnist(Train, BatchSizes[2], shuffle: true, generator, device);
         using var testLoader = DataLoader.FromMnist(Test, 1000, device: device);
@@ -180,7 +202,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
             }
         }
         var weights = model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
-        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures, trainer.GraphNodesPerStep);
+        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures, trainer.GraphNodesPerStep, trainer.GradNorm?.Item());
     }
 
     private static MnistDataSet Slice(MnistDataSet data, int count) =>

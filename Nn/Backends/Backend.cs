@@ -53,6 +53,17 @@ public abstract class Backend
     /// </summary>
     public abstract void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, Tensor hyperparameters);
 
+    /// <summary>
+    /// torch.nn.utils.clip_grad_norm_ with the 2-norm: totalNorm[0] = √(Σ g²) over every element of every tensor in
+    /// <paramref name="grads"/>, then each scaled in place by min(maxNorm / (totalNorm + 1e-6), 1), NaN when the norm is
+    /// NaN, as in PyTorch. The squares are summed in float64 in an order the sizes alone fix, and nothing travels to the
+    /// host, so a captured graph can hold it. totalNorm is one element of this dtype.
+    /// </summary>
+    public abstract void ClipGradNorm(IReadOnlyList<Tensor> grads, double maxNorm, Tensor totalNorm);
+
+    /// <summary>x = min(max(x, min), max) in place, a NaN staying NaN (torch.clamp_, as clip_grad_value_ uses it).</summary>
+    public abstract void Clamp(Tensor x, double min, double max);
+
     /// <summary>Every element of t = value.</summary>
     public abstract void Fill(Tensor t, double value);
 

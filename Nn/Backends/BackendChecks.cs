@@ -57,6 +57,26 @@ internal static class BackendChecks
             throw new ArgumentException($"{op}: {what} must be {dtype.Name()}, got {t}");
     }
 
+    /// <summary>Checks the gradients, the bound and the one-element norm of a gradient-norm clip.</summary>
+    public static void ClipGradNorm(Backend backend, IReadOnlyList<Tensor> grads, double maxNorm, Tensor totalNorm)
+    {
+        ArgumentNullException.ThrowIfNull(grads);
+        foreach (var g in grads) Same(backend, nameof(Backend.ClipGradNorm), g);
+        Same(backend, nameof(Backend.ClipGradNorm), totalNorm);
+        if (totalNorm.Numel != 1)
+            throw new ArgumentException($"ClipGradNorm: the total norm is one element, got {totalNorm} of shape {Tensor.ShapeText(totalNorm.Shape)}");
+        if (!(maxNorm >= 0))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "ClipGradNorm: the largest norm must be 0 or above (infinity measures without clipping)");
+    }
+
+    /// <summary>Checks the tensor and bounds of a clamp.</summary>
+    public static void Clamp(Backend backend, Tensor x, double min, double max)
+    {
+        Same(backend, nameof(Backend.Clamp), x);
+        if (double.IsNaN(min) || double.IsNaN(max) || min > max)
+            throw new ArgumentOutOfRangeException(nameof(min), min, $"Clamp: the bounds [{min}, {max}] must be numbers with min <= max");
+    }
+
     /// <summary>Checks logits[N,C], labels[N] (int32) and the optional outputs of a softmax cross-entropy.</summary>
     public static (int N, int C) SoftmaxCrossEntropy(Backend backend, Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct,
         Tensor? total)

@@ -56,6 +56,9 @@ public abstract class Optimizer : IDisposable
     /// <summary>All gradients, one flat view.</summary>
     protected Tensor FlatGrads { get; }
 
+    /// <summary>All gradients, one flat view, for clipping them in one launch.</summary>
+    internal Tensor AllGrads => FlatGrads;
+
     /// <summary>Sets every gradient to zero (optimizer.zero_grad(set_to_none=False)).</summary>
     public void ZeroGrad() => FlatGrads.Backend.Fill(FlatGrads, 0.0);
 

@@ -79,7 +79,8 @@ internal sealed class StepGraphs(GpuDevice device) : IDisposable
         return device.EndCapture();
     }
 
-    private void DropAll()
+    /// <summary>Drops every graph, so each batch runs eagerly once and is captured again (a captured value changed).</summary>
+    public void DropAll()
     {
         foreach (var graph in _graphs.Values) graph.Dispose();
         _graphs.Clear();

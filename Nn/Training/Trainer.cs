@@ -52,6 +52,10 @@ public sealed class Trainer : IDisposable
     private Tensor? _stepLosses;
     private Tensor[] _stepLossSlots = [];
     private Tensor? _batchLoss;
+    private double? _clipGradNorm;
+    private double? _clipGradValue;
+    private Tensor? _gradNorm;
+    private readonly Tensor[] _allGrads;
 
     /// <param name="useGraphs">On a GPU device, capture the training step as a CUDA graph and replay it (turn off to debug).</param>
     public Trainer(Module model, Optimizer optimizer, bool useGraphs = true)
@@ -64,6 +68,7 @@ public sealed class Trainer : IDisposable
         _correct = Tensor.Zeros([1], DType.Int32, first.Device);
         if (useGraphs && first.Device is GpuDevice gpu) _graphs = new StepGraphs(gpu);
         _stepOnBatch = () => Step(_batch.X, _batch.Y);
+        _allGrads = [optimizer.AllGrads];
     }
 
     /// <summary>Whether training steps are captured and replayed as CUDA graphs.</summary>
@@ -80,6 +85,43 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Optimizer steps taken so far.</summary>
     public long Steps => Optimizer.StepCount;
+
+    /// <summary>
+    /// When set, each step scales the gradients so their total 2-norm is at most this value before the optimizer
+    /// steps (torch.nn.utils.clip_grad_norm_ between backward and step), on the device; null (the default) clips
+    /// nothing. <see cref="GradNorm"/> holds the latest step's norm before clipping.
+    /// </summary>
+    public double? ClipGradNorm
+    {
+        get => _clipGradNorm;
+        set
+        {
+            if (value is { } v && !(v > 0))
+                throw new ArgumentOutOfRangeException(nameof(ClipGradNorm), v, "the largest gradient norm must be above 0");
+            _clipGradNorm = value;
+            if (value is not null) _gradNorm ??= Tensor.Zeros([1], _lossSum.DType, _lossSum.Device);
+            _graphs?.DropAll(); // the bound is an argument of the captured launch
+        }
+    }
+
+    /// <summary>
+    /// When set, each step clamps every gradient element to [-value, value] before the optimizer steps
+    /// (torch.nn.utils.clip_grad_value_), and before any <see cref="ClipGradNorm"/>; null (the default) clamps nothing.
+    /// </summary>
+    public double? ClipGradValue
+    {
+        get => _clipGradValue;
+        set
+        {
+            if (value is { } v && !(v > 0))
+                throw new ArgumentOutOfRangeException(nameof(ClipGradValue), v, "the gradient bound must be above 0");
+            _clipGradValue = value;
+            _graphs?.DropAll();
+        }
+    }
+
+    /// <summary>The latest step's total gradient norm before clipping, one element on the device; null unless <see cref="ClipGradNorm"/> was set.</summary>
+    public Tensor? GradNorm => _gradNorm;
 
     /// <summary>Least time between two progress reports: each report reads the running loss back from the device.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -150,13 +192,16 @@ public sealed class Trainer : IDisposable
         return batches - 1;
     }
 
-    /// <summary>zero_grad, forward, loss, backward, step, and the batch's loss added to the epoch's sum, all on the device.</summary>
+    /// <summary>zero_grad, forward, loss, backward, clipping when asked, step, and the batch's loss added to the epoch's sum, all on the device.</summary>
     private void Step(Tensor x, Tensor y)
     {
         Optimizer.ZeroGrad();
         var logits = Model.Forward(x);
         var loss = _lossFn.Forward(logits, y, total: _lossSum);
         Model.Backward(_lossFn.Backward());
+        var grads = _allGrads[0];
+        if (_clipGradValue is { } bound) grads.Backend.Clamp(grads, -bound, bound);
+        if (_clipGradNorm is { } maxNorm) grads.Backend.ClipGradNorm(_allGrads, maxNorm, _gradNorm!);
         Optimizer.Step();
         _batchLoss = loss;
     }
@@ -206,5 +251,6 @@ public sealed class Trainer : IDisposable
         _evalLossSum.Dispose();
         _correct.Dispose();
         _stepLosses?.Dispose();
+        _gradNorm?.Dispose();
     }
 }

@@ -114,4 +114,36 @@ public sealed partial class CpuBackend<T>
         BackendChecks.StepCounter(this, op, step);
         return ++step.Span<int>()[0];
     }
+
+    public override void ClipGradNorm(IReadOnlyList<Tensor> grads, double maxNorm, Tensor totalNorm)
+    {
+        BackendChecks.ClipGradNorm(this, grads, maxNorm, totalNorm);
+        double sum = 0;
+        foreach (var g in grads)
+            foreach (T v in g.Span<T>())
+            {
+                double d = double.CreateTruncating(v);
+                sum += d * d;
+            }
+        double norm = Math.Sqrt(sum);
+        double coefficient = maxNorm / (norm + 1e-6);
+        if (coefficient > 1) coefficient = 1;
+        totalNorm.Span<T>()[0] = Of(norm);
+        // As the device: the coefficient rounded to T once, then one multiply per element.
+        T scale = Of(coefficient);
+        foreach (var g in grads)
+        {
+            var span = g.Span<T>();
+            for (int i = 0; i < span.Length; i++) span[i] *= scale;
+        }
+    }
+
+    public override void Clamp(Tensor x, double min, double max)
+    {
+        BackendChecks.Clamp(this, x, min, max);
+        T low = Of(min), high = Of(max);
+        var span = x.Span<T>();
+        for (int i = 0; i < span.Length; i++)
+            span[i] = span[i] < low ? low : span[i] > high ? high : span[i];
+    }
 }

@@ -127,6 +127,51 @@ public sealed class CudaBackend : Backend, IDisposable
     }
 
     /// <summary>
+    /// sum_squares over each run of adjacent gradients (an optimizer's flat buffer is one run, so one launch), the
+    /// coefficient from all partial sums, then scale_by over each run. Workspace: the coefficient, then the partials.
+    /// </summary>
+    public override void ClipGradNorm(IReadOnlyList<Tensor> grads, double maxNorm, Tensor totalNorm)
+    {
+        BackendChecks.ClipGradNorm(this, grads, maxNorm, totalNorm);
+        var runs = ContiguousRuns(grads);
+        long partials = runs.Sum(r => DeviceKernels.SumSquaresPartials(r.Count));
+        if (partials > int.MaxValue)
+            throw new ArgumentException($"ClipGradNorm: {partials} partial sums are more than one launch folds");
+        var workspace = _workspace.Get(nameof(ClipGradNorm), (1 + partials) * sizeof(double));
+        DevicePtr coefficient = workspace, partialSums = workspace.Offset(sizeof(double));
+        long at = 0;
+        foreach (var (start, count) in runs)
+        {
+            K.SumSquares(Stream, P(start), count, partialSums.Offset(at * sizeof(double)));
+            at += DeviceKernels.SumSquaresPartials(count);
+        }
+        K.ClipCoefficient(Stream, partialSums, (int)partials, maxNorm, P(totalNorm), coefficient);
+        foreach (var (start, count) in runs) K.ScaleBy(Stream, P(start), count, coefficient);
+    }
+
+    public override void Clamp(Tensor x, double min, double max)
+    {
+        BackendChecks.Clamp(this, x, min, max);
+        K.Clamp(Stream, P(x), x.Numel, (float)min, (float)max);
+    }
+
+    /// <summary>The tensors as runs of elements, each tensor that continues the previous one in its storage joined to it.</summary>
+    private static List<(Tensor Start, long Count)> ContiguousRuns(IReadOnlyList<Tensor> tensors)
+    {
+        var runs = new List<(Tensor Start, long Count)>();
+        foreach (var t in tensors)
+        {
+            t.ThrowIfDisposed();
+            if (t.Numel == 0) continue;
+            if (runs.Count > 0 && runs[^1] is var (start, count) && ReferenceEquals(start.Storage, t.Storage) && start.Offset + count == t.Offset)
+                runs[^1] = (start, count + t.Numel);
+            else
+                runs.Add((t, t.Numel));
+        }
+        return runs;
+    }
+
+    /// <summary>
     /// The int32 in which an optimizer launch's blocks count themselves, so the last one stores the step: zeroed once
     /// here (outside any capture, at the first step), and left at zero by every launch.
     /// </summary>
