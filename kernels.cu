@@ -112,6 +112,21 @@ __device__ __forceinline__ void block_tree_sum(double* values, int* hits, int co
     }
 }
 
+// True in thread 0 of the block that finishes the grid, once every block's threads are past this call, and so past
+// every read they made before it; that block may then update what all of them read. blocksDone is a scratch counter
+// that is 0 between launches: each block adds 1, and the last puts it back to 0. Every thread must call this.
+__device__ __forceinline__ bool last_block_done(int* blocksDone)
+{
+    __syncthreads();
+    if (threadIdx.x != 0)
+        return false;
+    __threadfence();
+    if (atomicAdd(blocksDone, 1) != (int)gridDim.x - 1)
+        return false;
+    blocksDone[0] = 0;
+    return true;
+}
+
 // ================================================================ Activations
 
 // Each activation: forward y = act(x), and act'(x) expressed through y = act(x).
@@ -488,22 +503,12 @@ extern "C" __global__ void loss_finish(const double* __restrict__ partialLoss, c
 
 // The optimizers read their hyperparameters from device memory, like the step count, so a captured graph replays
 // with the values the host last wrote there: a learning-rate schedule works under graphs. They also count their own
-// steps: every thread uses t = step[0] + 1, and the last block to finish stores t, so the count advances once per
-// launch (and per replay) without a launch of its own. blocksDone is a scratch counter that is 0 between launches:
-// each block adds 1 once its threads have read step[0]; the block that completes the grid writes step[0] = t and
-// puts blocksDone back to 0.
+// steps: every thread uses t = step[0] + 1, and the last block to finish (last_block_done) stores t, so the count
+// advances once per launch (and per replay) without a launch of its own.
 __device__ __forceinline__ void count_step(int* step, int* blocksDone, int t)
 {
-    __syncthreads();
-    if (threadIdx.x == 0)
-    {
-        __threadfence();
-        if (atomicAdd(blocksDone, 1) == (int)gridDim.x - 1)
-        {
-            step[0] = t;
-            blocksDone[0] = 0;
-        }
-    }
+    if (last_block_done(blocksDone))
+        step[0] = t;
 }
 
 // Adam (decoupled 0) / AdamW (1) over flat param, grad, m, v [n], t = ++step[0], hyper = {lr, b1, b2, eps, wd}; reads 16n bytes, writes 12n.
@@ -663,6 +668,59 @@ extern "C" __global__ void scale_by(float* __restrict__ x, long long n, const do
 extern "C" __global__ void clamp(float* __restrict__ x, long long n, float low, float high)
 {
     map_unary(x, x, n, [low, high](float a) { return a < low ? low : a > high ? high : a; });
+}
+
+// ================================================================ Dropout
+
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011), the counter-based generator
+// cuRAND and PyTorch's CUDA dropout use: four random words from a 128-bit counter and a 64-bit key, with no state
+// between calls, so any thread can draw any element's number and a replayed graph draws what a fresh launch would.
+// Nn/Random/Philox.cs is its host twin.
+__device__ __forceinline__ uint4 philox4x32_10(uint4 counter, uint2 key)
+{
+    for (int round = 0; round < 10; round++)
+    {
+        if (round > 0)
+        {
+            key.x += 0x9E3779B9u;
+            key.y += 0xBB67AE85u;
+        }
+        const unsigned int hi0 = __umulhi(0xD2511F53u, counter.x), lo0 = 0xD2511F53u * counter.x;
+        const unsigned int hi1 = __umulhi(0xCD9E8D57u, counter.z), lo1 = 0xCD9E8D57u * counter.z;
+        counter = make_uint4(hi1 ^ counter.y ^ key.x, lo1, hi0 ^ counter.w ^ key.y, lo0);
+    }
+    return counter;
+}
+
+// nn.Dropout in training: noise[i] = scale when element i is kept, else 0, and y = x * noise. rng = {seed lo, seed hi,
+// call lo, call hi} on the device: element i keeps when word i % 4 of Philox(counter {i / 4 lo, i / 4 hi, call lo,
+// call hi}, key {seed lo, seed hi}) is below keepBelow (round((1 - p) 2^32)). The last block to finish advances the
+// call, so each launch and each replay draws a fresh mask without a launch of its own; reads 4n bytes, writes 8n.
+extern "C" __global__ void dropout_forward(const float* __restrict__ x, float* __restrict__ y, float* __restrict__ noise, long long n,
+                                           unsigned long long keepBelow, float scale, unsigned int* __restrict__ rng,
+                                           int* __restrict__ blocksDone)
+{
+    const uint2 key = make_uint2(rng[0], rng[1]);
+    const unsigned int call0 = rng[2], call1 = rng[3];
+    const long long groups = (n + 3) / 4;
+    for (long long g = first_thread(); g < groups; g += thread_count())
+    {
+        const uint4 r = philox4x32_10(make_uint4((unsigned int)g, (unsigned int)((unsigned long long)g >> 32), call0, call1), key);
+        const unsigned int words[4] = {r.x, r.y, r.z, r.w};
+        const long long first = 4 * g;
+        for (int lane = 0; lane < 4 && first + lane < n; lane++)
+        {
+            const float keep = words[lane] < keepBelow ? scale : 0.0f;
+            noise[first + lane] = keep;
+            y[first + lane] = x[first + lane] * keep;
+        }
+    }
+    if (last_block_done(blocksDone))
+    {
+        const unsigned long long next = ((unsigned long long)call1 << 32 | call0) + 1;
+        rng[2] = (unsigned int)next;
+        rng[3] = (unsigned int)(next >> 32);
+    }
 }
 
 // ================================================================ A small MLP, fused
@@ -939,6 +997,12 @@ extern "C" __global__ void axpy(const float* __restrict__ x, float* __restrict__
 extern "C" __global__ void copy(const float* __restrict__ x, float* __restrict__ y, long long n)
 {
     map_unary(x, y, n, [](float a) { return a; });
+}
+
+// z[n] = x * y elementwise, z may be x or y (dropout's backward: dx = dy * noise); reads 8n bytes, writes 4n.
+extern "C" __global__ void multiply(const float* x, const float* y, float* z, long long n)
+{
+    map_binary(x, y, z, n, [](float a, float b) { return a * b; });
 }
 
 // y[n] *= alpha; reads 4n bytes, writes 4n.

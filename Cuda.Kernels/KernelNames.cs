@@ -21,6 +21,7 @@ internal static class KernelNames
     public const string ClipCoefficient = "clip_coefficient";
     public const string ScaleBy = "scale_by";
     public const string Clamp = "clamp";
+    public const string DropoutForward = "dropout_forward";
     public const string MlpForward = "mlp_forward";
     public const string MlpBackwardData = "mlp_backward_data";
     public const string MlpWeightGrads = "mlp_weight_grads";
@@ -28,12 +29,14 @@ internal static class KernelNames
     public const string Fill = "fill";
     public const string Axpy = "axpy";
     public const string Copy = "copy";
+    public const string Multiply = "multiply";
     public const string Scale = "scale";
 
     public static IReadOnlyList<string> All { get; } =
     [
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
-        AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, MlpForward, MlpBackwardData, MlpWeightGrads, GatherNormalize, Fill, Axpy, Copy, Scale,
+        AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
+        GatherNormalize, Fill, Axpy, Copy, Multiply, Scale,
     ];
 }

@@ -53,6 +53,11 @@ internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffe
             k.ScaleBy(s, b[0], n, b[1]);
         });
         yield return new("clamp", 8 * n, [f], null, b => k.Clamp(s, b[0], n, -1f, 1f));
+        // Dropout at p = 0.5: read x, write y and the noise its backward multiplies by; the generator state is 16 bytes.
+        yield return new("dropout_forward", 12 * n, [f, f, f, 16, 4],
+            b => { device.Memset32(s, b[3], 7, 4); device.Memset32(s, b[4], 0, 1); },
+            b => k.DropoutForward(s, b[0], b[1], b[2], n, Philox.DropoutKeepBelow(0.5), 2f, b[3], b[4]));
+        yield return new("multiply", 12 * n, [f, f, f], null, b => k.Multiply(s, b[0], b[1], b[2], n));
 
         int batch = (int)(n / Features);
         yield return new($"gather_normalize/{Features}", 5L * batch * Features, [n, batch, 4L * batch, 4L * batch * Features, 4L * batch],

@@ -26,6 +26,12 @@ internal static class TrainCommand
         };
         var clipNorm = PositiveReal(new Option<double?>("--clip-grad-norm") { Description = "Scale each step's gradients so their total 2-norm is at most this (clip_grad_norm_)" });
         var clipValue = PositiveReal(new Option<double?>("--clip-grad-value") { Description = "Clamp each gradient element to [-X, X] every step (clip_grad_value_)" });
+        var dropout = new Option<double>("--dropout") { Description = "Zero each hidden activation with this probability in training (nn.Dropout after every activation)", DefaultValueFactory = _ => 0 };
+        dropout.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (!(v >= 0 && v < 1)) r.AddError($"--dropout must be a probability in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
         var optimizer = new Option<string>("--optimizer") { Description = "adam, adamw or sgd", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd");
         var hidden = CommonOptions.Hidden("128,64");
@@ -45,7 +51,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
-            data, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, seed, save, init, resume, noShuffle, maxSteps,
+            data, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, dropout, seed, save, init, resume, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs,
         };
         command.SetAction(r =>
@@ -61,6 +67,7 @@ internal static class TrainCommand
                 Schedule = r.GetValue(schedule) is { } text ? LRScheduleSpec.Parse(text) : null,
                 ClipGradNorm = r.GetValue(clipNorm),
                 ClipGradValue = r.GetValue(clipValue),
+                Dropout = r.GetValue(dropout),
             };
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);
             CommonOptions.CheckWritable("--save", settings.SavePath);

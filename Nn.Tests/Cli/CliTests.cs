@@ -44,6 +44,8 @@ public class CliTests
     [TestCase("train", "--lr-schedule", "step:3@2,cosine:4@2,exponential:0.9", "milestones must be increasing")]
     [TestCase("train", "--clip-grad-norm", "0", "--clip-grad-norm must be a positive number")]
     [TestCase("train", "--clip-grad-value", "-1", "--clip-grad-value must be a positive number")]
+    [TestCase("train", "--dropout", "1", "--dropout must be a probability in [0, 1), got 1")]
+    [TestCase("train", "--dropout", "-0.5", "--dropout must be a probability in [0, 1), got -0.5")]
     [TestCase("train", "--save-every", "-1", "--save-every must be zero or a positive integer")]
     [TestCase("train", "--keep", "-2", "--keep must be zero or a positive integer")]
     [TestCase("train", "--plot", "/nonexistent/dir/p.png", "--plot: directory '/nonexistent/dir'")]

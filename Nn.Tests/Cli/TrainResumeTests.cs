@@ -11,6 +11,7 @@ public class TrainResumeTests
     [TestCase("sgd", "")]
     [TestCase("sgd", "--lr-schedule cosine:4:0.0001 --clip-grad-norm 0.5")]
     [TestCase("adam", "--lr-schedule constant:0.5:1@2,exponential:0.5 --clip-grad-value 0.01")]
+    [TestCase("sgd", "--dropout 0.3")]
     public void TwoEpochsThenResumeToThree_IsBitIdenticalToThreeEpochs(string optimizer, string options)
     {
         using var dir = new TempDirectory();
@@ -26,6 +27,7 @@ public class TrainResumeTests
         if (options.Contains("--clip-grad-norm")) Assert.That(resumed.Output, Does.Contain("gradient norm clipped to 0.5"), "the resumed run clips as the first did");
         if (options.Contains("--clip-grad-value")) Assert.That(resumed.Output, Does.Contain("gradients clamped to ±0.01"));
         if (options.Contains("--lr-schedule")) Assert.That(resumed.Output, Does.Contain("scheduled by"));
+        if (options.Contains("--dropout")) Assert.That(resumed.Output, Does.Contain("relu dropout 0.3"), "the resumed model drops as the first did");
         Assert.That(Run(["train", .. common, "--epochs", "3", "--save", c]).Code, Is.Zero);
 
         var split = SafetensorsReader.Read(b);
@@ -48,6 +50,10 @@ public class TrainResumeTests
         var lr = Run("train", "--resume", a, "--data", data, "--epochs", "2", "--lr", "0.5", "--save", dir.File("x.safetensors"));
         Assert.That(lr.Code, Is.EqualTo(2));
         Assert.That(lr.Error, Does.Contain("--lr 0.5 differs from the checkpoint's 0.001"));
+
+        var dropout = Run("train", "--resume", a, "--data", data, "--epochs", "2", "--dropout", "0.5", "--save", dir.File("x.safetensors"));
+        Assert.That(dropout.Code, Is.EqualTo(2));
+        Assert.That(dropout.Error, Does.Contain("--dropout 0.5 differs from the checkpoint's 0"));
 
         var epochs = Run("train", "--resume", a, "--data", data, "--epochs", "1", "--save", dir.File("x.safetensors"));
         Assert.That(epochs.Code, Is.EqualTo(2));

@@ -15,7 +15,8 @@ namespace CudaNn.Tests.References;
 /// PyTorch 1.13 in float64, hold a 20-16-12-5 MLP per configuration (every activation with both losses, every
 /// optimizer, batch 64 and an odd 37): the first forward's output and loss, every gradient of the first backward, and
 /// the weights after 1 and 10 optimizer steps; one steps a learning-rate schedule (warm-up, then cosine) after every
-/// optimizer step, and two clip the gradients (by norm, by value) between backward and step. Each runs on the CPU
+/// optimizer step, two clip the gradients (by norm, by value) between backward and step, and one has a Dropout after
+/// each activation (the masks CudaNn draws, applied with PyTorch's arithmetic). Each runs on the CPU
 /// reference in float64 and float32, on the emulator,
 /// and on a GPU where there is one.
 /// </summary>
@@ -49,7 +50,16 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
         int batch = int.Parse(meta["batch"], CultureInfo.InvariantCulture);
         bool exact = Exact;
 
-        using var model = Mlp.Create(20, [16, 12], 5, ParseActivation(meta["activation"]), new Generator(0));
+        // "dropout" puts a Dropout after each activation, keyed by "dropout_seeds" and drawing one mask per forward.
+        double dropout = meta.TryGetValue("dropout", out string? dropoutText) ? double.Parse(dropoutText, CultureInfo.InvariantCulture) : 0;
+        using var model = Mlp.Create(20, [16, 12], 5, ParseActivation(meta["activation"]), new Generator(0), dropout: dropout);
+        if (dropout > 0)
+        {
+            var seeds = meta["dropout_seeds"].Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var layers = model.NamedModules().Where(m => m.Module is Dropout).Select(m => (Dropout)m.Module).ToArray();
+            Assert.That(layers, Has.Length.EqualTo(seeds.Length));
+            for (int i = 0; i < seeds.Length; i++) layers[i].SetRngState(seeds[i], 0);
+        }
         model.LoadStateDict(ParameterNames.ToDictionary(n => n, n => Read(file, n)));
         model.To(DType).To(Device);
         using var optimizer = MakeOptimizer(meta, model.Parameters());
@@ -123,7 +133,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             "adam" => new Adam(parameters, lr: Get("lr")),
             "adamw" => new AdamW(parameters, lr: Get("lr"), weightDecay: Get("weight_decay")),
             "sgd" or "sgd-clip-value" => new SGD(parameters, lr: Get("lr")),
-            "sgd-momentum" or "sgd-momentum-warmup-cosine" or "sgd-momentum-clip-norm" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
+            "sgd-momentum" or "sgd-momentum-warmup-cosine" or "sgd-momentum-clip-norm" or "sgd-momentum-dropout" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
             "sgd-nesterov" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), nesterov: true, weightDecay: Get("weight_decay")),
             var other => throw new ArgumentException($"unknown optimizer '{other}' in a reference file"),
         };

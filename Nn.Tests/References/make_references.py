@@ -15,6 +15,10 @@ CI never runs this: the files it writes are committed, and the tests read them.
   0 to 40, starting from lr 0.1: entry 0 is the rate right after construction, entry k the rate after k steps.
   An MLP file whose metadata names a "schedule" steps that schedule after every optimizer step; one whose metadata
   holds "clip_grad_norm" or "clip_grad_value" clips the gradients so between backward and step ("grad.*" are before).
+- An MLP file whose metadata holds "dropout" has a Dropout of that probability after each activation, drawing its masks
+  as CudaNn's does (Philox4x32-10, below) from the seeds in "dropout_seeds" and a count of masks drawn, one per forward.
+- dropout.safetensors: dropout of x [7, 9] and the gradient of dy through it for several probabilities, seeds and
+  counts: PyTorch's own arithmetic (noise = bernoulli mask / (1 - p), y = x * noise) on CudaNn's masks.
 - clipping.safetensors: clip_grad_norm_ and clip_grad_value_ on three gradients (5x7, 7, 3x5, with one element of
   1e3 in the last): the gradients before ("grad.I") and after ("CASE.grad.I"), and the returned norm ("CASE.norm").
 """
@@ -50,6 +54,56 @@ def write(name, tensors, metadata):
     os.replace(temporary, os.path.join(HERE, name))
 
 
+def philox4x32_10(counter, key):
+    """Philox4x32-10 (Salmon et al., SC 2011) on Python integers: four 32-bit words from four counter and two key words."""
+    c0, c1, c2, c3 = counter
+    k0, k1 = key
+    for round_ in range(10):
+        if round_ > 0:
+            k0, k1 = (k0 + 0x9E3779B9) & 0xFFFFFFFF, (k1 + 0xBB67AE85) & 0xFFFFFFFF
+        p0, p1 = 0xD2511F53 * c0, 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & 0xFFFFFFFF, (p0 >> 32) ^ c3 ^ k1, p0 & 0xFFFFFFFF
+    return c0, c1, c2, c3
+
+
+# Random123's published known answers; a wrong Philox would write wrong masks, so check before writing anything.
+assert philox4x32_10((0, 0, 0, 0), (0, 0)) == (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)
+assert philox4x32_10((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2) == (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)
+assert philox4x32_10((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0)) == \
+    (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)
+
+
+def dropout_mask(seed, call, p, n):
+    """CudaNn's dropout mask: element i keeps when word i % 4 of Philox(i // 4, call; seed) < round((1 - p) 2^32)."""
+    keep_below = round((1 - p) * 2 ** 32)
+    mask = []
+    for group in range((n + 3) // 4):
+        words = philox4x32_10((group & 0xFFFFFFFF, group >> 32, call & 0xFFFFFFFF, call >> 32),
+                              (seed & 0xFFFFFFFF, seed >> 32))
+        mask.extend(w < keep_below for w in words)
+    return torch.tensor(mask[:n])
+
+
+def dropout_noise(seed, call, p, like):
+    """What torch's CPU dropout multiplies by, given the mask: bernoulli(1 - p) / (1 - p), in the input's dtype (zeros at p = 1)."""
+    if p == 1:
+        return torch.zeros_like(like)
+    return dropout_mask(seed, call, p, like.numel()).reshape(like.shape).to(like.dtype).div_(1 - p)
+
+
+class PhiloxDropout(torch.nn.Module):
+    """torch.nn.Dropout with CudaNn's masks: a fresh one per forward in training, counted from 0."""
+
+    def __init__(self, p, seed):
+        super().__init__()
+        self.p, self.seed, self.calls = p, seed, 0
+
+    def forward(self, x):
+        noise = dropout_noise(self.seed, self.calls, self.p, x)
+        self.calls += 1
+        return x * noise
+
+
 ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
 OPTIMIZERS = {
     "adam": (lambda ps: torch.optim.Adam(ps, lr=1e-2), {"lr": 1e-2}),
@@ -63,6 +117,8 @@ OPTIMIZERS = {
     "sgd-momentum-clip-norm": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
                                {"lr": 0.05, "momentum": 0.9, "clip_grad_norm": 0.1}),
     "sgd-clip-value": (lambda ps: torch.optim.SGD(ps, lr=0.05), {"lr": 0.05, "clip_grad_value": 0.005}),
+    "sgd-momentum-dropout": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+                             {"lr": 0.05, "momentum": 0.9, "dropout": 0.25, "dropout_seeds": "11400714819323198485,1099511640353"}),
 }
 S = torch.optim.lr_scheduler
 # The schedules of schedules.safetensors, by name; the tests make the same ones by these names.
@@ -86,14 +142,21 @@ MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "ada
         ("tanh", "cross-entropy", "sgd-momentum", 64), ("relu", "mse", "sgd-nesterov", 37),
         ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64),
         ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64), ("tanh", "cross-entropy", "sgd-momentum-clip-norm", 37),
-        ("relu", "mse", "sgd-clip-value", 64)]
+        ("relu", "mse", "sgd-clip-value", 64), ("relu", "cross-entropy", "sgd-momentum-dropout", 37)]
 
 
 def mlp(activation, loss_name, optimizer_name, batch, seed):
     torch.manual_seed(seed)
     act = ACTIVATIONS[activation]
-    model = torch.nn.Sequential(torch.nn.Linear(20, 16), act(), torch.nn.Linear(16, 12), act(), torch.nn.Linear(12, 5)).to(F64)
+    make, hyper = OPTIMIZERS[optimizer_name]
+    layers = [torch.nn.Linear(20, 16), act(), torch.nn.Linear(16, 12), act(), torch.nn.Linear(12, 5)]
     names = {"0": "fc1", "2": "fc2", "4": "fc3"}
+    if "dropout" in hyper:
+        seeds = [int(s) for s in hyper["dropout_seeds"].split(",")]
+        layers.insert(4, PhiloxDropout(hyper["dropout"], seeds[1]))
+        layers.insert(2, PhiloxDropout(hyper["dropout"], seeds[0]))
+        names = {"0": "fc1", "3": "fc2", "6": "fc3"}
+    model = torch.nn.Sequential(*layers).to(F64)
     params = {names[k.split(".")[0]] + "." + k.split(".")[1]: p for k, p in model.named_parameters()}
     x = torch.randn(batch, 20, dtype=F64)
     if loss_name == "cross-entropy":
@@ -105,7 +168,6 @@ def mlp(activation, loss_name, optimizer_name, batch, seed):
         criterion = torch.nn.functional.mse_loss
         tensors = {"x": x, "targets": target}
     tensors.update({k: p.detach().clone() for k, p in params.items()})
-    make, hyper = OPTIMIZERS[optimizer_name]
     opt = make(model.parameters())
     schedule = SCHEDULES[hyper["schedule"]](opt) if "schedule" in hyper else None
     for step in range(1, 11):
@@ -194,6 +256,25 @@ def clipping():
     write("clipping.safetensors", tensors, {"torch": torch.__version__})
 
 
+def dropout():
+    torch.manual_seed(13)
+    x = torch.randn(7, 9, dtype=F64, requires_grad=True)
+    dy = torch.randn(7, 9, dtype=F64)
+    tensors = {"x": x.detach(), "dy": dy}
+    cases = {}
+    # Probabilities from rare to almost all dropped; seeds and counts that use every word of the key and counter.
+    for i, (p, seed, call) in enumerate([(0.1, 1, 0), (0.5, 0x0123456789ABCDEF, 1), (0.5, 0x0123456789ABCDEF, 2),
+                                         (0.9, 0xFFFFFFFFFFFFFFFF, (1 << 32) + 5), (1.0, 7, 3)]):
+        noise = dropout_noise(seed, call, p, x.detach())
+        x.grad = None
+        y = x * noise
+        y.backward(dy)
+        tensors[f"{i}.y"] = y.detach()
+        tensors[f"{i}.dx"] = x.grad.clone()
+        cases[str(i)] = f"{p},{seed},{call}"
+    write("dropout.safetensors", tensors, {"torch": torch.__version__, **cases})
+
+
 def losses():
     z = torch.tensor([[2.0, -1.0, 0.5, 0.0], [0.1, 0.2, 0.3, 0.4], [1000.0, 0.0, -1000.0, 999.0]], dtype=F64, requires_grad=True)
     labels = torch.tensor([0, 3, 3])
@@ -216,5 +297,6 @@ if __name__ == "__main__":
     optimizers()
     schedules()
     clipping()
+    dropout()
     losses()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

@@ -99,6 +99,32 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         Assert.That(moved, Is.GreaterThan(10 * WeightTolerance), "clipping changes the training");
     }
 
+    /// <summary>
+    /// Dropout inside the replayed step: the device draws the CPU's masks only if every replay advances the count the
+    /// kernel reads, so a graph that replayed one mask would leave the CPU's weights far behind.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Dropout_DrawsTheCpusMasks_AFreshOneEveryReplayedStep(bool graphs)
+    {
+        var reference = Run(CudaNn.Device.Cpu, graphs: false, dropout: 0.2);
+        var actual = Run(Device, graphs, dropout: 0.2);
+
+        Assert.That(reference.DropoutCalls, Is.EqualTo(new ulong[] { 16, 16 }), "one mask per step and layer; evaluation draws none");
+        Assert.That(actual.DropoutCalls, Is.EqualTo(reference.DropoutCalls));
+        for (int e = 0; e < Rates.Length; e++)
+        {
+            Close.Assert(reference.TrainLosses[e], actual.TrainLosses[e], 0, 1e-4, $"epoch {e + 1} train loss");
+            Assert.That(actual.Evaluations[e].Correct, Is.EqualTo(reference.Evaluations[e].Correct).Within(2), $"epoch {e + 1} correct test digits");
+        }
+        Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
+        if (graphs && Device.Kind == DeviceKind.Emulator)
+            Assert.That(actual.NodesPerStep, Is.EqualTo(19 + 4), "the layer-by-layer step, then two dropout_forward and two multiply");
+        var withoutDropout = Run(CudaNn.Device.Cpu, graphs: false);
+        double moved = reference.Weights.Zip(withoutDropout.Weights, (a, b) => Math.Abs(a - b)).Max();
+        Assert.That(moved, Is.GreaterThan(10 * WeightTolerance), "dropout changes the training");
+    }
+
     [Test]
     public void AnOutputTheCallerDisposes_EndsOnlyThatView_AndRetiresNoGraph()
     {
@@ -174,14 +200,14 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         0.01 * Rates.Zip(BatchSizes, (lr, b) => lr * Math.Ceiling(Train.Count / (double)b)).Sum();
 
     private sealed record FlowResult(float[] Weights, double[] TrainLosses, EvaluationResult[] Evaluations, long Steps, int Captures,
-        int NodesPerStep, double? LastGradNorm);
+        int NodesPerStep, double? LastGradNorm, ulong[] DropoutCalls);
 
     private sealed record Clipping(double MaxNorm, double MaxValue);
 
-    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false, Clipping? clip = null)
+    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false, Clipping? clip = null, double dropout = 0)
     {
         var generator = new Generator(Seed);
-        using var model = MlpSpec.Default.Create(generator, device);
+        using var model = (MlpSpec.Default with { Dropout = dropout }).Create(generator, device);
         using var optimizer = new Adam(model.Parameters(), lr: Rates[0]);
         using var trainer = new Trainer(model, optimizer, graphs) { ClipGradNorm = clip?.MaxNorm, ClipGradValue = clip?.MaxValue };
         using var loader64 = DataLoader.FromMnist(Train, BatchSizes[0], shuffle: true, generator, device);
@@ -202,7 +228,8 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
             }
         }
         var weights = model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
-        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures, trainer.GraphNodesPerStep, trainer.GradNorm?.Item());
+        var calls = model.NamedModules().Select(m => m.Module).OfType<Dropout>().Select(d => d.Calls).ToArray();
+        return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures, trainer.GraphNodesPerStep, trainer.GradNorm?.Item(), calls);
     }
 
     private static MnistDataSet Slice(MnistDataSet data, int count) =>

@@ -64,6 +64,18 @@ public abstract class Backend
     /// <summary>x = min(max(x, min), max) in place, a NaN staying NaN (torch.clamp_, as clip_grad_value_ uses it).</summary>
     public abstract void Clamp(Tensor x, double min, double max);
 
+    /// <summary>
+    /// torch.nn.Dropout in training: noise = 1 / (1 - p) (rounded to this dtype) where an element is kept and 0 where it
+    /// is dropped, then y = x * noise. Which elements keep is <see cref="Philox.DropoutKeeps"/> of the seed and call in
+    /// <paramref name="rngState"/> (int32 [4] on this device: seed lo, seed hi, call lo, call hi), the same bits on every
+    /// backend; the call then advances by one there, on the device, so a replayed graph draws a fresh mask each time.
+    /// x, y and noise hold as many elements and must not overlap; with none, nothing is drawn and the call stays.
+    /// </summary>
+    public abstract void DropoutForward(Tensor x, Tensor y, Tensor noise, Tensor rngState, double p);
+
+    /// <summary>z = x * y elementwise; z may be x or y (dropout's backward: dx = dy * noise).</summary>
+    public abstract void Multiply(Tensor x, Tensor y, Tensor z);
+
     /// <summary>Every element of t = value.</summary>
     public abstract void Fill(Tensor t, double value);
 

@@ -77,6 +77,22 @@ internal static class BackendChecks
             throw new ArgumentOutOfRangeException(nameof(min), min, $"Clamp: the bounds [{min}, {max}] must be numbers with min <= max");
     }
 
+    /// <summary>Checks the operands of a dropout: x, y and noise alike, an int32 [4] generator state, 0 &lt;= p &lt;= 1.</summary>
+    public static void Dropout(Backend backend, Tensor x, Tensor y, Tensor noise, Tensor rngState, double p)
+    {
+        const string op = nameof(Backend.DropoutForward);
+        Elementwise(backend, op, x, y, noise);
+        OnDevice(backend, op, rngState);
+        DTypeIs(op, DType.Int32, rngState, "the generator state");
+        if (rngState.Numel != 4) throw new ArgumentException($"{op}: the generator state holds 4 int32 (seed, call), got {rngState}");
+        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, $"{op}: the drop probability must be in [0, 1]");
+        if (Overlap(x, y) || Overlap(x, noise) || Overlap(y, noise))
+            throw new ArgumentException($"{op}: x {x}, y {y} and noise {noise} must not overlap");
+    }
+
+    private static bool Overlap(Tensor a, Tensor b) =>
+        a.Storage == b.Storage && a.Offset < b.Offset + b.Numel && b.Offset < a.Offset + a.Numel;
+
     /// <summary>Checks logits[N,C], labels[N] (int32) and the optional outputs of a softmax cross-entropy.</summary>
     public static (int N, int C) SoftmaxCrossEntropy(Backend backend, Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct,
         Tensor? total)

@@ -6,8 +6,8 @@ namespace CudaNn.Checkpoints;
 /// <summary>
 /// A checkpoint that loses nothing: the model's parameters under PyTorch's names (as <see cref="ModelCheckpoint"/>
 /// writes them, so torch still loads the file), plus, under names starting with "cudann.", the optimizer's step
-/// count, learning rate and flat state buffers, the learning-rate schedule's position when there is one, and the
-/// <see cref="TrainingPosition"/>. Restoring all of it into a freshly built model, optimizer and schedule continues
+/// count, learning rate and flat state buffers, the learning-rate schedule's position when there is one, each
+/// <see cref="Dropout"/> layer's seed and count of masks drawn, and the <see cref="TrainingPosition"/>. Restoring all of it into a freshly built model, optimizer and schedule continues
 /// training bit for bit as if it had never stopped.
 /// </summary>
 public static class TrainingCheckpoint
@@ -22,6 +22,7 @@ public static class TrainingCheckpoint
     private const string ScheduleStepsName = SchedulePrefix + "step_count";
     private const string ScheduleBaseRatesName = SchedulePrefix + "base_lr";
     private const string ScheduleLastRatesName = SchedulePrefix + "last_lr";
+    private const string DropoutPrefix = Prefix + "rng.";
     private const string EpochsName = Prefix + "train.epochs_completed";
     private const string GeneratorName = Prefix + "train.generator";
     private const string TrainLossName = Prefix + "history.train_loss";
@@ -54,6 +55,8 @@ public static class TrainingCheckpoint
                 ? SafetensorsEntry.FromDoubles(StatePrefix + key, shape, buffer.ToArray<double>())
                 : SafetensorsEntry.FromFloats(StatePrefix + key, shape, buffer.ToArray<float>()));
         }
+        foreach (var (name, dropout) in Dropouts(model))
+            state.Add(SafetensorsEntry.FromInt64s(DropoutPrefix + name, [2], [unchecked((long)dropout.Seed), unchecked((long)dropout.Calls)]));
         state.Add(SafetensorsEntry.FromInt64s(EpochsName, [], [position.EpochsCompleted]));
         state.Add(SafetensorsEntry.FromInt64s(GeneratorName, [4], position.GeneratorState.Select(w => unchecked((long)w)).ToArray()));
         long[] historyShape = [position.History.Count];
@@ -74,6 +77,26 @@ public static class TrainingCheckpoint
             allMetadata[ScheduleKey] = scheduler.ToString()!;
         }
         ModelCheckpoint.Save(model, path, allMetadata, state);
+    }
+
+    /// <summary>The model's Dropout layers by dotted name ("drop1").</summary>
+    private static IEnumerable<(string Name, Dropout Dropout)> Dropouts(Module model) =>
+        model.NamedModules().Where(m => m.Module is Dropout).Select(m => (m.Name, (Dropout)m.Module));
+
+    /// <summary>Each Dropout layer's saved (seed, calls); the file must hold exactly the model's layers.</summary>
+    private static List<(Dropout Dropout, ulong Seed, ulong Calls)> ReadDropouts(SafetensorsFile file, Module model)
+    {
+        var layers = Dropouts(model).ToList();
+        var expected = layers.Select(l => DropoutPrefix + l.Name).ToHashSet();
+        var present = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith(DropoutPrefix, StringComparison.Ordinal)).ToHashSet();
+        if (!present.SetEquals(expected))
+            throw new CheckpointFormatException(file.Source,
+                $"dropout generator states [{string.Join(", ", present.Order())}] do not match the model's dropout layers [{string.Join(", ", expected.Order())}]");
+        return layers.Select(l =>
+        {
+            var words = file.GetInt64s(DropoutPrefix + l.Name, [2]);
+            return (l.Dropout, unchecked((ulong)words[0]), unchecked((ulong)words[1]));
+        }).ToList();
     }
 
     /// <summary>A schedule's state and its parts', depth first, the order the checkpoint lists them in.</summary>
@@ -114,6 +137,7 @@ public static class TrainingCheckpoint
         if (rate is { } r && !(r >= 0 && double.IsFinite(r)))
             throw new CheckpointFormatException(file.Source, $"{LearningRateName} is {r}; expected a finite rate, 0 or above");
         var schedule = ReadSchedule(file, scheduler);
+        var dropouts = ReadDropouts(file, model);
         try
         {
             var position = ReadPosition(file);
@@ -127,6 +151,7 @@ public static class TrainingCheckpoint
             if (rate is { } lr) optimizer.LearningRate = lr;
             if (initialRate is not null) optimizer.InitialLearningRate = initialRate;
             if (schedule is not null) scheduler!.LoadStateDict(schedule);
+            foreach (var (dropout, seed, calls) in dropouts) dropout.SetRngState(seed, calls);
             return position;
         }
         finally

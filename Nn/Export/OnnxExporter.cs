@@ -5,10 +5,10 @@ using CudaNn.Nn;
 namespace CudaNn.Export;
 
 /// <summary>
-/// Writes a <see cref="Sequential"/> of Linear and ReLU/Sigmoid/Tanh layers as an ONNX model (IR version 8, opset 17):
+/// Writes a <see cref="Sequential"/> of Linear, ReLU/Sigmoid/Tanh and Dropout layers as an ONNX model (IR version 8, opset 17):
 /// input "input" float32 [batch, in] with a dynamic batch dimension, one Gemm per Linear (y = x W^T + b, transB = 1)
 /// with the weights as initializers under the layers' state-dict names, one Relu/Sigmoid/Tanh per activation, and
-/// output "logits" [batch, out]. Float64 models are written as float32, the type ONNX runtimes serve everywhere.
+/// output "logits" [batch, out]; Dropout layers, the identity at inference, are left out. Float64 models are written as float32, the type ONNX runtimes serve everywhere.
 /// </summary>
 public static class OnnxExporter
 {
@@ -54,7 +54,8 @@ public static class OnnxExporter
         var graph = new ProtoWriter().String(OnnxFields.GraphName, "cudann_mlp");
         string current = InputName;
         int? inputs = null, outputs = null;
-        var layers = model.NamedChildren().ToList();
+        // Dropout is the identity at inference, and torch.onnx.export of a model in eval mode leaves it out too.
+        var layers = model.NamedChildren().Where(c => c.Module is not Dropout).ToList();
         for (int i = 0; i < layers.Count; i++)
         {
             var (name, module) = layers[i];

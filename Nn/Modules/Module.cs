@@ -22,6 +22,15 @@ public abstract class Module : IDisposable
     /// <summary>Direct sub-modules with their attribute names ("fc1", "0").</summary>
     public virtual IEnumerable<(string Name, Module Module)> NamedChildren() => [];
 
+    /// <summary>This module (named "") and every module inside it, depth first, with dotted names ("fc1", "block.0") as torch's named_modules().</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules()
+    {
+        yield return ("", this);
+        foreach (var (childName, child) in NamedChildren())
+            foreach (var (name, module) in child.NamedModules())
+                yield return (name.Length == 0 ? childName : $"{childName}.{name}", module);
+    }
+
     /// <summary>Parameters held by this module itself, not its children ("weight", "bias").</summary>
     protected virtual IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => [];
 

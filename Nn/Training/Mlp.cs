@@ -10,11 +10,17 @@ namespace CudaNn.Training;
 /// </summary>
 public static class Mlp
 {
-    /// <summary>fc1 → act → fc2 → act → ... → fcN, e.g. 784-128-64-10 for hidden = [128, 64].</summary>
+    /// <summary>
+    /// fc1 → act1 → fc2 → act2 → ... → fcN, e.g. 784-128-64-10 for hidden = [128, 64]; with <paramref name="dropout"/>
+    /// above 0, a Dropout (drop1, drop2, ...) follows each activation, its seed drawn from <paramref name="generator"/>
+    /// after every weight. Dropout has no parameters, so the state-dict names stay those of PyTorch's Net.
+    /// </summary>
     public static Sequential Create(int inputs, IReadOnlyList<int> hidden, int classes, Activation activation,
-        Generator? generator = null, Device? device = null)
+        Generator? generator = null, Device? device = null, double dropout = 0)
     {
         if (activation == Activation.Identity) throw new ArgumentException("an MLP needs a nonlinear activation");
+        if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "an MLP's dropout is in [0, 1)");
+        generator ??= Generator.Default;
         var widths = new List<int> { inputs };
         widths.AddRange(hidden);
         widths.Add(classes);
@@ -25,6 +31,13 @@ public static class Mlp
             layers.Add(($"fc{n}", new Linear(widths[i], widths[i + 1], device: device, generator: generator)));
             if (i + 2 < widths.Count) layers.Add(($"act{n}", NewActivation(activation)));
         }
+        if (dropout > 0)
+            for (int i = layers.Count - 1; i >= 0; i--)
+                if (layers[i].Item1.StartsWith("act", StringComparison.Ordinal))
+                    layers.Insert(i + 1, ("drop" + layers[i].Item1[3..], null!));
+        // Seeds are drawn after all weights, so adding dropout leaves the initialisation as it was.
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].Item2 is null) layers[i] = (layers[i].Item1, new Dropout(dropout, generator));
         return new Sequential(layers.ToArray());
     }
 

@@ -15,19 +15,30 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
     /// <summary>PyTorch's MNIST example: 784-128-64-10 with ReLU.</summary>
     public static MlpSpec Default { get; } = new(784, [128, 64], 10, Activation.ReLU);
 
+    /// <summary>The probability a Dropout after each activation zeroes an element in training; 0 (the default): no dropout layers.</summary>
+    public double Dropout { get; init; }
+
     public Sequential Create(Generator? generator = null, Device? device = null) =>
-        Mlp.Create(Inputs, Hidden, Classes, Activation, generator, device);
+        Mlp.Create(Inputs, Hidden, Classes, Activation, generator, device, Dropout);
 
-    /// <summary>"784-128-64-10 relu".</summary>
+    /// <summary>"784-128-64-10 relu", then " dropout 0.2" when there is dropout.</summary>
     public override string ToString() =>
-        string.Join("-", new[] { Inputs }.Concat(Hidden).Append(Classes)) + " " + Activation.ToString().ToLowerInvariant();
+        string.Join("-", new[] { Inputs }.Concat(Hidden).Append(Classes)) + " " + Activation.ToString().ToLowerInvariant() +
+        (Dropout > 0 ? " dropout " + Dropout.ToString(CultureInfo.InvariantCulture) : "");
 
-    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> ToMetadata()
     {
-        ["cudann.model"] = "mlp",
-        ["cudann.widths"] = string.Join(",", new[] { Inputs }.Concat(Hidden).Append(Classes)),
-        ["cudann.activation"] = Activation.ToString().ToLowerInvariant(),
-    };
+        var metadata = new Dictionary<string, string>
+        {
+            ["cudann.model"] = "mlp",
+            ["cudann.widths"] = string.Join(",", new[] { Inputs }.Concat(Hidden).Append(Classes)),
+            ["cudann.activation"] = Activation.ToString().ToLowerInvariant(),
+        };
+        if (Dropout > 0) metadata[DropoutKey] = Dropout.ToString("R", CultureInfo.InvariantCulture);
+        return metadata;
+    }
+
+    private const string DropoutKey = "cudann.dropout";
 
     /// <summary>The spec a checkpoint was saved with, or inferred from its fcN.weight shapes.</summary>
     public static MlpSpec FromCheckpoint(SafetensorsFile file, Activation fallbackActivation = Activation.ReLU)
@@ -36,7 +47,11 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
         var activation = file.Metadata.TryGetValue("cudann.activation", out var name)
             ? ParseActivation(file, name)
             : fallbackActivation;
-        return new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation);
+        double dropout = 0;
+        if (file.Metadata.TryGetValue(DropoutKey, out var p) &&
+            !(double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out dropout) && dropout >= 0 && dropout < 1))
+            throw new CheckpointFormatException(file.Source, $"metadata {DropoutKey} '{p}' is not a probability in [0, 1)");
+        return new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation) { Dropout = dropout };
     }
 
     private static List<int> InferWidths(SafetensorsFile file)

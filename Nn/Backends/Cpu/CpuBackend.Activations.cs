@@ -19,6 +19,43 @@ public sealed partial class CpuBackend<T>
         }
     }
 
+    public override void DropoutForward(Tensor x, Tensor y, Tensor noise, Tensor rngState, double p)
+    {
+        BackendChecks.Dropout(this, x, y, noise, rngState, p);
+        int n = checked((int)x.Numel);
+        if (n == 0) return;
+        var state = rngState.Span<int>();
+        ulong seed = (uint)state[0] | (ulong)(uint)state[1] << 32, call = (uint)state[2] | (ulong)(uint)state[3] << 32;
+        var keep = System.Buffers.ArrayPool<bool>.Shared.Rent(n);
+        try
+        {
+            Philox.DropoutKeeps(seed, call, p, keep.AsSpan(0, n));
+            // As PyTorch scales: noise = bernoulli(1 - p) / (1 - p), the divisor rounded to the dtype first.
+            T scale = T.One / Of(1 - p);
+            var xs = x.Span<T>();
+            var ys = y.Span<T>();
+            var ns = noise.Span<T>();
+            for (int i = 0; i < n; i++)
+            {
+                ns[i] = keep[i] ? scale : T.Zero;
+                ys[i] = xs[i] * ns[i];
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<bool>.Shared.Return(keep);
+        }
+        call++;
+        state[2] = (int)(uint)call;
+        state[3] = (int)(uint)(call >> 32);
+    }
+
+    public override void Multiply(Tensor x, Tensor y, Tensor z)
+    {
+        BackendChecks.Elementwise(this, nameof(Multiply), x, y, z);
+        TensorPrimitives.Multiply(x.Span<T>(), y.Span<T>(), z.Span<T>());
+    }
+
     public override void ActivationForward(Tensor x, Tensor y, Activation activation)
     {
         BackendChecks.Elementwise(this, nameof(ActivationForward), x, y);

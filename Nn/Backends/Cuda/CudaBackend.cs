@@ -155,6 +155,18 @@ public sealed class CudaBackend : Backend, IDisposable
         K.Clamp(Stream, P(x), x.Numel, (float)min, (float)max);
     }
 
+    public override void DropoutForward(Tensor x, Tensor y, Tensor noise, Tensor rngState, double p)
+    {
+        BackendChecks.Dropout(this, x, y, noise, rngState, p);
+        K.DropoutForward(Stream, P(x), P(y), P(noise), x.Numel, Philox.DropoutKeepBelow(p), 1.0f / (float)(1.0 - p), P(rngState), BlocksDone());
+    }
+
+    public override void Multiply(Tensor x, Tensor y, Tensor z)
+    {
+        BackendChecks.Elementwise(this, nameof(Multiply), x, y, z);
+        K.Multiply(Stream, P(x), P(y), P(z), x.Numel);
+    }
+
     /// <summary>The tensors as runs of elements, each tensor that continues the previous one in its storage joined to it.</summary>
     private static List<(Tensor Start, long Count)> ContiguousRuns(IReadOnlyList<Tensor> tensors)
     {
