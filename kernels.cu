@@ -129,7 +129,8 @@ __device__ __forceinline__ bool last_block_done(int* blocksDone)
 
 // ================================================================ Activations
 
-// Each activation: forward y = act(x), and act'(x) expressed through y = act(x).
+// Each activation: forward y = act(x), and act'(x) expressed through y = act(x) (slope), or, for GELU and SiLU whose
+// derivative needs x, through x (slope_at_input).
 struct Identity
 {
     __device__ float forward(float x) const { return x; }
@@ -154,6 +155,29 @@ struct Tanh
     __device__ float slope(float y) const { return 1.0f - y * y; }
 };
 
+// y = x Phi(x), Phi the standard normal CDF (torch.nn.GELU, approximate='none'), written as PyTorch writes it.
+struct Gelu
+{
+    __device__ float forward(float x) const { return x * 0.5f * (1.0f + erff(x * 0.70710678118654752f)); }
+    __device__ float slope_at_input(float x) const
+    {
+        const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+        const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+        return cdf + x * pdf;
+    }
+};
+
+// y = x sigmoid(x) (torch.nn.SiLU), written as PyTorch writes it.
+struct Silu
+{
+    __device__ float forward(float x) const { return x / (1.0f + expf(-x)); }
+    __device__ float slope_at_input(float x) const
+    {
+        const float s = 1.0f / (1.0f + expf(-x));
+        return s * (1.0f + x * (1.0f - s));
+    }
+};
+
 template <class Act>
 __device__ __forceinline__ void activation_forward(const float* x, float* y, long long n)
 {
@@ -164,6 +188,12 @@ template <class Act>
 __device__ __forceinline__ void activation_backward(const float* y, const float* dy, float* dx, long long n)
 {
     map_binary(y, dy, dx, n, [](float out, float grad) { return grad * Act().slope(out); });
+}
+
+template <class Act>
+__device__ __forceinline__ void activation_backward_from_input(const float* x, const float* dy, float* dx, long long n)
+{
+    map_binary(x, dy, dx, n, [](float in, float grad) { return grad * Act().slope_at_input(in); });
 }
 
 // y[n] = max(x, 0); reads 4n bytes, writes 4n.
@@ -200,6 +230,30 @@ extern "C" __global__ void tanh_forward(const float* __restrict__ x, float* __re
 extern "C" __global__ void tanh_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
 {
     activation_backward<Tanh>(y, dy, dx, n);
+}
+
+// y[n] = x Phi(x); reads 4n bytes, writes 4n.
+extern "C" __global__ void gelu_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
+{
+    activation_forward<Gelu>(x, y, n);
+}
+
+// dx[n] = dy * (Phi(x) + x phi(x)), from the forward's INPUT x; reads 8n bytes, writes 4n.
+extern "C" __global__ void gelu_backward(const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dx, long long n)
+{
+    activation_backward_from_input<Gelu>(x, dy, dx, n);
+}
+
+// y[n] = x / (1 + exp(-x)); reads 4n bytes, writes 4n.
+extern "C" __global__ void silu_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
+{
+    activation_forward<Silu>(x, y, n);
+}
+
+// dx[n] = dy * s (1 + x (1 - s)), s = sigmoid(x), from the forward's INPUT x; reads 8n bytes, writes 4n.
+extern "C" __global__ void silu_backward(const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dx, long long n)
+{
+    activation_backward_from_input<Silu>(x, dy, dx, n);
 }
 
 // ================================================================ Bias epilogue and bias gradient
@@ -245,7 +299,7 @@ __device__ __forceinline__ void bias_activation(float* y, const float* bias, int
     }
 }
 
-// y[rows, cols] = act(y + bias[cols]) in place, bias nullable, act 0..3 = id/relu/sigmoid/tanh; reads 4 rows cols B, writes 4 rows cols.
+// y[rows, cols] = act(y + bias[cols]) in place, bias nullable, act 0..5 = id/relu/sigmoid/tanh/gelu/silu; reads 4 rows cols B, writes 4 rows cols.
 extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const float* __restrict__ bias, int rows, int cols, int activation)
 {
     switch (activation)
@@ -254,6 +308,8 @@ extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const 
         case 1: bias_activation<Relu>(y, bias, rows, cols); break;
         case 2: bias_activation<Sigmoid>(y, bias, rows, cols); break;
         case 3: bias_activation<Tanh>(y, bias, rows, cols); break;
+        case 4: bias_activation<Gelu>(y, bias, rows, cols); break;
+        case 5: bias_activation<Silu>(y, bias, rows, cols); break;
         default: break;
     }
 }

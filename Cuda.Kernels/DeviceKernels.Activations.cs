@@ -25,6 +25,20 @@ public sealed partial class DeviceKernels
     public void TanhBackward(IDeviceStream stream, DevicePtr y, DevicePtr dy, DevicePtr dx, long n) =>
         Backward(stream, KernelNames.TanhBackward, y, dy, dx, n);
 
+    /// <summary>y[n] = x Φ(x), Φ the standard normal CDF (gelu_forward).</summary>
+    public void GeluForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.GeluForward, x, y, n);
+
+    /// <summary>dx[n] = dy * (Φ(x) + x φ(x)), from the forward's INPUT x (gelu_backward).</summary>
+    public void GeluBackward(IDeviceStream stream, DevicePtr x, DevicePtr dy, DevicePtr dx, long n) =>
+        Backward(stream, KernelNames.GeluBackward, x, dy, dx, n);
+
+    /// <summary>y[n] = x / (1 + exp(-x)) (silu_forward).</summary>
+    public void SiluForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.SiluForward, x, y, n);
+
+    /// <summary>dx[n] = dy * s (1 + x (1 - s)), s = sigmoid(x), from the forward's INPUT x (silu_backward).</summary>
+    public void SiluBackward(IDeviceStream stream, DevicePtr x, DevicePtr dy, DevicePtr dx, long n) =>
+        Backward(stream, KernelNames.SiluBackward, x, dy, dx, n);
+
     /// <summary>
     /// y[rows, cols] = act(y + bias[cols]) in place, the epilogue after a GEMM (bias_activation_forward);
     /// <paramref name="bias"/> may be <see cref="DevicePtr.Null"/> for act(y).
@@ -94,15 +108,16 @@ public sealed partial class DeviceKernels
         Launch(stream, kernel, ElementGrid(n), Arguments().Add(x).Add(y).Add(n));
     }
 
-    private void Backward(IDeviceStream stream, string kernel, DevicePtr y, DevicePtr dy, DevicePtr dx, long n)
+    /// <summary>An activation backward: <paramref name="saved"/> is the forward's output y, or its input x for GELU and SiLU.</summary>
+    private void Backward(IDeviceStream stream, string kernel, DevicePtr saved, DevicePtr dy, DevicePtr dx, long n)
     {
         CheckStream(stream);
         CheckCount(n, nameof(n));
         if (n == 0)
             return;
-        CheckBuffer(y, nameof(y));
+        CheckBuffer(saved, nameof(saved));
         CheckBuffer(dy, nameof(dy));
         CheckBuffer(dx, nameof(dx));
-        Launch(stream, kernel, ElementGrid(n), Arguments().Add(y).Add(dy).Add(dx).Add(n));
+        Launch(stream, kernel, ElementGrid(n), Arguments().Add(saved).Add(dy).Add(dx).Add(n));
     }
 }

@@ -103,8 +103,8 @@ public sealed partial class DeviceKernels
                     $"Layer {i} is {layer.In} -> {layer.Out}; a fused MLP layer has at least one input and 1 to {MlpMaxWidth} outputs.");
             if (i > 0 && layer.In != layers[i - 1].Out)
                 throw new ArgumentException($"Layer {i} takes {layer.In} inputs but layer {i - 1} gives {layers[i - 1].Out}.", nameof(layers));
-            if (!Enum.IsDefined(layer.Activation))
-                throw new ArgumentOutOfRangeException(nameof(layers), layer.Activation, $"Layer {i}: unknown activation.");
+            if (!Enum.IsDefined(layer.Activation) || layer.Activation > KernelActivation.Tanh)
+                throw new ArgumentOutOfRangeException(nameof(layers), layer.Activation, $"Layer {i}: the fused MLP kernels take identity, ReLU, sigmoid or tanh.");
             CheckBuffer(layer.Weight, "layers.Weight");
             CheckOptionalBuffer(layer.Bias, "layers.Bias");
             CheckBuffer(layer.Output, "layers.Output");

@@ -14,4 +14,10 @@ public enum KernelActivation
 
     /// <summary>y = tanh(x).</summary>
     Tanh = 3,
+
+    /// <summary>y = x Φ(x) (the bias epilogue only: the fused MLP kernels take the four above).</summary>
+    GELU = 4,
+
+    /// <summary>y = x / (1 + exp(-x)) (the bias epilogue only).</summary>
+    SiLU = 5,
 }

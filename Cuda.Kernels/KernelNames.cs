@@ -9,6 +9,10 @@ internal static class KernelNames
     public const string SigmoidBackward = "sigmoid_backward";
     public const string TanhForward = "tanh_forward";
     public const string TanhBackward = "tanh_backward";
+    public const string GeluForward = "gelu_forward";
+    public const string GeluBackward = "gelu_backward";
+    public const string SiluForward = "silu_forward";
+    public const string SiluBackward = "silu_backward";
     public const string BiasActivationForward = "bias_activation_forward";
     public const string BiasGrad = "bias_grad";
     public const string BiasGradFinish = "bias_grad_finish";
@@ -34,7 +38,7 @@ internal static class KernelNames
 
     public static IReadOnlyList<string> All { get; } =
     [
-        ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward,
+        ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward, GeluForward, GeluBackward, SiluForward, SiluBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
         AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
         GatherNormalize, Fill, Axpy, Copy, Multiply, Scale,

@@ -39,8 +39,8 @@ internal static class CommonOptions
 
     public static Option<string> ActivationChoice()
     {
-        var activation = new Option<string>("--activation") { Description = "relu, sigmoid or tanh", DefaultValueFactory = _ => "relu" };
-        activation.AcceptOnlyFromAmong("relu", "sigmoid", "tanh");
+        var activation = new Option<string>("--activation") { Description = "relu, sigmoid, tanh, gelu or silu", DefaultValueFactory = _ => "relu" };
+        activation.AcceptOnlyFromAmong("relu", "sigmoid", "tanh", "gelu", "silu");
         return activation;
     }
 

@@ -19,6 +19,8 @@ public class OnnxExportTests
     [TestCase(Activation.ReLU, new[] { 128, 64 })]
     [TestCase(Activation.Sigmoid, new[] { 33 })]
     [TestCase(Activation.Tanh, new[] { 47, 19, 5 })]
+    [TestCase(Activation.GELU, new[] { 64, 32 })]
+    [TestCase(Activation.SiLU, new[] { 40 })]
     public void OnnxRuntimeLogits_MatchCpuBackend_On1000TestImages(Activation activation, int[] hidden)
     {
         TestContext.Out.WriteLine($"seed {Seed}");

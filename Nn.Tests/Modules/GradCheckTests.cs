@@ -1,5 +1,6 @@
 using CudaNn.Nn;
 using CudaNn.Tests.TestSupport;
+using CudaNn.Training;
 using CudaNn.Verification;
 
 namespace CudaNn.Tests.Modules;
@@ -39,10 +40,14 @@ public class GradCheckTests
     [TestCase("sigmoid", 6, 5)]
     [TestCase("tanh", 1, 3)]
     [TestCase("tanh", 4, 9)]
+    [TestCase("gelu", 1, 3)]
+    [TestCase("gelu", 5, 6)]
+    [TestCase("silu", 1, 3)]
+    [TestCase("silu", 6, 4)]
     public void Activation_MatchesFiniteDifferences(string name, int rows, int cols)
     {
         var g = Seeded.Generator(2000 + (ulong)(rows * 10 + cols));
-        using Module activation = name switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), _ => new Tanh() };
+        using Module activation = Mlp.NewActivation(Mlp.ParseActivation(name));
         // Keep ReLU inputs away from its kink at 0, where the derivative is undefined.
         var values = Seeded.Uniform(g, rows * cols).Select(v => v + 0.1 * Math.Sign(v)).ToArray();
         AssertAllPass(GradCheck.Module(activation, Tensor.FromArray(values, [rows, cols]), g));
@@ -52,10 +57,12 @@ public class GradCheckTests
     [TestCase("relu", 8)]
     [TestCase("sigmoid", 3)]
     [TestCase("tanh", 3)]
+    [TestCase("gelu", 4)]
+    [TestCase("silu", 4)]
     public void Mlp_MatchesFiniteDifferences(string activation, int batch)
     {
         var g = Seeded.Generator(3000 + (ulong)batch);
-        Module Act() => activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), _ => new Tanh() };
+        Module Act() => Mlp.NewActivation(Mlp.ParseActivation(activation));
         using var model = new Sequential(
             new Linear(9, 7, dtype: DType.Float64, generator: g), Act(),
             new Linear(7, 5, dtype: DType.Float64, generator: g), Act(),

@@ -52,7 +52,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
 
         // "dropout" puts a Dropout after each activation, keyed by "dropout_seeds" and drawing one mask per forward.
         double dropout = meta.TryGetValue("dropout", out string? dropoutText) ? double.Parse(dropoutText, CultureInfo.InvariantCulture) : 0;
-        using var model = Mlp.Create(20, [16, 12], 5, ParseActivation(meta["activation"]), new Generator(0), dropout: dropout);
+        using var model = Mlp.Create(20, [16, 12], 5, Mlp.ParseActivation(meta["activation"]), new Generator(0), dropout: dropout);
         if (dropout > 0)
         {
             var seeds = meta["dropout_seeds"].Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
@@ -116,14 +116,6 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
         var entry = file.Get(name);
         return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
     }
-
-    private static Activation ParseActivation(string name) => name switch
-    {
-        "relu" => Activation.ReLU,
-        "sigmoid" => Activation.Sigmoid,
-        "tanh" => Activation.Tanh,
-        _ => throw new ArgumentException($"unknown activation '{name}' in a reference file"),
-    };
 
     private static Optimizer MakeOptimizer(IReadOnlyDictionary<string, string> meta, IReadOnlyList<Parameter> parameters)
     {

@@ -10,6 +10,7 @@ CI never runs this: the files it writes are committed, and the tests read them.
   optimizer steps on the same batch (step1.*, step10.*). The metadata says how the model and optimizer were made.
 - optimizers.safetensors: three steps of each optimizer from fixed parameters and gradients, one learning rate or one
   per step (a schedule), for the optimizer unit tests.
+- activations.safetensors: every activation's output and input gradient at 103 points from -700 to 30.
 - losses.safetensors: cross-entropy on logits that include +-1000 (loss and gradient), and MSE.
 - schedules.safetensors: the learning rate of every learning-rate schedule (and two SequentialLR chains) at epochs
   0 to 40, starting from lr 0.1: entry 0 is the rate right after construction, entry k the rate after k steps.
@@ -104,7 +105,7 @@ class PhiloxDropout(torch.nn.Module):
         return x * noise
 
 
-ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
+ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
 OPTIMIZERS = {
     "adam": (lambda ps: torch.optim.Adam(ps, lr=1e-2), {"lr": 1e-2}),
     "adamw": (lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.1), {"lr": 1e-2, "weight_decay": 0.1}),
@@ -142,7 +143,8 @@ MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "ada
         ("tanh", "cross-entropy", "sgd-momentum", 64), ("relu", "mse", "sgd-nesterov", 37),
         ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64),
         ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64), ("tanh", "cross-entropy", "sgd-momentum-clip-norm", 37),
-        ("relu", "mse", "sgd-clip-value", 64), ("relu", "cross-entropy", "sgd-momentum-dropout", 37)]
+        ("relu", "mse", "sgd-clip-value", 64), ("relu", "cross-entropy", "sgd-momentum-dropout", 37),
+        ("gelu", "cross-entropy", "adamw", 64), ("silu", "mse", "sgd-momentum", 37)]
 
 
 def mlp(activation, loss_name, optimizer_name, batch, seed):
@@ -275,6 +277,21 @@ def dropout():
     write("dropout.safetensors", tensors, {"torch": torch.__version__, **cases})
 
 
+def activations():
+    # Both signs, zero, the tails where erf and exp saturate, and a dense sweep between.
+    x = torch.cat([torch.linspace(-12, 12, 97, dtype=F64), torch.tensor([0.0, -1e-3, 1e-3, -30.0, 30.0, -700.0], dtype=F64)])
+    torch.manual_seed(17)
+    dy = torch.randn(x.shape, dtype=F64)
+    tensors = {"x": x, "dy": dy}
+    for name, make in ACTIVATIONS.items():
+        xg = x.clone().requires_grad_(True)
+        y = make()(xg)
+        y.backward(dy)
+        tensors[name + ".y"] = y.detach()
+        tensors[name + ".dx"] = xg.grad
+    write("activations.safetensors", tensors, {"torch": torch.__version__})
+
+
 def losses():
     z = torch.tensor([[2.0, -1.0, 0.5, 0.0], [0.1, 0.2, 0.3, 0.4], [1000.0, 0.0, -1000.0, 999.0]], dtype=F64, requires_grad=True)
     labels = torch.tensor([0, 3, 3])
@@ -298,5 +315,6 @@ if __name__ == "__main__":
     schedules()
     clipping()
     dropout()
+    activations()
     losses()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

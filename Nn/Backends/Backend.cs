@@ -20,8 +20,11 @@ public abstract class Backend
     /// <summary>y = act(x) elementwise.</summary>
     public abstract void ActivationForward(Tensor x, Tensor y, Activation activation);
 
-    /// <summary>dx = dy * act'(x), written from the forward's output y.</summary>
-    public abstract void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation);
+    /// <summary>
+    /// dx = dy * act'(x), written from <paramref name="saved"/>: the forward's output y, or its input x for the
+    /// activations whose derivative needs it (<see cref="ActivationExtensions.BackwardReadsInput"/>: GELU, SiLU).
+    /// </summary>
+    public abstract void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation);
 
     /// <summary>dbias[C] += sum over n of dy[N,C].</summary>
     public abstract void BiasGradient(Tensor dy, Tensor dbias);

@@ -5,9 +5,10 @@ using CudaNn.Nn;
 namespace CudaNn.Export;
 
 /// <summary>
-/// Writes a <see cref="Sequential"/> of Linear, ReLU/Sigmoid/Tanh and Dropout layers as an ONNX model (IR version 8, opset 17):
+/// Writes a <see cref="Sequential"/> of Linear, ReLU/Sigmoid/Tanh/GELU/SiLU and Dropout layers as an ONNX model (IR version 8, opset 17):
 /// input "input" float32 [batch, in] with a dynamic batch dimension, one Gemm per Linear (y = x W^T + b, transB = 1)
-/// with the weights as initializers under the layers' state-dict names, one Relu/Sigmoid/Tanh per activation, and
+/// with the weights as initializers under the layers' state-dict names, one Relu/Sigmoid/Tanh per activation (GELU as
+/// Div, Erf, Add, Mul, Mul and SiLU as Sigmoid, Mul, since opset 17 has neither), and
 /// output "logits" [batch, out]; Dropout layers, the identity at inference, are left out. Float64 models are written as float32, the type ONNX runtimes serve everywhere.
 /// </summary>
 public static class OnnxExporter
@@ -56,6 +57,7 @@ public static class OnnxExporter
         int? inputs = null, outputs = null;
         // Dropout is the identity at inference, and torch.onnx.export of a model in eval mode leaves it out too.
         var layers = model.NamedChildren().Where(c => c.Module is not Dropout).ToList();
+        var constants = new HashSet<string>();
         for (int i = 0; i < layers.Count; i++)
         {
             var (name, module) = layers[i];
@@ -74,11 +76,24 @@ public static class OnnxExporter
                     }
                     graph.Message(OnnxFields.GraphNode, Node("Gemm", name, gemmInputs, result, IntAttribute("transB", 1)));
                     break;
+                case ActivationModule { Activation: Activation.GELU }:
+                    // Opset 17 has no Gelu: x * 0.5 * (1 + Erf(x / √2)), the nodes torch.onnx.export writes before opset 20.
+                    AddConstantsOnce(graph, constants, ("onnx::sqrt2", MathF.Sqrt(2)), ("onnx::one", 1f), ("onnx::half", 0.5f));
+                    graph.Message(OnnxFields.GraphNode, Node("Div", $"{name}.div", [current, "onnx::sqrt2"], $"{name}.scaled"));
+                    graph.Message(OnnxFields.GraphNode, Node("Erf", $"{name}.erf", [$"{name}.scaled"], $"{name}.erf"));
+                    graph.Message(OnnxFields.GraphNode, Node("Add", $"{name}.add", [$"{name}.erf", "onnx::one"], $"{name}.sum"));
+                    graph.Message(OnnxFields.GraphNode, Node("Mul", $"{name}.mul", [current, $"{name}.sum"], $"{name}.product"));
+                    graph.Message(OnnxFields.GraphNode, Node("Mul", name, [$"{name}.product", "onnx::half"], result));
+                    break;
+                case ActivationModule { Activation: Activation.SiLU }:
+                    graph.Message(OnnxFields.GraphNode, Node("Sigmoid", $"{name}.sigmoid", [current], $"{name}.sigmoid"));
+                    graph.Message(OnnxFields.GraphNode, Node("Mul", name, [current, $"{name}.sigmoid"], result));
+                    break;
                 case ActivationModule activation:
                     graph.Message(OnnxFields.GraphNode, Node(OpType(activation.Activation), name, [current], result));
                     break;
                 default:
-                    throw new NotSupportedException($"ONNX export handles Linear, ReLU, Sigmoid and Tanh layers, not {name} ({module})");
+                    throw new NotSupportedException($"ONNX export handles Linear, ReLU, Sigmoid, Tanh, GELU, SiLU and Dropout layers, not {name} ({module})");
             }
             current = result;
         }
@@ -117,6 +132,19 @@ public static class OnnxExporter
         .String(OnnxFields.AttributeName, name)
         .Int64(OnnxFields.AttributeInt, value)
         .Int32(OnnxFields.AttributeType, OnnxFields.AttributeTypeInt);
+
+    /// <summary>Scalar float32 initializers, each written the first time a layer needs it.</summary>
+    private static void AddConstantsOnce(ProtoWriter graph, HashSet<string> written, params (string Name, float Value)[] constants)
+    {
+        foreach (var (name, value) in constants)
+        {
+            if (!written.Add(name)) continue;
+            var raw = new byte[sizeof(float)];
+            BinaryPrimitives.WriteSingleLittleEndian(raw, value);
+            graph.Message(OnnxFields.GraphInitializer, new ProtoWriter().Int32(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat)
+                .String(OnnxFields.TensorName, name).Bytes(OnnxFields.TensorRawData, raw));
+        }
+    }
 
     /// <summary>A float32 TensorProto with little-endian raw_data, dims as in PyTorch (Linear weight [out, in]).</summary>
     private static ProtoWriter Initializer(string name, Tensor value)

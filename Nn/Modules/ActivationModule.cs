@@ -2,12 +2,15 @@ using CudaNn.Backends;
 
 namespace CudaNn.Nn;
 
-/// <summary>An elementwise activation layer; its backward reads the forward's output, so it keeps only y.</summary>
+/// <summary>
+/// An elementwise activation layer. Its backward reads the forward's output, so it keeps only y; GELU and SiLU, whose
+/// derivative needs the input, keep x instead.
+/// </summary>
 public abstract class ActivationModule : Module
 {
     private readonly ShapeBuffers _outputs = new();
     private readonly ShapeBuffers _gradInputs = new();
-    private Tensor? _y;
+    private Tensor? _saved; // y, or x when the activation's backward reads its input
     private bool _inputRequiresGrad;
     private bool _forwardWithoutGrad;
 
@@ -20,25 +23,27 @@ public abstract class ActivationModule : Module
         ThrowIfDisposed();
         var y = _outputs.Get(input.Shape, input);
         input.Backend.ActivationForward(input, y, Activation);
-        return Remember(y, input.RequiresGrad);
+        return Remember(y, input.RequiresGrad, Activation.BackwardReadsInput() ? input : y);
     }
 
     /// <summary>
     /// act(linear(input)) with the activation fused into the linear layer's bias pass; this module then only
-    /// remembers the output for its Backward, which is unchanged.
+    /// remembers the output for its Backward, which is unchanged. Only for activations whose backward reads the output.
     /// </summary>
     internal Tensor ForwardAfter(Linear linear, Tensor input)
     {
         ThrowIfDisposed();
-        return Remember(linear.Forward(input, Activation), inputRequiresGrad: true);
+        if (Activation.BackwardReadsInput()) throw new InvalidOperationException($"{Activation}'s backward needs its input, which a fused pass overwrites");
+        var y = linear.Forward(input, Activation);
+        return Remember(y, inputRequiresGrad: true, y);
     }
 
-    private Tensor Remember(Tensor y, bool inputRequiresGrad)
+    private Tensor Remember(Tensor y, bool inputRequiresGrad, Tensor saved)
     {
         bool grad = GradMode.IsEnabled;
         _inputRequiresGrad = inputRequiresGrad && grad;
         y.RequiresGrad = _inputRequiresGrad;
-        _y = grad ? y : null;
+        _saved = grad ? saved : null;
         _forwardWithoutGrad = !grad;
         return y;
     }
@@ -46,14 +51,14 @@ public abstract class ActivationModule : Module
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var y = _y ?? throw new InvalidOperationException(_forwardWithoutGrad
+        var saved = _saved ?? throw new InvalidOperationException(_forwardWithoutGrad
             ? $"{GetType().Name}.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
             : $"{GetType().Name}.Backward called before Forward");
-        if (!gradOutput.Shape.SequenceEqual(y.Shape))
-            throw new ArgumentException($"{GetType().Name} backward expects {Tensor.ShapeText(y.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        if (!gradOutput.Shape.SequenceEqual(saved.Shape))
+            throw new ArgumentException($"{GetType().Name} backward expects {Tensor.ShapeText(saved.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
         if (!_inputRequiresGrad) return null;
-        var dx = _gradInputs.Get(y.Shape, y);
-        y.Backend.ActivationBackward(y, gradOutput, dx, Activation);
+        var dx = _gradInputs.Get(saved.Shape, saved);
+        saved.Backend.ActivationBackward(saved, gradOutput, dx, Activation);
         return dx;
     }
 
@@ -61,7 +66,7 @@ public abstract class ActivationModule : Module
     {
         _outputs.Clear();
         _gradInputs.Clear();
-        _y = null;
+        _saved = null;
     }
 
     public override string ToString() => GetType().Name + "()";
@@ -75,3 +80,12 @@ public sealed class Sigmoid() : ActivationModule(Activation.Sigmoid);
 
 /// <summary>y = tanh(x) (torch.nn.Tanh).</summary>
 public sealed class Tanh() : ActivationModule(Activation.Tanh);
+
+/// <summary>y = x Φ(x), Φ the standard normal CDF (torch.nn.GELU with approximate='none').</summary>
+public sealed class GELU() : ActivationModule(Activation.GELU)
+{
+    public override string ToString() => "GELU(approximate='none')";
+}
+
+/// <summary>y = x sigmoid(x) (torch.nn.SiLU, the swish).</summary>
+public sealed class SiLU() : ActivationModule(Activation.SiLU);

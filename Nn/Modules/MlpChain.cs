@@ -29,7 +29,7 @@ internal sealed class MlpChain
         _layers = new MlpLayer[linears.Length];
     }
 
-    /// <summary>The chain of <paramref name="modules"/> when they are Linear layers each followed by at most one activation; else null.</summary>
+    /// <summary>The chain of <paramref name="modules"/> when they are Linear layers each followed by at most one ReLU, sigmoid or tanh; else null.</summary>
     public static MlpChain? TryCreate(IReadOnlyList<Module> modules)
     {
         var linears = new List<Linear>();
@@ -40,6 +40,7 @@ internal sealed class MlpChain
             linears.Add(linear);
             if (i + 1 < modules.Count && modules[i + 1] is ActivationModule activation)
             {
+                if (activation.Activation.BackwardReadsInput()) return null; // the stack keeps outputs only
                 activations.Add(activation.Activation);
                 i++;
             }

@@ -1,12 +1,15 @@
+using CudaNn.Backends;
+
 namespace CudaNn.Nn;
 
 /// <summary>
 /// Modules applied one after another (torch.nn.Sequential). Children are named "0", "1", ... unless
 /// names are given, e.g. to match a PyTorch class's attributes:
 /// <code>new Sequential(("fc1", new Linear(784, 128)), ("relu1", new ReLU()), ("fc2", new Linear(128, 10)))</code>
-/// A stack made only of Linear layers, each followed by at most one activation (an MLP), runs as one forward and
-/// one backward operation of the backend (<see cref="MlpChain"/>): on a GPU a small one is three fused launches. In
-/// any other Sequential a Linear followed by an activation runs as one GEMM plus one bias-and-activation pass. Either
+/// A stack made only of Linear layers, each followed by at most one ReLU, sigmoid or tanh (an MLP), runs as one forward
+/// and one backward operation of the backend (<see cref="MlpChain"/>): on a GPU a small one is three fused launches. In
+/// any other Sequential a Linear followed by one of those runs as one GEMM plus one bias-and-activation pass (GELU and
+/// SiLU keep their input for backward, so they run as passes of their own). Either
 /// way the results are those of running the modules one after the other, up to the rounding of the sums.
 /// </summary>
 public sealed class Sequential : Module
@@ -46,7 +49,8 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _children.Length; i++)
         {
-            if (_children[i].Module is Linear linear && i + 1 < _children.Length && _children[i + 1].Module is ActivationModule activation)
+            if (_children[i].Module is Linear linear && i + 1 < _children.Length && _children[i + 1].Module is ActivationModule activation &&
+                !activation.Activation.BackwardReadsInput())
             {
                 x = activation.ForwardAfter(linear, x);
                 i++;

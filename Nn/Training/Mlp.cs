@@ -46,15 +46,19 @@ public static class Mlp
         Activation.ReLU => new ReLU(),
         Activation.Sigmoid => new Sigmoid(),
         Activation.Tanh => new Tanh(),
+        Activation.GELU => new GELU(),
+        Activation.SiLU => new SiLU(),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "no module for this activation"),
     };
 
-    /// <summary>Parses "relu", "sigmoid" or "tanh".</summary>
+    /// <summary>Parses "relu", "sigmoid", "tanh", "gelu" or "silu".</summary>
     public static Activation ParseActivation(string name) => name.ToLowerInvariant() switch
     {
         "relu" => Activation.ReLU,
         "sigmoid" => Activation.Sigmoid,
         "tanh" => Activation.Tanh,
-        _ => throw new ArgumentException($"unknown activation '{name}'; expected relu, sigmoid or tanh"),
+        "gelu" => Activation.GELU,
+        "silu" => Activation.SiLU,
+        _ => throw new ArgumentException($"unknown activation '{name}'; expected relu, sigmoid, tanh, gelu or silu"),
     };
 }

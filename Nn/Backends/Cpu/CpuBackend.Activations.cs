@@ -62,10 +62,10 @@ public sealed partial class CpuBackend<T>
         Apply(activation, x.Span<T>(), y.Span<T>());
     }
 
-    public override void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation)
+    public override void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation)
     {
-        BackendChecks.Elementwise(this, nameof(ActivationBackward), y, dy, dx);
-        var ys = y.Span<T>();
+        BackendChecks.Elementwise(this, nameof(ActivationBackward), saved, dy, dx);
+        var ys = saved.Span<T>(); // y, or x when the activation reads its input
         var dys = dy.Span<T>();
         var dxs = dx.Span<T>();
         int i = 0;
@@ -76,7 +76,10 @@ public sealed partial class CpuBackend<T>
                 Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(ys[i..]), Vector<T>.Zero), new Vector<T>(dys[i..]), Vector<T>.Zero)
                     .CopyTo(dxs[i..]);
         }
-        for (; i < ys.Length; i++) dxs[i] = dys[i] * Derivative(activation, ys[i]);
+        if (activation.BackwardReadsInput())
+            for (; i < ys.Length; i++) dxs[i] = dys[i] * DerivativeAtInput(activation, ys[i]);
+        else
+            for (; i < ys.Length; i++) dxs[i] = dys[i] * Derivative(activation, ys[i]);
     }
 
     public override void BiasGradient(Tensor dy, Tensor dbias)
@@ -105,6 +108,17 @@ public sealed partial class CpuBackend<T>
             case Activation.Tanh:
                 for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]);
                 break;
+            case Activation.GELU:
+                // PyTorch's x * 0.5 * (1 + erf(x / √2)); .NET has no erf, so it is computed in float64 (see Erf).
+                for (int i = 0; i < x.Length; i++)
+                {
+                    double v = double.CreateTruncating(x[i]);
+                    y[i] = Of(v * 0.5 * (1 + Erf(v * Sqrt1Over2)));
+                }
+                break;
+            case Activation.SiLU:
+                for (int i = 0; i < x.Length; i++) y[i] = x[i] / (T.One + T.Exp(-x[i]));
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation));
         }
@@ -119,4 +133,48 @@ public sealed partial class CpuBackend<T>
         Activation.Tanh => T.One - y * y,
         _ => throw new ArgumentOutOfRangeException(nameof(activation)),
     };
+
+    private const double Sqrt1Over2 = 0.70710678118654752440;
+
+    /// <summary>act'(x) at the input x, for the activations whose derivative needs it, in PyTorch's formulas.</summary>
+    private static T DerivativeAtInput(Activation activation, T x)
+    {
+        switch (activation)
+        {
+            case Activation.GELU:
+            {
+                double v = double.CreateTruncating(x);
+                double cdf = 0.5 * (1 + Erf(v * Sqrt1Over2));
+                double pdf = 2 / Math.Sqrt(Math.PI) * Sqrt1Over2 * 0.5 * Math.Exp(v * v * -0.5);
+                return Of(cdf + v * pdf);
+            }
+            case Activation.SiLU:
+            {
+                T s = T.One / (T.One + T.Exp(-x));
+                return s * (T.One + x * (T.One - s));
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(activation));
+        }
+    }
+
+    /// <summary>
+    /// The error function, to within a few units of float64 rounding: erf(x) = 2/√π e^(-x²) Σ (2x²)^n x / (1·3·…·(2n+1)),
+    /// a series of positive terms (so nothing cancels), for |x| &lt; 6; beyond, erf is ±1 to float64 precision
+    /// (erfc(6) ≈ 2e-17).
+    /// </summary>
+    internal static double Erf(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        double a = Math.Abs(x);
+        if (a >= 6) return Math.Sign(x);
+        double twoXSquared = 2 * a * a, term = a, sum = a;
+        for (int n = 1; term > 1e-17 * sum; n++)
+        {
+            term *= twoXSquared / (2 * n + 1);
+            sum += term;
+        }
+        double erf = 2 / Math.Sqrt(Math.PI) * Math.Exp(-a * a) * sum;
+        return x < 0 ? -erf : erf;
+    }
 }

@@ -69,20 +69,24 @@ public sealed class CudaBackend : Backend, IDisposable
             case Activation.ReLU: K.ReluForward(Stream, P(x), P(y), x.Numel); break;
             case Activation.Sigmoid: K.SigmoidForward(Stream, P(x), P(y), x.Numel); break;
             case Activation.Tanh: K.TanhForward(Stream, P(x), P(y), x.Numel); break;
+            case Activation.GELU: K.GeluForward(Stream, P(x), P(y), x.Numel); break;
+            case Activation.SiLU: K.SiluForward(Stream, P(x), P(y), x.Numel); break;
             case Activation.Identity: K.Copy(Stream, P(x), P(y), x.Numel); break;
             default: throw new ArgumentOutOfRangeException(nameof(activation));
         }
     }
 
-    public override void ActivationBackward(Tensor y, Tensor dy, Tensor dx, Activation activation)
+    public override void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation)
     {
-        BackendChecks.Elementwise(this, nameof(ActivationBackward), y, dy, dx);
+        BackendChecks.Elementwise(this, nameof(ActivationBackward), saved, dy, dx);
         switch (activation)
         {
-            case Activation.ReLU: K.ReluBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
-            case Activation.Sigmoid: K.SigmoidBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
-            case Activation.Tanh: K.TanhBackward(Stream, P(y), P(dy), P(dx), y.Numel); break;
-            case Activation.Identity: K.Copy(Stream, P(dy), P(dx), y.Numel); break;
+            case Activation.ReLU: K.ReluBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
+            case Activation.Sigmoid: K.SigmoidBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
+            case Activation.Tanh: K.TanhBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
+            case Activation.GELU: K.GeluBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
+            case Activation.SiLU: K.SiluBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
+            case Activation.Identity: K.Copy(Stream, P(dy), P(dx), saved.Numel); break;
             default: throw new ArgumentOutOfRangeException(nameof(activation));
         }
     }

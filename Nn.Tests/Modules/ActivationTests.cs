@@ -1,0 +1,83 @@
+using CudaNn.Backends;
+using CudaNn.Checkpoints;
+using CudaNn.Nn;
+using CudaNn.Tests.TestSupport;
+using CudaNn.Training;
+
+namespace CudaNn.Tests.Modules;
+
+/// <summary>
+/// Every activation module against PyTorch 1.13: Nn.Tests/References/activations.safetensors holds each one's output
+/// and input gradient at 103 points from -700 to 30 (both tails, zero, a dense sweep of [-12, 12]).
+/// </summary>
+/// <remarks>
+/// Tolerances, relative to the largest reference value of each tensor: 1e-12 in float64 (PyTorch's formulas; GELU's erf
+/// is our own series, within a few units of 2^-52); 2e-6 in float32 (the inputs rounded to float32, 6e-8 relative, times
+/// slopes near 1, and the device's expf, tanhf and erff within 2 ulp).
+/// </remarks>
+[TestFixture("cpu", DType.Float64)]
+[TestFixture("cpu", DType.Float32)]
+[TestFixture("emulator", DType.Float32)]
+[TestFixture("cuda", DType.Float32, Category = "Gpu")]
+public class ActivationTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
+{
+    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
+        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "activations.safetensors")));
+
+    [Test]
+    public void ForwardAndBackward_MatchPyTorch([Values("relu", "sigmoid", "tanh", "gelu", "silu")] string name)
+    {
+        var file = Reference.Value;
+        using var module = Mlp.NewActivation(Mlp.ParseActivation(name));
+        using var x = OnDevice(Read(file, "x"));
+        x.RequiresGrad = true;
+        using var dy = OnDevice(Read(file, "dy"));
+
+        // A first pass on other values fills the module's buffers, so the pass checked overwrites them.
+        using var other = OnDevice(Tensor.FromArray(Enumerable.Repeat(0.375, x.Shape[0]).ToArray(), [x.Shape[0]]));
+        other.RequiresGrad = true;
+        module.Backward(module.Forward(other));
+        var y = module.Forward(x);
+        var dx = module.Backward(dy)!;
+
+        double tolerance = Exact ? 1e-12 : 2e-6;
+        Compare(file, name + ".y", y, tolerance);
+        Compare(file, name + ".dx", dx, tolerance);
+    }
+
+    [Test]
+    public void GeluAndSilu_RunBesideTheirLinear_NotFusedIntoIt()
+    {
+        // Their backward needs the input, which a fused bias pass would overwrite: Sequential runs them as passes of
+        // their own and gives what the modules give one after the other.
+        var g = new Generator(5);
+        using var fc = new Linear(6, 4, generator: g);
+        using var gelu = new GELU();
+        using var model = new Sequential(fc, gelu);
+        model.To(DType).To(Device);
+        using var x = OnDevice(Tensor.FromArray(Enumerable.Range(0, 18).Select(i => i * 0.1 - 0.9).ToArray(), [3, 6]));
+        double[] together = Values(model.Forward(x));
+        double[] apart = Values(gelu.Forward(fc.Forward(x)));
+        Assert.That(together, Is.EqualTo(apart));
+        Assert.That(new SiLU().ToString(), Is.EqualTo("SiLU()"));
+        Assert.That(gelu.ToString(), Is.EqualTo("GELU(approximate='none')"));
+    }
+
+    private static Tensor Read(SafetensorsFile file, string name)
+    {
+        var entry = file.Get(name);
+        return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
+    }
+
+    private static double[] Values(Tensor t) =>
+        t.DType == DType.Float64 ? t.ToArray<double>() : Array.ConvertAll(t.ToArray<float>(), v => (double)v);
+
+    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance)
+    {
+        double[] expected = file.Get(name).ToDoubleArray();
+        double scale = expected.Max(Math.Abs);
+        double[] values = Values(actual);
+        TestContext.Out.WriteLine($"  {name,-12} max |error| {expected.Zip(values, (e, a) => Math.Abs(a - e)).Max():E2} (limit {tolerance * scale:E2})");
+        Close.Assert(expected, values, tolerance * scale, 0, $"{name} (relative to its largest value {tolerance:E0})");
+    }
+}
