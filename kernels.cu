@@ -361,6 +361,96 @@ extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, f
     }
 }
 
+// ================================================================ Layer normalisation
+
+// The sum of v over a warp's 32 lanes, folded by butterfly, so every lane ends with the same bits.
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int offset = 16; offset > 0; offset /= 2)
+        v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+// nn.LayerNorm over the last dimension, one warp per row of x[rows, cols]: each lane sums the row's elements
+// lane, lane + 32, ... in order and the warp folds the 32 sums by butterfly, so the result depends on the row alone.
+// The mean is summed as deviations from the row's first element (mean = x0 + sum(x - x0) / cols), so rows far from
+// zero keep their digits in float; the (biased, as PyTorch) variance is a second pass, re-reading the row from L1.
+// y = (x - mean) * rstd * weight + bias, weight and bias nullable; mean and rstd [rows] are kept for the backward.
+// Reads 8 rows cols bytes (the second pass from cache), writes 4 rows cols + 8 rows.
+extern "C" __global__ void layer_norm_forward(const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias,
+                                              float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd,
+                                              int rows, int cols, float eps)
+{
+    const int lane = threadIdx.x & 31;
+    const int warps = blockDim.x / 32;
+    for (int row = blockIdx.x * warps + threadIdx.x / 32; row < rows; row += gridDim.x * warps)
+    {
+        const float* xr = x + (long long)row * cols;
+        const float shift = xr[0];
+        float sum = 0.0f;
+        for (int c = lane; c < cols; c += 32)
+            sum += xr[c] - shift;
+        const float mu = shift + warp_sum(sum) / (float)cols;
+        float squares = 0.0f;
+        for (int c = lane; c < cols; c += 32)
+        {
+            const float d = xr[c] - mu;
+            squares += d * d;
+        }
+        const float r = 1.0f / sqrtf(warp_sum(squares) / (float)cols + eps);
+        float* yr = y + (long long)row * cols;
+        for (int c = lane; c < cols; c += 32)
+        {
+            float v = (xr[c] - mu) * r;
+            if (weight)
+                v *= weight[c];
+            if (bias)
+                v += bias[c];
+            yr[c] = v;
+        }
+        if (lane == 0)
+        {
+            mean[row] = mu;
+            rstd[row] = r;
+        }
+    }
+}
+
+// LayerNorm's backward, one warp per row as the forward: g = dy * weight (dy without weight), xhat = (x - mean) * rstd,
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) (nullable), dyXhat = dy * xhat (nullable; bias_grad's column sums
+// of it are the weight's gradient); reads 12 rows cols bytes (twice for dx, from cache), writes 4 rows cols per output.
+extern "C" __global__ void layer_norm_backward(const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ mean,
+                                               const float* __restrict__ rstd, const float* __restrict__ dy, float* __restrict__ dx,
+                                               float* __restrict__ dyXhat, int rows, int cols)
+{
+    const int lane = threadIdx.x & 31;
+    const int warps = blockDim.x / 32;
+    for (int row = blockIdx.x * warps + threadIdx.x / 32; row < rows; row += gridDim.x * warps)
+    {
+        const long long start = (long long)row * cols;
+        const float mu = mean[row], r = rstd[row];
+        float sumG = 0.0f, sumGXhat = 0.0f;
+        for (int c = lane; c < cols; c += 32)
+        {
+            const float xhat = (x[start + c] - mu) * r;
+            const float g = weight ? dy[start + c] * weight[c] : dy[start + c];
+            sumG += g;
+            sumGXhat += g * xhat;
+            if (dyXhat)
+                dyXhat[start + c] = dy[start + c] * xhat;
+        }
+        if (dx == 0)
+            continue;
+        const float meanG = warp_sum(sumG) / (float)cols, meanGXhat = warp_sum(sumGXhat) / (float)cols;
+        for (int c = lane; c < cols; c += 32)
+        {
+            const float xhat = (x[start + c] - mu) * r;
+            const float g = weight ? dy[start + c] * weight[c] : dy[start + c];
+            dx[start + c] = r * (g - meanG - xhat * meanGXhat);
+        }
+    }
+}
+
 // ================================================================ Losses
 
 #define LOSS_BLOCK 256

@@ -16,6 +16,8 @@ internal static class KernelNames
     public const string BiasActivationForward = "bias_activation_forward";
     public const string BiasGrad = "bias_grad";
     public const string BiasGradFinish = "bias_grad_finish";
+    public const string LayerNormForward = "layer_norm_forward";
+    public const string LayerNormBackward = "layer_norm_backward";
     public const string SoftmaxCrossEntropy = "softmax_cross_entropy";
     public const string MseLoss = "mse_loss";
     public const string LossFinish = "loss_finish";
@@ -39,7 +41,7 @@ internal static class KernelNames
     public static IReadOnlyList<string> All { get; } =
     [
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward, GeluForward, GeluBackward, SiluForward, SiluBackward,
-        BiasActivationForward, BiasGrad, BiasGradFinish, SoftmaxCrossEntropy, MseLoss, LossFinish,
+        BiasActivationForward, BiasGrad, BiasGradFinish, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
         AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
         GatherNormalize, Fill, Axpy, Copy, Multiply, Scale,
     ];

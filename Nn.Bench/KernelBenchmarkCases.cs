@@ -26,6 +26,13 @@ internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffe
         yield return new($"bias_grad/{Cols}", 4L * rows * Cols, [f, 4 * Cols, DeviceKernels.BiasGradWorkspaceBytes(rows, Cols)], null,
             b => k.BiasGrad(s, b[0], b[1], rows, Cols, b[2]));
 
+        // Layer norm over rows of Cols features: read x twice (the second from cache) and write y; weight and bias.
+        yield return new($"layer_norm_fwd/{Cols}", 8L * rows * Cols, [f, 4 * Cols, 4 * Cols, f, 4L * rows, 4L * rows], null,
+            b => k.LayerNormForward(s, b[0], b[1], b[2], b[3], b[4], b[5], rows, Cols, 1e-5f));
+        yield return new($"layer_norm_bwd/{Cols}", 16L * rows * Cols, [f, 4 * Cols, 4L * rows, 4L * rows, f, f, f],
+            b => { device.Memset32(s, b[2], 0, rows); device.Memset32(s, b[3], 0x3F800000, rows); },
+            b => k.LayerNormBackward(s, b[0], b[1], b[2], b[3], b[4], b[5], b[6], rows, Cols));
+
         // n rows of 10 classes: logits and dlogits 40n bytes each, labels 4n (all 0).
         int sceRows = (int)Math.Min(n, int.MaxValue);
         yield return new($"softmax_xent/{Classes} (rows)", 84L * sceRows, [40L * sceRows, 4L * sceRows, 40L * sceRows, 4, 4,

@@ -32,6 +32,7 @@ internal static class TrainCommand
             double v = r.GetValueOrDefault<double>();
             if (!(v >= 0 && v < 1)) r.AddError($"--dropout must be a probability in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
         });
+        var layerNorm = new Option<bool>("--layer-norm") { Description = "A LayerNorm between each hidden Linear and its activation (nn.LayerNorm)" };
         var optimizer = new Option<string>("--optimizer") { Description = "adam, adamw or sgd", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd");
         var hidden = CommonOptions.Hidden("128,64");
@@ -51,7 +52,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
-            data, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, dropout, seed, save, init, resume, noShuffle, maxSteps,
+            data, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs,
         };
         command.SetAction(r =>
@@ -68,6 +69,7 @@ internal static class TrainCommand
                 ClipGradNorm = r.GetValue(clipNorm),
                 ClipGradValue = r.GetValue(clipValue),
                 Dropout = r.GetValue(dropout),
+                LayerNorm = r.GetValue(layerNorm),
             };
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);
             CommonOptions.CheckWritable("--save", settings.SavePath);

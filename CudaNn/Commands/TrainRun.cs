@@ -23,7 +23,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
     {
         var total = Stopwatch.StartNew();
         SafetensorsFile? resumeFile = null;
-        var spec = new MlpSpec(0, s.Hidden, MnistDataSet.ClassCount, s.Activation) { Dropout = s.Dropout };
+        var spec = new MlpSpec(0, s.Hidden, MnistDataSet.ClassCount, s.Activation) { Dropout = s.Dropout, LayerNorm = s.LayerNorm };
         if (s.Resume is not null)
         {
             if (!File.Exists(s.Resume)) throw new CliException($"--resume: file '{s.Resume}' does not exist", CliApp.RunError);

@@ -24,6 +24,9 @@ internal sealed record TrainSettings(
     /// <summary>The probability of each Dropout after an activation (--dropout); 0: no dropout layers.</summary>
     public double Dropout { get; init; }
 
+    /// <summary>Whether a LayerNorm sits between each hidden Linear and its activation (--layer-norm).</summary>
+    public bool LayerNorm { get; init; }
+
     /// <summary>The bound on each gradient element (--clip-grad-value); null: none.</summary>
     public double? ClipGradValue { get; init; }
 
@@ -45,7 +48,7 @@ internal sealed record TrainSettings(
     }
 
     /// <summary>
-    /// These settings with the checkpoint's optimizer, learning rate and schedule, gradient clipping, dropout, batch size, seed, shuffling and model shape, which a
+    /// These settings with the checkpoint's optimizer, learning rate and schedule, gradient clipping, dropout, layer norm, batch size, seed, shuffling and model shape, which a
     /// resumed run must keep to continue exactly. An option given on the command line that disagrees is an error, not silently ignored.
     /// </summary>
     public TrainSettings ResumedFrom(SafetensorsFile file, Training.MlpSpec spec, Func<string, bool> given)
@@ -70,6 +73,7 @@ internal sealed record TrainSettings(
             Hidden = spec.Hidden.ToArray(),
             Activation = spec.Activation,
             Dropout = spec.Dropout,
+            LayerNorm = spec.LayerNorm,
             Schedule = file.Metadata.TryGetValue(Key + "lr_schedule", out string? schedule) ? ReadSchedule(file, schedule) : null,
             ClipGradNorm = Optional("clip_grad_norm"),
             ClipGradValue = Optional("clip_grad_value"),
@@ -82,6 +86,7 @@ internal sealed record TrainSettings(
         Conflict(given, "--hidden", string.Join(",", Hidden), string.Join(",", resumed.Hidden));
         Conflict(given, "--activation", Activation, resumed.Activation);
         Conflict(given, "--dropout", Dropout, resumed.Dropout);
+        Conflict(given, "--layer-norm", LayerNorm, resumed.LayerNorm);
         Conflict(given, "--lr-schedule", Schedule?.ToString() ?? "none", resumed.Schedule?.ToString() ?? "none");
         Conflict(given, "--clip-grad-norm", Text(ClipGradNorm), Text(resumed.ClipGradNorm));
         Conflict(given, "--clip-grad-value", Text(ClipGradValue), Text(resumed.ClipGradValue));

@@ -7,7 +7,7 @@ namespace CudaNn.Tests.Cli;
 
 /// <summary>
 /// The command line as a user runs it on the CUDA backend (the emulator in CI, a GPU where there is one), graphs on
-/// and off: `train` for two epochs with evaluation after each, an uneven last batch, dropout 0.1 and a learning-rate
+/// and off: `train` for two epochs with evaluation after each, an uneven last batch, layer norms, dropout 0.1 and a learning-rate
 /// schedule (warm-up, then half the rate), `--resume` for a third, which continues the schedule and the dropout masks,
 /// then `eval` and `predict` of the result, each beside the same commands on the CPU reference backend.
 /// </summary>
@@ -35,7 +35,7 @@ public class TrainFlowTests(string device) : GpuDeviceFixture(device)
         var onCpu = Flow(dir, data, "cpu", []);
 
         Assert.That(onDevice.Outputs[0], Does.Contain("Epoch 2/2").And.Contain($"device {Device.Name}"));
-        Assert.That(onDevice.Outputs[1], Does.Contain("Epoch 3/3").And.Not.Contain("Epoch 2/").And.Contain("relu dropout 0.1"));
+        Assert.That(onDevice.Outputs[1], Does.Contain("Epoch 3/3").And.Not.Contain("Epoch 2/").And.Contain("relu layernorm dropout 0.1"));
         // Epoch 1 warms up at half the rate, epoch 2 runs at the full rate, epoch 3 (after the resume) at half again.
         Assert.That(onDevice.Outputs[0], Does.Contain("lr 0.0005\n").And.Contain("lr 0.001\n"));
         Assert.That(onDevice.Outputs[1], Does.Contain("scheduled by SequentialLR").And.Contain("lr 0.0005\n"));
@@ -46,7 +46,7 @@ public class TrainFlowTests(string device) : GpuDeviceFixture(device)
 
         var expected = SafetensorsReader.Read(onCpu.Checkpoint);
         var actual = SafetensorsReader.Read(onDevice.Checkpoint);
-        string[] names = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"];
+        string[] names = ["fc1.weight", "fc1.bias", "norm1.weight", "norm1.bias", "fc2.weight", "fc2.bias", "norm2.weight", "norm2.bias", "fc3.weight", "fc3.bias"];
         Close.AssertAlmostAll(names.SelectMany(n => expected.Get(n).ToFloatArray()).ToArray(),
             names.SelectMany(n => actual.Get(n).ToFloatArray()).ToArray(), WeightTolerance, SummedRates, 0.001, "all weights after 3 epochs");
     }
@@ -59,7 +59,7 @@ public class TrainFlowTests(string device) : GpuDeviceFixture(device)
         var outputs = new List<string>();
         foreach (string[] args in new string[][]
         {
-            ["train", .. common, "--epochs", "2", "--seed", "11", "--lr-schedule", "linear:0.5:1:1@2,constant:0.5:5", "--dropout", "0.1", "--save", first, .. extra],
+            ["train", .. common, "--epochs", "2", "--seed", "11", "--lr-schedule", "linear:0.5:1:1@2,constant:0.5:5", "--dropout", "0.1", "--layer-norm", "--save", first, .. extra],
             ["train", .. common, "--resume", first, "--epochs", "3", "--save", last, .. extra],
             ["eval", .. common, "--checkpoint", last],
             ["predict", .. common, "--checkpoint", last, "--index", "3"],

@@ -11,7 +11,7 @@ public class TrainResumeTests
     [TestCase("sgd", "")]
     [TestCase("sgd", "--lr-schedule cosine:4:0.0001 --clip-grad-norm 0.5")]
     [TestCase("adam", "--lr-schedule constant:0.5:1@2,exponential:0.5 --clip-grad-value 0.01")]
-    [TestCase("sgd", "--dropout 0.3 --activation gelu")]
+    [TestCase("sgd", "--dropout 0.3 --activation gelu --layer-norm")]
     public void TwoEpochsThenResumeToThree_IsBitIdenticalToThreeEpochs(string optimizer, string options)
     {
         using var dir = new TempDirectory();
@@ -27,7 +27,7 @@ public class TrainResumeTests
         if (options.Contains("--clip-grad-norm")) Assert.That(resumed.Output, Does.Contain("gradient norm clipped to 0.5"), "the resumed run clips as the first did");
         if (options.Contains("--clip-grad-value")) Assert.That(resumed.Output, Does.Contain("gradients clamped to ±0.01"));
         if (options.Contains("--lr-schedule")) Assert.That(resumed.Output, Does.Contain("scheduled by"));
-        if (options.Contains("--dropout")) Assert.That(resumed.Output, Does.Contain("gelu dropout 0.3"), "the resumed model is the first one: GELU, dropping as it did");
+        if (options.Contains("--dropout")) Assert.That(resumed.Output, Does.Contain("gelu layernorm dropout 0.3"), "the resumed model is the first one: GELU, layer norms, dropping as it did");
         Assert.That(Run(["train", .. common, "--epochs", "3", "--save", c]).Code, Is.Zero);
 
         var split = SafetensorsReader.Read(b);

@@ -21,10 +21,11 @@ public class OnnxExportTests
     [TestCase(Activation.Tanh, new[] { 47, 19, 5 })]
     [TestCase(Activation.GELU, new[] { 64, 32 })]
     [TestCase(Activation.SiLU, new[] { 40 })]
-    public void OnnxRuntimeLogits_MatchCpuBackend_On1000TestImages(Activation activation, int[] hidden)
+    [TestCase(Activation.GELU, new[] { 48, 24 }, true)]
+    public void OnnxRuntimeLogits_MatchCpuBackend_On1000TestImages(Activation activation, int[] hidden, bool layerNorm = false)
     {
         TestContext.Out.WriteLine($"seed {Seed}");
-        var spec = new MlpSpec(784, hidden, 10, activation);
+        var spec = new MlpSpec(784, hidden, 10, activation) { LayerNorm = layerNorm, Dropout = layerNorm ? 0.1 : 0 };
         using var model = spec.Create(new Generator(Seed));
         model.Eval();
         var test = MnistDataSet.LoadDefault(MnistSplit.Test);

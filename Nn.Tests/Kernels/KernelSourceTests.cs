@@ -56,7 +56,8 @@ internal static class ExpectedKernels
     [
         "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
         "gelu_forward", "gelu_backward", "silu_forward", "silu_backward",
-        "bias_activation_forward", "bias_grad", "bias_grad_finish", "softmax_cross_entropy", "mse_loss", "loss_finish",
+        "bias_activation_forward", "bias_grad", "bias_grad_finish", "layer_norm_forward", "layer_norm_backward",
+        "softmax_cross_entropy", "mse_loss", "loss_finish",
         "adam_step", "sgd_step", "sum_squares", "clip_coefficient", "scale_by", "clamp", "dropout_forward", "mlp_forward", "mlp_backward_data",
         "mlp_weight_grads", "gather_normalize", "fill", "axpy", "copy", "multiply", "scale",
     ];

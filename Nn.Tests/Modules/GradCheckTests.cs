@@ -24,6 +24,25 @@ public class GradCheckTests
         AssertAllPass(GradCheck.Module(layer, Seeded.Tensor64(g, batch, inFeatures), g));
     }
 
+    [TestCase(1, 1, true)]
+    [TestCase(4, 7, true)]
+    [TestCase(3, 33, false)]
+    public void LayerNorm_MatchesFiniteDifferences(int rows, int cols, bool affine)
+    {
+        var g = Seeded.Generator(1500 + (ulong)(rows * 100 + cols));
+        using var norm = new LayerNorm(cols, elementwiseAffine: affine, dtype: DType.Float64);
+        // Weight and bias away from their initial ones and zeros, so their gradients are checked at a general point.
+        if (affine)
+            norm.LoadStateDict(new Dictionary<string, Tensor>
+            {
+                ["weight"] = Tensor.FromArray(Seeded.Uniform(g, cols, 0.5, 1.5), [cols]),
+                ["bias"] = Tensor.FromArray(Seeded.Uniform(g, cols), [cols]),
+            });
+        var results = GradCheck.Module(norm, Seeded.Tensor64(g, rows, cols), g);
+        Assert.That(results.Select(r => r.Name), Is.EqualTo(affine ? new[] { "weight", "bias", "input" } : new[] { "input" }));
+        AssertAllPass(results);
+    }
+
     [Test]
     public void LinearWithoutBias_MatchesFiniteDifferences()
     {

@@ -35,8 +35,6 @@ namespace CudaNn.Tests.References;
 [TestFixture("cuda", DType.Float32, Category = "Gpu")]
 public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
-    private static readonly string[] ParameterNames = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"];
-
     private static IEnumerable<string> Files() =>
         Directory.GetFiles(ReferenceFolder(), "mlp-*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
 
@@ -51,8 +49,10 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
         bool exact = Exact;
 
         // "dropout" puts a Dropout after each activation, keyed by "dropout_seeds" and drawing one mask per forward.
+        // "layer_norm" puts a LayerNorm between each hidden Linear and its activation.
         double dropout = meta.TryGetValue("dropout", out string? dropoutText) ? double.Parse(dropoutText, CultureInfo.InvariantCulture) : 0;
-        using var model = Mlp.Create(20, [16, 12], 5, Mlp.ParseActivation(meta["activation"]), new Generator(0), dropout: dropout);
+        using var model = Mlp.Create(20, [16, 12], 5, Mlp.ParseActivation(meta["activation"]), new Generator(0), dropout: dropout,
+            layerNorm: meta.ContainsKey("layer_norm"));
         if (dropout > 0)
         {
             var seeds = meta["dropout_seeds"].Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
@@ -60,7 +60,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             Assert.That(layers, Has.Length.EqualTo(seeds.Length));
             for (int i = 0; i < seeds.Length; i++) layers[i].SetRngState(seeds[i], 0);
         }
-        model.LoadStateDict(ParameterNames.ToDictionary(n => n, n => Read(file, n)));
+        model.LoadStateDict(model.NamedParameters().ToDictionary(p => p.Name, p => Read(file, p.Name)));
         model.To(DType).To(Device);
         using var optimizer = MakeOptimizer(meta, model.Parameters());
         // "schedule" names one of schedules.safetensors', stepped after every optimizer step.
@@ -125,7 +125,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             "adam" => new Adam(parameters, lr: Get("lr")),
             "adamw" => new AdamW(parameters, lr: Get("lr"), weightDecay: Get("weight_decay")),
             "sgd" or "sgd-clip-value" => new SGD(parameters, lr: Get("lr")),
-            "sgd-momentum" or "sgd-momentum-warmup-cosine" or "sgd-momentum-clip-norm" or "sgd-momentum-dropout" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
+            "sgd-momentum" or "sgd-momentum-warmup-cosine" or "sgd-momentum-clip-norm" or "sgd-momentum-dropout" or "sgd-momentum-layernorm" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), dampening: Get("dampening"), weightDecay: Get("weight_decay")),
             "sgd-nesterov" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), nesterov: true, weightDecay: Get("weight_decay")),
             var other => throw new ArgumentException($"unknown optimizer '{other}' in a reference file"),
         };

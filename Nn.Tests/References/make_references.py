@@ -10,6 +10,9 @@ CI never runs this: the files it writes are committed, and the tests read them.
   optimizer steps on the same batch (step1.*, step10.*). The metadata says how the model and optimizer were made.
 - optimizers.safetensors: three steps of each optimizer from fixed parameters and gradients, one learning rate or one
   per step (a schedule), for the optimizer unit tests.
+- An MLP file whose metadata holds "layer_norm" has a LayerNorm between each hidden Linear and its activation (norm1, norm2).
+- layernorm.safetensors: LayerNorm's output and every gradient for five inputs (with and without weight and bias, 3-d,
+  a constant row, rows far from zero), the eps of each in the metadata.
 - activations.safetensors: every activation's output and input gradient at 103 points from -700 to 30.
 - losses.safetensors: cross-entropy on logits that include +-1000 (loss and gradient), and MSE.
 - schedules.safetensors: the learning rate of every learning-rate schedule (and two SequentialLR chains) at epochs
@@ -118,6 +121,8 @@ OPTIMIZERS = {
     "sgd-momentum-clip-norm": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
                                {"lr": 0.05, "momentum": 0.9, "clip_grad_norm": 0.1}),
     "sgd-clip-value": (lambda ps: torch.optim.SGD(ps, lr=0.05), {"lr": 0.05, "clip_grad_value": 0.005}),
+    "sgd-momentum-layernorm": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+                               {"lr": 0.05, "momentum": 0.9, "layer_norm": "true"}),
     "sgd-momentum-dropout": (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
                              {"lr": 0.05, "momentum": 0.9, "dropout": 0.25, "dropout_seeds": "11400714819323198485,1099511640353"}),
 }
@@ -144,7 +149,8 @@ MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "ada
         ("tanh", "mse", "adam", 37), ("sigmoid", "mse", "sgd-momentum", 64),
         ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64), ("tanh", "cross-entropy", "sgd-momentum-clip-norm", 37),
         ("relu", "mse", "sgd-clip-value", 64), ("relu", "cross-entropy", "sgd-momentum-dropout", 37),
-        ("gelu", "cross-entropy", "adamw", 64), ("silu", "mse", "sgd-momentum", 37)]
+        ("gelu", "cross-entropy", "adamw", 64), ("silu", "mse", "sgd-momentum", 37),
+        ("gelu", "cross-entropy", "sgd-momentum-layernorm", 37)]
 
 
 def mlp(activation, loss_name, optimizer_name, batch, seed):
@@ -153,6 +159,10 @@ def mlp(activation, loss_name, optimizer_name, batch, seed):
     make, hyper = OPTIMIZERS[optimizer_name]
     layers = [torch.nn.Linear(20, 16), act(), torch.nn.Linear(16, 12), act(), torch.nn.Linear(12, 5)]
     names = {"0": "fc1", "2": "fc2", "4": "fc3"}
+    if "layer_norm" in hyper:
+        layers.insert(3, torch.nn.LayerNorm(12))
+        layers.insert(1, torch.nn.LayerNorm(16))
+        names = {"0": "fc1", "1": "norm1", "3": "fc2", "4": "norm2", "6": "fc3"}
     if "dropout" in hyper:
         seeds = [int(s) for s in hyper["dropout_seeds"].split(",")]
         layers.insert(4, PhiloxDropout(hyper["dropout"], seeds[1]))
@@ -277,6 +287,37 @@ def dropout():
     write("dropout.safetensors", tensors, {"torch": torch.__version__, **cases})
 
 
+def layer_norm():
+    torch.manual_seed(19)
+    tensors, cases = {}, {}
+    # 33 features: a warp's 32 lanes and one more; 40 in a 3-d input; a row of one constant value (variance 0); rows
+    # far from zero (mean 1000, spread 1), where a one-pass variance (E[x^2] - E[x]^2) would lose ten digits in float64
+    # and all but one in float32.
+    far = 1000 + torch.randn(4, 33, dtype=F64)
+    for name, (x, affine, eps) in {"affine": (torch.randn(7, 33, dtype=F64), True, 1e-5),
+                                   "plain": (torch.randn(7, 33, dtype=F64), False, 1e-5),
+                                   "3d-eps": (torch.randn(2, 3, 40, dtype=F64), True, 1e-3),
+                                   "constant-row": (torch.cat([torch.full((1, 33), 2.5, dtype=F64), torch.randn(2, 33, dtype=F64)]), True, 1e-5),
+                                   "far-from-zero": (far, True, 1e-5)}.items():
+        norm = torch.nn.LayerNorm(x.shape[-1], eps=eps, elementwise_affine=affine).to(F64)
+        if affine:
+            with torch.no_grad():
+                norm.weight.copy_(1 + 0.5 * torch.randn(x.shape[-1], dtype=F64))
+                norm.bias.copy_(0.5 * torch.randn(x.shape[-1], dtype=F64))
+            tensors[name + ".weight"] = norm.weight.detach().clone()
+            tensors[name + ".bias"] = norm.bias.detach().clone()
+        x = x.clone().requires_grad_(True)
+        dy = torch.randn(x.shape, dtype=F64)
+        y = norm(x)
+        y.backward(dy)
+        tensors.update({name + ".x": x.detach(), name + ".dy": dy, name + ".y": y.detach(), name + ".dx": x.grad})
+        if affine:
+            tensors[name + ".dweight"] = norm.weight.grad
+            tensors[name + ".dbias"] = norm.bias.grad
+        cases[name] = str(eps)
+    write("layernorm.safetensors", tensors, {"torch": torch.__version__, **cases})
+
+
 def activations():
     # Both signs, zero, the tails where erf and exp saturate, and a dense sweep between.
     x = torch.cat([torch.linspace(-12, 12, 97, dtype=F64), torch.tensor([0.0, -1e-3, 1e-3, -30.0, 30.0, -700.0], dtype=F64)])
@@ -316,5 +357,6 @@ if __name__ == "__main__":
     clipping()
     dropout()
     activations()
+    layer_norm()
     losses()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

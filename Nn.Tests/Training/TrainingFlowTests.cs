@@ -125,6 +125,29 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         Assert.That(moved, Is.GreaterThan(10 * WeightTolerance), "dropout changes the training");
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void LayerNorm_MatchesTheCpu_AndIsPartOfTheReplayedStep(bool graphs)
+    {
+        var reference = Run(CudaNn.Device.Cpu, graphs: false, layerNorm: true);
+        var actual = Run(Device, graphs, layerNorm: true);
+
+        for (int e = 0; e < Rates.Length; e++)
+        {
+            Close.Assert(reference.TrainLosses[e], actual.TrainLosses[e], 0, 1e-4, $"epoch {e + 1} train loss");
+            Assert.That(actual.Evaluations[e].Correct, Is.EqualTo(reference.Evaluations[e].Correct).Within(2), $"epoch {e + 1} correct test digits");
+        }
+        Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
+        Assert.That(actual.Captures, Is.EqualTo(graphs ? 3 : 0), "graphs captured: evaluation freed nothing the norms' graphs use");
+        if (graphs && Device.Kind == DeviceKind.Emulator)
+        {
+            // zero_grad; 3 GEMMs, 3 bias passes, 2 layer_norm_forward, 2 relu_forward; softmax-CE; 3 weight GEMMs,
+            // 3 bias gradients, 2 input GEMMs, 2 relu_backward, 2 x (layer_norm_backward + 2 bias_grad for the norm's
+            // weight and bias); Adam.
+            Assert.That(actual.NodesPerStep, Is.EqualTo(1 + 10 + 1 + 10 + 6 + 1), "operations in one replayed training step");
+        }
+    }
+
     [Test]
     public void AnOutputTheCallerDisposes_EndsOnlyThatView_AndRetiresNoGraph()
     {
@@ -204,10 +227,11 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
 
     private sealed record Clipping(double MaxNorm, double MaxValue);
 
-    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false, Clipping? clip = null, double dropout = 0)
+    private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false, Clipping? clip = null, double dropout = 0,
+        bool layerNorm = false)
     {
         var generator = new Generator(Seed);
-        using var model = (MlpSpec.Default with { Dropout = dropout }).Create(generator, device);
+        using var model = (MlpSpec.Default with { Dropout = dropout, LayerNorm = layerNorm }).Create(generator, device);
         using var optimizer = new Adam(model.Parameters(), lr: Rates[0]);
         using var trainer = new Trainer(model, optimizer, graphs) { ClipGradNorm = clip?.MaxNorm, ClipGradValue = clip?.MaxValue };
         using var loader64 = DataLoader.FromMnist(Train, BatchSizes[0], shuffle: true, generator, device);

@@ -26,6 +26,21 @@ public abstract class Backend
     /// </summary>
     public abstract void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation);
 
+    /// <summary>
+    /// torch.nn.LayerNorm over the last dimension: each row of x (its last dimension, C wide) becomes
+    /// y = (x - mean) * rstd * weight + bias, with the biased variance and rstd = 1 / √(var + eps); weight and bias ([C])
+    /// may be null. <paramref name="mean"/> and <paramref name="rstd"/> (one element per row) keep what
+    /// <see cref="LayerNormBackward"/> needs. y is shaped as x.
+    /// </summary>
+    public abstract void LayerNormForward(Tensor x, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd);
+
+    /// <summary>
+    /// LayerNorm's backward from the forward's x, mean and rstd: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with
+    /// g = dy * weight and xhat = (x - mean) * rstd; then dweight += Σ over rows of dy * xhat and dbias += Σ dy, summed in an
+    /// order the sizes alone fix. dx, dweight and dbias may each be null.
+    /// </summary>
+    public abstract void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor dy, Tensor? dx, Tensor? dweight, Tensor? dbias);
+
     /// <summary>dbias[C] += sum over n of dy[N,C].</summary>
     public abstract void BiasGradient(Tensor dy, Tensor dbias);
 

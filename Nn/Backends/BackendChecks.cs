@@ -77,6 +77,31 @@ internal static class BackendChecks
             throw new ArgumentOutOfRangeException(nameof(min), min, $"Clamp: the bounds [{min}, {max}] must be numbers with min <= max");
     }
 
+    /// <summary>Checks a layer norm's operands; returns (rows, C), C being x's last dimension.</summary>
+    public static (int Rows, int Cols) LayerNorm(Backend backend, string op, Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
+        Tensor? dweight = null, Tensor? dbias = null)
+    {
+        Same(backend, op, x, weight, bias, y, mean, rstd, dweight, dbias);
+        if (x.Rank == 0) throw new ArgumentException($"{op}: x {x} has no dimension to normalise");
+        int cols = x.Shape[^1];
+        if (cols == 0) throw new ArgumentException($"{op}: x {x} has an empty last dimension");
+        int rows = checked((int)(x.Numel / cols));
+        SameNumel(op, x, y);
+        foreach (var (t, what) in new[] { (weight, "weight"), (bias, "bias"), (dweight, "dweight"), (dbias, "dbias") })
+            if (t is not null && t.Numel != cols)
+                throw new ArgumentException($"{op}: {what} {t} does not match the {cols} features of x {x}");
+        if (mean.Numel != rows || rstd.Numel != rows)
+            throw new ArgumentException($"{op}: mean {mean} and rstd {rstd} need one element per row of x ({rows})");
+        return (rows, cols);
+    }
+
+    /// <summary>Checks a normalisation's epsilon: finite, 0 or above.</summary>
+    public static void Epsilon(string op, double eps)
+    {
+        if (!(eps >= 0) || double.IsInfinity(eps))
+            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{op}: eps must be a finite number, 0 or above");
+    }
+
     /// <summary>Checks the operands of a dropout: x, y and noise alike, an int32 [4] generator state, 0 &lt;= p &lt;= 1.</summary>
     public static void Dropout(Backend backend, Tensor x, Tensor y, Tensor noise, Tensor rngState, double p)
     {

@@ -5,9 +5,10 @@ using CudaNn.Nn;
 namespace CudaNn.Export;
 
 /// <summary>
-/// Writes a <see cref="Sequential"/> of Linear, ReLU/Sigmoid/Tanh/GELU/SiLU and Dropout layers as an ONNX model (IR version 8, opset 17):
+/// Writes a <see cref="Sequential"/> of Linear, LayerNorm, ReLU/Sigmoid/Tanh/GELU/SiLU and Dropout layers as an ONNX model (IR version 8, opset 17):
 /// input "input" float32 [batch, in] with a dynamic batch dimension, one Gemm per Linear (y = x W^T + b, transB = 1)
-/// with the weights as initializers under the layers' state-dict names, one Relu/Sigmoid/Tanh per activation (GELU as
+/// with the weights as initializers under the layers' state-dict names, one LayerNormalization per LayerNorm, one
+/// Relu/Sigmoid/Tanh per activation (GELU as
 /// Div, Erf, Add, Mul, Mul and SiLU as Sigmoid, Mul, since opset 17 has neither), and
 /// output "logits" [batch, out]; Dropout layers, the identity at inference, are left out. Float64 models are written as float32, the type ONNX runtimes serve everywhere.
 /// </summary>
@@ -76,6 +77,23 @@ public static class OnnxExporter
                     }
                     graph.Message(OnnxFields.GraphNode, Node("Gemm", name, gemmInputs, result, IntAttribute("transB", 1)));
                     break;
+                case LayerNorm norm:
+                {
+                    // LayerNormalization (opset 17) over the last axis; its Scale input is required, so a norm without
+                    // weight gets ones.
+                    string scale = $"{name}.weight";
+                    if (norm.Weight is { } weight) graph.Message(OnnxFields.GraphInitializer, Initializer(scale, weight.Value));
+                    else graph.Message(OnnxFields.GraphInitializer, Initializer(scale, Enumerable.Repeat(1f, norm.NormalizedShape).ToArray()));
+                    var normInputs = new List<string> { current, scale };
+                    if (norm.Bias is { } normBias)
+                    {
+                        graph.Message(OnnxFields.GraphInitializer, Initializer($"{name}.bias", normBias.Value));
+                        normInputs.Add($"{name}.bias");
+                    }
+                    graph.Message(OnnxFields.GraphNode, Node("LayerNormalization", name, normInputs, result,
+                        IntAttribute("axis", -1), FloatAttribute("epsilon", (float)norm.Eps)));
+                    break;
+                }
                 case ActivationModule { Activation: Activation.GELU }:
                     // Opset 17 has no Gelu: x * 0.5 * (1 + Erf(x / √2)), the nodes torch.onnx.export writes before opset 20.
                     AddConstantsOnce(graph, constants, ("onnx::sqrt2", MathF.Sqrt(2)), ("onnx::one", 1f), ("onnx::half", 0.5f));
@@ -93,7 +111,7 @@ public static class OnnxExporter
                     graph.Message(OnnxFields.GraphNode, Node(OpType(activation.Activation), name, [current], result));
                     break;
                 default:
-                    throw new NotSupportedException($"ONNX export handles Linear, ReLU, Sigmoid, Tanh, GELU, SiLU and Dropout layers, not {name} ({module})");
+                    throw new NotSupportedException($"ONNX export handles Linear, LayerNorm, ReLU, Sigmoid, Tanh, GELU, SiLU and Dropout layers, not {name} ({module})");
             }
             current = result;
         }
@@ -146,16 +164,21 @@ public static class OnnxExporter
         }
     }
 
+    private static ProtoWriter FloatAttribute(string name, float value) => new ProtoWriter()
+        .String(OnnxFields.AttributeName, name)
+        .Float(OnnxFields.AttributeFloat, value)
+        .Int32(OnnxFields.AttributeType, OnnxFields.AttributeTypeFloat);
+
     /// <summary>A float32 TensorProto with little-endian raw_data, dims as in PyTorch (Linear weight [out, in]).</summary>
-    private static ProtoWriter Initializer(string name, Tensor value)
+    private static ProtoWriter Initializer(string name, Tensor value) => Initializer(name,
+        value.DType == DType.Float64 ? Array.ConvertAll(value.ToArray<double>(), v => (float)v) : value.ToArray<float>(), value.Shape.ToArray());
+
+    private static ProtoWriter Initializer(string name, float[] values, int[]? shape = null)
     {
-        float[] values = value.DType == DType.Float64
-            ? Array.ConvertAll(value.ToArray<double>(), v => (float)v)
-            : value.ToArray<float>();
         var raw = new byte[values.Length * sizeof(float)];
         for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * sizeof(float)), values[i]);
         var tensor = new ProtoWriter();
-        foreach (int d in value.Shape) tensor.Int64(OnnxFields.TensorDims, d);
+        foreach (int d in shape ?? [values.Length]) tensor.Int64(OnnxFields.TensorDims, d);
         return tensor.Int32(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat)
             .String(OnnxFields.TensorName, name)
             .Bytes(OnnxFields.TensorRawData, raw);

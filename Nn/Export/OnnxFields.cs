@@ -18,8 +18,8 @@ internal static class OnnxFields
     // NodeProto
     public const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4, NodeAttribute = 5;
 
-    // AttributeProto; AttributeType.INT = 2
-    public const int AttributeName = 1, AttributeInt = 3, AttributeType = 20, AttributeTypeInt = 2;
+    // AttributeProto; AttributeType.FLOAT = 1, INT = 2
+    public const int AttributeName = 1, AttributeFloat = 2, AttributeInt = 3, AttributeType = 20, AttributeTypeFloat = 1, AttributeTypeInt = 2;
 
     // TensorProto; DataType.FLOAT = 1
     public const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9, DataTypeFloat = 1;

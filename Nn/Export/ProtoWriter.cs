@@ -27,6 +27,13 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    public ProtoWriter Float(int field, float value)
+    {
+        _out.WriteTag(field, WireFormat.WireType.Fixed32);
+        _out.WriteFloat(value);
+        return this;
+    }
+
     public ProtoWriter String(int field, string value)
     {
         _out.WriteTag(field, WireFormat.WireType.LengthDelimited);

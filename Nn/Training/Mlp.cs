@@ -11,12 +11,14 @@ namespace CudaNn.Training;
 public static class Mlp
 {
     /// <summary>
-    /// fc1 → act1 → fc2 → act2 → ... → fcN, e.g. 784-128-64-10 for hidden = [128, 64]; with <paramref name="dropout"/>
-    /// above 0, a Dropout (drop1, drop2, ...) follows each activation, its seed drawn from <paramref name="generator"/>
-    /// after every weight. Dropout has no parameters, so the state-dict names stay those of PyTorch's Net.
+    /// fc1 → act1 → fc2 → act2 → ... → fcN, e.g. 784-128-64-10 for hidden = [128, 64]. With <paramref name="layerNorm"/>, a
+    /// LayerNorm (norm1, norm2, ...) sits between each hidden Linear and its activation, the block of a modern MLP. With
+    /// <paramref name="dropout"/> above 0, a Dropout (drop1, drop2, ...) follows each activation, its seed drawn from
+    /// <paramref name="generator"/> after every weight. Dropout has no parameters, so the state-dict names stay those
+    /// of PyTorch's Net.
     /// </summary>
     public static Sequential Create(int inputs, IReadOnlyList<int> hidden, int classes, Activation activation,
-        Generator? generator = null, Device? device = null, double dropout = 0)
+        Generator? generator = null, Device? device = null, double dropout = 0, bool layerNorm = false)
     {
         if (activation == Activation.Identity) throw new ArgumentException("an MLP needs a nonlinear activation");
         if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "an MLP's dropout is in [0, 1)");
@@ -29,7 +31,9 @@ public static class Mlp
         {
             string n = (i + 1).ToString(CultureInfo.InvariantCulture);
             layers.Add(($"fc{n}", new Linear(widths[i], widths[i + 1], device: device, generator: generator)));
-            if (i + 2 < widths.Count) layers.Add(($"act{n}", NewActivation(activation)));
+            if (i + 2 >= widths.Count) continue;
+            if (layerNorm) layers.Add(($"norm{n}", new LayerNorm(widths[i + 1], device: device)));
+            layers.Add(($"act{n}", NewActivation(activation)));
         }
         if (dropout > 0)
             for (int i = layers.Count - 1; i >= 0; i--)

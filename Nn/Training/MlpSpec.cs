@@ -18,13 +18,16 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
     /// <summary>The probability a Dropout after each activation zeroes an element in training; 0 (the default): no dropout layers.</summary>
     public double Dropout { get; init; }
 
-    public Sequential Create(Generator? generator = null, Device? device = null) =>
-        Mlp.Create(Inputs, Hidden, Classes, Activation, generator, device, Dropout);
+    /// <summary>Whether a LayerNorm sits between each hidden Linear and its activation (norm1, norm2, ...).</summary>
+    public bool LayerNorm { get; init; }
 
-    /// <summary>"784-128-64-10 relu", then " dropout 0.2" when there is dropout.</summary>
+    public Sequential Create(Generator? generator = null, Device? device = null) =>
+        Mlp.Create(Inputs, Hidden, Classes, Activation, generator, device, Dropout, LayerNorm);
+
+    /// <summary>"784-128-64-10 relu", then " layernorm" and " dropout 0.2" when it has them.</summary>
     public override string ToString() =>
         string.Join("-", new[] { Inputs }.Concat(Hidden).Append(Classes)) + " " + Activation.ToString().ToLowerInvariant() +
-        (Dropout > 0 ? " dropout " + Dropout.ToString(CultureInfo.InvariantCulture) : "");
+        (LayerNorm ? " layernorm" : "") + (Dropout > 0 ? " dropout " + Dropout.ToString(CultureInfo.InvariantCulture) : "");
 
     public IReadOnlyDictionary<string, string> ToMetadata()
     {
@@ -35,10 +38,12 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
             ["cudann.activation"] = Activation.ToString().ToLowerInvariant(),
         };
         if (Dropout > 0) metadata[DropoutKey] = Dropout.ToString("R", CultureInfo.InvariantCulture);
+        if (LayerNorm) metadata[LayerNormKey] = "true";
         return metadata;
     }
 
     private const string DropoutKey = "cudann.dropout";
+    private const string LayerNormKey = "cudann.layer_norm";
 
     /// <summary>The spec a checkpoint was saved with, or inferred from its fcN.weight shapes.</summary>
     public static MlpSpec FromCheckpoint(SafetensorsFile file, Activation fallbackActivation = Activation.ReLU)
@@ -51,7 +56,14 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
         if (file.Metadata.TryGetValue(DropoutKey, out var p) &&
             !(double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out dropout) && dropout >= 0 && dropout < 1))
             throw new CheckpointFormatException(file.Source, $"metadata {DropoutKey} '{p}' is not a probability in [0, 1)");
-        return new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation) { Dropout = dropout };
+        // Weights PyTorch saved carry no metadata: their norm1.weight says there are layer norms.
+        bool layerNorm = !file.Metadata.TryGetValue(LayerNormKey, out var norm) ? file.Find("norm1.weight") is not null : norm switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw new CheckpointFormatException(file.Source, $"metadata {LayerNormKey} '{norm}' is not true or false"),
+        };
+        return new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation) { Dropout = dropout, LayerNorm = layerNorm };
     }
 
     private static List<int> InferWidths(SafetensorsFile file)

@@ -91,6 +91,25 @@ public sealed class CudaBackend : Backend, IDisposable
         }
     }
 
+    public override void LayerNormForward(Tensor x, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd)
+    {
+        var (rows, cols) = BackendChecks.LayerNorm(this, nameof(LayerNormForward), x, weight, bias, y, mean, rstd);
+        BackendChecks.Epsilon(nameof(LayerNormForward), eps);
+        K.LayerNormForward(Stream, P(x), PtrOrNull(weight), PtrOrNull(bias), P(y), P(mean), P(rstd), rows, cols, (float)eps);
+    }
+
+    /// <summary>layer_norm_backward for dx and dy·xhat (into the workspace), then bias_grad's fixed-order column sums for the weight and bias gradients.</summary>
+    public override void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor dy, Tensor? dx, Tensor? dweight, Tensor? dbias)
+    {
+        var (rows, cols) = BackendChecks.LayerNorm(this, nameof(LayerNormBackward), x, weight, null, dy, mean, rstd, dweight, dbias);
+        if (dx is not null) BackendChecks.Elementwise(this, nameof(LayerNormBackward), x, dx);
+        var dyXhat = dweight is null ? DevicePtr.Null : _workspace.Get(nameof(LayerNormBackward), (long)rows * cols * sizeof(float));
+        K.LayerNormBackward(Stream, P(x), PtrOrNull(weight), P(mean), P(rstd), P(dy), PtrOrNull(dx), dyXhat, rows, cols);
+        var sums = _workspace.Get(nameof(LayerNormBackward) + ".sums", DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
+        if (dweight is not null) K.BiasGrad(Stream, dyXhat, P(dweight), rows, cols, sums);
+        if (dbias is not null) K.BiasGrad(Stream, P(dy), P(dbias), rows, cols, sums);
+    }
+
     public override void BiasGradient(Tensor dy, Tensor dbias)
     {
         var (rows, cols) = BackendChecks.BiasGradient(this, dy, dbias);
