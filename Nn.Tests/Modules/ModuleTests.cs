@@ -27,6 +27,43 @@ public class ModuleTests
     }
 
     [Test]
+    public void SequentialAdd_AppendsByPositionOrName_AndRunsTheWholeStack()
+    {
+        var g = new Generator(3);
+        using var model = new Sequential(new Linear(4, 3, generator: g)).Add(new ReLU()).Add("head", new Linear(3, 2, generator: g));
+        Assert.That(model.NamedParameters().Select(p => p.Name), Is.EqualTo(new[] { "0.weight", "0.bias", "head.weight", "head.bias" }));
+        Assert.That(model[1], Is.TypeOf<ReLU>());
+        Assert.That(model[-1], Is.SameAs(model["head"]));
+        using var x = Tensor.FromArray(new float[] { 1, -2, 3, 0.5f }, [1, 4]);
+        float[] whole = model.Forward(x).ToArray<float>();
+        float[] apart = model["head"].Forward(model[1].Forward(model[0].Forward(x))).ToArray<float>();
+        Assert.That(whole, Is.EqualTo(apart).Within(1e-6), "the appended layers take part in Forward");
+
+        Assert.That(Assert.Throws<ArgumentException>(() => model.Add("head", new ReLU()))!.Message, Does.Contain("'head' is used twice"));
+        Assert.That(Assert.Throws<ArgumentException>(() => model.Add(model[1]))!.Message, Does.Contain("already in this Sequential"));
+        Assert.That(Assert.Throws<KeyNotFoundException>(() => _ = model["fc9"])!.Message, Does.Contain("0, 1, head"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = model[3]);
+    }
+
+    [Test]
+    public void Summary_ListsEachLayersOutputShapeAndParameters_AndLeavesTheModeAlone()
+    {
+        using var model = new Sequential(("fc1", new Linear(784, 128)), ("norm1", new LayerNorm(128)), ("act1", new GELU()),
+            ("drop1", new Dropout(0.2)), ("fc2", new Linear(128, 10)));
+        string summary = model.Summary(64, 784);
+        TestContext.Out.WriteLine(summary);
+        string[] lines = summary.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines[2], Does.Match(@"^fc1 \(Linear\)\s+\[64, 128\]\s+100,480$"), "784 x 128 weights + 128 biases");
+        Assert.That(lines[3], Does.Match(@"^norm1 \(LayerNorm\)\s+\[64, 128\]\s+256$"));
+        Assert.That(lines[4], Does.Match(@"^act1 \(GELU\)\s+\[64, 128\]\s+0$"));
+        Assert.That(lines[5], Does.Match(@"^drop1 \(Dropout\)\s+\[64, 128\]\s+0$"));
+        Assert.That(lines[6], Does.Match(@"^fc2 \(Linear\)\s+\[64, 10\]\s+1,290$"));
+        Assert.That(lines[^1], Is.EqualTo("Total params: 102,026"));
+        Assert.That(model.Training, Is.True, "still in training mode");
+        Assert.That(((Dropout)model["drop1"]).Calls, Is.Zero, "the summary's forward drew no dropout mask");
+    }
+
+    [Test]
     public void NamedSequential_GivesPyTorchStateDictNames()
     {
         using var model = new Sequential(("fc1", new Linear(4, 3)), ("relu1", new ReLU()), ("fc2", new Linear(3, 2)));

@@ -14,8 +14,8 @@ namespace CudaNn.Nn;
 /// </summary>
 public sealed class Sequential : Module
 {
-    private readonly (string Name, Module Module)[] _children;
-    private readonly MlpChain? _chain;
+    private readonly List<(string Name, Module Module)> _children;
+    private MlpChain? _chain;
 
     public Sequential(params Module[] modules)
         : this(modules.Select((m, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), m)).ToArray())
@@ -25,20 +25,55 @@ public sealed class Sequential : Module
     public Sequential(params (string Name, Module Module)[] modules)
     {
         if (modules.Length == 0) throw new ArgumentException("Sequential needs at least one module");
-        var duplicate = modules.GroupBy(m => m.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"Sequential: the name '{duplicate.Key}' is used twice");
-        foreach (var (name, module) in modules)
-        {
-            ArgumentNullException.ThrowIfNull(module, name);
-            if (string.IsNullOrEmpty(name) || name.Contains('.'))
-                throw new ArgumentException($"Sequential: '{name}' is not a valid module name");
-        }
-        _children = modules;
-        _chain = MlpChain.TryCreate(modules.Select(m => m.Module).ToList());
+        _children = new List<(string, Module)>(modules.Length);
+        foreach (var (name, module) in modules) AddChild(name, module);
+        _chain = MlpChain.TryCreate(_children.Select(m => m.Module).ToList());
     }
 
-    public int Count => _children.Length;
-    public Module this[int index] => _children[index].Module;
+    public int Count => _children.Count;
+
+    /// <summary>The module at <paramref name="index"/> (model[0]); negative counts from the end (model[-1]).</summary>
+    public Module this[int index]
+    {
+        get
+        {
+            int at = index < 0 ? index + _children.Count : index;
+            if ((uint)at >= (uint)_children.Count)
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Sequential has {_children.Count} modules");
+            return _children[at].Module;
+        }
+    }
+
+    /// <summary>The module named <paramref name="name"/> ("fc1", or "0" when none was given), as getattr(model, "fc1").</summary>
+    public Module this[string name] => _children.FirstOrDefault(c => c.Name == name).Module
+        ?? throw new KeyNotFoundException($"Sequential has no module named '{name}'; it has {string.Join(", ", _children.Select(c => c.Name))}");
+
+    /// <summary>Appends <paramref name="module"/> named by its position, as Sequential.append does.</summary>
+    public Sequential Add(Module module) => Add(_children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+
+    /// <summary>
+    /// Appends <paramref name="module"/> as <paramref name="name"/> (add_module). Its parameters are not in an optimizer
+    /// made before, as in PyTorch: make the optimizer after the model is complete.
+    /// </summary>
+    public Sequential Add(string name, Module module)
+    {
+        ThrowIfDisposed();
+        AddChild(name, module);
+        _chain?.ReleaseBuffers();
+        _chain = MlpChain.TryCreate(_children.Select(m => m.Module).ToList());
+        return this;
+    }
+
+    private void AddChild(string name, Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module, name);
+        if (string.IsNullOrEmpty(name) || name.Contains('.'))
+            throw new ArgumentException($"Sequential: '{name}' is not a valid module name");
+        if (_children.Any(c => c.Name == name)) throw new ArgumentException($"Sequential: the name '{name}' is used twice");
+        if (_children.Any(c => ReferenceEquals(c.Module, module)))
+            throw new ArgumentException($"Sequential: module '{name}' is already in this Sequential; a layer keeps one input for its Backward, so it cannot appear twice");
+        _children.Add((name, module));
+    }
 
     public override IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
 
@@ -47,9 +82,9 @@ public sealed class Sequential : Module
         ThrowIfDisposed();
         if (_chain is not null) return _chain.Forward(input);
         var x = input;
-        for (int i = 0; i < _children.Length; i++)
+        for (int i = 0; i < _children.Count; i++)
         {
-            if (_children[i].Module is Linear linear && i + 1 < _children.Length && _children[i + 1].Module is ActivationModule activation &&
+            if (_children[i].Module is Linear linear && i + 1 < _children.Count && _children[i + 1].Module is ActivationModule activation &&
                 !activation.Activation.BackwardReadsInput())
             {
                 x = activation.ForwardAfter(linear, x);
@@ -68,7 +103,7 @@ public sealed class Sequential : Module
         ThrowIfDisposed();
         if (_chain is not null) return _chain.Backward(gradOutput);
         Tensor? grad = gradOutput;
-        for (int i = _children.Length - 1; i >= 0 && grad is not null; i--)
+        for (int i = _children.Count - 1; i >= 0 && grad is not null; i--)
             grad = _children[i].Module.Backward(grad);
         return grad;
     }
@@ -77,4 +112,45 @@ public sealed class Sequential : Module
 
     public override string ToString() =>
         "Sequential(\n" + string.Concat(_children.Select(c => $"  ({c.Name}): {c.Module}\n")) + ")";
+
+    /// <summary>
+    /// A table of every module with its type, output shape for an input of <paramref name="inputShape"/> and parameter
+    /// count, then the totals (as torchinfo's summary). The shapes come from one forward of zeros on the model's device,
+    /// in evaluation mode and without gradients; the model's mode is restored after.
+    /// <code>Console.WriteLine(model.Summary(64, 784));</code>
+    /// </summary>
+    public string Summary(params int[] inputShape)
+    {
+        ThrowIfDisposed();
+        var first = Parameters().FirstOrDefault()?.Value;
+        using var input = Tensor.Zeros(inputShape, first?.DType ?? DType.Float32, first?.Device);
+        var rows = new List<(string Layer, string Shape, long Parameters)>();
+        bool wasTraining = Training;
+        Eval();
+        try
+        {
+            using var noGrad = GradMode.NoGrad();
+            var x = input;
+            foreach (var (name, module) in _children)
+            {
+                x = module.Forward(x);
+                rows.Add(($"{name} ({module.GetType().Name})", Tensor.ShapeText(x.Shape), module.Parameters().Sum(p => p.Numel)));
+            }
+        }
+        finally
+        {
+            Train(wasTraining);
+        }
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        int layerWidth = Math.Max("Layer (type)".Length, rows.Max(r => r.Layer.Length));
+        int shapeWidth = Math.Max("Output shape".Length, rows.Max(r => r.Shape.Length));
+        var text = new System.Text.StringBuilder();
+        string rule = new('-', layerWidth + shapeWidth + 16);
+        text.AppendLine($"{"Layer (type)".PadRight(layerWidth)}  {"Output shape".PadRight(shapeWidth)}  {"Param #",12}").AppendLine(rule);
+        foreach (var (layer, shape, count) in rows)
+            text.AppendLine($"{layer.PadRight(layerWidth)}  {shape.PadRight(shapeWidth)}  {count.ToString("N0", culture),12}");
+        long total = rows.Sum(r => r.Parameters);
+        text.AppendLine(rule).AppendLine($"Input: {Tensor.ShapeText(inputShape)}").Append("Total params: ").AppendLine(total.ToString("N0", culture));
+        return text.ToString();
+    }
 }

@@ -6,10 +6,11 @@ namespace CudaNn.Nn;
 /// into the same addresses every time, so its buffers must outlive other shapes' calls: an uneven last batch, a
 /// second batch size, evaluation at batch 1,000. They are freed only when the layer is disposed or moved, or when a
 /// mode has used more than <see cref="Capacity"/> shapes, which frees the least recently used one (and the device then
-/// drops every graph that wrote to it, see <see cref="Training.StepGraphs"/>). Callers get views of them, never the
-/// memory itself (see <see cref="Tensor"/> on ownership).
+/// drops every graph that wrote to it and captures it again). Callers get views of them, never the memory itself (see
+/// <see cref="Tensor"/> on ownership). A layer of your own keeps its outputs and input gradients here, so a training
+/// step captured as a CUDA graph keeps working with it (see the README, "Writing your own layer").
 /// </summary>
-internal sealed class ShapeBuffers : IDisposable
+public sealed class ShapeBuffers : IDisposable
 {
     /// <summary>Shapes kept per mode: a full and a last batch of training, the same of evaluation, and room to spare.</summary>
     public const int Capacity = 4;
