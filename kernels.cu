@@ -36,13 +36,15 @@ struct VectorSplit
     long long vectors;
 };
 
-__device__ __forceinline__ VectorSplit split_float4(long long n, const void* a, const void* b = 0, const void* c = 0, const void* d = 0)
+__device__ __forceinline__ VectorSplit split_float4(long long n, const void* a, const void* b = 0, const void* c = 0, const void* d = 0,
+                                                   const void* e = 0)
 {
     unsigned long long offset = (unsigned long long)a & 15;
     bool same = (offset & 3) == 0;
     if (b) same = same && ((unsigned long long)b & 15) == offset;
     if (c) same = same && ((unsigned long long)c & 15) == offset;
     if (d) same = same && ((unsigned long long)d & 15) == offset;
+    if (e) same = same && ((unsigned long long)e & 15) == offset;
     VectorSplit split;
     split.head = n;
     if (same)
@@ -657,13 +659,14 @@ __device__ __forceinline__ void count_step(int* step, int* blocksDone, int t)
         step[0] = t;
 }
 
-// Adam (decoupled 0) / AdamW (1) over flat param, grad, m, v [n], t = ++step[0], hyper = {lr, b1, b2, eps, wd}; reads 16n bytes, writes 12n.
+// Adam (decoupled 0) / AdamW (1) over flat param, grad, m, v [n] and maxV [n] (amsgrad; null: off), t = ++step[0],
+// hyper = {lr, b1, b2, eps, wd}; reads 16n bytes (20n), writes 12n (16n).
 extern "C" __global__ void adam_step(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
                                      float* __restrict__ v, long long n, const double* __restrict__ hyper, int decoupled,
-                                     int* __restrict__ step, int* __restrict__ blocksDone)
+                                     int* __restrict__ step, int* __restrict__ blocksDone, float* __restrict__ maxV)
 {
     // PyTorch's update: g += wd p (Adam) or p *= 1 - lr wd (AdamW); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-    // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    // with amsgrad maxV = max(maxV, v), which then stands for v below; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     // The scalars are rounded to float exactly where the CPU reference rounds them.
     const double lr = hyper[0], beta1 = hyper[1], beta2 = hyper[2], eps = hyper[3], weightDecay = hyper[4];
     const int stepNow = step[0] + 1;
@@ -673,7 +676,8 @@ extern "C" __global__ void adam_step(float* __restrict__ param, const float* __r
     const float decay = (float)(1.0 - lr * weightDecay);
     const float b1 = (float)beta1, b2 = (float)beta2, epsilon = (float)eps, wd = (float)weightDecay;
     const float keep1 = 1.0f - b1, keep2 = 1.0f - b2;
-    auto update = [&](float& p, float g, float& mi, float& vi)
+    const bool amsgrad = maxV != 0;
+    auto update = [&](float& p, float g, float& mi, float& vi, float& mx)
     {
         if (decoupled)
             p *= decay;
@@ -681,10 +685,12 @@ extern "C" __global__ void adam_step(float* __restrict__ param, const float* __r
             g += wd * p;
         mi = b1 * mi + keep1 * g;
         vi = b2 * vi + keep2 * g * g;
-        p -= stepSize * mi / (sqrtf(vi) / sqrtCorrection2 + epsilon);
+        if (amsgrad)
+            mx = fmaxf(mx, vi);
+        p -= stepSize * mi / (sqrtf(amsgrad ? mx : vi) / sqrtCorrection2 + epsilon);
     };
 
-    const VectorSplit split = split_float4(n, param, grad, m, v);
+    const VectorSplit split = split_float4(n, param, grad, m, v, maxV);
     const long long stride = thread_count();
     for (long long k = first_thread(); k < split.vectors; k += stride)
     {
@@ -693,15 +699,22 @@ extern "C" __global__ void adam_step(float* __restrict__ param, const float* __r
         const float4 g = *reinterpret_cast<const float4*>(grad + i);
         float4 mi = *reinterpret_cast<float4*>(m + i);
         float4 vi = *reinterpret_cast<float4*>(v + i);
-        update(p.x, g.x, mi.x, vi.x);
-        update(p.y, g.y, mi.y, vi.y);
-        update(p.z, g.z, mi.z, vi.z);
-        update(p.w, g.w, mi.w, vi.w);
+        float4 mx = amsgrad ? *reinterpret_cast<float4*>(maxV + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        update(p.x, g.x, mi.x, vi.x, mx.x);
+        update(p.y, g.y, mi.y, vi.y, mx.y);
+        update(p.z, g.z, mi.z, vi.z, mx.z);
+        update(p.w, g.w, mi.w, vi.w, mx.w);
         *reinterpret_cast<float4*>(param + i) = p;
         *reinterpret_cast<float4*>(m + i) = mi;
         *reinterpret_cast<float4*>(v + i) = vi;
+        if (amsgrad)
+            *reinterpret_cast<float4*>(maxV + i) = mx;
     }
-    for_each_scalar(split, n, [&](long long i) { update(param[i], grad[i], m[i], v[i]); });
+    for_each_scalar(split, n, [&](long long i)
+    {
+        float unused = 0.0f;
+        update(param[i], grad[i], m[i], v[i], amsgrad ? maxV[i] : unused);
+    });
     count_step(step, blocksDone, stepNow);
 }
 

@@ -12,9 +12,11 @@ public sealed partial class DeviceKernels
     /// <see cref="AdamHyperparameters.DeviceValues"/>; the kernel reads them at every launch (and replay).
     /// <paramref name="blocksDone"/> is one int32 of scratch that must hold 0 and is left at 0 (the grid's blocks count
     /// themselves there so the last one can store the step).
+    /// With <paramref name="maxV"/> (amsgrad; default null: off), maxV = max(maxV, v) after v's update, and maxV takes v's
+    /// place in the denominator (PyTorch's max_exp_avg_sq).
     /// </summary>
     public void AdamStep(IDeviceStream stream, DevicePtr param, DevicePtr grad, DevicePtr m, DevicePtr v, long n,
-        DevicePtr hyperparameters, bool decoupled, DevicePtr step, DevicePtr blocksDone)
+        DevicePtr hyperparameters, bool decoupled, DevicePtr step, DevicePtr blocksDone, DevicePtr maxV = default)
     {
         CheckStream(stream);
         CheckCount(n, nameof(n));
@@ -27,9 +29,10 @@ public sealed partial class DeviceKernels
             CheckBuffer(grad, nameof(grad));
             CheckBuffer(m, nameof(m));
             CheckBuffer(v, nameof(v));
+            CheckOptionalBuffer(maxV, nameof(maxV));
         }
         Launch(stream, KernelNames.AdamStep, StepGrid(n), Arguments().Add(param).Add(grad).Add(m).Add(v).Add(n)
-            .Add(hyperparameters).Add(decoupled ? 1 : 0).Add(step).Add(blocksDone));
+            .Add(hyperparameters).Add(decoupled ? 1 : 0).Add(step).Add(blocksDone).Add(maxV));
     }
 
     /// <summary>

@@ -19,35 +19,41 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
 
     private static IEnumerable<TestCaseData> AdamCases() =>
         from decoupled in new[] { false, true }
+        from amsgrad in new[] { false, true }
         from n in Sizes
         from misaligned in new[] { false, true }
-        select new TestCaseData(decoupled, n, misaligned);
+        select new TestCaseData(decoupled, amsgrad, n, misaligned);
 
     [TestCaseSource(nameof(AdamCases))]
-    public void AdamStep_MatchesTheCpuReference(bool decoupled, int n, bool misaligned)
+    public void AdamStep_MatchesTheCpuReference(bool decoupled, bool amsgrad, int n, bool misaligned)
     {
         var h = new AdamHyperparameters(1e-2, 0.9, 0.999, 1e-8, 0.05, decoupled);
         Random random = Seeded(6000 + n);
         float[] param = Uniform(random, n), m = Uniform(random, n, -0.1f, 0.1f), v = Uniform(random, n, 0, 0.01f);
+        // amsgrad's running maximum starts above v for some elements and below for others.
+        float[] maxV = Uniform(random, n, 0, 0.01f);
         float[][] grads = Enumerable.Range(0, Steps).Select(_ => Uniform(random, n)).ToArray();
 
         float[][] outputs = Run(b =>
         {
             DevicePtr p = b.Floats(param, misaligned), ms = b.Floats(m, misaligned), vs = b.Floats(v, misaligned), step = b.Ints([0]);
+            DevicePtr mx = amsgrad ? b.Floats(maxV, misaligned) : DevicePtr.Null;
             DevicePtr hyper = b.Doubles(h.DeviceValues()), blocksDone = b.Ints([0]);
             foreach (float[] grad in grads)
-                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, hyper, decoupled, step, blocksDone);
-            return [b.Read(p, n), b.Read(ms, n), b.Read(vs, n), b.ReadIntBits(step, 1), b.ReadIntBits(blocksDone, 1)];
+                Kernels.AdamStep(Stream, p, b.Floats(grad, misaligned), ms, vs, n, hyper, decoupled, step, blocksDone, mx);
+            return [b.Read(p, n), b.Read(ms, n), b.Read(vs, n), b.ReadIntBits(step, 1), b.ReadIntBits(blocksDone, 1), amsgrad ? b.Read(mx, n) : []];
         });
 
         var (p, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.FromArray((float[])m.Clone(), [n]), Tensor.FromArray((float[])v.Clone(), [n]));
+        using var maxRef = amsgrad ? Tensor.FromArray((float[])maxV.Clone(), [n]) : null;
         using var stepRef = Tensor.Zeros([1], DType.Int32);
         using var hyperRef = Tensor.FromArray(new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled).ToArray(), [AdamStepArgs.Count]);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef, hyperRef, decoupled);
+            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef, hyperRef, decoupled, maxRef);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         Close.Assert(mr.ToArray<float>(), outputs[1], 0, 1e-6, "m");
         Close.Assert(vr.ToArray<float>(), outputs[2], 0, 1e-6, "v");
+        if (amsgrad) Close.Assert(maxRef!.ToArray<float>(), outputs[5], 0, 1e-6, "max_exp_avg_sq");
         Assert.That(BitConverter.SingleToInt32Bits(outputs[3][0]), Is.EqualTo(Steps), "device step count, advanced by the launches");
         Assert.That(BitConverter.SingleToInt32Bits(outputs[4][0]), Is.Zero, "the block counter is left at zero");
     }

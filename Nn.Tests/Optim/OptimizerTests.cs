@@ -21,6 +21,8 @@ public class OptimizerTests
         yield return Case("adam", ps => new Adam(ps, lr: 0.01));
         yield return Case("adam-betas-eps-wd", ps => new Adam(ps, lr: 0.01, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1));
         yield return Case("adamw", ps => new AdamW(ps, lr: 0.01, weightDecay: 0.1));
+        yield return Case("adam-amsgrad", ps => new Adam(ps, lr: 0.01, amsgrad: true));
+        yield return Case("adamw-amsgrad", ps => new AdamW(ps, lr: 0.01, weightDecay: 0.1, amsgrad: true));
         yield return Case("sgd", ps => new SGD(ps, lr: 0.1));
         yield return Case("sgd-momentum-dampening-wd", ps => new SGD(ps, lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01));
         yield return Case("sgd-nesterov-wd", ps => new SGD(ps, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01));
@@ -64,6 +66,11 @@ public class OptimizerTests
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("beta2"));
         Assert.That(() => adam.LearningRate = -1, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("learning rate"));
         Assert.That(adam.LearningRate, Is.EqualTo(1e-3), "a refused value changes nothing");
+        Assert.That(() => adam.Options = adam.Options with { Amsgrad = true },
+            Throws.ArgumentException.With.Message.Contains("amsgrad is fixed"));
+        Assert.That(adam.StateBuffers().Keys, Is.EquivalentTo(new[] { "exp_avg", "exp_avg_sq" }));
+        using var amsgrad = new Adam([new Parameter(Tensor.Zeros([1]))], amsgrad: true);
+        Assert.That(amsgrad.StateBuffers().Keys, Is.EquivalentTo(new[] { "exp_avg", "exp_avg_sq", "max_exp_avg_sq" }), "saved in checkpoints");
 
         using var plain = new SGD([p], lr: 0.1);
         Assert.That(() => plain.Options = plain.Options with { Momentum = 0.9 },

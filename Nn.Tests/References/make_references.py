@@ -212,6 +212,8 @@ def optimizers():
         "adam": (lambda ps: torch.optim.Adam(ps, lr=0.01), None),
         "adam-betas-eps-wd": (lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1), None),
         "adamw": (lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), None),
+        "adam-amsgrad": (lambda ps: torch.optim.Adam(ps, lr=0.01, amsgrad=True), None),
+        "adamw-amsgrad": (lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True), None),
         "sgd": (lambda ps: torch.optim.SGD(ps, lr=0.1), None),
         "sgd-momentum-dampening-wd": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01), None),
         "sgd-nesterov-wd": (lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), None),

@@ -62,7 +62,8 @@ public abstract class Backend
     /// <paramref name="hyperparameters"/> (float64, <see cref="AdamStepArgs.Count"/> elements laid out as
     /// <see cref="AdamStepArgs.ToArray"/>, on the device) is read when the step runs, not when it is enqueued.
     /// </summary>
-    public abstract void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled);
+    /// <remarks>With <paramref name="maxV"/> (amsgrad), maxV = max(maxV, v) after v's update stands for v in the denominator.</remarks>
+    public abstract void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled, Tensor? maxV = null);
 
     /// <summary>
     /// One SGD step over flat buffers; momentumBuffer is null when momentum is 0. <paramref name="step"/>

@@ -132,12 +132,12 @@ public sealed class CudaBackend : Backend, IDisposable
         K.MseLoss(Stream, P(pred), P(target), PtrOrNull(dpred), P(loss), pred.Numel, workspace);
     }
 
-    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled)
+    public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled, Tensor? maxV = null)
     {
-        BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v);
+        BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v, maxV);
         BackendChecks.StepCounter(this, nameof(AdamStep), step);
         BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
-        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel, P(hyperparameters), decoupled, P(step), BlocksDone());
+        K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel, P(hyperparameters), decoupled, P(step), BlocksDone(), PtrOrNull(maxV));
     }
 
     /// <summary>The caller (SGD) guarantees a momentum buffer whenever the momentum it wrote is nonzero; the kernel cannot check.</summary>
