@@ -49,7 +49,7 @@ public class CustomLayerTests(string device) : GpuDeviceFixture(device)
     [Test]
     public void TheReadme_ShowsTheTestedSample()
     {
-        string root = References.PyTorchReferenceTests.ReferenceFolder();
+        string root = ReferenceFiles.Folder();
         string readme = File.ReadAllText(Path.Combine(root, "..", "..", "README.md"));
         string sample = File.ReadAllText(Path.Combine(root, "..", "CustomLayers", "Residual.cs"));
         string classText = sample[sample.IndexOf("public sealed class Residual", StringComparison.Ordinal)..].TrimEnd();

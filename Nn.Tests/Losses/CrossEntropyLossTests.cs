@@ -25,7 +25,7 @@ public class CrossEntropyLossTests
     {
         // Logits up to +-1000 (which overflow a plain softmax) and PyTorch 1.13's float64 loss and gradient, from
         // Nn.Tests/References/losses.safetensors (make_references.py).
-        var file = SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "losses.safetensors"));
+        var file = ReferenceFiles.Load("losses.safetensors");
         using var logits = Tensor.FromArray(file.Get("ce.logits").ToDoubleArray(), [3, 4]);
         logits.RequiresGrad = true;
         using var labels = Tensor.FromArray(file.Get("ce.labels").ToInt32Array(), [3]);

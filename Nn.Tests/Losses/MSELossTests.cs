@@ -22,7 +22,7 @@ public class MSELossTests
     public void MatchesPyTorch()
     {
         // PyTorch 1.13's float64 MSE and its gradient on random values, from Nn.Tests/References/losses.safetensors.
-        var file = SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "losses.safetensors"));
+        var file = ReferenceFiles.Load("losses.safetensors");
         using var pred = Tensor.FromArray(file.Get("mse.pred").ToDoubleArray(), [4, 3]);
         using var target = Tensor.FromArray(file.Get("mse.target").ToDoubleArray(), [4, 3]);
         using var lossFn = new MSELoss();

@@ -21,17 +21,16 @@ namespace CudaNn.Tests.Modules;
 [TestFixture("cuda", DType.Float32, Category = "Gpu")]
 public class ActivationTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
-    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
-        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "activations.safetensors")));
+    private static SafetensorsFile Reference => ReferenceFiles.Load("activations.safetensors");
 
     [Test]
     public void ForwardAndBackward_MatchPyTorch([Values("relu", "sigmoid", "tanh", "gelu", "silu")] string name)
     {
-        var file = Reference.Value;
+        var file = Reference;
         using var module = Mlp.NewActivation(Mlp.ParseActivation(name));
-        using var x = OnDevice(Read(file, "x"));
+        using var x = OnDevice(ReferenceFiles.Read(file, "x"));
         x.RequiresGrad = true;
-        using var dy = OnDevice(Read(file, "dy"));
+        using var dy = OnDevice(ReferenceFiles.Read(file, "dy"));
 
         // A first pass on other values fills the module's buffers, so the pass checked overwrites them.
         using var other = OnDevice(Tensor.FromArray(Enumerable.Repeat(0.375, x.Shape[0]).ToArray(), [x.Shape[0]]));
@@ -41,8 +40,8 @@ public class ActivationTests(string deviceName, DType dtype) : AnyDeviceFixture(
         var dx = module.Backward(dy)!;
 
         double tolerance = Exact ? 1e-12 : 2e-6;
-        Compare(file, name + ".y", y, tolerance);
-        Compare(file, name + ".dx", dx, tolerance);
+        ReferenceFiles.Compare(file, name + ".y", y, tolerance);
+        ReferenceFiles.Compare(file, name + ".dx", dx, tolerance);
     }
 
     [Test]
@@ -56,28 +55,10 @@ public class ActivationTests(string deviceName, DType dtype) : AnyDeviceFixture(
         using var model = new Sequential(fc, gelu);
         model.To(DType).To(Device);
         using var x = OnDevice(Tensor.FromArray(Enumerable.Range(0, 18).Select(i => i * 0.1 - 0.9).ToArray(), [3, 6]));
-        double[] together = Values(model.Forward(x));
-        double[] apart = Values(gelu.Forward(fc.Forward(x)));
+        double[] together = ReferenceFiles.Values(model.Forward(x));
+        double[] apart = ReferenceFiles.Values(gelu.Forward(fc.Forward(x)));
         Assert.That(together, Is.EqualTo(apart));
         Assert.That(new SiLU().ToString(), Is.EqualTo("SiLU()"));
         Assert.That(gelu.ToString(), Is.EqualTo("GELU(approximate='none')"));
-    }
-
-    private static Tensor Read(SafetensorsFile file, string name)
-    {
-        var entry = file.Get(name);
-        return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
-    }
-
-    private static double[] Values(Tensor t) =>
-        t.DType == DType.Float64 ? t.ToArray<double>() : Array.ConvertAll(t.ToArray<float>(), v => (double)v);
-
-    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance)
-    {
-        double[] expected = file.Get(name).ToDoubleArray();
-        double scale = expected.Max(Math.Abs);
-        double[] values = Values(actual);
-        TestContext.Out.WriteLine($"  {name,-12} max |error| {expected.Zip(values, (e, a) => Math.Abs(a - e)).Max():E2} (limit {tolerance * scale:E2})");
-        Close.Assert(expected, values, tolerance * scale, 0, $"{name} (relative to its largest value {tolerance:E0})");
     }
 }

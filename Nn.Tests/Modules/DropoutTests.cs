@@ -23,22 +23,21 @@ namespace CudaNn.Tests.Modules;
 [TestFixture("cuda", DType.Float32, Category = "Gpu")]
 public class DropoutTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
-    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
-        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "dropout.safetensors")));
+    private static SafetensorsFile Reference => ReferenceFiles.Load("dropout.safetensors");
 
-    private static IEnumerable<string> Cases() => Reference.Value.Metadata.Keys.Where(k => k != "torch").Order(StringComparer.Ordinal);
+    private static IEnumerable<string> Cases() => Reference.Metadata.Keys.Where(k => k != "torch").Order(StringComparer.Ordinal);
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardAndBackward_MatchPyTorch_WithTheSameMask(string name)
     {
-        var file = Reference.Value;
+        var file = Reference;
         string[] parts = file.Metadata[name].Split(',');
         double p = double.Parse(parts[0], CultureInfo.InvariantCulture);
         ulong seed = ulong.Parse(parts[1], CultureInfo.InvariantCulture), call = ulong.Parse(parts[2], CultureInfo.InvariantCulture);
         TestContext.Out.WriteLine($"case {name}: p {p}, seed {seed}, call {call}");
-        using var x = OnDevice(Read(file, "x"));
+        using var x = OnDevice(ReferenceFiles.Read(file, "x"));
         x.RequiresGrad = true;
-        using var dy = OnDevice(Read(file, "dy"));
+        using var dy = OnDevice(ReferenceFiles.Read(file, "dy"));
         using var dropout = new Dropout(p, seed);
 
         // A first pass at another call fills the layer's buffers with another mask, so the pass checked overwrites them.
@@ -49,10 +48,10 @@ public class DropoutTests(string deviceName, DType dtype) : AnyDeviceFixture(dev
         var dx = dropout.Backward(dy)!;
 
         double tolerance = Exact ? 0 : 1e-7;
-        Compare(file, name + ".y", y, tolerance);
-        Compare(file, name + ".dx", dx, tolerance);
+        ReferenceFiles.Compare(file, name + ".y", y, tolerance);
+        ReferenceFiles.Compare(file, name + ".dx", dx, tolerance);
         double[] reference = file.Get(name + ".y").ToDoubleArray();
-        Assert.That(Values(y).Select(v => v == 0), Is.EqualTo(reference.Select(v => v == 0)), "the same elements dropped");
+        Assert.That(ReferenceFiles.Values(y).Select(v => v == 0), Is.EqualTo(reference.Select(v => v == 0)), "the same elements dropped");
         Assert.That(dropout.Calls, Is.EqualTo(call + 1), "one mask drawn");
     }
 
@@ -68,7 +67,7 @@ public class DropoutTests(string deviceName, DType dtype) : AnyDeviceFixture(dev
         var masks = new List<bool[]>();
         for (int call = 0; call < 3; call++)
         {
-            double[] y = Values(dropout.Forward(x)), cpuY = Values(cpuDropout.Forward(cpuX));
+            double[] y = ReferenceFiles.Values(dropout.Forward(x)), cpuY = ReferenceFiles.Values(cpuDropout.Forward(cpuX));
             Assert.That(y, Is.EqualTo(cpuY), $"call {call}: the same values as the CPU backend");
             masks.Add(y.Select(v => v != 0).ToArray());
         }
@@ -147,7 +146,7 @@ public class DropoutTests(string deviceName, DType dtype) : AnyDeviceFixture(dev
         Assert.That(again.Select(d => (d.Seed, d.Calls)), Is.EqualTo(drops.Select(d => (d.Item2.Seed, d.Item2.Calls))));
 
         // The next masks are the ones the original layers draw next.
-        Assert.That(Values(restored.Forward(xf)), Is.EqualTo(Values(model.Forward(xf))));
+        Assert.That(ReferenceFiles.Values(restored.Forward(xf)), Is.EqualTo(ReferenceFiles.Values(model.Forward(xf))));
 
         using var plain = new MlpSpec(6, [5, 4], 3, Activation.ReLU).Create();
         using var plainSgd = new SGD(plain.Parameters(), lr: 0.1);
@@ -163,21 +162,5 @@ public class DropoutTests(string deviceName, DType dtype) : AnyDeviceFixture(dev
         using var dropped = new MlpSpec(6, [5], 3, Activation.Tanh) { Dropout = 0.5 }.Create(new Generator(4));
         Assert.That(OnnxExporter.ToBytes(dropped), Is.EqualTo(OnnxExporter.ToBytes(plain)), "the same graph and weights as without dropout");
         Assert.That(dropped.ToString(), Does.Contain("(drop1): Dropout(p=0.5, inplace=False)"));
-    }
-
-    private static Tensor Read(SafetensorsFile file, string name)
-    {
-        var entry = file.Get(name);
-        return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
-    }
-
-    private static double[] Values(Tensor t) =>
-        t.DType == DType.Float64 ? t.ToArray<double>() : Array.ConvertAll(t.ToArray<float>(), v => (double)v);
-
-    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance)
-    {
-        double[] expected = file.Get(name).ToDoubleArray();
-        double scale = Math.Max(expected.Max(Math.Abs), 1e-300);
-        Close.Assert(expected, Values(actual), tolerance * scale, 0, $"{name} (relative to its largest value {tolerance:E0})");
     }
 }

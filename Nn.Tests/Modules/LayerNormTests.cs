@@ -21,23 +21,22 @@ namespace CudaNn.Tests.Modules;
 [TestFixture("cuda", DType.Float32, Category = "Gpu")]
 public class LayerNormTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
-    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
-        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "layernorm.safetensors")));
+    private static SafetensorsFile Reference => ReferenceFiles.Load("layernorm.safetensors");
 
-    private static IEnumerable<string> Cases() => Reference.Value.Metadata.Keys.Where(k => k != "torch").Order(StringComparer.Ordinal);
+    private static IEnumerable<string> Cases() => Reference.Metadata.Keys.Where(k => k != "torch").Order(StringComparer.Ordinal);
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardAndBackward_MatchPyTorch(string name)
     {
-        var file = Reference.Value;
+        var file = Reference;
         double eps = double.Parse(file.Metadata[name], CultureInfo.InvariantCulture);
         bool affine = file.Find(name + ".weight") is not null;
-        using var x = OnDevice(Read(file, name + ".x"));
+        using var x = OnDevice(ReferenceFiles.Read(file, name + ".x"));
         x.RequiresGrad = true;
-        using var dy = OnDevice(Read(file, name + ".dy"));
+        using var dy = OnDevice(ReferenceFiles.Read(file, name + ".dy"));
         int cols = x.Shape[^1];
         using var norm = new LayerNorm(cols, eps, affine, dtype: DType);
-        if (affine) norm.LoadStateDict(new Dictionary<string, Tensor> { ["weight"] = Read(file, name + ".weight"), ["bias"] = Read(file, name + ".bias") });
+        if (affine) norm.LoadStateDict(new Dictionary<string, Tensor> { ["weight"] = ReferenceFiles.Read(file, name + ".weight"), ["bias"] = ReferenceFiles.Read(file, name + ".bias") });
         norm.To(Device);
 
         // A first pass on other values fills the layer's buffers and gradients, so the pass checked overwrites them.
@@ -49,21 +48,21 @@ public class LayerNormTests(string deviceName, DType dtype) : AnyDeviceFixture(d
         var dx = norm.Backward(dy)!;
 
         double tolerance = Exact ? 1e-12 : name == "far-from-zero" ? 1e-4 : 1e-5;
-        Compare(file, name + ".y", y, tolerance);
-        Compare(file, name + ".dx", dx, tolerance);
+        ReferenceFiles.Compare(file, name + ".y", y, tolerance);
+        ReferenceFiles.Compare(file, name + ".dx", dx, tolerance);
         if (!affine)
         {
             Assert.That(norm.Parameters(), Is.Empty, "no weight or bias without elementwise_affine");
             return;
         }
-        Compare(file, name + ".dweight", norm.Weight!.Grad, tolerance);
-        Compare(file, name + ".dbias", norm.Bias!.Grad, tolerance);
+        ReferenceFiles.Compare(file, name + ".dweight", norm.Weight!.Grad, tolerance);
+        ReferenceFiles.Compare(file, name + ".dbias", norm.Bias!.Grad, tolerance);
 
         // Gradients accumulate until zero_grad, as in PyTorch.
         norm.Forward(x);
         norm.Backward(dy);
         double[] twice = file.Get(name + ".dbias").ToDoubleArray().Select(v => 2 * v).ToArray();
-        Close.Assert(twice, Values(norm.Bias.Grad), tolerance * twice.Max(Math.Abs), 0, "dbias after two backward passes");
+        Close.Assert(twice, ReferenceFiles.Values(norm.Bias.Grad), tolerance * twice.Max(Math.Abs), 0, "dbias after two backward passes");
     }
 
     [Test]
@@ -79,23 +78,5 @@ public class LayerNormTests(string deviceName, DType dtype) : AnyDeviceFixture(d
         Assert.That(Assert.Throws<InvalidOperationException>(() => norm.Backward(gradient))!.Message, Does.Contain("before Forward"));
         Assert.That(norm.ToString(), Is.EqualTo("LayerNorm((4,), eps=1e-05, elementwise_affine=True)"));
         Assert.That(new LayerNorm(3, 0.001, elementwiseAffine: false).ToString(), Is.EqualTo("LayerNorm((3,), eps=0.001, elementwise_affine=False)"));
-    }
-
-    private static Tensor Read(SafetensorsFile file, string name)
-    {
-        var entry = file.Get(name);
-        return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
-    }
-
-    private static double[] Values(Tensor t) =>
-        t.DType == DType.Float64 ? t.ToArray<double>() : Array.ConvertAll(t.ToArray<float>(), v => (double)v);
-
-    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance)
-    {
-        double[] expected = file.Get(name).ToDoubleArray();
-        double scale = expected.Max(Math.Abs);
-        double[] values = Values(actual);
-        TestContext.Out.WriteLine($"  {name,-22} max |error| {expected.Zip(values, (e, a) => Math.Abs(a - e)).Max():E2} (limit {tolerance * scale:E2})");
-        Close.Assert(expected, values, tolerance * scale, 0, $"{name} (relative to its largest value {tolerance:E0})");
     }
 }

@@ -22,8 +22,7 @@ namespace CudaNn.Tests.Optim;
 [TestFixture("cuda", DType.Float32, Category = "Gpu")]
 public class GradClippingTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
-    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
-        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "clipping.safetensors")));
+    private static SafetensorsFile Reference => ReferenceFiles.Load("clipping.safetensors");
 
     private static readonly Dictionary<string, Func<IEnumerable<Parameter>, Tensor?>> Cases = new()
     {
@@ -40,20 +39,20 @@ public class GradClippingTests(string deviceName, DType dtype) : AnyDeviceFixtur
     [Test]
     public void EveryCase_MatchesPyTorch([ValueSource(nameof(CaseNames))] string name, [Values] bool packedByAnOptimizer)
     {
-        var file = Reference.Value;
+        var file = Reference;
         var parameters = Enumerable.Range(0, 3).Select(i => NewParameter(file.Get($"grad.{i}"))).ToList();
         using var optimizer = packedByAnOptimizer ? new SGD(parameters) : null;
         for (int i = 0; i < 3; i++)
         {
-            using var grad = Read(file, $"grad.{i}");
+            using var grad = OnDevice(ReferenceFiles.Read(file, $"grad.{i}"));
             grad.Backend.Copy(grad, parameters[i].Grad);
         }
 
         using var norm = Cases[name](parameters);
 
         double tolerance = name.StartsWith("value", StringComparison.Ordinal) ? (Exact ? 0 : 1e-7) : Exact ? 1e-12 : 1e-6;
-        if (norm is not null) Compare(file, name + ".norm", norm, tolerance);
-        for (int i = 0; i < 3; i++) Compare(file, $"{name}.grad.{i}", parameters[i].Grad, tolerance);
+        if (norm is not null) ReferenceFiles.Compare(file, name + ".norm", norm, tolerance);
+        for (int i = 0; i < 3; i++) ReferenceFiles.Compare(file, $"{name}.grad.{i}", parameters[i].Grad, tolerance);
     }
 
     [Test]
@@ -63,12 +62,12 @@ public class GradClippingTests(string deviceName, DType dtype) : AnyDeviceFixtur
         var b = NewParameter(4, double.NaN);
         using var norm = GradClipping.ClipGradNorm([a, b], 1.0);
 
-        Assert.That(Values(norm), Has.All.NaN);
-        Assert.That(Values(a.Grad).Concat(Values(b.Grad)), Has.All.NaN, "clip_grad_norm_ scales by a NaN coefficient");
+        Assert.That(ReferenceFiles.Values(norm), Has.All.NaN);
+        Assert.That(ReferenceFiles.Values(a.Grad).Concat(ReferenceFiles.Values(b.Grad)), Has.All.NaN, "clip_grad_norm_ scales by a NaN coefficient");
 
         var c = NewParameter(double.NaN, -5, 0.1, double.PositiveInfinity);
         GradClipping.ClipGradValue([c], 1);
-        double[] clamped = Values(c.Grad);
+        double[] clamped = ReferenceFiles.Values(c.Grad);
         Assert.That(clamped[0], Is.NaN);
         Assert.That(clamped[1..], Is.EqualTo(new[] { -1, 0.1, 1 }).Within(1e-7), "clamped to [-1, 1], 0.1 untouched");
     }
@@ -81,11 +80,11 @@ public class GradClippingTests(string deviceName, DType dtype) : AnyDeviceFixtur
         var norms = Enumerable.Range(0, 3).Select(_ =>
         {
             using var norm = GradClipping.ClipGradNorm(parameters, double.PositiveInfinity);
-            return Values(norm)[0];
+            return ReferenceFiles.Values(norm)[0];
         }).ToArray();
         TestContext.Out.WriteLine($"seed 31: norm {norms[0]:R}");
         Assert.That(norms, Has.All.EqualTo(norms[0]));
-        double expected = Math.Sqrt(parameters.Sum(p => Values(p.Grad).Sum(v => v * v)));
+        double expected = Math.Sqrt(parameters.Sum(p => ReferenceFiles.Values(p.Grad).Sum(v => v * v)));
         Close.Assert(expected, norms[0], 0, Exact ? 1e-13 : 1e-7, "the norm of 56,402 gradients");
     }
 
@@ -103,7 +102,7 @@ public class GradClippingTests(string deviceName, DType dtype) : AnyDeviceFixtur
             var onCpu = new Parameter(Tensor.Zeros([2]));
             Assert.That(() => GradClipping.ClipGradNorm([a, onCpu], 1), Throws.ArgumentException.With.Message.Contains("several devices"));
         }
-        Assert.That(Values(a.Grad), Is.EqualTo(new[] { 1.0, 2.0 }), "a refused clip changes nothing");
+        Assert.That(ReferenceFiles.Values(a.Grad), Is.EqualTo(new[] { 1.0, 2.0 }), "a refused clip changes nothing");
     }
 
     private static IEnumerable<string> CaseNames() => Cases.Keys;
@@ -118,21 +117,5 @@ public class GradClippingTests(string deviceName, DType dtype) : AnyDeviceFixtur
         using var values = OnDevice(Tensor.FromArray(grad, [grad.Length]));
         values.Backend.Copy(values, p.Grad);
         return p;
-    }
-
-    private Tensor Read(SafetensorsFile file, string name)
-    {
-        var entry = file.Get(name);
-        return OnDevice(Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray()));
-    }
-
-    private static double[] Values(Tensor t) =>
-        t.DType == DType.Float64 ? t.ToArray<double>() : Array.ConvertAll(t.ToArray<float>(), v => (double)v);
-
-    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance)
-    {
-        double[] expected = file.Get(name).ToDoubleArray();
-        double scale = expected.Max(Math.Abs);
-        Close.Assert(expected, Values(actual), tolerance * scale, 0, $"{name} (relative to its largest value {tolerance:E0})");
     }
 }

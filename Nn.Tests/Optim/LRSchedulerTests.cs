@@ -18,8 +18,7 @@ namespace CudaNn.Tests.Optim;
 /// </remarks>
 public class LRSchedulerTests
 {
-    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
-        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "schedules.safetensors")));
+    private static SafetensorsFile Reference => ReferenceFiles.Load("schedules.safetensors");
 
     /// <summary>The schedules of make_references.py's SCHEDULES, by the same names and with the same settings.</summary>
     internal static LRScheduler Create(string name, Optimizer o) => name switch
@@ -38,12 +37,12 @@ public class LRSchedulerTests
         _ => throw new ArgumentException($"no schedule named '{name}'"),
     };
 
-    private static IEnumerable<string> Names() => Reference.Value.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal);
+    private static IEnumerable<string> Names() => Reference.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal);
 
     [TestCaseSource(nameof(Names))]
     public void FortySteps_MatchPyTorch(string name)
     {
-        double[] expected = Reference.Value.Get(name).ToDoubleArray();
+        double[] expected = Reference.Get(name).ToDoubleArray();
         using var optimizer = NewOptimizer();
         var schedule = Create(name, optimizer);
         TestContext.Out.WriteLine(schedule);

@@ -13,8 +13,7 @@ namespace CudaNn.Tests.Optim;
 /// </summary>
 public class OptimizerTests
 {
-    private static readonly Lazy<SafetensorsFile> Reference = new(() =>
-        SafetensorsReader.Read(Path.Combine(References.PyTorchReferenceTests.ReferenceFolder(), "optimizers.safetensors")));
+    private static SafetensorsFile Reference => ReferenceFiles.Load("optimizers.safetensors");
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -36,7 +35,7 @@ public class OptimizerTests
     [TestCaseSource(nameof(Cases))]
     public void ThreeSteps_MatchPyTorch(string name, Func<IEnumerable<Parameter>, Optimizer> make)
     {
-        var file = Reference.Value;
+        var file = Reference;
         double[] start = file.Get("start").ToDoubleArray(), grads = file.Get("grads").ToDoubleArray();
         double[]? rates = file.Find(name + ".rates")?.ToDoubleArray();
         // Two parameters (3 + 2 elements) so the flat packing across parameters is exercised too.

@@ -36,12 +36,12 @@ namespace CudaNn.Tests.References;
 public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFixture(deviceName, dtype)
 {
     private static IEnumerable<string> Files() =>
-        Directory.GetFiles(ReferenceFolder(), "mlp-*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
+        Directory.GetFiles(ReferenceFiles.Folder(), "mlp-*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
 
     [TestCaseSource(nameof(Files))]
     public void Mlp_MatchesPyTorch(string fileName)
     {
-        var file = SafetensorsReader.Read(Path.Combine(ReferenceFolder(), fileName));
+        var file = ReferenceFiles.Load(fileName);
         var meta = file.Metadata;
         TestContext.Out.WriteLine($"{fileName}: {string.Join(", ", meta.Select(m => $"{m.Key}={m.Value}"))}");
         bool crossEntropy = meta["loss"] == "cross-entropy";
@@ -60,13 +60,13 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             Assert.That(layers, Has.Length.EqualTo(seeds.Length));
             for (int i = 0; i < seeds.Length; i++) layers[i].SetRngState(seeds[i], 0);
         }
-        model.LoadStateDict(model.NamedParameters().ToDictionary(p => p.Name, p => Read(file, p.Name)));
+        model.LoadStateDict(model.NamedParameters().ToDictionary(p => p.Name, p => ReferenceFiles.Read(file, p.Name)));
         model.To(DType).To(Device);
         using var optimizer = MakeOptimizer(meta, model.Parameters());
         // "schedule" names one of schedules.safetensors', stepped after every optimizer step.
         var schedule = meta.TryGetValue("schedule", out string? scheduleName) ? Optim.LRSchedulerTests.Create(scheduleName, optimizer) : null;
-        using var x = OnDevice(Read(file, "x"));
-        using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], Device) : OnDevice(Read(file, "targets"));
+        using var x = OnDevice(ReferenceFiles.Read(file, "x"));
+        using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], Device) : OnDevice(ReferenceFiles.Read(file, "targets"));
         using var ce = new CrossEntropyLoss();
         using var mse = new MSELoss();
 
@@ -79,10 +79,10 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             model.Backward(crossEntropy ? ce.Backward() : mse.Backward());
             if (step == 1)
             {
-                Compare(file, "output", output, forwardTolerance);
-                Compare(file, "loss", loss, forwardTolerance);
+                ReferenceFiles.Compare(file, "output", output, forwardTolerance);
+                ReferenceFiles.Compare(file, "loss", loss, forwardTolerance);
                 foreach (var (name, p) in model.NamedParameters())
-                    Compare(file, "grad." + name, p.Grad, forwardTolerance);
+                    ReferenceFiles.Compare(file, "grad." + name, p.Grad, forwardTolerance);
             }
             if (meta.TryGetValue("clip_grad_norm", out string? maxNorm))
                 GradClipping.ClipGradNorm(model.Parameters(), double.Parse(maxNorm, CultureInfo.InvariantCulture)).Dispose();
@@ -92,29 +92,12 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             schedule?.Step();
             if (step == 1)
                 foreach (var (name, p) in model.NamedParameters())
-                    Compare(file, "step1." + name, p.Value, forwardTolerance);
+                    ReferenceFiles.Compare(file, "step1." + name, p.Value, forwardTolerance);
         }
         double lr = double.Parse(meta["lr"], CultureInfo.InvariantCulture);
         double tenSteps = exact ? 1e-10 : 0.01 * 10 * lr;
         foreach (var (name, p) in model.NamedParameters())
-            Compare(file, "step10." + name, p.Value, tenSteps, absolute: true);
-    }
-
-    /// <summary>Every element within <paramref name="tolerance"/> of the reference's: times its largest value, or absolute.</summary>
-    private static void Compare(SafetensorsFile file, string name, Tensor actual, double tolerance, bool absolute = false)
-    {
-        double[] expected = file.Get(name).ToDoubleArray();
-        double[] values = actual.DType == DType.Float64 ? actual.ToArray<double>() : Array.ConvertAll(actual.ToArray<float>(), v => (double)v);
-        double scale = absolute ? 1 : Math.Max(expected.Max(Math.Abs), 1e-300);
-        double worst = expected.Zip(values, (e, a) => Math.Abs(a - e)).Max();
-        TestContext.Out.WriteLine($"  {name,-16} max |error| {worst:E2} (limit {tolerance * scale:E2})");
-        Close.Assert(expected, values, tolerance * scale, 0, $"{name} ({(absolute ? "absolute" : "relative to its largest value")} {tolerance:E0})");
-    }
-
-    private static Tensor Read(SafetensorsFile file, string name)
-    {
-        var entry = file.Get(name);
-        return Tensor.FromArray(entry.ToDoubleArray(), entry.Shape.Select(d => (int)d).ToArray());
+            ReferenceFiles.Compare(file, "step10." + name, p.Value, tenSteps, absolute: true);
     }
 
     private static Optimizer MakeOptimizer(IReadOnlyDictionary<string, string> meta, IReadOnlyList<Parameter> parameters)
@@ -129,16 +112,5 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
             "sgd-nesterov" => new SGD(parameters, lr: Get("lr"), momentum: Get("momentum"), nesterov: true, weightDecay: Get("weight_decay")),
             var other => throw new ArgumentException($"unknown optimizer '{other}' in a reference file"),
         };
-    }
-
-    /// <summary>Nn.Tests/References in the repository, whichever build folder the tests run from.</summary>
-    internal static string ReferenceFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "Nn.Tests", "References");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException($"no Nn.Tests/References above {AppContext.BaseDirectory}");
     }
 }
