@@ -14,6 +14,9 @@ CI never runs this: the files it writes are committed, and the tests read them.
 - layernorm.safetensors: LayerNorm's output and every gradient for five inputs (with and without weight and bias, 3-d,
   a constant row, rows far from zero), the eps of each in the metadata.
 - activations.safetensors: every activation's output and input gradient at 103 points from -700 to 30.
+- param_groups.safetensors: SGD with momentum, Adam and AdamW with amsgrad over two parameter groups (the second with
+  its own learning rate and weight decay) for 8 steps, a warm-up-then-cosine schedule stepped after each: the
+  parameters after ("CASE") and both groups' rate at every step ("CASE.rates").
 - losses.safetensors: cross-entropy on logits that include +-1000 (loss and gradient), and MSE.
 - schedules.safetensors: the learning rate of every learning-rate schedule (and two SequentialLR chains) at epochs
   0 to 40, starting from lr 0.1: entry 0 is the rate right after construction, entry k the rate after k steps.
@@ -237,6 +240,35 @@ def optimizers():
     write("optimizers.safetensors", tensors, {"torch": torch.__version__})
 
 
+def param_groups():
+    """Two parameter groups (3 and 2 elements): the second with a learning rate and weight decay of its own."""
+    torch.manual_seed(23)
+    start = torch.randn(5, dtype=F64)
+    grads = torch.randn(8, 5, dtype=F64)
+    tensors = {"start": start, "grads": grads}
+    cases = {
+        "sgd-momentum": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9),
+        "adam": lambda groups: torch.optim.Adam(groups, lr=0.01),
+        "adamw-amsgrad": lambda groups: torch.optim.AdamW(groups, lr=0.01, amsgrad=True),
+    }
+    for name, make in cases.items():
+        a, b = torch.nn.Parameter(start[:3].clone()), torch.nn.Parameter(start[3:].clone())
+        opt = make([{"params": [a]}, {"params": [b], "lr": 0.02, "weight_decay": 0.05}])
+        # Warm-up, then cosine to a floor: every group from its own initial rate to the same eta_min.
+        schedule = S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=3),
+                                         S.CosineAnnealingLR(opt, T_max=6, eta_min=0.005)], milestones=[3])
+        rates = []
+        for g in grads:
+            rates.append([group["lr"] for group in opt.param_groups])
+            opt.zero_grad()
+            a.grad, b.grad = g[:3].clone(), g[3:].clone()
+            opt.step()
+            schedule.step()
+        tensors[name] = torch.cat([a.detach(), b.detach()])
+        tensors[name + ".rates"] = torch.tensor(rates, dtype=F64)
+    write("param_groups.safetensors", tensors, {"torch": torch.__version__})
+
+
 def schedules():
     tensors = {}
     for name, make in SCHEDULES.items():
@@ -355,6 +387,7 @@ if __name__ == "__main__":
     for i, (activation, loss_name, optimizer_name, batch) in enumerate(MLPS):
         mlp(activation, loss_name, optimizer_name, batch, seed=1000 + i)
     optimizers()
+    param_groups()
     schedules()
     clipping()
     dropout()

@@ -148,6 +148,22 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ParameterGroups_MatchTheCpu_OneUpdateLaunchPerGroupInTheReplayedStep(bool graphs)
+    {
+        var reference = Run(CudaNn.Device.Cpu, graphs: false, paramGroups: true);
+        var actual = Run(Device, graphs, paramGroups: true);
+        for (int e = 0; e < Rates.Length; e++)
+            Close.Assert(reference.TrainLosses[e], actual.TrainLosses[e], 0, 1e-4, $"epoch {e + 1} train loss");
+        Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
+        if (graphs && Device.Kind == DeviceKind.Emulator)
+            Assert.That(actual.NodesPerStep, Is.EqualTo(19 + 1), "the layer-by-layer step with a second Adam launch");
+        var oneGroup = Run(CudaNn.Device.Cpu, graphs: false);
+        Assert.That(reference.Weights.Zip(oneGroup.Weights, (a, b) => Math.Abs(a - b)).Max(), Is.GreaterThan(10 * WeightTolerance),
+            "the second group's own rate and weight decay change the training");
+    }
+
     [Test]
     public void AnOutputTheCallerDisposes_EndsOnlyThatView_AndRetiresNoGraph()
     {
@@ -228,11 +244,14 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
     private sealed record Clipping(double MaxNorm, double MaxValue);
 
     private static FlowResult Run(Device device, bool graphs, bool disposeAnOutputAfterEpoch1 = false, Clipping? clip = null, double dropout = 0,
-        bool layerNorm = false)
+        bool layerNorm = false, bool paramGroups = false)
     {
         var generator = new Generator(Seed);
         using var model = (MlpSpec.Default with { Dropout = dropout, LayerNorm = layerNorm }).Create(generator, device);
-        using var optimizer = new Adam(model.Parameters(), lr: Rates[0]);
+        // With groups, fc1 follows the schedule of rates below and the rest trains at a fixed 5e-4 with weight decay.
+        using var optimizer = paramGroups
+            ? new Adam([new ParamGroup(model["fc1"].Parameters()), new ParamGroup(model.Parameters().Skip(2), Lr: 5e-4, WeightDecay: 0.01)], lr: Rates[0])
+            : new Adam(model.Parameters(), lr: Rates[0]);
         using var trainer = new Trainer(model, optimizer, graphs) { ClipGradNorm = clip?.MaxNorm, ClipGradValue = clip?.MaxValue };
         using var loader64 = DataLoader.FromMnist(Train, BatchSizes[0], shuffle: true, generator, device);
         using var loader50 = DataLoader.FromMnist(Train, BatchSizes[2], shuffle: true, generator, device);
@@ -241,7 +260,8 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         var evaluations = new EvaluationResult[Rates.Length];
         for (int e = 0; e < Rates.Length; e++)
         {
-            optimizer.LearningRate = Rates[e];
+            if (paramGroups) optimizer.Groups[0].LearningRate = Rates[e];
+            else optimizer.LearningRate = Rates[e];
             losses[e] = trainer.TrainEpoch(BatchSizes[e] == BatchSizes[0] ? loader64 : loader50, e + 1).TrainLoss;
             evaluations[e] = trainer.Evaluate(testLoader);
             if (e == 0 && disposeAnOutputAfterEpoch1)

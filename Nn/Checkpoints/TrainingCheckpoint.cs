@@ -17,6 +17,7 @@ public static class TrainingCheckpoint
     private const string StatePrefix = Prefix + "optim.";
     private const string LearningRateName = Prefix + "optim.lr";
     private const string InitialLearningRateName = Prefix + "optim.initial_lr";
+    private const string WeightDecayName = Prefix + "optim.weight_decay";
     private const string SchedulePrefix = Prefix + "lr_scheduler.";
     private const string ScheduleEpochsName = SchedulePrefix + "last_epoch";
     private const string ScheduleStepsName = SchedulePrefix + "step_count";
@@ -42,12 +43,18 @@ public static class TrainingCheckpoint
         position.Validate(path);
         if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
             throw new ArgumentException($"the schedule {scheduler} belongs to another optimizer", nameof(scheduler));
+        // One parameter group keeps the scalar layout of earlier checkpoints; several save one value per group, and
+        // their weight decays too (one group's comes from the options the run is made with).
+        var groups = optimizer.Groups;
+        long[] perGroup = groups.Count == 1 ? [] : [groups.Count];
         var state = new List<SafetensorsEntry>
         {
             SafetensorsEntry.FromInt64s(StepName, [], [optimizer.StepCount]),
-            SafetensorsEntry.FromDoubles(LearningRateName, [], [optimizer.LearningRate]),
+            SafetensorsEntry.FromDoubles(LearningRateName, perGroup, groups.Select(g => g.LearningRate).ToArray()),
         };
-        if (optimizer.InitialLearningRate is { } initial) state.Add(SafetensorsEntry.FromDoubles(InitialLearningRateName, [], [initial]));
+        if (groups[0].InitialLearningRate is not null)
+            state.Add(SafetensorsEntry.FromDoubles(InitialLearningRateName, perGroup, groups.Select(g => g.InitialLearningRate!.Value).ToArray()));
+        if (groups.Count > 1) state.Add(SafetensorsEntry.FromDoubles(WeightDecayName, perGroup, groups.Select(g => g.WeightDecay).ToArray()));
         foreach (var (key, buffer) in optimizer.StateBuffers())
         {
             long[] shape = [buffer.Numel];
@@ -70,10 +77,11 @@ public static class TrainingCheckpoint
         {
             var schedules = Flatten(scheduler.StateDict()).ToArray();
             long[] shape = [schedules.Length];
+            long[] ratesShape = groups.Count == 1 ? shape : [schedules.Length, groups.Count];
             state.Add(SafetensorsEntry.FromInt64s(ScheduleEpochsName, shape, schedules.Select(s => (long)s.LastEpoch).ToArray()));
             state.Add(SafetensorsEntry.FromInt64s(ScheduleStepsName, shape, schedules.Select(s => (long)s.StepCount).ToArray()));
-            state.Add(SafetensorsEntry.FromDoubles(ScheduleBaseRatesName, shape, schedules.Select(s => s.BaseLearningRate).ToArray()));
-            state.Add(SafetensorsEntry.FromDoubles(ScheduleLastRatesName, shape, schedules.Select(s => s.LastLearningRate).ToArray()));
+            state.Add(SafetensorsEntry.FromDoubles(ScheduleBaseRatesName, ratesShape, schedules.SelectMany(s => s.BaseLearningRates).ToArray()));
+            state.Add(SafetensorsEntry.FromDoubles(ScheduleLastRatesName, ratesShape, schedules.SelectMany(s => s.LastLearningRates).ToArray()));
             allMetadata[ScheduleKey] = scheduler.ToString()!;
         }
         ModelCheckpoint.Save(model, path, allMetadata, state);
@@ -124,7 +132,7 @@ public static class TrainingCheckpoint
         var buffers = optimizer.StateBuffers();
         var expected = buffers.Keys.Select(k => StatePrefix + k).ToHashSet();
         var present = file.Tensors.Select(t => t.Name)
-            .Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal) && n is not (StepName or LearningRateName or InitialLearningRateName)).ToHashSet();
+            .Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal) && n is not (StepName or LearningRateName or InitialLearningRateName or WeightDecayName)).ToHashSet();
         if (!present.SetEquals(expected))
             throw new CheckpointFormatException(file.Source,
                 $"optimizer state [{string.Join(", ", present.Order())}] does not match {current}'s [{string.Join(", ", expected.Order())}]");
@@ -132,10 +140,10 @@ public static class TrainingCheckpoint
             ? Tensor.FromArray(file.GetDoubles(StatePrefix + b.Key, [b.Value.Numel]), [checked((int)b.Value.Numel)])
             : Tensor.FromArray(file.GetFloats(StatePrefix + b.Key, [b.Value.Numel]), [checked((int)b.Value.Numel)]));
         // Checkpoints written before the learning rate was saved ran at the rate they were made with.
-        double? rate = file.Find(LearningRateName) is null ? null : file.GetDoubles(LearningRateName, [])[0];
-        double? initialRate = file.Find(InitialLearningRateName) is null ? null : file.GetDoubles(InitialLearningRateName, [])[0];
-        if (rate is { } r && !(r >= 0 && double.IsFinite(r)))
-            throw new CheckpointFormatException(file.Source, $"{LearningRateName} is {r}; expected a finite rate, 0 or above");
+        var groups = optimizer.Groups;
+        double[]? rates = PerGroup(file, LearningRateName, groups.Count);
+        double[]? initialRates = PerGroup(file, InitialLearningRateName, groups.Count);
+        double[]? weightDecays = groups.Count == 1 ? null : PerGroup(file, WeightDecayName, groups.Count);
         var schedule = ReadSchedule(file, scheduler);
         var dropouts = ReadDropouts(file, model);
         try
@@ -148,8 +156,12 @@ public static class TrainingCheckpoint
                 buffer.Backend.Copy(onDevice, buffer);
             }
             optimizer.RestoreStepCount(steps);
-            if (rate is { } lr) optimizer.LearningRate = lr;
-            if (initialRate is not null) optimizer.InitialLearningRate = initialRate;
+            for (int i = 0; i < groups.Count; i++)
+            {
+                if (rates is not null) groups[i].LearningRate = rates[i];
+                if (weightDecays is not null) groups[i].WeightDecay = weightDecays[i];
+                if (initialRates is not null) groups[i].InitialLearningRate = initialRates[i];
+            }
             if (schedule is not null) scheduler!.LoadStateDict(schedule);
             foreach (var (dropout, seed, calls) in dropouts) dropout.SetRngState(seed, calls);
             return position;
@@ -176,18 +188,22 @@ public static class TrainingCheckpoint
             throw new CheckpointFormatException(file.Source, $"was saved with the learning-rate schedule {saved}; it cannot resume {scheduler}");
 
         var template = Flatten(scheduler.StateDict()).ToArray();
+        int groups = scheduler.Optimizer.Groups.Count;
         long[] shape = [template.Length];
+        long[] ratesShape = groups == 1 ? shape : [template.Length, groups];
         long[] epochs = file.GetInt64s(ScheduleEpochsName, shape), steps = file.GetInt64s(ScheduleStepsName, shape);
-        double[] baseRates = file.GetDoubles(ScheduleBaseRatesName, shape), lastRates = file.GetDoubles(ScheduleLastRatesName, shape);
+        double[] baseRates = file.GetDoubles(ScheduleBaseRatesName, ratesShape), lastRates = file.GetDoubles(ScheduleLastRatesName, ratesShape);
         for (int i = 0; i < template.Length; i++)
-            if (epochs[i] is < -1 or > int.MaxValue || steps[i] is < 0 or > int.MaxValue || !double.IsFinite(baseRates[i]) || !double.IsFinite(lastRates[i]))
+            if (epochs[i] is < -1 or > int.MaxValue || steps[i] is < 0 or > int.MaxValue ||
+                !baseRates.AsSpan(i * groups, groups).ToArray().Concat(lastRates.AsSpan(i * groups, groups).ToArray()).All(double.IsFinite))
                 throw new CheckpointFormatException(file.Source, $"the state of schedule {i} ({template[i].Schedule}) is out of range");
         int next = 0;
         LRSchedulerState Fill(LRSchedulerState shapeOf)
         {
             int i = next++;
             var children = shapeOf.Children.Select(Fill).ToArray();
-            return new LRSchedulerState(shapeOf.Schedule, (int)epochs[i], (int)steps[i], baseRates[i], lastRates[i], children);
+            return new LRSchedulerState(shapeOf.Schedule, (int)epochs[i], (int)steps[i], baseRates.AsSpan(i * groups, groups).ToArray(),
+                lastRates.AsSpan(i * groups, groups).ToArray(), children);
         }
         return Fill(scheduler.StateDict());
     }
@@ -210,6 +226,20 @@ public static class TrainingCheckpoint
         var position = new TrainingPosition((int)epochs, generator, history);
         position.Validate(file.Source);
         return position;
+    }
+
+    /// <summary>
+    /// One finite, non-negative value per parameter group, or null when the file lacks <paramref name="name"/>: a scalar
+    /// for one group (the layout of every single-group checkpoint), [groups] for several.
+    /// </summary>
+    private static double[]? PerGroup(SafetensorsFile file, string name, int groups)
+    {
+        if (file.Find(name) is null) return null;
+        double[] values = file.GetDoubles(name, groups == 1 ? [] : [groups]);
+        foreach (double v in values)
+            if (!(v >= 0 && double.IsFinite(v)))
+                throw new CheckpointFormatException(file.Source, $"{name} holds {v}; expected finite values, 0 or above");
+        return values;
     }
 
     private static long Scalar(SafetensorsFile file, string name)

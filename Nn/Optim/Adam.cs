@@ -28,6 +28,8 @@ public class Adam : Optimizer
     private readonly Tensor _m;
     private readonly Tensor _v;
     private readonly Tensor? _maxV;
+    private readonly Tensor[] _mSlices, _vSlices;
+    private readonly Tensor[]? _maxVSlices;
     private AdamOptions _options;
 
     public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
@@ -36,24 +38,38 @@ public class Adam : Optimizer
     {
     }
 
-    public Adam(IEnumerable<Parameter> parameters, AdamOptions options) : this(parameters, options, decoupled: false)
+    public Adam(IEnumerable<Parameter> parameters, AdamOptions options) : this([new ParamGroup(parameters)], options, decoupled: false)
     {
     }
 
-    private protected Adam(IEnumerable<Parameter> parameters, AdamOptions options, bool decoupled) : base(parameters)
+    /// <summary>Parameter groups, each with the options' learning rate and weight decay unless it has its own (param_groups).</summary>
+    public Adam(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : this(groups, new AdamOptions(lr, beta1, beta2, eps, weightDecay, amsgrad), decoupled: false)
+    {
+    }
+
+    private protected Adam(IEnumerable<ParamGroup> groups, AdamOptions options, bool decoupled) : base(groups)
     {
         Decoupled = decoupled;
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate(GetType().Name);
         _m = StateBuffer();
         _v = StateBuffer();
         if (options.Amsgrad) _maxV = StateBuffer();
-        Options = _options = options;
+        (_mSlices, _vSlices, _maxVSlices) = (GroupSlices(_m), GroupSlices(_v), _maxV is null ? null : GroupSlices(_maxV));
+        _options = options;
+        ApplyOptions(options.Lr, options.WeightDecay, keepGroupSettings: true);
     }
 
-    /// <summary>The hyperparameters; a new value is checked and takes effect from the next step, graphs included.</summary>
+    /// <summary>
+    /// The hyperparameters, with the first group's learning rate and weight decay. A new value is checked and takes
+    /// effect from the next step, graphs included; its learning rate and weight decay go to every group (set one
+    /// group's through <see cref="Optimizer.Groups"/>).
+    /// </summary>
     public AdamOptions Options
     {
-        get => _options;
+        get => _options with { Lr = Groups[0].LearningRate, WeightDecay = Groups[0].WeightDecay };
         set
         {
             ArgumentNullException.ThrowIfNull(value);
@@ -61,15 +77,12 @@ public class Adam : Optimizer
             if (value.Amsgrad != (_maxV is not null))
                 throw new ArgumentException($"{GetType().Name}.Options: amsgrad is fixed when the optimizer is made (it decides whether max_exp_avg_sq exists)");
             _options = value;
-            WriteHyperparameters(new AdamStepArgs(value.Lr, value.Beta1, value.Beta2, value.Eps, value.WeightDecay, Decoupled).ToArray());
+            ApplyOptions(value.Lr, value.WeightDecay, keepGroupSettings: false);
         }
     }
 
-    public override double LearningRate
-    {
-        get => Options.Lr;
-        set => Options = Options with { Lr = value };
-    }
+    private protected override double[] DeviceHyperparameters(double learningRate, double weightDecay) =>
+        new AdamStepArgs(learningRate, _options.Beta1, _options.Beta2, _options.Eps, weightDecay, Decoupled).ToArray();
 
     /// <summary>True for AdamW: weight decay shrinks the parameters directly instead of adding to the gradient.</summary>
     public bool Decoupled { get; }
@@ -90,7 +103,11 @@ public class Adam : Optimizer
         return buffers;
     }
 
-    protected override void Update() => FlatValues.Backend.AdamStep(FlatValues, FlatGrads, _m, _v, StepTensor, Hyperparameters!, Decoupled, _maxV);
+    private protected override void Update(OptimizerGroup group)
+    {
+        int i = IndexOf(group);
+        group.Values.Backend.AdamStep(group.Values, group.Grads, _mSlices[i], _vSlices[i], group.Step, group.Hyperparameters!, Decoupled, _maxVSlices?[i]);
+    }
 
     public override void Dispose()
     {
@@ -109,7 +126,14 @@ public sealed class AdamW : Adam
 {
     public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false)
-        : base(parameters, new AdamOptions(lr, beta1, beta2, eps, weightDecay, amsgrad), decoupled: true)
+        : base([new ParamGroup(parameters)], new AdamOptions(lr, beta1, beta2, eps, weightDecay, amsgrad), decoupled: true)
+    {
+    }
+
+    /// <summary>Parameter groups, each with the options' learning rate and weight decay unless it has its own (param_groups).</summary>
+    public AdamW(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false)
+        : base(groups, new AdamOptions(lr, beta1, beta2, eps, weightDecay, amsgrad), decoupled: true)
     {
     }
 }

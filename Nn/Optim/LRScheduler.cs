@@ -3,18 +3,19 @@ using System.Globalization;
 namespace CudaNn.Optim;
 
 /// <summary>
-/// Base of the learning-rate schedules (torch.optim.lr_scheduler), with PyTorch 1.13's semantics for an optimizer's
-/// one parameter group. Construction takes the first step, so the optimizer already runs at the schedule's epoch-0 rate;
-/// call <see cref="Step"/> after each epoch (or each batch, for a per-step schedule) as in PyTorch:
+/// Base of the learning-rate schedules (torch.optim.lr_scheduler), with PyTorch 1.13's semantics for every parameter
+/// group of the optimizer, each from its own initial rate. Construction takes the first step, so the optimizer already
+/// runs at the schedule's epoch-0 rates; call <see cref="Step"/> after each epoch (or each batch, for a per-step
+/// schedule) as in PyTorch:
 /// <code>
 /// using var optimizer = new SGD(model.Parameters(), lr: 0.1);
 /// var scheduler = new StepLR(optimizer, stepSize: 30, gamma: 0.1);
 /// for (int epoch = 0; epoch &lt; 100; epoch++) { trainer.TrainEpoch(loader, epoch + 1); scheduler.Step(); }
 /// </code>
-/// Each step sets <see cref="Optimizer.LearningRate"/>, which the update reads from the device when it runs, so a
-/// training step captured as a CUDA graph replays with the scheduled rate. Rates are computed in float64 by the same
-/// recurrences as PyTorch's (the chainable form; the closed form where PyTorch uses it), so they agree with PyTorch's
-/// to the last bit or two.
+/// Each step sets every group's <see cref="OptimizerGroup.LearningRate"/>, which the update reads from the device when it
+/// runs, so a training step captured as a CUDA graph replays with the scheduled rates. Rates are computed in float64 by
+/// the same recurrences as PyTorch's (the chainable form; the closed form where PyTorch uses it), so they agree with
+/// PyTorch's to the last bit or two.
 /// </summary>
 /// <remarks>
 /// A schedule of your own derives from this class, implements <see cref="ChainedLearningRate"/> and
@@ -22,22 +23,29 @@ namespace CudaNn.Optim;
 /// </remarks>
 public abstract class LRScheduler
 {
+    private double[] _baseRates;
+    private double[] _lastRates;
+
     /// <summary>
-    /// Remembers the optimizer's rate as its initial rate (PyTorch's param_groups[0]["initial_lr"]) unless an earlier
-    /// schedule on the same optimizer already did; every rate the schedule sets derives from that one.
+    /// Remembers each group's rate as its initial rate (PyTorch's param_groups[i]["initial_lr"]) unless an earlier
+    /// schedule on the same optimizer already did; every rate the schedule sets derives from those.
     /// </summary>
     protected LRScheduler(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
-        optimizer.InitialLearningRate ??= optimizer.LearningRate;
-        BaseLearningRate = optimizer.InitialLearningRate.Value;
+        foreach (var g in optimizer.Groups) g.InitialLearningRate ??= g.LearningRate;
+        _baseRates = optimizer.Groups.Select(g => g.InitialLearningRate!.Value).ToArray();
+        _lastRates = new double[_baseRates.Length];
     }
 
     public Optimizer Optimizer { get; }
 
-    /// <summary>The rate the schedule derives from (PyTorch's base_lrs[0]).</summary>
-    public double BaseLearningRate { get; private set; }
+    /// <summary>The rates the schedule derives from, one per group (PyTorch's base_lrs).</summary>
+    public IReadOnlyList<double> BaseLearningRates => _baseRates;
+
+    /// <summary>The first group's base rate (base_lrs[0]).</summary>
+    public double BaseLearningRate => _baseRates[0];
 
     /// <summary>Index of the epoch the current rate belongs to (PyTorch's last_epoch): 0 after construction, +1 per step.</summary>
     public int LastEpoch { get; protected set; } = -1;
@@ -45,15 +53,19 @@ public abstract class LRScheduler
     /// <summary>Steps taken, the one at construction included (PyTorch's _step_count).</summary>
     public int StepCount { get; private set; }
 
-    /// <summary>The rate the last step set (PyTorch's get_last_lr()[0]).</summary>
-    public double LastLearningRate { get; protected set; }
+    /// <summary>The rates the last step set, one per group (PyTorch's get_last_lr()).</summary>
+    public IReadOnlyList<double> LastLearningRates => _lastRates;
 
-    /// <summary>Moves to the next epoch and sets the optimizer's rate for it.</summary>
+    /// <summary>The first group's rate after the last step (get_last_lr()[0]).</summary>
+    public double LastLearningRate => _lastRates[0];
+
+    /// <summary>Moves to the next epoch and sets every group's rate for it.</summary>
     public virtual void Step()
     {
         StepCount++;
         LastEpoch++;
-        SetRate(ChainedLearningRate(Optimizer.LearningRate));
+        var groups = Optimizer.Groups;
+        for (int i = 0; i < groups.Count; i++) SetRate(i, ChainedLearningRate(groups[i].LearningRate, _baseRates[i]));
     }
 
     /// <summary>Jumps to <paramref name="epoch"/> by the closed form (PyTorch's step(epoch), which SequentialLR uses at a milestone).</summary>
@@ -61,14 +73,14 @@ public abstract class LRScheduler
     {
         StepCount++;
         LastEpoch = epoch;
-        SetRate(ClosedFormLearningRate());
+        for (int i = 0; i < _baseRates.Length; i++) SetRate(i, ClosedFormLearningRate(_baseRates[i]));
     }
 
-    /// <summary>The rate for <see cref="LastEpoch"/> from the optimizer's <paramref name="current"/> rate (PyTorch's get_lr).</summary>
-    protected abstract double ChainedLearningRate(double current);
+    /// <summary>A group's rate for <see cref="LastEpoch"/> from its <paramref name="current"/> rate and <paramref name="baseRate"/> (PyTorch's get_lr).</summary>
+    protected abstract double ChainedLearningRate(double current, double baseRate);
 
-    /// <summary>The rate for <see cref="LastEpoch"/> from <see cref="BaseLearningRate"/> alone (PyTorch's _get_closed_form_lr).</summary>
-    protected abstract double ClosedFormLearningRate();
+    /// <summary>A group's rate for <see cref="LastEpoch"/> from its <paramref name="baseRate"/> alone (PyTorch's _get_closed_form_lr).</summary>
+    protected abstract double ClosedFormLearningRate(double baseRate);
 
     /// <summary>The step every schedule takes when it is made (PyTorch's _initial_step); call it last in a constructor.</summary>
     protected internal void InitialStep()
@@ -80,31 +92,36 @@ public abstract class LRScheduler
     /// <summary>Takes back a step's epoch, not its rate (SequentialLR undoes the initial steps of its parts).</summary>
     internal void UndoStep() => LastEpoch--;
 
-    private protected void SetRate(double rate)
+    private void SetRate(int group, double rate)
     {
-        Optimizer.LearningRate = rate;
-        LastLearningRate = rate;
+        Optimizer.Groups[group].LearningRate = rate;
+        _lastRates[group] = rate;
     }
 
+    /// <summary>Copies a part's last rates (SequentialLR reports its running part's).</summary>
+    private protected void TakeLastRates(LRScheduler part) => _lastRates = part._lastRates.ToArray();
+
     /// <summary>Where the schedule stands (PyTorch's state_dict()), to save beside the optimizer's state.</summary>
-    public virtual LRSchedulerState StateDict() => new(ToString()!, LastEpoch, StepCount, BaseLearningRate, LastLearningRate, []);
+    public virtual LRSchedulerState StateDict() => new(ToString()!, LastEpoch, StepCount, _baseRates.ToArray(), _lastRates.ToArray(), []);
 
     /// <summary>
-    /// Continues from <paramref name="state"/> (PyTorch's load_state_dict). The optimizer's current rate is the
-    /// optimizer's state, not the schedule's: a checkpoint restores it with the optimizer.
+    /// Continues from <paramref name="state"/> (PyTorch's load_state_dict). The optimizer's current rates are the
+    /// optimizer's state, not the schedule's: a checkpoint restores them with the optimizer.
     /// </summary>
-    /// <exception cref="ArgumentException">The state was saved by a different schedule.</exception>
+    /// <exception cref="ArgumentException">The state was saved by a different schedule, or for another number of groups.</exception>
     public virtual void LoadStateDict(LRSchedulerState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         if (state.Schedule != ToString())
             throw new ArgumentException($"the state was saved by {state.Schedule}, not by {this}", nameof(state));
-        if (state.LastEpoch < -1 || state.StepCount < 0 || !double.IsFinite(state.BaseLearningRate) || !double.IsFinite(state.LastLearningRate))
-            throw new ArgumentException($"the state of {state.Schedule} is out of range: {state}", nameof(state));
+        if (state.BaseLearningRates.Count != _baseRates.Length || state.LastLearningRates.Count != _baseRates.Length)
+            throw new ArgumentException($"the state of {state.Schedule} holds rates for {state.BaseLearningRates.Count} parameter groups, not {_baseRates.Length}", nameof(state));
+        if (state.LastEpoch < -1 || state.StepCount < 0 || !state.BaseLearningRates.Concat(state.LastLearningRates).All(double.IsFinite))
+            throw new ArgumentException($"the state of {state.Schedule} is out of range", nameof(state));
         LastEpoch = state.LastEpoch;
         StepCount = state.StepCount;
-        BaseLearningRate = state.BaseLearningRate;
-        LastLearningRate = state.LastLearningRate;
+        _baseRates = state.BaseLearningRates.ToArray();
+        _lastRates = state.LastLearningRates.ToArray();
     }
 
     /// <summary>Numbers as a checkpoint's metadata and the command line write them, the same on every culture.</summary>
@@ -127,8 +144,8 @@ public abstract class LRScheduler
 /// A schedule's position (PyTorch's state_dict): <see cref="Schedule"/> names the schedule and its settings, so state
 /// is never loaded into a different one; <see cref="Children"/> holds the states of a <see cref="SequentialLR"/>'s parts.
 /// </summary>
-public sealed record LRSchedulerState(string Schedule, int LastEpoch, int StepCount, double BaseLearningRate,
-    double LastLearningRate, IReadOnlyList<LRSchedulerState> Children);
+public sealed record LRSchedulerState(string Schedule, int LastEpoch, int StepCount, IReadOnlyList<double> BaseLearningRates,
+    IReadOnlyList<double> LastLearningRates, IReadOnlyList<LRSchedulerState> Children);
 
 /// <summary>torch.optim.lr_scheduler.StepLR: multiplies the rate by <see cref="Gamma"/> every <see cref="StepSize"/> epochs.</summary>
 public sealed class StepLR : LRScheduler
@@ -144,10 +161,10 @@ public sealed class StepLR : LRScheduler
     public int StepSize { get; }
     public double Gamma { get; }
 
-    protected override double ChainedLearningRate(double current) =>
+    protected override double ChainedLearningRate(double current, double baseRate) =>
         LastEpoch == 0 || LastEpoch % StepSize != 0 ? current : current * Gamma;
 
-    protected override double ClosedFormLearningRate() => BaseLearningRate * Math.Pow(Gamma, LastEpoch / StepSize);
+    protected override double ClosedFormLearningRate(double baseRate) => baseRate * Math.Pow(Gamma, LastEpoch / StepSize);
 
     public override string ToString() => $"StepLR(step_size={StepSize}, gamma={Format(Gamma)})";
 }
@@ -175,14 +192,14 @@ public sealed class MultiStepLR : LRScheduler
     public IReadOnlyList<int> Milestones => _milestones;
     public double Gamma { get; }
 
-    protected override double ChainedLearningRate(double current)
+    protected override double ChainedLearningRate(double current, double baseRate)
     {
         int times = _milestones.Count(m => m == LastEpoch);
         return times == 0 ? current : current * Math.Pow(Gamma, times);
     }
 
-    protected override double ClosedFormLearningRate() =>
-        BaseLearningRate * Math.Pow(Gamma, _milestones.Count(m => m <= LastEpoch));
+    protected override double ClosedFormLearningRate(double baseRate) =>
+        baseRate * Math.Pow(Gamma, _milestones.Count(m => m <= LastEpoch));
 
     public override string ToString() => $"MultiStepLR(milestones=[{string.Join(", ", _milestones)}], gamma={Format(Gamma)})";
 }
@@ -199,9 +216,9 @@ public sealed class ExponentialLR : LRScheduler
 
     public double Gamma { get; }
 
-    protected override double ChainedLearningRate(double current) => LastEpoch == 0 ? current : current * Gamma;
+    protected override double ChainedLearningRate(double current, double baseRate) => LastEpoch == 0 ? current : current * Gamma;
 
-    protected override double ClosedFormLearningRate() => BaseLearningRate * Math.Pow(Gamma, LastEpoch);
+    protected override double ClosedFormLearningRate(double baseRate) => baseRate * Math.Pow(Gamma, LastEpoch);
 
     public override string ToString() => $"ExponentialLR(gamma={Format(Gamma)})";
 }
@@ -223,18 +240,18 @@ public sealed class CosineAnnealingLR : LRScheduler
     public int TMax { get; }
     public double EtaMin { get; }
 
-    protected override double ChainedLearningRate(double current)
+    protected override double ChainedLearningRate(double current, double baseRate)
     {
         if (LastEpoch == 0) return current;
         if (StepCount == 1 && LastEpoch > 0)
-            return EtaMin + (BaseLearningRate - EtaMin) * (1 + Math.Cos(LastEpoch * Math.PI / TMax)) / 2;
+            return EtaMin + (baseRate - EtaMin) * (1 + Math.Cos(LastEpoch * Math.PI / TMax)) / 2;
         if ((LastEpoch - 1 - TMax) % (2 * TMax) == 0)
-            return current + (BaseLearningRate - EtaMin) * (1 - Math.Cos(Math.PI / TMax)) / 2;
+            return current + (baseRate - EtaMin) * (1 - Math.Cos(Math.PI / TMax)) / 2;
         return (1 + Math.Cos(Math.PI * LastEpoch / TMax)) / (1 + Math.Cos(Math.PI * (LastEpoch - 1) / TMax)) * (current - EtaMin) + EtaMin;
     }
 
-    protected override double ClosedFormLearningRate() =>
-        EtaMin + (BaseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * LastEpoch / TMax)) / 2;
+    protected override double ClosedFormLearningRate(double baseRate) =>
+        EtaMin + (baseRate - EtaMin) * (1 + Math.Cos(Math.PI * LastEpoch / TMax)) / 2;
 
     public override string ToString() => $"CosineAnnealingLR(T_max={TMax}, eta_min={Format(EtaMin)})";
 }
@@ -259,15 +276,15 @@ public sealed class LinearLR : LRScheduler
     public double EndFactor { get; }
     public int TotalIters { get; }
 
-    protected override double ChainedLearningRate(double current)
+    protected override double ChainedLearningRate(double current, double baseRate)
     {
         if (LastEpoch == 0) return current * StartFactor;
         if (LastEpoch > TotalIters) return current;
         return current * (1.0 + (EndFactor - StartFactor) / (TotalIters * StartFactor + (LastEpoch - 1) * (EndFactor - StartFactor)));
     }
 
-    protected override double ClosedFormLearningRate() =>
-        BaseLearningRate * (StartFactor + (EndFactor - StartFactor) * Math.Min(TotalIters, LastEpoch) / TotalIters);
+    protected override double ClosedFormLearningRate(double baseRate) =>
+        baseRate * (StartFactor + (EndFactor - StartFactor) * Math.Min(TotalIters, LastEpoch) / TotalIters);
 
     public override string ToString() =>
         $"LinearLR(start_factor={Format(StartFactor)}, end_factor={Format(EndFactor)}, total_iters={TotalIters})";
@@ -291,14 +308,14 @@ public sealed class ConstantLR : LRScheduler
     public double Factor { get; }
     public int TotalIters { get; }
 
-    protected override double ChainedLearningRate(double current)
+    protected override double ChainedLearningRate(double current, double baseRate)
     {
         if (LastEpoch == 0) return current * Factor;
         return LastEpoch == TotalIters ? current * (1.0 / Factor) : current;
     }
 
-    protected override double ClosedFormLearningRate() =>
-        BaseLearningRate * (Factor + (LastEpoch >= TotalIters ? 1 - Factor : 0));
+    protected override double ClosedFormLearningRate(double baseRate) =>
+        baseRate * (Factor + (LastEpoch >= TotalIters ? 1 - Factor : 0));
 
     public override string ToString() => $"ConstantLR(factor={Format(Factor)}, total_iters={TotalIters})";
 }
@@ -340,10 +357,10 @@ public sealed class SequentialLR : LRScheduler
         // As PyTorch: every part stepped once when it was made; go back to the initial rate, undo those steps, and let
         // only the first part take its initial step.
         LastEpoch = 0;
-        optimizer.LearningRate = optimizer.InitialLearningRate!.Value;
+        foreach (var g in optimizer.Groups) g.LearningRate = g.InitialLearningRate!.Value;
         foreach (var s in _schedulers) s.UndoStep();
         _schedulers[0].InitialStep();
-        LastLearningRate = _schedulers[0].LastLearningRate;
+        TakeLastRates(_schedulers[0]);
     }
 
     public IReadOnlyList<LRScheduler> Schedulers => _schedulers;
@@ -356,14 +373,14 @@ public sealed class SequentialLR : LRScheduler
         var scheduler = _schedulers[index];
         if (index > 0 && _milestones[index - 1] == LastEpoch) scheduler.StepTo(0);
         else scheduler.Step();
-        LastLearningRate = scheduler.LastLearningRate;
+        TakeLastRates(scheduler);
     }
 
     /// <summary>Never called: <see cref="Step"/> hands every step to a part.</summary>
-    protected override double ChainedLearningRate(double current) => throw new NotSupportedException();
+    protected override double ChainedLearningRate(double current, double baseRate) => throw new NotSupportedException();
 
     /// <inheritdoc cref="ChainedLearningRate"/>
-    protected override double ClosedFormLearningRate() => throw new NotSupportedException();
+    protected override double ClosedFormLearningRate(double baseRate) => throw new NotSupportedException();
 
     public override LRSchedulerState StateDict() => base.StateDict() with { Children = _schedulers.Select(s => s.StateDict()).ToArray() };
 

@@ -23,6 +23,7 @@ public sealed record SgdOptions(double Lr = 1e-2, double Momentum = 0, double Da
 public sealed class SGD : Optimizer
 {
     private readonly Tensor? _momentum;
+    private readonly Tensor[]? _momentumSlices;
     private SgdOptions _options;
 
     public SGD(IEnumerable<Parameter> parameters, double lr = 1e-2, double momentum = 0, double dampening = 0,
@@ -31,21 +32,36 @@ public sealed class SGD : Optimizer
     {
     }
 
-    public SGD(IEnumerable<Parameter> parameters, SgdOptions options) : base(parameters)
+    public SGD(IEnumerable<Parameter> parameters, SgdOptions options) : this([new ParamGroup(parameters)], options)
+    {
+    }
+
+    /// <summary>Parameter groups, each with the options' learning rate and weight decay unless it has its own (param_groups).</summary>
+    public SGD(IEnumerable<ParamGroup> groups, double lr = 1e-2, double momentum = 0, double dampening = 0,
+        bool nesterov = false, double weightDecay = 0)
+        : this(groups, new SgdOptions(lr, momentum, dampening, nesterov, weightDecay))
+    {
+    }
+
+    public SGD(IEnumerable<ParamGroup> groups, SgdOptions options) : base(groups)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _momentum = options.Momentum != 0 ? StateBuffer() : null;
-        Options = _options = options;
+        _momentumSlices = _momentum is null ? null : GroupSlices(_momentum);
+        _options = options;
+        ApplyOptions(options.Lr, options.WeightDecay, keepGroupSettings: true);
     }
 
     /// <summary>
-    /// The hyperparameters; a new value is checked and takes effect from the next step, graphs included. Momentum
-    /// may change, but not to or from 0: the momentum buffer exists or not from construction on.
+    /// The hyperparameters, with the first group's learning rate and weight decay. A new value is checked and takes
+    /// effect from the next step, graphs included; its learning rate and weight decay go to every group (set one
+    /// group's through <see cref="Optimizer.Groups"/>). Momentum may change, but not to or from 0: the momentum buffer
+    /// exists or not from construction on.
     /// </summary>
     public SgdOptions Options
     {
-        get => _options;
+        get => _options with { Lr = Groups[0].LearningRate, WeightDecay = Groups[0].WeightDecay };
         set
         {
             ArgumentNullException.ThrowIfNull(value);
@@ -55,15 +71,12 @@ public sealed class SGD : Optimizer
                     $"SGD: momentum cannot change from {_options.Momentum} to {value.Momentum}: this optimizer was made " +
                     (_momentum is null ? "without a momentum buffer; create it with a nonzero momentum" : "with a momentum buffer; keep the momentum nonzero"));
             _options = value;
-            WriteHyperparameters(new SgdStepArgs(value.Lr, value.Momentum, value.Dampening, value.Nesterov, value.WeightDecay).ToArray());
+            ApplyOptions(value.Lr, value.WeightDecay, keepGroupSettings: false);
         }
     }
 
-    public override double LearningRate
-    {
-        get => Options.Lr;
-        set => Options = Options with { Lr = value };
-    }
+    private protected override double[] DeviceHyperparameters(double learningRate, double weightDecay) =>
+        new SgdStepArgs(learningRate, _options.Momentum, _options.Dampening, _options.Nesterov, weightDecay).ToArray();
 
     /// <summary>The momentum buffer, flat, in parameter order (state['momentum_buffer']); null without momentum.</summary>
     public Tensor? MomentumBuffer => _momentum;
@@ -72,7 +85,8 @@ public sealed class SGD : Optimizer
         ? new Dictionary<string, Tensor>()
         : new Dictionary<string, Tensor> { ["momentum_buffer"] = _momentum };
 
-    protected override void Update() => FlatValues.Backend.SgdStep(FlatValues, FlatGrads, _momentum, StepTensor, Hyperparameters!);
+    private protected override void Update(OptimizerGroup group) =>
+        group.Values.Backend.SgdStep(group.Values, group.Grads, _momentumSlices?[IndexOf(group)], group.Step, group.Hyperparameters!);
 
     public override void Dispose()
     {
