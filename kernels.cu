@@ -1133,6 +1133,23 @@ extern "C" __global__ void gather_normalize(const unsigned char* __restrict__ im
     }
 }
 
+// dst[b, :] = src[indices[b], :] for rows of `width` 4-byte words (float32 or int32 data alike); one block per row,
+// grid-stride. An index outside [0, count) fills its row with `missing` (NaN's bits for features, -1 for labels).
+// Reads and writes 4 batch width bytes.
+extern "C" __global__ void gather_rows(const unsigned int* __restrict__ src, const int* __restrict__ indices, unsigned int* __restrict__ dst,
+                                       int batch, int width, int count, unsigned int missing)
+{
+    for (int b = blockIdx.x; b < batch; b += gridDim.x)
+    {
+        const int row = indices[b];
+        const bool inRange = (unsigned)row < (unsigned)count;
+        const unsigned int* in = src + (long long)row * width;
+        unsigned int* out = dst + (long long)b * width;
+        for (int w = threadIdx.x; w < width; w += blockDim.x)
+            out[w] = inRange ? in[w] : missing;
+    }
+}
+
 // ================================================================ Utilities
 
 // y[n] = value; writes 4n bytes.

@@ -37,6 +37,27 @@ public sealed partial class DeviceKernels
             .Add(batch).Add(features).Add(count).Add(scale).Add(shift));
     }
 
+    /// <summary>
+    /// Gathers rows of 4-byte words (float32 or int32 data alike) on the device (gather_rows): dst[b, :] =
+    /// src[indices[b], :], src [count, width], indices int32 [batch], dst [batch, width]. An index outside [0, count)
+    /// fills its row with <paramref name="missing"/>.
+    /// </summary>
+    public void GatherRows(IDeviceStream stream, DevicePtr src, DevicePtr indices, DevicePtr dst, int batch, int width, int count, uint missing)
+    {
+        CheckStream(stream);
+        CheckCount(batch, nameof(batch));
+        CheckCount(width, nameof(width));
+        CheckCount(count, nameof(count));
+        if (batch == 0 || width == 0)
+            return;
+        CheckBuffer(src, nameof(src));
+        CheckBuffer(indices, nameof(indices));
+        CheckBuffer(dst, nameof(dst));
+        int block = (int)Math.Clamp(BitOperations.RoundUpToPowerOf2((uint)width), 32, BlockSize);
+        Launch(stream, KernelNames.GatherRows, new LaunchConfig(Math.Min(batch, maxBlocks), block),
+            Arguments().Add(src).Add(indices).Add(dst).Add(batch).Add(width).Add(count).Add(missing));
+    }
+
     /// <summary>y[n] = value (fill).</summary>
     public void Fill(IDeviceStream stream, DevicePtr y, long n, float value)
     {

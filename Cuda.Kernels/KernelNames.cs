@@ -32,6 +32,7 @@ internal static class KernelNames
     public const string MlpBackwardData = "mlp_backward_data";
     public const string MlpWeightGrads = "mlp_weight_grads";
     public const string GatherNormalize = "gather_normalize";
+    public const string GatherRows = "gather_rows";
     public const string Fill = "fill";
     public const string Axpy = "axpy";
     public const string Copy = "copy";
@@ -43,6 +44,6 @@ internal static class KernelNames
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward, GeluForward, GeluBackward, SiluForward, SiluBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
         AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
-        GatherNormalize, Fill, Axpy, Copy, Multiply, Scale,
+        GatherNormalize, GatherRows, Fill, Axpy, Copy, Multiply, Scale,
     ];
 }

@@ -111,6 +111,13 @@ public abstract class Backend
     public abstract void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std);
 
     /// <summary>
+    /// destination[b] = source[indices[b]], whole rows (dimension 0) of any dtype the backend stores (float32 and int32 on
+    /// a GPU); source [M, ...], indices int32 [B] on this device, destination [B, ...] of source's dtype and row shape.
+    /// An index outside [0, M) fills its row with NaN (floats) or -1 (int32).
+    /// </summary>
+    public abstract void GatherRows(Tensor source, Tensor indices, Tensor destination);
+
+    /// <summary>
     /// The forward of a stack of Linear layers with their activations (a multilayer perceptron):
     /// layers[l].Output = act_l(a_l · W_lᵀ + b_l), with a_0 = x [N, layers[0].In] and a_l = layers[l - 1].Output.
     /// This runs each layer as a GEMM and a bias/activation pass, exactly as the layers themselves do; a backend may

@@ -228,6 +228,23 @@ internal static class BackendChecks
         if (hyperparameters.Numel != count) throw new ArgumentException($"{op}: hyperparameters must hold {count} elements, got {hyperparameters}");
     }
 
+    /// <summary>Checks a row gather: source [M, ...] and destination [B, ...] alike in dtype and row size, indices int32 [B]; returns (M, row size, B).</summary>
+    public static (int Count, int Width, int Batch) GatherRows(Backend backend, Tensor source, Tensor indices, Tensor destination)
+    {
+        const string op = nameof(Backend.GatherRows);
+        OnDevice(backend, op, source);
+        OnDevice(backend, op, indices);
+        OnDevice(backend, op, destination);
+        DTypeIs(op, DType.Int32, indices, "indices");
+        if (source.DType != destination.DType) throw new ArgumentException($"{op}: source {source} and destination {destination} differ in dtype");
+        if (source.Rank == 0 || destination.Rank == 0 || indices.Rank != 1 || destination.Shape[0] != indices.Shape[0])
+            throw new ArgumentException($"{op}: expected source [M, ...], indices [B] and destination [B, ...], got {source}, {indices} and {destination}");
+        int count = source.Shape[0], batch = destination.Shape[0];
+        long width = count == 0 ? 0 : source.Numel / count, destinationWidth = batch == 0 ? width : destination.Numel / batch;
+        if (width != destinationWidth) throw new ArgumentException($"{op}: rows of {source} and {destination} differ in size");
+        return (count, checked((int)width), batch);
+    }
+
     /// <summary>Checks a batch gather: images uint8 [M, ...], labels uint8 [M], indices int32 [B], x [B, D], y int32 [B]; returns (M, D, B).</summary>
     public static (int Count, int Features, int Batch) GatherNormalize(Backend backend, Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y)
     {

@@ -3,17 +3,19 @@ using System.Collections;
 namespace CudaNn.Data;
 
 /// <summary>
-/// Batches of a uint8 data set held on a device (torch.utils.data.DataLoader over MNIST with
-/// Normalize((0.5,), (0.5,))): each batch is gathered and normalised on the device,
-/// x = (byte / 255 - mean) / std, so the bytes cross to a GPU once, not once per epoch.
-/// Shuffling draws a new permutation from the generator at the start of every epoch; the last, smaller
-/// batch is kept. The yielded tensors are buffers reused by the next batch of the same size.
+/// Batches of a data set held on a device (torch.utils.data.DataLoader), gathered there, so the data cross to a GPU
+/// once, not once per epoch. Two kinds of data: uint8 images with uint8 labels (MNIST with Normalize((0.5,), (0.5,)):
+/// each batch is gathered and normalised, x = (byte / 255 - mean) / std), and any <see cref="TensorDataset"/> (float
+/// features with float targets or int32 labels, rows gathered as they are, see <see cref="FromDataset"/>).
+/// Shuffling draws a new permutation from the generator at the start of every epoch; the last, smaller batch is kept
+/// unless <see cref="DropLast"/>. The yielded tensors are buffers reused by the next batch of the same size.
 /// <code>foreach (var (x, y) in loader) { ... }   // x [B, 784] float32, y [B] int32</code>
 /// </summary>
 public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDisposable
 {
-    private readonly Tensor _images;
-    private readonly Tensor _labels;
+    private readonly Tensor _features;
+    private readonly Tensor _targets;
+    private readonly bool _normalizeBytes;
     private readonly Tensor _order;
     private readonly Tensor[] _batchIndices;
     private readonly Dictionary<int, (Tensor X, Tensor Y)> _batches = [];
@@ -21,31 +23,71 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
     /// <param name="images">uint8 [M, ...], one row per sample; the loader takes ownership.</param>
     /// <param name="labels">uint8 [M]; the loader takes ownership.</param>
     public DataLoader(Tensor images, Tensor labels, int batchSize, bool shuffle = false, Generator? generator = null,
-        DType dtype = DType.Float32, double mean = 0.5, double std = 0.5)
+        DType dtype = DType.Float32, double mean = 0.5, double std = 0.5, bool dropLast = false)
+        : this(RequireBytes(images, labels, std), labels, batchSize, shuffle, generator, dtype, dropLast, normalizeBytes: true)
+    {
+        Mean = mean;
+        Std = std;
+    }
+
+    private static Tensor RequireBytes(Tensor images, Tensor labels, double std)
     {
         if (images.DType != DType.UInt8 || labels.DType != DType.UInt8)
             throw new ArgumentException($"DataLoader takes uint8 images and labels, got {images} and {labels}");
-        if (images.Rank < 1 || labels.Rank != 1 || labels.Shape[0] != images.Shape[0])
-            throw new ArgumentException($"DataLoader: {(images.Rank > 0 ? images.Shape[0] : 0)} images but labels of shape {Tensor.ShapeText(labels.Shape)}");
-        if (images.Device != labels.Device)
-            throw new ArgumentException($"DataLoader: images on {images.Device.Name} but labels on {labels.Device.Name}");
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
+        if (labels.Rank != 1)
+            throw new ArgumentException($"DataLoader: labels of shape {Tensor.ShapeText(labels.Shape)}; expected one per image");
         if (!(std > 0)) throw new ArgumentOutOfRangeException(nameof(std), std, "std must be positive");
-        _images = images;
-        _labels = labels;
-        Count = images.Shape[0];
-        Features = Count == 0 ? 0 : (int)(images.Numel / Count);
+        return images;
+    }
+
+    private DataLoader(Tensor features, Tensor targets, int batchSize, bool shuffle, Generator? generator, DType dtype, bool dropLast, bool normalizeBytes)
+    {
+        if (features.Rank < 1 || targets.Rank < 1 || targets.Shape[0] != features.Shape[0])
+            throw new ArgumentException($"DataLoader: {(features.Rank > 0 ? features.Shape[0] : 0)} {(normalizeBytes ? "images" : "samples")} but " +
+                $"{(normalizeBytes ? "labels" : "targets")} of shape {Tensor.ShapeText(targets.Shape)}");
+        if (features.Device != targets.Device)
+            throw new ArgumentException($"DataLoader: samples on {features.Device.Name} but targets on {targets.Device.Name}");
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
+        _features = features;
+        _targets = targets;
+        _normalizeBytes = normalizeBytes;
+        Count = features.Shape[0];
+        Features = Count == 0 ? 0 : (int)(features.Numel / Count);
         BatchSize = batchSize;
         Shuffle = shuffle;
+        DropLast = dropLast;
         Generator = generator ?? new Generator(0);
         DType = dtype;
-        Mean = mean;
-        Std = std;
-        _order = Tensor.Empty([Count], DType.Int32, images.Device);
+        _order = Tensor.Empty([Count], DType.Int32, features.Device);
         _order.CopyFrom<int>(Enumerable.Range(0, Count).ToArray());
         // Each batch reads the same slice of the order every epoch: make the views once, not once per step.
         _batchIndices = Enumerable.Range(0, BatchCount)
             .Select(b => _order.Narrow(b * batchSize, Math.Min(batchSize, Count - b * batchSize))).ToArray();
+    }
+
+    /// <summary>
+    /// A loader over <paramref name="data"/>, copied to <paramref name="device"/> once, here: features in
+    /// <paramref name="dtype"/>, float targets too, class labels as int32. Each batch is x [B, ...features] and y [B, ...targets].
+    /// </summary>
+    public static DataLoader FromDataset(TensorDataset data, int batchSize, bool shuffle = false, Generator? generator = null,
+        Device? device = null, DType dtype = DType.Float32, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (!dtype.IsFloatingPoint()) throw new ArgumentException($"DataLoader needs a floating-point dtype, not {dtype.Name()}", nameof(dtype));
+        device ??= Device.Cpu;
+        using var hostFeatures = Tensor.FromArray(data.Features, data.FeatureShape.ToArray());
+        var features = TensorConversion.To(hostFeatures, device, dtype);
+        Tensor targets;
+        if (data.TargetType == DType.Int32)
+        {
+            targets = Tensor.FromArray((int[])data.Targets, data.TargetShape.ToArray(), device);
+        }
+        else
+        {
+            using var hostTargets = Tensor.FromArray((float[])data.Targets, data.TargetShape.ToArray());
+            targets = TensorConversion.To(hostTargets, device, dtype);
+        }
+        return new DataLoader(features, targets, batchSize, shuffle, generator, dtype, dropLast, normalizeBytes: false);
     }
 
     /// <summary>Samples in the data set.</summary>
@@ -56,14 +98,23 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
 
     public int BatchSize { get; }
     public bool Shuffle { get; }
+
+    /// <summary>Whether the last batch is dropped when it is smaller than <see cref="BatchSize"/> (drop_last).</summary>
+    public bool DropLast { get; }
+
     public Generator Generator { get; }
     public DType DType { get; }
-    public double Mean { get; }
-    public double Std { get; }
-    public Device Device => _images.Device;
 
-    /// <summary>Batches per epoch, the last one possibly smaller (len(loader)).</summary>
-    public int BatchCount => (Count + BatchSize - 1) / BatchSize;
+    /// <summary>The normalisation of uint8 images; 0 and 1 for a <see cref="TensorDataset"/>, whose features are used as they are.</summary>
+    public double Mean { get; } = 0;
+
+    /// <inheritdoc cref="Mean"/>
+    public double Std { get; } = 1;
+
+    public Device Device => _features.Device;
+
+    /// <summary>Batches per epoch (len(loader)): the last one smaller, or dropped with <see cref="DropLast"/>.</summary>
+    public int BatchCount => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
 
     /// <summary>One epoch. With shuffling, the permutation is drawn and uploaded here, once per epoch.</summary>
     public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator()
@@ -73,7 +124,15 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         foreach (var indices in _batchIndices)
         {
             var (x, y) = BatchBuffers(indices.Shape[0]);
-            backend.GatherNormalize(_images, _labels, indices, x, y, Mean, Std);
+            if (_normalizeBytes)
+            {
+                backend.GatherNormalize(_features, _targets, indices, x, y, Mean, Std);
+            }
+            else
+            {
+                backend.GatherRows(_features, indices, x);
+                backend.GatherRows(_targets, indices, y);
+            }
             yield return (x, y);
         }
     }
@@ -84,7 +143,9 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
     {
         if (!_batches.TryGetValue(size, out var buffers))
         {
-            buffers = (Tensor.Empty([size, Features], DType, Device), Tensor.Empty([size], DType.Int32, Device));
+            int[] xShape = [size, .. _features.Shape[1..]];
+            int[] yShape = [size, .. _targets.Shape[1..]];
+            buffers = (Tensor.Empty(xShape, DType, Device), Tensor.Empty(yShape, _normalizeBytes ? DType.Int32 : _targets.DType, Device));
             _batches[size] = buffers;
         }
         return buffers;
@@ -99,7 +160,7 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         }
         _batches.Clear();
         _order.Dispose();
-        _images.Dispose();
-        _labels.Dispose();
+        _features.Dispose();
+        _targets.Dispose();
     }
 }

@@ -57,6 +57,28 @@ public sealed partial class CpuBackend<T> : Backend where T : unmanaged, IFloati
         }
     }
 
+    public override void GatherRows(Tensor source, Tensor indices, Tensor destination)
+    {
+        var (count, width, batch) = BackendChecks.GatherRows(this, source, indices, destination);
+        switch (source.DType)
+        {
+            case DType.Int32: Gather(source.Span<int>(), indices.Span<int>(), destination.Span<int>(), count, width, batch, -1); break;
+            case DType.UInt8: Gather(source.Span<byte>(), indices.Span<int>(), destination.Span<byte>(), count, width, batch, byte.MaxValue); break;
+            case DType.Float32: Gather(source.Span<float>(), indices.Span<int>(), destination.Span<float>(), count, width, batch, float.NaN); break;
+            case DType.Float64: Gather(source.Span<double>(), indices.Span<int>(), destination.Span<double>(), count, width, batch, double.NaN); break;
+        }
+    }
+
+    private static void Gather<TValue>(ReadOnlySpan<TValue> from, ReadOnlySpan<int> indices, Span<TValue> to, int count, int width, int batch, TValue missing)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            var row = to.Slice(b * width, width);
+            if ((uint)indices[b] < (uint)count) from.Slice(indices[b] * width, width).CopyTo(row);
+            else row.Fill(missing);
+        }
+    }
+
     public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
     {
         var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);

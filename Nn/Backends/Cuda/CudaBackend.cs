@@ -248,6 +248,18 @@ public sealed class CudaBackend : Backend, IDisposable
         K.GatherNormalize(Stream, P(images), P(labels), P(indices), P(x), P(y), batch, features, count, mean, std);
     }
 
+    public override void GatherRows(Tensor source, Tensor indices, Tensor destination)
+    {
+        var (count, width, batch) = BackendChecks.GatherRows(this, source, indices, destination);
+        uint missing = source.DType switch
+        {
+            DType.Float32 => BitConverter.SingleToUInt32Bits(float.NaN),
+            DType.Int32 => uint.MaxValue,
+            _ => throw new ArgumentException($"{nameof(GatherRows)} on a GPU takes float32 or int32 rows, not {source}"),
+        };
+        K.GatherRows(Stream, P(source), P(indices), P(destination), batch, width, count, missing);
+    }
+
     /// <summary>See <see cref="GpuDevice.FusedMlpMaxRows"/>.</summary>
     internal int FusedMlpMaxRows { get; set; }
 

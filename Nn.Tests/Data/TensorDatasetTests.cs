@@ -1,0 +1,74 @@
+using CudaNn.Data;
+using CudaNn.Tests.TestSupport;
+
+namespace CudaNn.Tests.Data;
+
+/// <summary>TensorDataset from CSV and IDX files: the values read exactly, and every malformed file named with its line and column.</summary>
+public class TensorDatasetTests
+{
+    [Test]
+    public void Csv_TargetColumnByName_TheRestAreFeatures_InFileOrder()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("houses.csv");
+        File.WriteAllText(path, "rooms, price ,age\n3,250.5,10\n\n4,1e3,-2.5\n");
+        var data = TensorDataset.FromCsv(path, "price");
+        Assert.That(data.Count, Is.EqualTo(2), "the blank line is skipped");
+        Assert.That(data.FeatureShape, Is.EqualTo(new[] { 2, 2 }));
+        Assert.That(data.TargetShape, Is.EqualTo(new[] { 2, 1 }));
+        Assert.That(data.TargetType, Is.EqualTo(DType.Float32));
+        using var loader = DataLoader.FromDataset(data, batchSize: 2);
+        var (x, y) = loader.First();
+        Assert.That(x.ToArray<float>(), Is.EqualTo(new[] { 3f, 10f, 4f, -2.5f }));
+        Assert.That(y.ToArray<float>(), Is.EqualTo(new[] { 250.5f, 1000f }));
+
+        var labelled = TensorDataset.FromCsv(path, "rooms", labels: true);
+        Assert.That(labelled.TargetType, Is.EqualTo(DType.Int32));
+        Assert.That(labelled.TargetShape, Is.EqualTo(new[] { 2 }));
+    }
+
+    [TestCase("a,b\n1,2\n", "c", "no column 'c'; the header has a, b")]
+    [TestCase("a,b\n1,x\n", "a", "houses.csv:2: column 'b' holds 'x', not a finite number")]
+    [TestCase("a,b\n1,2\n3\n", "a", "houses.csv:3: 1 cells where the header has 2")]
+    [TestCase("a,b\n1,NaN\n", "a", "column 'b' holds 'NaN', not a finite number")]
+    [TestCase("a,b\n", "a", "no rows after the header")]
+    [TestCase("", "a", "the file is empty")]
+    [TestCase("a\n1\n", "a", "there are no features")]
+    public void Csv_BadFile_IsReportedWithWhereAndWhat(string text, string target, string message)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("houses.csv");
+        File.WriteAllText(path, text);
+        Assert.That(Assert.Throws<FormatException>(() => TensorDataset.FromCsv(path, target))!.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void Csv_LabelsMustBeWholeNumbers_AndAMissingFileIsNamed()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("c.csv");
+        File.WriteAllText(path, "x,label\n0.5,1.5\n");
+        Assert.That(Assert.Throws<FormatException>(() => TensorDataset.FromCsv(path, "label", labels: true))!.Message,
+            Does.Contain("c.csv:2: column 'label' holds '1.5', not a class label"));
+        Assert.That(Assert.Throws<FileNotFoundException>(() => TensorDataset.FromCsv(dir.File("none.csv"), "x"))!.Message, Does.Contain("none.csv"));
+    }
+
+    [Test]
+    public void Idx_FeaturesOfAnyShape_WithOneLabelEach()
+    {
+        using var dir = new TempDirectory();
+        IdxWriter.Write(dir.File("x.idx"), [3, 2, 2], Enumerable.Range(0, 12).Select(i => (byte)(i * 20)).ToArray());
+        IdxWriter.Write(dir.File("y.idx"), [3], [7, 0, 255]);
+        var data = TensorDataset.FromIdx(dir.File("x.idx"), dir.File("y.idx"));
+        Assert.That(data.FeatureShape, Is.EqualTo(new[] { 3, 2, 2 }));
+        using var loader = DataLoader.FromDataset(data, batchSize: 3);
+        var (x, y) = loader.First();
+        Assert.That(x.Shape.ToArray(), Is.EqualTo(new[] { 3, 2, 2 }));
+        Assert.That(x.ToArray<float>()[11], Is.EqualTo(220f));
+        Assert.That(y.ToArray<int>(), Is.EqualTo(new[] { 7, 0, 255 }));
+
+        IdxWriter.Write(dir.File("short.idx"), [2], [1, 2]);
+        Assert.That(Assert.Throws<IdxFormatException>(() => TensorDataset.FromIdx(dir.File("x.idx"), dir.File("short.idx")))!.Message,
+            Does.Contain("2 labels for 3 samples"));
+    }
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+
+namespace CudaNn.Data;
+
+/// <summary>
+/// Samples as two tensors on the host (torch.utils.data.TensorDataset(features, targets)): float features [M, ...] and
+/// targets that are float [M] or [M, T] (regression) or int32 [M] (class labels). A <see cref="DataLoader"/> copies
+/// them to its device once and gathers batches there.
+/// <code>
+/// var data = TensorDataset.FromCsv("houses.csv", targetColumn: "price");
+/// using var loader = DataLoader.FromDataset(data, batchSize: 32, shuffle: true, device: device);
+/// </code>
+/// </summary>
+public sealed class TensorDataset
+{
+    public TensorDataset(float[] features, int[] featureShape, float[] targets, int[] targetShape)
+        : this(features, featureShape, (Array)targets, targetShape, DType.Float32)
+    {
+    }
+
+    public TensorDataset(float[] features, int[] featureShape, int[] labels)
+        : this(features, featureShape, labels, [labels.Length], DType.Int32)
+    {
+    }
+
+    private TensorDataset(float[] features, int[] featureShape, Array targets, int[] targetShape, DType targetType)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(featureShape);
+        ArgumentNullException.ThrowIfNull(targetShape);
+        if (featureShape.Length == 0 || featureShape.Any(d => d < 0) || featureShape.Aggregate(1L, (a, d) => a * d) != features.Length)
+            throw new ArgumentException($"features hold {features.Length} values, not the shape [{string.Join(", ", featureShape)}]");
+        if (targetShape.Length == 0 || targetShape.Any(d => d < 0) || targetShape.Aggregate(1L, (a, d) => a * d) != targets.Length)
+            throw new ArgumentException($"targets hold {targets.Length} values, not the shape [{string.Join(", ", targetShape)}]");
+        if (targetShape[0] != featureShape[0])
+            throw new ArgumentException($"{featureShape[0]} samples of features but {targetShape[0]} of targets");
+        (Features, FeatureShape, Targets, TargetShape, TargetType) = (features, featureShape.ToArray(), targets, targetShape.ToArray(), targetType);
+    }
+
+    /// <summary>Samples (len(dataset)).</summary>
+    public int Count => FeatureShape[0];
+
+    internal float[] Features { get; }
+    public IReadOnlyList<int> FeatureShape { get; }
+    internal Array Targets { get; }
+    public IReadOnlyList<int> TargetShape { get; }
+
+    /// <summary>Float32 for regression targets, Int32 for class labels.</summary>
+    public DType TargetType { get; }
+
+    /// <summary>
+    /// A CSV file with a header row: <paramref name="targetColumn"/> (by name) becomes the targets, every other column a
+    /// feature. Targets are float [M, 1] for regression, or int32 class labels [M] with <paramref name="labels"/>. Numbers
+    /// are read in the invariant culture; a bad cell is reported with its line and column.
+    /// </summary>
+    public static TensorDataset FromCsv(string path, string targetColumn, bool labels = false)
+    {
+        ArgumentNullException.ThrowIfNull(targetColumn);
+        if (!File.Exists(path)) throw new FileNotFoundException($"CSV file '{path}' does not exist", path);
+        using var reader = new StreamReader(path);
+        string header = reader.ReadLine() ?? throw new FormatException($"{path}: the file is empty; expected a header row");
+        string[] names = header.Split(',').Select(n => n.Trim()).ToArray();
+        int target = Array.IndexOf(names, targetColumn);
+        if (target < 0) throw new FormatException($"{path}: no column '{targetColumn}'; the header has {string.Join(", ", names)}");
+        if (names.Length < 2) throw new FormatException($"{path}: only the target column; there are no features");
+        var features = new List<float>();
+        var targets = new List<float>();
+        var classes = new List<int>();
+        int line = 1;
+        for (string? text; (text = reader.ReadLine()) is not null;)
+        {
+            line++;
+            if (text.Trim().Length == 0) continue;
+            string[] cells = text.Split(',');
+            if (cells.Length != names.Length)
+                throw new FormatException($"{path}:{line}: {cells.Length} cells where the header has {names.Length}");
+            for (int c = 0; c < cells.Length; c++)
+            {
+                string cell = cells[c].Trim();
+                if (c == target && labels)
+                {
+                    if (!int.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0)
+                        throw new FormatException($"{path}:{line}: column '{names[c]}' holds '{cell}', not a class label (an integer, 0 or above)");
+                    classes.Add(label);
+                    continue;
+                }
+                if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) || !float.IsFinite(value))
+                    throw new FormatException($"{path}:{line}: column '{names[c]}' holds '{cell}', not a finite number");
+                (c == target ? targets : features).Add(value);
+            }
+        }
+        int count = labels ? classes.Count : targets.Count;
+        if (count == 0) throw new FormatException($"{path}: no rows after the header");
+        int[] featureShape = [count, names.Length - 1];
+        return labels
+            ? new TensorDataset(features.ToArray(), featureShape, classes.ToArray())
+            : new TensorDataset(features.ToArray(), featureShape, targets.ToArray(), [count, 1]);
+    }
+
+    /// <summary>
+    /// Two IDX files (MNIST's format): features of any shape [M, ...] as floats (bytes as their values 0 to 255), and
+    /// one uint8 class label per sample.
+    /// </summary>
+    public static TensorDataset FromIdx(string featuresPath, string labelsPath)
+    {
+        var features = IdxReader.Read(featuresPath);
+        var labels = IdxReader.Read(labelsPath);
+        if (labels.Dimensions.Length != 1)
+            throw new IdxFormatException(labelsPath, $"labels must be one-dimensional, got {labels.ShapeText}");
+        if (features.Dimensions[0] != labels.Dimensions[0])
+            throw new IdxFormatException(labelsPath, $"{labels.Dimensions[0]} labels for {features.Dimensions[0]} samples in {featuresPath}");
+        return new TensorDataset(Array.ConvertAll(features.Data, b => (float)b), features.Dimensions, Array.ConvertAll(labels.Data, b => (int)b));
+    }
+}
