@@ -13,6 +13,9 @@ CI never runs this: the files it writes are committed, and the tests read them.
 - An MLP file whose metadata holds "layer_norm" has a LayerNorm between each hidden Linear and its activation (norm1, norm2).
 - layernorm.safetensors: LayerNorm's output and every gradient for five inputs (with and without weight and bias, 3-d,
   a constant row, rows far from zero), the eps of each in the metadata.
+- regression.csv and regression.safetensors: 100 rows of three features and a target (between them in the file), and
+  a 3-16-1 tanh MLP trained on them in file order (batch 16, SGD with momentum, MSELoss, 3 epochs): initial and final
+  weights, each epoch's mean training loss and the final mean squared error over all rows.
 - activations.safetensors: every activation's output and input gradient at 103 points from -700 to 30.
 - param_groups.safetensors: SGD with momentum, Adam and AdamW with amsgrad over two parameter groups (the second with
   its own learning rate and weight decay) for 8 steps, a warm-up-then-cosine schedule stepped after each: the
@@ -352,6 +355,46 @@ def layer_norm():
     write("layernorm.safetensors", tensors, {"torch": torch.__version__, **cases})
 
 
+def regression():
+    """A regression as a user runs it: a CSV file, then an MLP trained on its rows in file order with MSELoss."""
+    torch.manual_seed(29)
+    x = (torch.rand(100, 3) * 4 - 2).float()
+    y = (torch.sin(x[:, 0]) + 0.5 * x[:, 1] * x[:, 2] + 0.1 * torch.randn(100)).float()
+    path = os.path.join(HERE, "regression.csv")
+    with open(path + ".tmp", "w") as f:
+        f.write("x1,x2,target,x3\n")  # the target between features, as a real file may have it
+        for row, value in zip(x.tolist(), y.tolist()):
+            f.write(f"{row[0]:.9g},{row[1]:.9g},{value:.9g},{row[2]:.9g}\n")
+    os.replace(path + ".tmp", path)
+    # The CSV's values, as float32 parses them, in float64 from here on.
+    data = [[float(c) for c in line.split(",")] for line in open(path).read().splitlines()[1:]]
+    features = torch.tensor([[r[0], r[1], r[3]] for r in data], dtype=torch.float32).to(F64)
+    targets = torch.tensor([[r[2]] for r in data], dtype=torch.float32).to(F64)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).to(F64)
+    names = {"0": "fc1", "2": "fc2"}
+    params = {names[k.split(".")[0]] + "." + k.split(".")[1]: p for k, p in model.named_parameters()}
+    tensors = {k: p.detach().clone() for k, p in params.items()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for epoch in range(3):
+        total = 0.0
+        for start in range(0, 100, 16):
+            xb, yb = features[start:start + 16], targets[start:start + 16]
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(xb)
+        losses.append(total / 100)
+    with torch.no_grad():
+        mse = torch.nn.functional.mse_loss(model(features), targets).item()
+    tensors.update({"after." + k: p.detach().clone() for k, p in params.items()})
+    tensors["train_loss"] = torch.tensor(losses, dtype=F64)
+    tensors["mse"] = torch.tensor([mse], dtype=F64)
+    write("regression.safetensors", tensors, {"torch": torch.__version__, "csv": "regression.csv", "target": "target",
+                                              "batch": 16, "epochs": 3, "lr": 0.05, "momentum": 0.9})
+
+
 def activations():
     # Both signs, zero, the tails where erf and exp saturate, and a dense sweep between.
     x = torch.cat([torch.linspace(-12, 12, 97, dtype=F64), torch.tensor([0.0, -1e-3, 1e-3, -30.0, 30.0, -700.0], dtype=F64)])
@@ -393,5 +436,6 @@ if __name__ == "__main__":
     dropout()
     activations()
     layer_norm()
+    regression()
     losses()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

@@ -1,4 +1,5 @@
 using CudaNn.Backends;
+using CudaNn.Data;
 using CudaNn.Nn;
 using CudaNn.Optim;
 using CudaNn.Training;
@@ -52,17 +53,17 @@ public static class PlaygroundTrainer
         using var testX = Tensor.FromArray(test.Points, [test.Count, 2], device);
         using var testY = Tensor.FromArray(test.Labels, [test.Count], device);
 
+        // Batches are gathered on the device from one copy of the training set, in the generator's order each epoch.
+        using var loader = DataLoader.FromDataset(new TensorDataset(train.Points, [train.Count, 2], train.Labels), o.BatchSize, shuffle: true,
+            generator, device);
+
         var trainLoss = new double[o.Epochs];
         var testLoss = new double[o.Epochs];
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
             model.Train();
-            int[] order = generator.Permutation(train.Count);
-            for (int start = 0; start < order.Length; start += o.BatchSize)
+            foreach (var (x, y) in loader)
             {
-                int[] batch = order[start..Math.Min(order.Length, start + o.BatchSize)];
-                using var x = Tensor.FromArray(batch.SelectMany(i => new[] { train.Points[2 * i], train.Points[2 * i + 1] }).ToArray(), [batch.Length, 2], device);
-                using var y = Tensor.FromArray(batch.Select(i => train.Labels[i]).ToArray(), [batch.Length], device);
                 optimizer.ZeroGrad();
                 lossFn.Forward(model.Forward(x), y);
                 model.Backward(lossFn.Backward());

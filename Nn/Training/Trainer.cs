@@ -27,21 +27,36 @@ public sealed record BatchProgress(int Epoch, int Batch, int Batches, long Sampl
     public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
 
-/// <summary>Mean loss and accuracy over a whole data set.</summary>
+/// <summary>Mean loss and accuracy over a whole data set (for a regression, the mean squared error and its root).</summary>
 public sealed record EvaluationResult(double MeanLoss, long Correct, long Count)
 {
     public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
+
+    /// <summary>For a regression: √(mean squared error), in the targets' units.</summary>
+    public double RootMeanSquaredError => Math.Sqrt(MeanLoss);
+}
+
+/// <summary>What a <see cref="Trainer"/> fits: class labels with cross-entropy, or float targets with the mean squared error.</summary>
+public enum TrainingTask
+{
+    /// <summary>int32 labels [B], CrossEntropyLoss on the model's logits; evaluation counts correct predictions.</summary>
+    Classification,
+
+    /// <summary>float targets shaped as the model's output, MSELoss; evaluation gives the mean squared error.</summary>
+    Regression,
 }
 
 /// <summary>
-/// The training loop of PyTorch's MNIST example: for each batch, zero the gradients, forward, cross-entropy,
-/// backward, step. Losses are summed on the model's device and read once per epoch, so a GPU step never
+/// The training loop of PyTorch's MNIST example: for each batch, zero the gradients, forward, cross-entropy (or, for a
+/// regression, the mean squared error), backward, step. Losses are summed on the model's device and read once per epoch, so a GPU step never
 /// waits for the host. Evaluation runs under <see cref="GradMode.NoGrad"/> with a loss and sums of its own, so it
 /// shares no buffer with the training step (which a CUDA graph may replay after it).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
     private readonly CrossEntropyLoss _lossFn = new();
+    private readonly MSELoss _mse = new();
+    private readonly MSELoss _evalMse = new();
     private readonly Tensor _lossSum;
     private readonly CrossEntropyLoss _evalLossFn = new();
     private readonly Tensor _evalLossSum;
@@ -58,10 +73,13 @@ public sealed class Trainer : IDisposable
     private readonly Tensor[] _allGrads;
 
     /// <param name="useGraphs">On a GPU device, capture the training step as a CUDA graph and replay it (turn off to debug).</param>
-    public Trainer(Module model, Optimizer optimizer, bool useGraphs = true)
+    /// <param name="task">Classification (cross-entropy, the default) or regression (mean squared error).</param>
+    public Trainer(Module model, Optimizer optimizer, bool useGraphs = true, TrainingTask task = TrainingTask.Classification)
     {
+        if (!Enum.IsDefined(task)) throw new ArgumentOutOfRangeException(nameof(task), task, "unknown training task");
         Model = model;
         Optimizer = optimizer;
+        Task = task;
         var first = model.Parameters().FirstOrDefault()?.Value ?? throw new ArgumentException("the model has no parameters");
         _lossSum = Tensor.Zeros([1], first.DType, first.Device);
         _evalLossSum = Tensor.Zeros([1], first.DType, first.Device);
@@ -82,6 +100,7 @@ public sealed class Trainer : IDisposable
 
     public Module Model { get; }
     public Optimizer Optimizer { get; }
+    public TrainingTask Task { get; }
 
     /// <summary>Optimizer steps taken so far.</summary>
     public long Steps => Optimizer.StepCount;
@@ -196,9 +215,20 @@ public sealed class Trainer : IDisposable
     private void Step(Tensor x, Tensor y)
     {
         Optimizer.ZeroGrad();
-        var logits = Model.Forward(x);
-        var loss = _lossFn.Forward(logits, y, total: _lossSum);
-        Model.Backward(_lossFn.Backward());
+        var output = Model.Forward(x);
+        Tensor loss;
+        if (Task == TrainingTask.Classification)
+        {
+            loss = _lossFn.Forward(output, y, total: _lossSum);
+            Model.Backward(_lossFn.Backward());
+        }
+        else
+        {
+            // The epoch's sum weighs each batch's mean by its rows, as the cross-entropy kernel does for its total.
+            loss = _mse.Forward(output, y);
+            loss.Backend.Axpy(x.Shape[0], loss, _lossSum);
+            Model.Backward(_mse.Backward());
+        }
         var grads = _allGrads[0];
         if (_clipGradValue is { } bound) grads.Backend.Clamp(grads, -bound, bound);
         if (_clipGradNorm is { } maxNorm) grads.Backend.ClipGradNorm(_allGrads, maxNorm, _gradNorm!);
@@ -206,20 +236,22 @@ public sealed class Trainer : IDisposable
         _batchLoss = loss;
     }
 
-    /// <summary>Mean loss and accuracy of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
-    public EvaluationResult Evaluate(DataLoader loader) => Evaluate(Model, loader, _evalLossFn, _evalLossSum, _correct);
+    /// <summary>Mean loss and accuracy (or mean squared error) of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
+    public EvaluationResult Evaluate(DataLoader loader) => Evaluate(Model, loader, Task, _evalLossFn, _evalMse, _evalLossSum, _correct);
 
-    /// <summary>Mean loss and accuracy of any classifier, for `eval` without an optimizer.</summary>
-    public static EvaluationResult Evaluate(Module model, DataLoader loader)
+    /// <summary>Mean loss and accuracy of any classifier (or mean squared error of a regression), for `eval` without an optimizer.</summary>
+    public static EvaluationResult Evaluate(Module model, DataLoader loader, TrainingTask task = TrainingTask.Classification)
     {
         using var lossFn = new CrossEntropyLoss();
+        using var mse = new MSELoss();
         var first = model.Parameters().First().Value;
         using var lossSum = Tensor.Zeros([1], first.DType, first.Device);
         using var correct = Tensor.Zeros([1], DType.Int32, first.Device);
-        return Evaluate(model, loader, lossFn, lossSum, correct);
+        return Evaluate(model, loader, task, lossFn, mse, lossSum, correct);
     }
 
-    private static EvaluationResult Evaluate(Module model, DataLoader loader, CrossEntropyLoss lossFn, Tensor lossSum, Tensor correct)
+    private static EvaluationResult Evaluate(Module model, DataLoader loader, TrainingTask task, CrossEntropyLoss lossFn, MSELoss mse,
+        Tensor lossSum, Tensor correct)
     {
         bool wasTraining = model.Training;
         model.Eval();
@@ -231,7 +263,15 @@ public sealed class Trainer : IDisposable
         {
             foreach (var (x, y) in loader)
             {
-                lossFn.Forward(model.Forward(x), y, correct, lossSum);
+                if (task == TrainingTask.Classification)
+                {
+                    lossFn.Forward(model.Forward(x), y, correct, lossSum);
+                }
+                else
+                {
+                    var loss = mse.Forward(model.Forward(x), y);
+                    loss.Backend.Axpy(x.Shape[0], loss, lossSum);
+                }
                 count += x.Shape[0];
             }
         }
@@ -246,6 +286,8 @@ public sealed class Trainer : IDisposable
     {
         _graphs?.Dispose();
         _lossFn.Dispose();
+        _mse.Dispose();
+        _evalMse.Dispose();
         _lossSum.Dispose();
         _evalLossFn.Dispose();
         _evalLossSum.Dispose();
