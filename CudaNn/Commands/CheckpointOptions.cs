@@ -21,7 +21,7 @@ internal static class CheckpointOptions
             Description = "Activation for checkpoints that do not record one",
             DefaultValueFactory = _ => "relu",
         };
-        option.AcceptOnlyFromAmong("relu", "sigmoid", "tanh");
+        option.AcceptOnlyFromAmong("relu", "sigmoid", "tanh", "gelu", "silu");
         return option;
     }
 
@@ -30,6 +30,9 @@ internal static class CheckpointOptions
     {
         if (!File.Exists(path)) throw new CliException($"--checkpoint: file '{path}' does not exist", CliApp.RunError);
         var file = SafetensorsReader.Read(path);
+        if (file.Metadata.GetValueOrDefault(TrainSettings.TaskKey) == "regression")
+            throw new CliException($"--checkpoint: '{path}' holds a regression (target '{file.Metadata.GetValueOrDefault(TrainSettings.TargetKey)}'); " +
+                "eval and predict take MNIST classifiers, and `train --task regression` reports the test RMSE after every epoch", CliApp.RunError);
         var spec = MlpSpec.FromCheckpoint(file, Mlp.ParseActivation(activation));
         var model = spec.Create(device: device);
         try

@@ -26,7 +26,7 @@ internal static class EvalCommand
                 using var loader = DataLoader.FromMnist(test, r.GetValue(batchSize), device: dev);
                 var result = Trainer.Evaluate(model, loader);
                 output.WriteLine($"CudaNn eval: {spec} from {r.GetValue(checkpoint)} on {dir} ({test.Count} test), device {dev.Name}");
-                output.WriteLine(Report.Accuracy(result));
+                output.WriteLine(Report.TestFigures(result));
             }
             return 0;
         });

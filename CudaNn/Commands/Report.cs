@@ -7,9 +7,11 @@ namespace CudaNn.Cli.Commands;
 internal static class Report
 {
     public static string Epoch(EpochResult train, EvaluationResult test, int epochs) => string.Create(CultureInfo.InvariantCulture,
-        $"Epoch {train.Epoch}/{epochs}: loss {train.TrainLoss:F4}  {Accuracy(test)}  " +
+        $"Epoch {train.Epoch}/{epochs}: loss {train.TrainLoss:F4}  {TestFigures(test)}  " +
         $"{train.SamplesPerSecond,9:N0} samples/s  {train.Elapsed.TotalSeconds:F2} s  lr {train.LearningRate:G6}");
 
-    public static string Accuracy(EvaluationResult test) => string.Create(CultureInfo.InvariantCulture,
-        $"Test Accuracy: {100 * test.Accuracy:F2}% ({test.Correct}/{test.Count}, test loss {test.MeanLoss:F4})");
+    /// <summary>A classifier's test accuracy and loss, or a regression's test RMSE and mean squared error.</summary>
+    public static string TestFigures(EvaluationResult test) => test.Task == TrainingTask.Regression
+        ? string.Create(CultureInfo.InvariantCulture, $"Test RMSE: {test.RootMeanSquaredError:G5} ({test.Count} rows, test MSE {test.MeanLoss:G5})")
+        : string.Create(CultureInfo.InvariantCulture, $"Test Accuracy: {100 * test.Accuracy:F2}% ({test.Correct}/{test.Count}, test loss {test.MeanLoss:F4})");
 }

@@ -5,7 +5,10 @@ using CudaNn.Training;
 
 namespace CudaNn.Cli.Commands;
 
-/// <summary>`train`: PyTorch's MNIST example (784-128-64-10 ReLU MLP, Adam 1e-3, batch 64, 5 epochs) by default.</summary>
+/// <summary>
+/// `train`: PyTorch's MNIST example (784-128-64-10 ReLU MLP, Adam 1e-3, batch 64, 5 epochs) by default; with
+/// `--task regression --data FILE.csv --target COLUMN`, an MLP fitting one column of a CSV file with MSELoss.
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create(CliContext context)
@@ -33,6 +36,15 @@ internal static class TrainCommand
             if (!(v >= 0 && v < 1)) r.AddError($"--dropout must be a probability in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
         });
         var layerNorm = new Option<bool>("--layer-norm") { Description = "A LayerNorm between each hidden Linear and its activation (nn.LayerNorm)" };
+        var task = new Option<string>("--task") { Description = "classification (MNIST digits in --data) or regression (a CSV file in --data and its --target column)", DefaultValueFactory = _ => "classification" };
+        task.AcceptOnlyFromAmong("classification", "regression");
+        var target = new Option<string?>("--target") { Description = "With --task regression: the CSV column to fit; every other column is a feature" };
+        var testFraction = new Option<double>("--test-fraction") { Description = "With --task regression: the share of rows held out for testing, drawn by --seed", DefaultValueFactory = _ => 0.2 };
+        testFraction.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (!(v > 0 && v < 1)) r.AddError($"--test-fraction must lie strictly between 0 and 1, got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
         var optimizer = new Option<string>("--optimizer") { Description = "adam, adamw or sgd", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd");
         var hidden = CommonOptions.Hidden("128,64");
@@ -52,13 +64,17 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
-            data, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, noShuffle, maxSteps,
+            data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs,
         };
         command.SetAction(r =>
         {
+            bool regression = r.GetValue(task) == "regression";
+            if (regression != (r.GetValue(target) is not null))
+                throw new CliException(regression ? "--task regression needs --target COLUMN, the CSV column to fit" : "--target needs --task regression");
+            string dataPath = regression ? RegressionData(r.GetValue(data)) : CommonOptions.ResolveData(r.GetValue(data));
             var settings = new TrainSettings(
-                CommonOptions.ResolveData(r.GetValue(data)), CommonOptions.ResolveDevice(r.GetValue(device)!),
+                dataPath, CommonOptions.ResolveDevice(r.GetValue(device)!),
                 r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(optimizer)!,
                 CommonOptions.ParseWidths(r.GetValue(hidden)!), Mlp.ParseActivation(r.GetValue(activation)!), r.GetValue(seed),
                 r.GetValue(save)!, r.GetValue(init), !r.GetValue(noShuffle), r.GetValue(maxSteps),
@@ -70,7 +86,12 @@ internal static class TrainCommand
                 ClipGradValue = r.GetValue(clipValue),
                 Dropout = r.GetValue(dropout),
                 LayerNorm = r.GetValue(layerNorm),
+                Task = regression ? TrainingTask.Regression : TrainingTask.Classification,
+                Target = r.GetValue(target),
+                TestFraction = r.GetValue(testFraction),
             };
+            if (regression && settings.PlotPath is not null)
+                throw new CliException("--plot draws a classifier's loss and test accuracy; a regression's test RMSE is in each epoch's line and in --json");
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);
             CommonOptions.CheckWritable("--save", settings.SavePath);
             bool Given(string name) => r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
@@ -80,6 +101,15 @@ internal static class TrainCommand
             return new TrainRun(context, view).Run(settings, Given);
         });
         return command;
+    }
+
+    /// <summary>A regression's --data: a CSV file (not a folder of digits).</summary>
+    private static string RegressionData(string? given)
+    {
+        if (given is null) throw new CliException("--task regression needs --data FILE.csv");
+        if (Directory.Exists(given)) throw new CliException($"--data: '{given}' is a directory; --task regression reads a CSV file");
+        if (!File.Exists(given)) throw new CliException($"--data: file '{given}' does not exist (--task regression reads a CSV file)");
+        return given;
     }
 
     private static Option<double?> PositiveReal(Option<double?> option)

@@ -35,11 +35,11 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
             spec = MlpSpec.FromCheckpoint(resumeFile);
             s = s.ResumedFrom(resumeFile, spec, given);
         }
-        var train = MnistDataSet.Load(s.DataDirectory, MnistSplit.Train);
-        var test = MnistDataSet.Load(s.DataDirectory, MnistSplit.Test);
-        if (resumeFile is not null && spec.Inputs != train.ImageSize)
-            throw new CliException($"--resume: the checkpoint's model takes {spec.Inputs} inputs but the images have {train.ImageSize} pixels", CliApp.RunError);
-        spec = spec with { Inputs = train.ImageSize };
+        var data = RunData.Load(s, resumeFile is not null);
+        if (resumeFile is not null && (spec.Inputs != data.Inputs || spec.Classes != data.Outputs))
+            throw new CliException($"--resume: the checkpoint's model maps {spec.Inputs} inputs to {spec.Classes} outputs but the data have " +
+                $"{data.Inputs} features and {data.Outputs} targets", CliApp.RunError);
+        spec = spec with { Inputs = data.Inputs, Classes = data.Outputs };
 
         var generator = new Generator(s.Seed);
         using var model = spec.Create(generator, s.Device);
@@ -60,9 +60,10 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         {
             ModelCheckpoint.Load(model, SafetensorsReader.Read(s.Init));
         }
-        using var trainLoader = DataLoader.FromMnist(train, s.BatchSize, s.Shuffle, generator, s.Device);
-        using var testLoader = DataLoader.FromMnist(test, 1000, device: s.Device);
-        using var trainer = new Trainer(model, optimizer, s.UseGraphs) { ClipGradNorm = s.ClipGradNorm, ClipGradValue = s.ClipGradValue };
+        var (trainLoader, testLoader) = data.Loaders(s, generator);
+        using var disposeTrain = trainLoader;
+        using var disposeTest = testLoader;
+        using var trainer = new Trainer(model, optimizer, s.UseGraphs, s.Task) { ClipGradNorm = s.ClipGradNorm, ClipGradValue = s.ClipGradValue };
         var rotation = new CheckpointRotation(s.SavePath, s.Keep);
 
         view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
@@ -70,7 +71,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
                     (s.ClipGradValue is { } bound ? $", gradients clamped to ±{bound.ToString(CultureInfo.InvariantCulture)}" : "") +
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}");
-        view.Header($"data: {s.DataDirectory} ({train.Count} train, {test.Count} test)" +
+        view.Header($"data: {s.DataDirectory} ({data.Description})" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +
                     (s.Resume is null ? "" : $", resuming {s.Resume} after epoch {firstEpoch - 1}"));
 
@@ -98,10 +99,11 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
                     view.Note($"warning: {where}; continuing because of --continue-on-nan");
                 }
                 var eval = trainer.Evaluate(testLoader);
-                history.Add(new EpochRecord(epoch, result.TrainLoss, eval.MeanLoss, eval.Accuracy));
+                // A regression has no accuracy: its test RMSE is √(test loss).
+                history.Add(new EpochRecord(epoch, result.TrainLoss, eval.MeanLoss, s.Task == TrainingTask.Regression ? double.NaN : eval.Accuracy));
                 view.EpochDone(result, eval, s.Epochs);
                 (last, lastTest) = (result, eval);
-                if (result.Samples < train.Count)
+                if (result.Samples < data.TrainCount)
                 {
                     metadata[StoppedInsideEpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
                     break;

@@ -12,6 +12,21 @@ internal sealed record TrainSettings(
 {
     private const string Key = ModelCheckpoint.TrainingStatePrefix + "train.";
 
+    /// <summary>Metadata naming the task ("classification" or "regression"); absent in classifiers saved before it existed.</summary>
+    public const string TaskKey = Key + "task";
+
+    /// <summary>Metadata naming a regression's target column.</summary>
+    public const string TargetKey = Key + "target";
+
+    /// <summary>Classification of MNIST digits (the default), or regression of a CSV file's target column (--task).</summary>
+    public Training.TrainingTask Task { get; init; }
+
+    /// <summary>The CSV column a regression fits (--target).</summary>
+    public string? Target { get; init; }
+
+    /// <summary>The share of a regression's rows held out for testing, drawn by the seed (--test-fraction).</summary>
+    public double TestFraction { get; init; } = 0.2;
+
     /// <summary>On a GPU, replay each step as a captured CUDA graph (--no-graphs turns it off); the results are the same.</summary>
     public bool UseGraphs { get; init; } = true;
 
@@ -44,6 +59,12 @@ internal sealed record TrainSettings(
         if (Schedule is not null) metadata[Key + "lr_schedule"] = Schedule.ToString();
         if (ClipGradNorm is { } norm) metadata[Key + "clip_grad_norm"] = norm.ToString("R", CultureInfo.InvariantCulture);
         if (ClipGradValue is { } value) metadata[Key + "clip_grad_value"] = value.ToString("R", CultureInfo.InvariantCulture);
+        metadata[TaskKey] = Task == Training.TrainingTask.Regression ? "regression" : "classification";
+        if (Task == Training.TrainingTask.Regression)
+        {
+            metadata[TargetKey] = Target!;
+            metadata[Key + "test_fraction"] = TestFraction.ToString("R", CultureInfo.InvariantCulture);
+        }
         return metadata;
     }
 
@@ -77,6 +98,9 @@ internal sealed record TrainSettings(
             Schedule = file.Metadata.TryGetValue(Key + "lr_schedule", out string? schedule) ? ReadSchedule(file, schedule) : null,
             ClipGradNorm = Optional("clip_grad_norm"),
             ClipGradValue = Optional("clip_grad_value"),
+            Task = file.Metadata.GetValueOrDefault(TaskKey) == "regression" ? Training.TrainingTask.Regression : Training.TrainingTask.Classification,
+            Target = file.Metadata.GetValueOrDefault(TargetKey),
+            TestFraction = Optional("test_fraction") ?? 0.2,
         };
         Conflict(given, "--optimizer", Optimizer, resumed.Optimizer);
         Conflict(given, "--lr", LearningRate, resumed.LearningRate);
@@ -90,6 +114,9 @@ internal sealed record TrainSettings(
         Conflict(given, "--lr-schedule", Schedule?.ToString() ?? "none", resumed.Schedule?.ToString() ?? "none");
         Conflict(given, "--clip-grad-norm", Text(ClipGradNorm), Text(resumed.ClipGradNorm));
         Conflict(given, "--clip-grad-value", Text(ClipGradValue), Text(resumed.ClipGradValue));
+        Conflict(given, "--task", Task, resumed.Task);
+        Conflict(given, "--target", Target ?? "none", resumed.Target ?? "none");
+        Conflict(given, "--test-fraction", TestFraction, resumed.TestFraction);
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
     }

@@ -30,7 +30,8 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
         train.TrainLoss,
         train.LearningRate,
         TestLoss = test.MeanLoss,
-        TestAccuracy = test.Accuracy,
+        TestAccuracy = test.Task == TrainingTask.Classification ? test.Accuracy : (double?)null,
+        TestRmse = test.Task == TrainingTask.Regression ? test.RootMeanSquaredError : (double?)null,
         train.SamplesPerSecond,
         Seconds = train.Elapsed.TotalSeconds,
     });
@@ -45,7 +46,8 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
         s.Steps,
         s.TrainLoss,
         TestLoss = s.Test?.MeanLoss,
-        TestAccuracy = s.Test?.Accuracy,
+        TestAccuracy = s.Test is { Task: TrainingTask.Classification } c ? c.Accuracy : (double?)null,
+        TestRmse = s.Test is { Task: TrainingTask.Regression } r ? r.RootMeanSquaredError : (double?)null,
         s.SavedTo,
         Seconds = s.Elapsed.TotalSeconds,
     });

@@ -14,7 +14,12 @@ internal static class SummaryTable
         Add(table, "epochs completed", s.EpochsCompleted.ToString(CultureInfo.InvariantCulture));
         Add(table, "optimizer steps", s.Steps.ToString(CultureInfo.InvariantCulture));
         if (s.TrainLoss is { } loss) Add(table, "last train loss", loss.ToString("F4", CultureInfo.InvariantCulture));
-        if (s.Test is { } test)
+        if (s.Test is { Task: Training.TrainingTask.Regression } regression)
+        {
+            Add(table, "test RMSE", string.Create(CultureInfo.InvariantCulture, $"{regression.RootMeanSquaredError:G5} ({regression.Count} rows)"));
+            Add(table, "test MSE", regression.MeanLoss.ToString("G5", CultureInfo.InvariantCulture));
+        }
+        else if (s.Test is { } test)
         {
             Add(table, "test accuracy", string.Create(CultureInfo.InvariantCulture, $"{100 * test.Accuracy:F2}% ({test.Correct}/{test.Count})"));
             Add(table, "test loss", test.MeanLoss.ToString("F4", CultureInfo.InvariantCulture));

@@ -54,6 +54,24 @@ public class TensorDatasetTests
     }
 
     [Test]
+    public void Split_DrawsTheTestRowsByTheGenerator_AndKeepsEachSidesOrder()
+    {
+        float[] features = Enumerable.Range(0, 20).Select(i => (float)i).ToArray();
+        var data = new TensorDataset(features, [10, 2], Enumerable.Range(0, 10).ToArray());
+        var (train, test) = data.Split(0.3, new Generator(4));
+        Assert.That((train.Count, test.Count), Is.EqualTo((7, 3)));
+        int[] testRows = new Generator(4).Permutation(10).Take(3).Order().ToArray();
+        using var loader = DataLoader.FromDataset(test, batchSize: 3);
+        var (x, y) = loader.First();
+        Assert.That(y.ToArray<int>(), Is.EqualTo(testRows), "the permutation's first three rows, in file order");
+        Assert.That(x.ToArray<float>(), Is.EqualTo(testRows.SelectMany(r => new[] { 2f * r, 2f * r + 1 })));
+        using var trainLoader = DataLoader.FromDataset(train, batchSize: 7);
+        Assert.That(trainLoader.First().Y.ToArray<int>(), Is.EqualTo(Enumerable.Range(0, 10).Except(testRows)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Split(1.0, new Generator(4)));
+        Assert.That(Assert.Throws<ArgumentException>(() => data.Split(0.01, new Generator(4)))!.Message, Does.Contain("leaves no test rows"));
+    }
+
+    [Test]
     public void Idx_FeaturesOfAnyShape_WithOneLabelEach()
     {
         using var dir = new TempDirectory();

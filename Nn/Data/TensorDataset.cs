@@ -98,6 +98,37 @@ public sealed class TensorDataset
     }
 
     /// <summary>
+    /// The rows split at random into a training and a test set (as sklearn's train_test_split): round(count *
+    /// <paramref name="testFraction"/>) rows, drawn by <paramref name="generator"/>'s permutation, go to the test set, and
+    /// both keep the file's order among themselves.
+    /// </summary>
+    public (TensorDataset Train, TensorDataset Test) Split(double testFraction, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        if (!(testFraction > 0 && testFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, "the test fraction lies strictly between 0 and 1");
+        int testCount = (int)Math.Round(Count * testFraction);
+        if (testCount == 0 || testCount == Count)
+            throw new ArgumentException($"a test fraction of {testFraction} of {Count} rows leaves {(testCount == 0 ? "no test" : "no training")} rows");
+        var testRows = generator.Permutation(Count).Take(testCount).ToHashSet();
+        int[] test = Enumerable.Range(0, Count).Where(testRows.Contains).ToArray();
+        int[] train = Enumerable.Range(0, Count).Where(r => !testRows.Contains(r)).ToArray();
+        return (Rows(train), Rows(test));
+    }
+
+    private TensorDataset Rows(int[] rows)
+    {
+        int featureWidth = Features.Length / Count, targetWidth = Targets.Length / Count;
+        var features = new float[rows.Length * featureWidth];
+        for (int i = 0; i < rows.Length; i++) Array.Copy(Features, rows[i] * featureWidth, features, i * featureWidth, featureWidth);
+        var targets = Array.CreateInstance(Targets.GetType().GetElementType()!, rows.Length * targetWidth);
+        for (int i = 0; i < rows.Length; i++) Array.Copy(Targets, rows[i] * targetWidth, targets, i * targetWidth, targetWidth);
+        int[] featureShape = [rows.Length, .. FeatureShape.Skip(1)];
+        int[] targetShape = [rows.Length, .. TargetShape.Skip(1)];
+        return new TensorDataset(features, featureShape, targets, targetShape, TargetType);
+    }
+
+    /// <summary>
     /// Two IDX files (MNIST's format): features of any shape [M, ...] as floats (bytes as their values 0 to 255), and
     /// one uint8 class label per sample.
     /// </summary>

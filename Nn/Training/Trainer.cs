@@ -34,6 +34,9 @@ public sealed record EvaluationResult(double MeanLoss, long Correct, long Count)
 
     /// <summary>For a regression: √(mean squared error), in the targets' units.</summary>
     public double RootMeanSquaredError => Math.Sqrt(MeanLoss);
+
+    /// <summary>What was evaluated: a classifier (loss and accuracy) or a regression (mean squared error).</summary>
+    public TrainingTask Task { get; init; }
 }
 
 /// <summary>What a <see cref="Trainer"/> fits: class labels with cross-entropy, or float targets with the mean squared error.</summary>
@@ -279,7 +282,7 @@ public sealed class Trainer : IDisposable
         {
             model.Train(wasTraining);
         }
-        return new EvaluationResult(count == 0 ? double.NaN : lossSum.Item() / count, (long)correct.Item(), count);
+        return new EvaluationResult(count == 0 ? double.NaN : lossSum.Item() / count, (long)correct.Item(), count) { Task = task };
     }
 
     public void Dispose()

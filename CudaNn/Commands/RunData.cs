@@ -1,0 +1,60 @@
+using CudaNn.Data;
+using CudaNn.Training;
+
+namespace CudaNn.Cli.Commands;
+
+/// <summary>
+/// What `train` learns from: MNIST digits from a folder (classification), or the rows of a CSV file split into
+/// training and test rows by the seed (regression of its --target column).
+/// </summary>
+internal sealed class RunData
+{
+    // The split draws from its own stream of the seed, so it is the same on every run and on --resume, and leaves the
+    // generator that initialises and shuffles as it always was.
+    private const ulong SplitStream = 0x9E3779B97F4A7C15;
+
+    private readonly MnistDataSet? _mnistTrain, _mnistTest;
+    private readonly TensorDataset? _rowsTrain, _rowsTest;
+
+    private RunData(MnistDataSet train, MnistDataSet test) =>
+        (_mnistTrain, _mnistTest, Inputs, Outputs, TrainCount, Description) = (train, test, train.ImageSize, MnistDataSet.ClassCount, train.Count,
+            $"{train.Count} train, {test.Count} test");
+
+    private RunData(TensorDataset train, TensorDataset test, string target) =>
+        (_rowsTrain, _rowsTest, Inputs, Outputs, TrainCount, Description) = (train, test, train.FeatureShape[1], train.TargetShape[1], train.Count,
+            $"{train.Count} train rows, {test.Count} test rows, target '{target}'");
+
+    public int Inputs { get; }
+    public int Outputs { get; }
+    public int TrainCount { get; }
+    public string Description { get; }
+
+    public static RunData Load(TrainSettings s, bool resuming)
+    {
+        if (s.Task == TrainingTask.Classification)
+            return new RunData(MnistDataSet.Load(s.DataDirectory, MnistSplit.Train), MnistDataSet.Load(s.DataDirectory, MnistSplit.Test));
+        if (!File.Exists(s.DataDirectory))
+            throw new CliException(resuming
+                ? $"--resume: the checkpoint is a regression of column '{s.Target}'; give its CSV file: --task regression --target {s.Target} --data FILE.csv"
+                : $"--data: file '{s.DataDirectory}' does not exist", CliApp.RunError);
+        try
+        {
+            var rows = TensorDataset.FromCsv(s.DataDirectory, s.Target!);
+            var (train, test) = rows.Split(s.TestFraction, new Generator(s.Seed ^ SplitStream));
+            return new RunData(train, test, s.Target!);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new CliException($"--data: {e.Message}", CliApp.RunError);
+        }
+    }
+
+    /// <summary>The training loader (shuffled by <paramref name="generator"/> when asked) and the test loader, on the run's device.</summary>
+    public (DataLoader Train, DataLoader Test) Loaders(TrainSettings s, Generator generator)
+    {
+        if (_mnistTrain is not null)
+            return (DataLoader.FromMnist(_mnistTrain, s.BatchSize, s.Shuffle, generator, s.Device), DataLoader.FromMnist(_mnistTest!, 1000, device: s.Device));
+        return (DataLoader.FromDataset(_rowsTrain!, s.BatchSize, s.Shuffle, generator, s.Device),
+            DataLoader.FromDataset(_rowsTest!, 1000, device: s.Device));
+    }
+}
