@@ -24,7 +24,7 @@ public sealed class LayerNorm : Module
     public LayerNorm(int normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, Device? device = null, DType dtype = DType.Float32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(normalizedShape);
-        if (!(eps >= 0) || double.IsInfinity(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be a finite number, 0 or above");
+        Backends.BackendChecks.Epsilon(nameof(LayerNorm), eps);
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"LayerNorm needs a floating-point dtype, not {dtype.Name()}");
         NormalizedShape = normalizedShape;
         Eps = eps;

@@ -105,7 +105,7 @@ public class Adam : Optimizer
 
     private protected override void Update(OptimizerGroup group)
     {
-        int i = IndexOf(group);
+        int i = group.Index;
         group.Values.Backend.AdamStep(group.Values, group.Grads, _mSlices[i], _vSlices[i], group.Step, group.Hyperparameters!, Decoupled, _maxVSlices?[i]);
     }
 

@@ -18,11 +18,14 @@ public sealed class OptimizerGroup
     private double _learningRate;
     private double _weightDecay;
 
-    internal OptimizerGroup(Optimizer owner, IReadOnlyList<Parameter> parameters, Tensor values, Tensor grads, double learningRate, double weightDecay)
+    internal OptimizerGroup(Optimizer owner, int index, IReadOnlyList<Parameter> parameters, Tensor values, Tensor grads)
     {
-        (_owner, Parameters, Values, Grads, _learningRate, _weightDecay) = (owner, parameters, values, grads, learningRate, weightDecay);
+        (_owner, Index, Parameters, Values, Grads) = (owner, index, parameters, values, grads);
         Step = Tensor.Zeros([1], DType.Int32, values.Device);
     }
+
+    /// <summary>The group's position in <see cref="Optimizer.Groups"/>, which also picks its slice of every state buffer.</summary>
+    internal int Index { get; }
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
@@ -105,7 +108,7 @@ public abstract class Optimizer : IDisposable
         for (int i = 0; i < given.Count; i++)
         {
             int count = checked((int)given[i].Item2.Sum(p => p.Numel));
-            _groups[i] = new OptimizerGroup(this, given[i].Item2, Slice(FlatValues, start, count), Slice(FlatGrads, start, count), 0, 0);
+            _groups[i] = new OptimizerGroup(this, i, given[i].Item2, Slice(FlatValues, start, count), Slice(FlatGrads, start, count));
             start += count;
         }
     }
@@ -214,9 +217,6 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>A flat buffer of zeros beside the parameters, for optimizer state (moments, momentum).</summary>
     protected Tensor StateBuffer() => Tensor.Zeros(FlatValues.Shape, FlatValues.DType, FlatValues.Device);
-
-    /// <summary>The position of <paramref name="group"/> in <see cref="Groups"/>.</summary>
-    private protected int IndexOf(OptimizerGroup group) => Array.IndexOf(_groups, group);
 
     /// <summary>Each group's slice of a flat state buffer, in group order.</summary>
     private protected Tensor[] GroupSlices(Tensor flat)

@@ -86,7 +86,7 @@ public sealed class SGD : Optimizer
         : new Dictionary<string, Tensor> { ["momentum_buffer"] = _momentum };
 
     private protected override void Update(OptimizerGroup group) =>
-        group.Values.Backend.SgdStep(group.Values, group.Grads, _momentumSlices?[IndexOf(group)], group.Step, group.Hyperparameters!);
+        group.Values.Backend.SgdStep(group.Values, group.Grads, _momentumSlices?[group.Index], group.Step, group.Hyperparameters!);
 
     public override void Dispose()
     {

@@ -26,22 +26,19 @@ public static class Mlp
         var widths = new List<int> { inputs };
         widths.AddRange(hidden);
         widths.Add(classes);
+        // Every weight first, then the dropout seeds: adding dropout leaves the initialisation as it was.
+        var linears = Enumerable.Range(0, widths.Count - 1)
+            .Select(i => new Linear(widths[i], widths[i + 1], device: device, generator: generator)).ToArray();
         var layers = new List<(string, Module)>();
-        for (int i = 0; i + 1 < widths.Count; i++)
+        for (int i = 0; i < linears.Length; i++)
         {
             string n = (i + 1).ToString(CultureInfo.InvariantCulture);
-            layers.Add(($"fc{n}", new Linear(widths[i], widths[i + 1], device: device, generator: generator)));
-            if (i + 2 >= widths.Count) continue;
+            layers.Add(($"fc{n}", linears[i]));
+            if (i + 1 == linears.Length) break;
             if (layerNorm) layers.Add(($"norm{n}", new LayerNorm(widths[i + 1], device: device)));
             layers.Add(($"act{n}", NewActivation(activation)));
+            if (dropout > 0) layers.Add(($"drop{n}", new Dropout(dropout, generator)));
         }
-        if (dropout > 0)
-            for (int i = layers.Count - 1; i >= 0; i--)
-                if (layers[i].Item1.StartsWith("act", StringComparison.Ordinal))
-                    layers.Insert(i + 1, ("drop" + layers[i].Item1[3..], null!));
-        // Seeds are drawn after all weights, so adding dropout leaves the initialisation as it was.
-        for (int i = 0; i < layers.Count; i++)
-            if (layers[i].Item2 is null) layers[i] = (layers[i].Item1, new Dropout(dropout, generator));
         return new Sequential(layers.ToArray());
     }
 

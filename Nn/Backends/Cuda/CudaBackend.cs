@@ -13,6 +13,7 @@ public sealed class CudaBackend : Backend, IDisposable
     private readonly GpuDevice _device;
     private readonly Workspace _workspace;
     private DevicePtr _blocksDone;
+    private readonly List<(Tensor Start, long Count)> _runs = [];
 
     internal CudaBackend(GpuDevice device)
     {
@@ -98,6 +99,8 @@ public sealed class CudaBackend : Backend, IDisposable
         K.LayerNormForward(Stream, P(x), PtrOrNull(weight), PtrOrNull(bias), P(y), P(mean), P(rstd), rows, cols, (float)eps);
     }
 
+    private const string LayerNormSums = nameof(LayerNormBackward) + ".sums";
+
     /// <summary>layer_norm_backward for dx and dy·xhat (into the workspace), then bias_grad's fixed-order column sums for the weight and bias gradients.</summary>
     public override void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor dy, Tensor? dx, Tensor? dweight, Tensor? dbias)
     {
@@ -105,7 +108,7 @@ public sealed class CudaBackend : Backend, IDisposable
         if (dx is not null) BackendChecks.Elementwise(this, nameof(LayerNormBackward), x, dx);
         var dyXhat = dweight is null ? DevicePtr.Null : _workspace.Get(nameof(LayerNormBackward), (long)rows * cols * sizeof(float));
         K.LayerNormBackward(Stream, P(x), PtrOrNull(weight), P(mean), P(rstd), P(dy), PtrOrNull(dx), dyXhat, rows, cols);
-        var sums = _workspace.Get(nameof(LayerNormBackward) + ".sums", DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
+        var sums = _workspace.Get(LayerNormSums, DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
         if (dweight is not null) K.BiasGrad(Stream, dyXhat, P(dweight), rows, cols, sums);
         if (dbias is not null) K.BiasGrad(Stream, P(dy), P(dbias), rows, cols, sums);
     }
@@ -157,7 +160,8 @@ public sealed class CudaBackend : Backend, IDisposable
     {
         BackendChecks.ClipGradNorm(this, grads, maxNorm, totalNorm);
         var runs = ContiguousRuns(grads);
-        long partials = runs.Sum(r => DeviceKernels.SumSquaresPartials(r.Count));
+        long partials = 0;
+        foreach (var (_, count) in runs) partials += DeviceKernels.SumSquaresPartials(count);
         if (partials > int.MaxValue)
             throw new ArgumentException($"ClipGradNorm: {partials} partial sums are more than one launch folds");
         var workspace = _workspace.Get(nameof(ClipGradNorm), (1 + partials) * sizeof(double));
@@ -191,9 +195,11 @@ public sealed class CudaBackend : Backend, IDisposable
     }
 
     /// <summary>The tensors as runs of elements, each tensor that continues the previous one in its storage joined to it.</summary>
-    private static List<(Tensor Start, long Count)> ContiguousRuns(IReadOnlyList<Tensor> tensors)
+    private List<(Tensor Start, long Count)> ContiguousRuns(IReadOnlyList<Tensor> tensors)
     {
-        var runs = new List<(Tensor Start, long Count)>();
+        // One list, reused: a training step that clips (eagerly, before its graph is captured) allocates nothing here.
+        var runs = _runs;
+        runs.Clear();
         foreach (var t in tensors)
         {
             t.ThrowIfDisposed();
