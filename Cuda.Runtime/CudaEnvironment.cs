@@ -27,6 +27,12 @@ public sealed record CudaEnvironmentReport(
     NativeLibraryReport Driver, NativeLibraryReport Nvrtc, NativeLibraryReport Cublas,
     IReadOnlyList<string> Devices, string? NoUsableDeviceReason)
 {
+    /// <summary>libnccl, for data-parallel training on several GPUs; null when not looked for.</summary>
+    public NativeLibraryReport? Nccl { get; init; }
+
+    /// <summary>Open MPI's libmpi, which launches and joins data-parallel jobs; null when not looked for.</summary>
+    public NativeLibraryReport? Mpi { get; init; }
+
     public override string ToString()
     {
         var text = new StringBuilder();
@@ -34,6 +40,8 @@ public sealed record CudaEnvironmentReport(
         text.AppendLine($"driver:  {(Driver.Status.IsLoaded ? $"CUDA {DriverVersion ?? "?"}, loaded from {Driver.Status.LoadedFrom}" : Driver.Status.FailureReason)}");
         text.AppendLine($"NVRTC:   {Describe(Nvrtc)}");
         text.AppendLine($"cuBLAS:  {Describe(Cublas)}");
+        if (Nccl is not null) text.AppendLine($"NCCL:    {Describe(Nccl)}");
+        if (Mpi is not null) text.AppendLine($"MPI:     {Describe(Mpi)}");
         if (Devices.Count == 0)
             text.AppendLine("devices: none");
         foreach (string device in Devices)
@@ -81,7 +89,11 @@ public static class CudaEnvironment
             $"{RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})",
             driverVersion,
             new NativeLibraryReport(driver, driverVersion), nvrtc, cublas,
-            devices, reason);
+            devices, reason)
+        {
+            Nccl = new NativeLibraryReport(Distributed.NcclCommunicator.LibraryStatus, Attempt(() => Distributed.NcclCommunicator.Version.ToString(3))),
+            Mpi = new NativeLibraryReport(Distributed.MpiCommunicator.LibraryStatus, Attempt(() => Distributed.MpiCommunicator.LibraryVersion)),
+        };
     }
 
     private static string? Attempt(Func<string> version)
@@ -90,7 +102,8 @@ public static class CudaEnvironment
         {
             return version();
         }
-        catch (Exception e) when (e is CudaException or CudaUnavailableException or EntryPointNotFoundException or DllNotFoundException)
+        catch (Exception e) when (e is CudaException or CudaUnavailableException or Distributed.CollectiveException
+                                   or EntryPointNotFoundException or DllNotFoundException)
         {
             return $"(version unavailable: {e.Message})";
         }

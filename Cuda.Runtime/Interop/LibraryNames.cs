@@ -9,6 +9,8 @@ internal static class LibraryNames
     public const string Driver = "cudann-cuda-driver";
     public const string Nvrtc = "cudann-nvrtc";
     public const string Cublas = "cudann-cublas";
+    public const string Nccl = "cudann-nccl";
+    public const string Mpi = "cudann-mpi";
 
     /// <summary>What to look for, per logical name, newest version first.</summary>
     public static readonly IReadOnlyList<NativeLibrarySpec> All =
@@ -18,6 +20,9 @@ internal static class LibraryNames
             SearchToolkitFolders: true, CompanionPattern: "libnvrtc-builtins.so.{major}*", LimitedByDriver: true),
         new(Cublas, "CUDANN_CUBLAS_PATH", ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"],
             SearchToolkitFolders: true, CompanionPattern: "libcublasLt.so.{major}", LimitedByDriver: true),
+        new(Nccl, "CUDANN_NCCL_PATH", ["libnccl.so.2"], SearchToolkitFolders: true, CompanionPattern: null),
+        // MPICH's libmpi.so.12 is looked for too, only to say clearly that its integer handles are not Open MPI's.
+        new(Mpi, "CUDANN_MPI_PATH", ["libmpi.so.40", "libmpi.so.12"], SearchToolkitFolders: false, CompanionPattern: null),
     ];
 
     public static NativeLibrarySpec Spec(string logicalName) =>

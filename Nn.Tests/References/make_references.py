@@ -31,6 +31,8 @@ CI never runs this: the files it writes are committed, and the tests read them.
   counts: PyTorch's own arithmetic (noise = bernoulli mask / (1 - p), y = x * noise) on CudaNn's masks.
 - clipping.safetensors: clip_grad_norm_ and clip_grad_value_ on three gradients (5x7, 7, 3x5, with one element of
   1e3 in the last): the gradients before ("grad.I") and after ("CASE.grad.I"), and the returned norm ("CASE.norm").
+- distributed_sampler.safetensors: the indices torch.utils.data.DistributedSampler (shuffle=False, drop_last=False) gives
+  each rank ("COUNT-REPLICAS.rankR"), padding included, for data sets smaller than, equal to and larger than the ranks.
 """
 import json
 import os
@@ -426,6 +428,16 @@ def losses():
     }, {"torch": torch.__version__})
 
 
+def distributed_sampler():
+    from torch.utils.data.distributed import DistributedSampler
+    tensors = {}
+    for count, replicas in [(10, 3), (7, 4), (2, 3), (12, 4), (5, 1), (1, 5)]:
+        for rank in range(replicas):
+            sampler = DistributedSampler(range(count), num_replicas=replicas, rank=rank, shuffle=False, drop_last=False)
+            tensors[f"{count}-{replicas}.rank{rank}"] = torch.tensor(list(sampler), dtype=torch.int32)
+    write("distributed_sampler.safetensors", tensors, {"torch": torch.__version__})
+
+
 if __name__ == "__main__":
     for i, (activation, loss_name, optimizer_name, batch) in enumerate(MLPS):
         mlp(activation, loss_name, optimizer_name, batch, seed=1000 + i)
@@ -438,4 +450,5 @@ if __name__ == "__main__":
     layer_norm()
     regression()
     losses()
+    distributed_sampler()
     print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".safetensors")))

@@ -35,10 +35,29 @@ public class InteropBindingTests
     }
 
     [Test]
+    public void EveryMpiEntryPointAndHandle_IsExportedByTheLoadedLibrary()
+    {
+        Requirements.Mpirun();
+        var library = CudaNn.Distributed.MpiCommunicator.LibraryStatus;
+        AssertAllExported(typeof(Mpi), library);
+        Assert.That(MpiHandles.From(library.Handle), Is.Not.Null, $"{library.LoadedFrom} exports Open MPI's predefined handles");
+        Assert.That(CudaNn.Distributed.MpiCommunicator.LibraryVersion, Does.StartWith("Open MPI"));
+    }
+
+    [Test]
+    public void EveryNcclEntryPoint_IsExportedByTheLoadedLibrary()
+    {
+        var library = CudaNn.Distributed.NcclCommunicator.LibraryStatus;
+        if (!library.IsLoaded) Requirements.SkipOrFail(Requirements.RequireGpu, $"NCCL is not available: {library.FailureReason}");
+        AssertAllExported(typeof(Nccl), library);
+        Assert.That(CudaNn.Distributed.NcclCommunicator.Version, Is.GreaterThanOrEqualTo(new Version(2, 10)), "ncclAvg needs NCCL 2.10");
+    }
+
+    [Test]
     public void EveryBindingClass_UsesOnlyCudaNnLogicalLibraryNames()
     {
         var logicalNames = LibraryNames.All.Select(s => s.LogicalName).ToHashSet();
-        foreach (Type binding in new[] { typeof(Driver), typeof(Nvrtc), typeof(Cublas) })
+        foreach (Type binding in new[] { typeof(Driver), typeof(Nvrtc), typeof(Cublas), typeof(Mpi), typeof(Nccl) })
             foreach (MethodInfo method in Imports(binding))
                 Assert.That(logicalNames, Does.Contain(method.GetCustomAttribute<LibraryImportAttribute>()!.LibraryName), method.Name);
     }
@@ -69,6 +88,13 @@ public class InteropBindingTests
     [TestCase(CublasOperation.CUBLAS_OP_T, 1)]
     [TestCase(CublasMath.CUBLAS_TF32_TENSOR_OP_MATH, 3)]
     [TestCase(LibraryProperty.PATCH_LEVEL, 2)]
+    [TestCase(NcclResult.ncclInvalidUsage, 5)]
+    [TestCase(NcclResult.ncclInProgress, 7)]
+    [TestCase(NcclDataType.ncclFloat32, 7)]
+    [TestCase(NcclDataType.ncclFloat64, 8)]
+    [TestCase(NcclDataType.ncclInt64, 4)]
+    [TestCase(NcclRedOp.ncclAvg, 4)]
+    [TestCase(MpiThreadLevel.MPI_THREAD_SERIALIZED, 2)]
     public void EnumValue_MatchesHeader(object value, int header)
     {
         Assert.That(Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(header));
@@ -91,6 +117,7 @@ public class InteropBindingTests
         Assert.That(sizeof(CublasStatus), Is.EqualTo(4));
         Assert.That(sizeof(DevicePtr), Is.EqualTo(sizeof(ulong)), "a DevicePtr kernel argument must be exactly a CUdeviceptr");
         Assert.That(sizeof(nuint), Is.EqualTo(8), "size_t on x86-64 Linux");
+        Assert.That(sizeof(NcclUniqueId), Is.EqualTo(128), "NCCL_UNIQUE_ID_BYTES");
     }
 
     private static IEnumerable<MethodInfo> Imports(Type binding) =>

@@ -18,6 +18,9 @@ public static class Requirements
     /// <summary>Set to 1 where the host emulator must build and run.</summary>
     public const string RequireEmulator = "CUDANN_REQUIRE_EMULATOR";
 
+    /// <summary>Set to 1 where Open MPI (mpirun and libmpi.so.40) must be present.</summary>
+    public const string RequireMpi = "CUDANN_REQUIRE_MPI";
+
     /// <summary>Skips the test with <paramref name="reason"/>, or fails it when <paramref name="environmentVariable"/> is "1".</summary>
     [DoesNotReturn]
     public static void SkipOrFail(string environmentVariable, string reason)
@@ -34,6 +37,17 @@ public static class Requirements
         if (!NvrtcCompiler.TryLoad(out NvrtcCompiler? compiler, out string? reason))
             SkipOrFail(RequireNvrtc, $"NVRTC is not available: {reason}");
         return compiler;
+    }
+
+    /// <summary>The path of Open MPI's mpirun with libmpi loaded, or skip/fail (<see cref="RequireMpi"/>).</summary>
+    public static string Mpirun()
+    {
+        var library = CudaNn.Distributed.MpiCommunicator.LibraryStatus;
+        if (!library.IsLoaded) SkipOrFail(RequireMpi, $"MPI is not available: {library.FailureReason}");
+        string? mpirun = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(folder => Path.Combine(folder, "mpirun")).FirstOrDefault(File.Exists);
+        if (mpirun is null) SkipOrFail(RequireMpi, "mpirun is not on PATH (apt-get install openmpi-bin)");
+        return mpirun;
     }
 
     /// <summary>A usable GPU with cuBLAS loaded, or skip/fail (<see cref="RequireGpu"/>).</summary>

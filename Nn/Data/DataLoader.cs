@@ -22,9 +22,10 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
 
     /// <param name="images">uint8 [M, ...], one row per sample; the loader takes ownership.</param>
     /// <param name="labels">uint8 [M]; the loader takes ownership.</param>
+    /// <param name="shard">This rank's share of every epoch in a data-parallel job; null: every sample.</param>
     public DataLoader(Tensor images, Tensor labels, int batchSize, bool shuffle = false, Generator? generator = null,
-        DType dtype = DType.Float32, double mean = 0.5, double std = 0.5, bool dropLast = false)
-        : this(RequireBytes(images, labels, std), labels, batchSize, shuffle, generator, dtype, dropLast, normalizeBytes: true)
+        DType dtype = DType.Float32, double mean = 0.5, double std = 0.5, bool dropLast = false, DistributedShard? shard = null)
+        : this(RequireBytes(images, labels, std), labels, batchSize, shuffle, generator, dtype, dropLast, normalizeBytes: true, shard)
     {
         Mean = mean;
         Std = std;
@@ -40,7 +41,8 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         return images;
     }
 
-    private DataLoader(Tensor features, Tensor targets, int batchSize, bool shuffle, Generator? generator, DType dtype, bool dropLast, bool normalizeBytes)
+    private DataLoader(Tensor features, Tensor targets, int batchSize, bool shuffle, Generator? generator, DType dtype, bool dropLast, bool normalizeBytes,
+        DistributedShard? shard)
     {
         if (features.Rank < 1 || targets.Rank < 1 || targets.Shape[0] != features.Shape[0])
             throw new ArgumentException($"DataLoader: {(features.Rank > 0 ? features.Shape[0] : 0)} {(normalizeBytes ? "images" : "samples")} but " +
@@ -58,11 +60,14 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         DropLast = dropLast;
         Generator = generator ?? new Generator(0);
         DType = dtype;
-        _order = Tensor.Empty([Count], DType.Int32, features.Device);
-        _order.CopyFrom<int>(Enumerable.Range(0, Count).ToArray());
+        Shard = shard;
+        SamplesPerEpoch = shard?.Length(Count) ?? Count;
+        _order = Tensor.Empty([SamplesPerEpoch], DType.Int32, features.Device);
+        int[] identity = Enumerable.Range(0, Count).ToArray();
+        _order.CopyFrom<int>(shard is null ? identity : shard.Select(identity));
         // Each batch reads the same slice of the order every epoch: make the views once, not once per step.
         _batchIndices = Enumerable.Range(0, BatchCount)
-            .Select(b => _order.Narrow(b * batchSize, Math.Min(batchSize, Count - b * batchSize))).ToArray();
+            .Select(b => _order.Narrow(b * batchSize, Math.Min(batchSize, SamplesPerEpoch - b * batchSize))).ToArray();
     }
 
     /// <summary>
@@ -70,7 +75,7 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
     /// <paramref name="dtype"/>, float targets too, class labels as int32. Each batch is x [B, ...features] and y [B, ...targets].
     /// </summary>
     public static DataLoader FromDataset(TensorDataset data, int batchSize, bool shuffle = false, Generator? generator = null,
-        Device? device = null, DType dtype = DType.Float32, bool dropLast = false)
+        Device? device = null, DType dtype = DType.Float32, bool dropLast = false, DistributedShard? shard = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"DataLoader needs a floating-point dtype, not {dtype.Name()}", nameof(dtype));
@@ -87,11 +92,17 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
             using var hostTargets = Tensor.FromArray((float[])data.Targets, data.TargetShape.ToArray());
             targets = TensorConversion.To(hostTargets, device, dtype);
         }
-        return new DataLoader(features, targets, batchSize, shuffle, generator, dtype, dropLast, normalizeBytes: false);
+        return new DataLoader(features, targets, batchSize, shuffle, generator, dtype, dropLast, normalizeBytes: false, shard);
     }
 
     /// <summary>Samples in the data set.</summary>
     public int Count { get; }
+
+    /// <summary>This rank's share of each epoch in a data-parallel job; null when the loader yields every sample.</summary>
+    public DistributedShard? Shard { get; }
+
+    /// <summary>Samples one epoch yields before <see cref="DropLast"/>: <see cref="Count"/>, or this rank's share of it.</summary>
+    public int SamplesPerEpoch { get; }
 
     /// <summary>Values per sample (784 for MNIST).</summary>
     public int Features { get; }
@@ -114,12 +125,19 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
     public Device Device => _features.Device;
 
     /// <summary>Batches per epoch (len(loader)): the last one smaller, or dropped with <see cref="DropLast"/>.</summary>
-    public int BatchCount => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
+    public int BatchCount => DropLast ? SamplesPerEpoch / BatchSize : (SamplesPerEpoch + BatchSize - 1) / BatchSize;
 
-    /// <summary>One epoch. With shuffling, the permutation is drawn and uploaded here, once per epoch.</summary>
+    /// <summary>
+    /// One epoch. With shuffling, the permutation of the whole data set is drawn here, once per epoch (every rank of a
+    /// job draws the same one from the same seed), and this rank's share of it is uploaded.
+    /// </summary>
     public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator()
     {
-        if (Shuffle) _order.CopyFrom<int>(Generator.Permutation(Count));
+        if (Shuffle)
+        {
+            int[] permutation = Generator.Permutation(Count);
+            _order.CopyFrom<int>(Shard is null ? permutation : Shard.Select(permutation));
+        }
         var backend = Device.BackendFor(DType);
         foreach (var indices in _batchIndices)
         {

@@ -147,8 +147,11 @@ public abstract class Optimizer : IDisposable
     /// <summary>All gradients, one flat view.</summary>
     protected Tensor FlatGrads { get; }
 
-    /// <summary>All gradients, one flat view, for clipping them in one launch.</summary>
+    /// <summary>All gradients, one flat view, for clipping (or averaging over ranks) in one launch.</summary>
     internal Tensor AllGrads => FlatGrads;
+
+    /// <summary>All parameter values, one flat view, for broadcasting them in one collective.</summary>
+    internal Tensor AllValues => FlatValues;
 
     /// <summary>Sets every gradient to zero (optimizer.zero_grad(set_to_none=False)).</summary>
     public void ZeroGrad() => FlatGrads.Backend.Fill(FlatGrads, 0.0);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CudaNn.Backends.Cuda;
 using CudaNn.Data;
+using CudaNn.Distributed;
 using CudaNn.Nn;
 using CudaNn.Optim;
 
@@ -54,6 +55,10 @@ public enum TrainingTask
 /// regression, the mean squared error), backward, step. Losses are summed on the model's device and read once per epoch, so a GPU step never
 /// waits for the host. Evaluation runs under <see cref="GradMode.NoGrad"/> with a loss and sums of its own, so it
 /// shares no buffer with the training step (which a CUDA graph may replay after it).
+/// With a <see cref="ProcessGroup"/> it trains data-parallel (PyTorch's DistributedDataParallel): every rank starts from
+/// rank 0's weights, averages its gradients with the others' before each step (inside the captured graph with NCCL),
+/// and the epoch's loss and the evaluation's sums are reduced over the ranks; each rank's loaders take its own
+/// <see cref="DistributedShard"/> of the data.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -74,10 +79,14 @@ public sealed class Trainer : IDisposable
     private double? _clipGradValue;
     private Tensor? _gradNorm;
     private readonly Tensor[] _allGrads;
+    private readonly ProcessGroup? _group;
 
     /// <param name="useGraphs">On a GPU device, capture the training step as a CUDA graph and replay it (turn off to debug).</param>
     /// <param name="task">Classification (cross-entropy, the default) or regression (mean squared error).</param>
-    public Trainer(Module model, Optimizer optimizer, bool useGraphs = true, TrainingTask task = TrainingTask.Classification)
+    /// <param name="processGroup">The ranks to train with, data-parallel; null trains alone. Constructing the trainer
+    /// broadcasts rank 0's parameters and optimizer state, so every rank must construct it.</param>
+    public Trainer(Module model, Optimizer optimizer, bool useGraphs = true, TrainingTask task = TrainingTask.Classification,
+        ProcessGroup? processGroup = null)
     {
         if (!Enum.IsDefined(task)) throw new ArgumentOutOfRangeException(nameof(task), task, "unknown training task");
         Model = model;
@@ -90,7 +99,18 @@ public sealed class Trainer : IDisposable
         if (useGraphs && first.Device is GpuDevice gpu) _graphs = new StepGraphs(gpu);
         _stepOnBatch = () => Step(_batch.X, _batch.Y);
         _allGrads = [optimizer.AllGrads];
+        if (processGroup is not null)
+        {
+            if (processGroup.Device != first.Device)
+                throw new ArgumentException($"the model is on {first.Device.Name} but the {processGroup.Backend} process group's tensors live on {processGroup.Device.Name}");
+            _group = processGroup;
+            processGroup.Broadcast(optimizer.AllValues);
+            foreach (var state in optimizer.StateBuffers().Values) processGroup.Broadcast(state);
+        }
     }
+
+    /// <summary>The ranks this trainer trains with, data-parallel; null when it trains alone.</summary>
+    public ProcessGroup? ProcessGroup => _group;
 
     /// <summary>Whether training steps are captured and replayed as CUDA graphs.</summary>
     public bool UsesGraphs => _graphs is not null;
@@ -150,6 +170,7 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// One pass over <paramref name="loader"/>, stopping early once <paramref name="maxSteps"/> steps are reached in total.
+    /// Data-parallel, the result's loss and samples are the whole job's, and progress reports this rank's running loss.
     /// Each step's loss is kept on the device and checked once at the end, so a NaN or infinity is reported
     /// with the step it first appeared in (<see cref="EpochResult.FirstNonFiniteStep"/>) without a sync per step.
     /// <paramref name="progress"/>, when given, is called at most every <see cref="ProgressInterval"/> and after the last batch.
@@ -181,7 +202,13 @@ public sealed class Trainer : IDisposable
                 progress(new BatchProgress(epoch, batch, loader.BatchCount, samples, _lossSum.Item() / samples, clock.Elapsed));
             }
         }
-        double meanLoss = samples == 0 ? double.NaN : _lossSum.Item() / samples;
+        double lossSum = _lossSum.Item();
+        if (_group is not null)
+        {
+            double[] totals = _group.AllReduce([lossSum, samples]);
+            (lossSum, samples) = (totals[0], (long)totals[1]);
+        }
+        double meanLoss = samples == 0 ? double.NaN : lossSum / samples;
         int? bad = double.IsFinite(meanLoss) || samples == 0 ? null : FirstNonFinite(stepLosses, batch);
         return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed)
         {
@@ -233,14 +260,28 @@ public sealed class Trainer : IDisposable
             Model.Backward(_mse.Backward());
         }
         var grads = _allGrads[0];
+        // Clipping sees the averaged gradients, as it does after DistributedDataParallel's backward.
+        _group?.AllReduce(grads, ReduceOp.Average);
         if (_clipGradValue is { } bound) grads.Backend.Clamp(grads, -bound, bound);
         if (_clipGradNorm is { } maxNorm) grads.Backend.ClipGradNorm(_allGrads, maxNorm, _gradNorm!);
         Optimizer.Step();
         _batchLoss = loss;
     }
 
-    /// <summary>Mean loss and accuracy (or mean squared error) of the model on every sample of <paramref name="loader"/>, in evaluation mode.</summary>
-    public EvaluationResult Evaluate(DataLoader loader) => Evaluate(Model, loader, Task, _evalLossFn, _evalMse, _evalLossSum, _correct);
+    /// <summary>
+    /// Mean loss and accuracy (or mean squared error) of the model on every sample of <paramref name="loader"/>, in evaluation mode;
+    /// data-parallel, over every rank's share (a loader with an unpadded <see cref="DistributedShard"/> counts each sample once).
+    /// </summary>
+    public EvaluationResult Evaluate(DataLoader loader)
+    {
+        var (lossSum, correct, count) = EvaluationSums(Model, loader, Task, _evalLossFn, _evalMse, _evalLossSum, _correct);
+        if (_group is not null)
+        {
+            double[] totals = _group.AllReduce([lossSum, correct, count]);
+            (lossSum, correct, count) = (totals[0], (long)totals[1], (long)totals[2]);
+        }
+        return Result(lossSum, correct, count, Task);
+    }
 
     /// <summary>Mean loss and accuracy of any classifier (or mean squared error of a regression), for `eval` without an optimizer.</summary>
     public static EvaluationResult Evaluate(Module model, DataLoader loader, TrainingTask task = TrainingTask.Classification)
@@ -250,11 +291,16 @@ public sealed class Trainer : IDisposable
         var first = model.Parameters().First().Value;
         using var lossSum = Tensor.Zeros([1], first.DType, first.Device);
         using var correct = Tensor.Zeros([1], DType.Int32, first.Device);
-        return Evaluate(model, loader, task, lossFn, mse, lossSum, correct);
+        var (sum, right, count) = EvaluationSums(model, loader, task, lossFn, mse, lossSum, correct);
+        return Result(sum, right, count, task);
     }
 
-    private static EvaluationResult Evaluate(Module model, DataLoader loader, TrainingTask task, CrossEntropyLoss lossFn, MSELoss mse,
-        Tensor lossSum, Tensor correct)
+    private static EvaluationResult Result(double lossSum, long correct, long count, TrainingTask task) =>
+        new(count == 0 ? double.NaN : lossSum / count, correct, count) { Task = task };
+
+    /// <summary>The summed loss, the correct predictions and the samples of one pass over <paramref name="loader"/>.</summary>
+    private static (double LossSum, long Correct, long Count) EvaluationSums(Module model, DataLoader loader, TrainingTask task,
+        CrossEntropyLoss lossFn, MSELoss mse, Tensor lossSum, Tensor correct)
     {
         bool wasTraining = model.Training;
         model.Eval();
@@ -282,7 +328,7 @@ public sealed class Trainer : IDisposable
         {
             model.Train(wasTraining);
         }
-        return new EvaluationResult(count == 0 ? double.NaN : lossSum.Item() / count, (long)correct.Item(), count) { Task = task };
+        return (lossSum.Item(), (long)correct.Item(), count);
     }
 
     public void Dispose()

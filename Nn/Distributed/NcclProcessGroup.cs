@@ -1,0 +1,113 @@
+using System.Globalization;
+using CudaNn.Backends.Cuda;
+
+namespace CudaNn.Distributed;
+
+/// <summary>
+/// A process group of GPUs, one per rank, whose collectives NCCL runs on the device's stream: they are ordered with
+/// the step's kernels and captured with them into the step's CUDA graph. MPI carries rank 0's NCCL id to the other
+/// ranks and serves the barrier and the abort; a single rank needs no MPI.
+/// </summary>
+public sealed class NcclProcessGroup : ProcessGroup
+{
+    private readonly GpuDevice _device;
+    private readonly NcclCommunicator _nccl;
+    private readonly MpiCommunicator? _mpi;
+
+    private NcclProcessGroup(GpuDevice device, NcclCommunicator nccl, MpiCommunicator? mpi) => (_device, _nccl, _mpi) = (device, nccl, mpi);
+
+    /// <summary>A group of one GPU, for trying the NCCL path (and its graph capture) on a single card without a launcher.</summary>
+    public static NcclProcessGroup Single(GpuDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        RequireCuda(device);
+        return new NcclProcessGroup(device, new NcclCommunicator(0, 1, NcclCommunicator.CreateUniqueId()), null);
+    }
+
+    /// <summary>Every rank of <paramref name="mpi"/>'s job on its own GPU, <paramref name="device"/> being this rank's.</summary>
+    public static NcclProcessGroup Create(GpuDevice device, MpiCommunicator mpi, MpiLaunch launch)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(mpi);
+        ArgumentNullException.ThrowIfNull(launch);
+        RequireCuda(device);
+        string own = $"cuda:{LocalGpu(launch).ToString(CultureInfo.InvariantCulture)}";
+        if (launch.LocalSize > 1 && device.Name != own)
+            throw new CollectiveException($"rank {launch.Rank} would run on {device.Name}, but with {launch.LocalSize} ranks on this machine each takes " +
+                $"the GPU of its local rank ({own}): NCCL refuses two ranks on one GPU");
+        byte[] id = mpi.Rank == 0 ? NcclCommunicator.CreateUniqueId() : new byte[128];
+        mpi.Broadcast<byte>(id, root: 0);
+        var group = new NcclProcessGroup(device, new NcclCommunicator(mpi.Rank, mpi.Size, id), mpi);
+        group.Timeout = mpi.Timeout;
+        return group;
+    }
+
+    private static void RequireCuda(GpuDevice device)
+    {
+        if (device.Kind != DeviceKind.Cuda)
+            throw new CollectiveException($"NCCL runs on CUDA devices, not on {device.Name}");
+    }
+
+    public override int Rank => _nccl.Rank;
+    public override int WorldSize => _nccl.Size;
+    public override string Backend => "nccl";
+    public override Device Device => _device;
+
+    /// <summary>Waits for this rank's queued work, then for every rank (through MPI when there are several).</summary>
+    public override void Barrier()
+    {
+        _device.Synchronize();
+        _nccl.CheckAsyncError();
+        _mpi?.Barrier();
+    }
+
+    public override void Abort(int exitCode)
+    {
+        _nccl.Abort();
+        if (_mpi is not null) _mpi.Abort(exitCode);
+        Environment.Exit(exitCode);
+    }
+
+    private protected override void OnTimeoutChanged(TimeSpan timeout)
+    {
+        if (_mpi is not null) _mpi.Timeout = timeout;
+    }
+
+    private protected override void AllReduceCore(Tensor tensor, ReduceOp op)
+    {
+        var at = Pointer(tensor);
+        switch (tensor.DType)
+        {
+            case DType.Float32: _nccl.AllReduce<float>(at, tensor.Numel, op, _device.Stream); break;
+            case DType.Float64: _nccl.AllReduce<double>(at, tensor.Numel, op, _device.Stream); break;
+            case DType.Int32: _nccl.AllReduce<int>(at, tensor.Numel, op, _device.Stream); break;
+            default: throw new ArgumentException($"all_reduce takes float32, float64 or int32 tensors, not {tensor.DType.Name()}");
+        }
+    }
+
+    private protected override void BroadcastCore(Tensor tensor, int root)
+    {
+        var at = Pointer(tensor);
+        switch (tensor.DType)
+        {
+            case DType.Float32: _nccl.Broadcast<float>(at, tensor.Numel, root, _device.Stream); break;
+            case DType.Float64: _nccl.Broadcast<double>(at, tensor.Numel, root, _device.Stream); break;
+            case DType.Int32: _nccl.Broadcast<int>(at, tensor.Numel, root, _device.Stream); break;
+            default: throw new ArgumentException($"broadcast takes float32, float64 or int32 tensors, not {tensor.DType.Name()}");
+        }
+    }
+
+    private Cuda.DevicePtr Pointer(Tensor tensor)
+    {
+        var storage = (DeviceStorage)tensor.Storage;
+        if (_device.IsCapturing) storage.MarkUsedByGraph();
+        return storage.At(tensor.Offset);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        _nccl.Dispose();
+        _mpi?.Dispose();
+    }
+}
