@@ -96,7 +96,7 @@ public sealed unsafe class MpiCommunicator : IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(op), op, "MPI reduces by Sum, Max or Min; an average is a sum divided by Size"),
         };
         nint type = Datatype<T>();
-        Run($"all-reduce ({op}) of {values.Length} {typeof(T).Name} values", values, (p, count) =>
+        Run($"all-reduce ({op.ToString().ToLowerInvariant()}) of {values.Length:N0} {TypeName<T>()} values", values, (p, count) =>
         {
             Check(Mpi.MPI_Iallreduce(Mpi.InPlace, (void*)p, count, type, mpiOp, _handles.CommWorld, out nint request), "MPI_Iallreduce");
             return request;
@@ -108,7 +108,7 @@ public sealed unsafe class MpiCommunicator : IDisposable
     {
         if (root < 0 || root >= Size) throw new ArgumentOutOfRangeException(nameof(root), root, $"a rank of {Size}");
         nint type = Datatype<T>();
-        Run($"broadcast from rank {root} of {values.Length} {typeof(T).Name} values", values, (p, count) =>
+        Run($"broadcast from rank {root} of {values.Length:N0} {TypeName<T>()} values", values, (p, count) =>
         {
             Check(Mpi.MPI_Ibcast((void*)p, count, type, root, _handles.CommWorld, out nint request), "MPI_Ibcast");
             return request;
@@ -183,6 +183,10 @@ public sealed unsafe class MpiCommunicator : IDisposable
         : typeof(T) == typeof(long) ? _handles.Int64
         : typeof(T) == typeof(byte) ? _handles.Byte
         : throw new ArgumentException($"MPI collectives take float, double, int, long or byte, not {typeof(T).Name}");
+
+    private static string TypeName<T>() =>
+        typeof(T) == typeof(float) ? "float32" : typeof(T) == typeof(double) ? "float64" : typeof(T) == typeof(int) ? "int32"
+        : typeof(T) == typeof(long) ? "int64" : typeof(T) == typeof(byte) ? "uint8" : typeof(T).Name;
 
     private static void CheckTimeout(TimeSpan timeout)
     {

@@ -1,4 +1,5 @@
 using CudaNn.Data;
+using CudaNn.Distributed;
 using CudaNn.Training;
 
 namespace CudaNn.Cli.Commands;
@@ -49,12 +50,18 @@ internal sealed class RunData
         }
     }
 
-    /// <summary>The training loader (shuffled by <paramref name="generator"/> when asked) and the test loader, on the run's device.</summary>
-    public (DataLoader Train, DataLoader Test) Loaders(TrainSettings s, Generator generator)
+    /// <summary>
+    /// The training loader (shuffled by <paramref name="generator"/> when asked) and the test loader, on the run's device;
+    /// in a data-parallel job, each holds this rank's share (padded to equal shares for training, exact for testing).
+    /// </summary>
+    public (DataLoader Train, DataLoader Test) Loaders(TrainSettings s, Generator generator, ProcessGroup? group)
     {
+        var trainShard = group is null ? null : new DistributedShard(group.Rank, group.WorldSize);
+        var testShard = group is null ? null : new DistributedShard(group.Rank, group.WorldSize, padToEqual: false);
         if (_mnistTrain is not null)
-            return (DataLoader.FromMnist(_mnistTrain, s.BatchSize, s.Shuffle, generator, s.Device), DataLoader.FromMnist(_mnistTest!, 1000, device: s.Device));
-        return (DataLoader.FromDataset(_rowsTrain!, s.BatchSize, s.Shuffle, generator, s.Device),
-            DataLoader.FromDataset(_rowsTest!, 1000, device: s.Device));
+            return (DataLoader.FromMnist(_mnistTrain, s.BatchSize, s.Shuffle, generator, s.Device, shard: trainShard),
+                DataLoader.FromMnist(_mnistTest!, 1000, device: s.Device, shard: testShard));
+        return (DataLoader.FromDataset(_rowsTrain!, s.BatchSize, s.Shuffle, generator, s.Device, shard: trainShard),
+            DataLoader.FromDataset(_rowsTest!, 1000, device: s.Device, shard: testShard));
     }
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using CudaNn.Backends.Cuda;
 using CudaNn.Cli.Output;
+using CudaNn.Distributed;
 using CudaNn.Training;
 
 namespace CudaNn.Cli.Commands;
@@ -61,11 +63,25 @@ internal static class TrainCommand
         var json = CommonOptions.Json();
         var continueOnNan = new Option<bool>("--continue-on-nan") { Description = "Keep training when the loss becomes NaN or infinite (default: stop, keeping the last good checkpoint)" };
         var noGraphs = new Option<bool>("--no-graphs") { Description = "On a GPU, run every step eagerly instead of replaying it as a captured CUDA graph (to debug; slower)" };
+        var distributed = new Option<bool>("--distributed")
+        {
+            Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.dll train --distributed ...): " +
+                "each rank takes --batch-size samples of every step, CPU ranks average gradients over MPI, GPU ranks (cuda:LOCAL_RANK) over NCCL",
+        };
+        var collectiveTimeout = new Option<double>("--collective-timeout")
+        {
+            Description = "With --distributed: seconds a rank waits for the others in a collective before it ends the job", DefaultValueFactory = _ => 600,
+        };
+        collectiveTimeout.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (!(v > 0) || v > TimeSpan.MaxValue.TotalSeconds) r.AddError($"--collective-timeout must be a positive number of seconds, got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
             data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, noShuffle, maxSteps,
-            saveEvery, keep, plot, json, continueOnNan, noGraphs,
+            saveEvery, keep, plot, json, continueOnNan, noGraphs, distributed, collectiveTimeout,
         };
         command.SetAction(r =>
         {
@@ -73,8 +89,9 @@ internal static class TrainCommand
             if (regression != (r.GetValue(target) is not null))
                 throw new CliException(regression ? "--task regression needs --target COLUMN, the CSV column to fit" : "--target needs --task regression");
             string dataPath = regression ? RegressionData(r.GetValue(data)) : CommonOptions.ResolveData(r.GetValue(data));
+            var launch = r.GetValue(distributed) ? Launch(context) : null;
             var settings = new TrainSettings(
-                dataPath, CommonOptions.ResolveDevice(r.GetValue(device)!),
+                dataPath, CommonOptions.ResolveDevice(RankDevice(r.GetValue(device)!, launch)),
                 r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(optimizer)!,
                 CommonOptions.ParseWidths(r.GetValue(hidden)!), Mlp.ParseActivation(r.GetValue(activation)!), r.GetValue(seed),
                 r.GetValue(save)!, r.GetValue(init), !r.GetValue(noShuffle), r.GetValue(maxSteps),
@@ -96,11 +113,64 @@ internal static class TrainCommand
             CommonOptions.CheckWritable("--save", settings.SavePath);
             bool Given(string name) => r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
                 .Any(o => !o.Implicit && (o.Option.Name == name || o.Option.Aliases.Contains(name)));
-            ITrainingView view = r.GetValue(json) ? new JsonTrainingView(context)
+            using var group = launch is null ? null : Join(settings.Device, TimeSpan.FromSeconds(r.GetValue(collectiveTimeout)));
+            ITrainingView view = group is { Rank: > 0 } ? new QuietTrainingView()
+                : r.GetValue(json) ? new JsonTrainingView(context)
                 : context.Interactive ? new LiveTrainingView(context) : new PlainTrainingView(context);
-            return new TrainRun(context, view).Run(settings, Given);
+            if (group is null) return new TrainRun(context, view).Run(settings, Given);
+            try
+            {
+                return new TrainRun(context, view, group).Run(settings, Given);
+            }
+            catch (Exception e) when (group.WorldSize > 1)
+            {
+                // The other ranks wait for this one in their next collective: end the whole job now, saying why, rather than
+                // leave them to time out. A CliException's code is kept; anything else is a run error.
+                context.Error.WriteLine(e.Message.StartsWith("rank ", StringComparison.Ordinal) ? $"error: {e.Message}" : $"error: {group}: {e.Message}");
+                group.Abort(e is CliException cli ? cli.ExitCode : CliApp.RunError);
+                throw;
+            }
         });
         return command;
+    }
+
+    /// <summary>The launch this rank belongs to; without one, a note that this is a single rank.</summary>
+    private static MpiLaunch? Launch(CliContext context)
+    {
+        var launch = MpiLaunch.Current;
+        if (launch is null)
+        {
+            if (MpiLaunch.ForeignLauncher(Environment.GetEnvironmentVariable) is { } foreign)
+                throw new CliException($"--distributed: this process was started by {foreign}; CudaNn joins jobs of Open MPI's mpirun", CliApp.RunError);
+            context.Error.WriteLine("note: --distributed without a launcher (OMPI_COMM_WORLD_SIZE is not set): training as a single rank. " +
+                "Start N ranks with: mpirun -np N dotnet CudaNn.dll train --distributed ...");
+        }
+        return launch;
+    }
+
+    /// <summary>A rank's device: "cuda" and "auto" (when CUDA is usable) mean the GPU of its local rank, one GPU per rank.</summary>
+    private static string RankDevice(string given, MpiLaunch? launch)
+    {
+        if (launch is null) return given;
+        string name = given.Trim().ToLowerInvariant();
+        if (name == "emulator")
+            throw new CliException("--distributed runs on CPU ranks (MPI) or GPUs (NCCL); the emulator has no NCCL, so use --device cpu or cuda");
+        return name == "cuda" || name == "auto" && GpuDevices.IsCudaUsable(out _)
+            ? $"cuda:{launch.LocalRank.ToString(CultureInfo.InvariantCulture)}"
+            : given;
+    }
+
+    private static ProcessGroup Join(CudaNn.Device device, TimeSpan timeout)
+    {
+        try
+        {
+            return ProcessGroup.FromLauncher(device, timeout)
+                ?? throw new CliException("--distributed: the launcher's variables disappeared", CliApp.RunError);
+        }
+        catch (CollectiveException e)
+        {
+            throw new CliException($"--distributed: {e.Message}", CliApp.RunError);
+        }
     }
 
     /// <summary>A regression's --data: a CSV file (not a folder of digits).</summary>

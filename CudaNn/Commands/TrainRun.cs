@@ -4,6 +4,7 @@ using CudaNn.Checkpoints;
 using CudaNn.Cli.Output;
 using CudaNn.Cli.Plots;
 using CudaNn.Data;
+using CudaNn.Distributed;
 using CudaNn.Training;
 
 namespace CudaNn.Cli.Commands;
@@ -13,8 +14,9 @@ namespace CudaNn.Cli.Commands;
 /// each epoch's loss for NaN, write checkpoints and the plot. The generator that initialises the model also
 /// shuffles the data, and its state after each epoch is saved, so a resumed run draws the same permutations.
 /// A run that --max-steps stops inside an epoch is marked as such: it cannot be resumed exactly, so --resume refuses it.
+/// In a data-parallel job every rank runs this with its share of the data; rank 0 alone writes checkpoints and the plot.
 /// </summary>
-internal sealed class TrainRun(CliContext context, ITrainingView view)
+internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGroup? group = null)
 {
     /// <summary>Metadata naming the epoch a run stopped inside of; absent when it stopped between epochs.</summary>
     public const string StoppedInsideEpochKey = "cudann.stopped_inside_epoch";
@@ -34,6 +36,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
                 throw new CliException($"--resume: '{s.Resume}' was saved when --max-steps stopped it inside epoch {inside}, so it cannot continue exactly; use --init to start from its weights", CliApp.RunError);
             spec = MlpSpec.FromCheckpoint(resumeFile);
             s = s.ResumedFrom(resumeFile, spec, given);
+            CheckResumedRanks(resumeFile, s.Resume!);
         }
         var data = RunData.Load(s, resumeFile is not null);
         if (resumeFile is not null && (spec.Inputs != data.Inputs || spec.Classes != data.Outputs))
@@ -60,23 +63,26 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         {
             ModelCheckpoint.Load(model, SafetensorsReader.Read(s.Init));
         }
-        var (trainLoader, testLoader) = data.Loaders(s, generator);
+        var (trainLoader, testLoader) = data.Loaders(s, generator, group);
         using var disposeTrain = trainLoader;
         using var disposeTest = testLoader;
-        using var trainer = new Trainer(model, optimizer, s.UseGraphs, s.Task) { ClipGradNorm = s.ClipGradNorm, ClipGradValue = s.ClipGradValue };
+        using var trainer = new Trainer(model, optimizer, s.UseGraphs, s.Task, group) { ClipGradNorm = s.ClipGradNorm, ClipGradValue = s.ClipGradValue };
         var rotation = new CheckpointRotation(s.SavePath, s.Keep);
 
         view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
                     (scheduler is null ? "" : $" scheduled by {scheduler}") +
                     (s.ClipGradValue is { } bound ? $", gradients clamped to ±{bound.ToString(CultureInfo.InvariantCulture)}" : "") +
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
-                    $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}");
+                    $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}" +
+                    (group is null ? "" : $" on each of {group.WorldSize} ranks ({group.Backend}; {group.WorldSize * s.BatchSize} samples a step in all)"));
         view.Header($"data: {s.DataDirectory} ({data.Description})" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +
                     (s.Resume is null ? "" : $", resuming {s.Resume} after epoch {firstEpoch - 1}"));
 
         var metadata = new Dictionary<string, string>(spec.ToMetadata());
         foreach (var (key, value) in s.ToMetadata()) metadata[key] = value;
+        if (group is { WorldSize: > 1 }) metadata[TrainSettings.WorldSizeKey] = group.WorldSize.ToString(CultureInfo.InvariantCulture);
+        bool writes = group is null || group.Rank == 0;
         string? lastGood = null;
         EpochResult? last = null;
         EvaluationResult? lastTest = null;
@@ -103,14 +109,14 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
                 history.Add(new EpochRecord(epoch, result.TrainLoss, eval.MeanLoss, s.Task == TrainingTask.Regression ? double.NaN : eval.Accuracy));
                 view.EpochDone(result, eval, s.Epochs);
                 (last, lastTest) = (result, eval);
-                if (result.Samples < data.TrainCount)
+                if (result.Steps < trainLoader.BatchCount)
                 {
                     metadata[StoppedInsideEpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
                     break;
                 }
                 completed = epoch;
                 scheduler?.Step();
-                if (s.SaveEvery > 0 && epoch % s.SaveEvery == 0)
+                if (s.SaveEvery > 0 && epoch % s.SaveEvery == 0 && writes)
                 {
                     Save(s.SavePath);
                     lastGood = s.SavePath;
@@ -126,9 +132,9 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
         });
         if (code != 0) return code;
 
-        Save(s.SavePath);
+        if (writes) Save(s.SavePath);
         view.Note($"Saved weights to {s.SavePath} ({trainer.Steps} steps, {total.Elapsed.TotalSeconds:F2} s in all)");
-        if (s.PlotPath is not null)
+        if (s.PlotPath is not null && writes)
         {
             TrainingPlot.Save(s.PlotPath, history, spec.ToString());
             view.Note($"Plot written to {s.PlotPath}");
@@ -138,5 +144,26 @@ internal sealed class TrainRun(CliContext context, ITrainingView view)
 
         void Save(string path) => TrainingCheckpoint.Save(path, model, optimizer,
             new TrainingPosition(completed, generator.GetState(), history.Where(h => h.Epoch <= completed).ToList()), metadata, scheduler);
+    }
+
+    /// <summary>
+    /// A resumed job needs as many ranks as wrote the checkpoint (their number is part of every step's batch), and every
+    /// rank must have read the same file: rank 0's SHA-256 of it is compared with each rank's own.
+    /// </summary>
+    private void CheckResumedRanks(SafetensorsFile file, string path)
+    {
+        int saved = file.Metadata.TryGetValue(TrainSettings.WorldSizeKey, out string? text)
+            && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1;
+        int ranks = group?.WorldSize ?? 1;
+        if (saved != ranks)
+            throw new CliException($"--resume: '{path}' was trained by {saved} rank{(saved == 1 ? "" : "s")} and this run has {ranks}; every step's " +
+                $"batch spans the ranks, so resume with {(saved == 1 ? "a single process" : $"mpirun -np {saved} ... --distributed")}", CliApp.RunError);
+        if (group is null) return;
+        byte[] digest = System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path));
+        int[] own = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(digest).ToArray();
+        using var shared = Tensor.FromArray(own, [own.Length], group.Device);
+        group.Broadcast(shared, root: 0);
+        if (!shared.ToArray<int>().AsSpan().SequenceEqual(own))
+            throw new CliException($"--resume: rank {group.Rank}'s '{path}' differs from rank 0's; every rank must resume from the same checkpoint", CliApp.RunError);
     }
 }

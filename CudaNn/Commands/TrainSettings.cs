@@ -15,6 +15,9 @@ internal sealed record TrainSettings(
     /// <summary>Metadata naming the task ("classification" or "regression"); absent in classifiers saved before it existed.</summary>
     public const string TaskKey = Key + "task";
 
+    /// <summary>Metadata giving the number of data-parallel ranks that trained (absent: one); a resumed run must have as many.</summary>
+    public const string WorldSizeKey = Key + "world_size";
+
     /// <summary>Metadata naming a regression's target column.</summary>
     public const string TargetKey = Key + "target";
 

@@ -25,3 +25,14 @@ internal interface ITrainingView
 
     void Finished(TrainingSummary summary);
 }
+
+/// <summary>The view of a data-parallel rank other than 0: it trains in silence, since rank 0 speaks for the job.</summary>
+internal sealed class QuietTrainingView : ITrainingView
+{
+    public int Run(Func<int> training) => training();
+    public void Header(string line) { }
+    public Action<BatchProgress>? Progress => null;
+    public void EpochDone(EpochResult train, EvaluationResult test, int epochs) { }
+    public void Note(string line) { }
+    public void Finished(TrainingSummary summary) { }
+}

@@ -1,0 +1,179 @@
+using System.Text.Json;
+using CudaNn.Checkpoints;
+using CudaNn.Tests.TestSupport;
+using static CudaNn.Tests.Cli.CliRunner;
+
+namespace CudaNn.Tests.Cli;
+
+/// <summary>
+/// `mpirun -np N dotnet CudaNn.dll train --distributed` as users launch it, on CPU ranks over Open MPI: the job against
+/// one process with the combined batch, twice for bit-identity, resumed, and with a rank that hangs or dies.
+/// </summary>
+/// <remarks>
+/// Tolerance for the weights against the single process: 1% of the summed learning rates (as in TrainingFlowTests). The
+/// ranks' batches together are the single process's batch, so the runs differ only in the order of float32 sums (a
+/// gradient reduced as two halves, then averaged); Adam moves a weight by about lr a step at most, and can turn such a
+/// rounding difference into a different step only where a gradient is near zero. A wrong share of the data, a rank
+/// stepping on its own gradients or a sum in place of the average moves weights by a sizeable fraction of lr per step.
+/// </remarks>
+[NonParallelizable]
+public class DistributedTrainTests
+{
+    private const int Ranks = 2;
+    private const int RankBatch = 16;
+
+    [Test]
+    public void TwoRanks_TrainLikeOneProcessWithTheCombinedBatch()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 1024, 200);
+        string common = $"--data {data} --hidden 32,16 --epochs 2 --seed 5 --device cpu --json";
+        string job = dir.File("job.safetensors"), alone = dir.File("alone.safetensors");
+
+        var (code, output) = MpiJob.Run(Ranks, $"train --distributed {common} --batch-size {RankBatch} --save {job}");
+        Assert.That(code, Is.Zero, output);
+        var single = Run(["train", .. common.Split(' '), "--batch-size", $"{Ranks * RankBatch}", "--save", alone]);
+        Assert.That(single.Code, Is.Zero, single.Error);
+
+        var jobEpochs = Events(output, "epoch");
+        var aloneEpochs = Events(single.Output, "epoch");
+        Assert.That(jobEpochs, Has.Count.EqualTo(2), "rank 0 alone reports each epoch");
+        Assert.That(Events(output, "summary"), Has.Count.EqualTo(1));
+        for (int e = 0; e < 2; e++)
+        {
+            Assert.That(jobEpochs[e].GetProperty("steps").GetInt64(), Is.EqualTo(aloneEpochs[e].GetProperty("steps").GetInt64()));
+            Assert.That(jobEpochs[e].GetProperty("train_loss").GetDouble(), Is.EqualTo(aloneEpochs[e].GetProperty("train_loss").GetDouble()).Within(1e-4).Percent);
+            Assert.That(jobEpochs[e].GetProperty("test_loss").GetDouble(), Is.EqualTo(aloneEpochs[e].GetProperty("test_loss").GetDouble()).Within(1e-3).Percent);
+            Assert.That(jobEpochs[e].GetProperty("test_accuracy").GetDouble(), Is.EqualTo(aloneEpochs[e].GetProperty("test_accuracy").GetDouble()).Within(0.011),
+                "the sharded evaluation counts all 200 test digits (a borderline digit may flip)");
+        }
+
+        var jobFile = SafetensorsReader.Read(job);
+        var aloneFile = SafetensorsReader.Read(alone);
+        long steps = TrainingCheckpoint.ReadPosition(jobFile).History.Count * (1024 / (Ranks * RankBatch));
+        double tolerance = 0.01 * 1e-3 * steps;
+        double worst = 0;
+        foreach (string name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias" })
+            worst = Math.Max(worst, jobFile.GetFloats(name).Zip(aloneFile.GetFloats(name), (a, b) => Math.Abs(a - b)).Max());
+        TestContext.Out.WriteLine($"largest weight difference from the single process: {worst:E2} (tolerance {tolerance:E2} = 1% of {steps} x lr)");
+        Assert.That(worst, Is.LessThanOrEqualTo(tolerance));
+        Assert.That(jobFile.Metadata["cudann.train.world_size"], Is.EqualTo("2"));
+        Assert.That(Directory.GetFiles(dir.Path, "*.safetensors").Select(Path.GetFileName), Is.EquivalentTo(new[] { "job.safetensors", "alone.safetensors" }),
+            "rank 0 alone writes the checkpoint");
+    }
+
+    [Test]
+    public void TheSameJobTwice_IsBitIdentical_AndAResumedJobContinuesExactly()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 512, 100);
+        string common = $"--data {data} --hidden 24 --seed 9 --device cpu --batch-size 20";
+        string first = dir.File("first.safetensors"), second = dir.File("second.safetensors"), half = dir.File("half.safetensors");
+
+        Assert.That(MpiJob.Run(Ranks, $"train --distributed {common} --epochs 2 --save {first}").Code, Is.Zero);
+        Assert.That(MpiJob.Run(Ranks, $"train --distributed {common} --epochs 2 --save {second}").Code, Is.Zero);
+        AssertSameTensors(first, second);
+
+        Assert.That(MpiJob.Run(Ranks, $"train --distributed {common} --epochs 1 --save {half}").Code, Is.Zero);
+        var (code, output) = MpiJob.Run(Ranks, $"train --distributed --resume {half} --data {data} --device cpu --epochs 2 --save {half}");
+        Assert.That(code, Is.Zero, output);
+        AssertSameTensors(first, half);
+
+        var alone = Run("train", "--resume", half, "--data", data, "--device", "cpu", "--epochs", "3", "--save", dir.File("alone.safetensors"));
+        Assert.That(alone.Code, Is.EqualTo(1));
+        Assert.That(alone.Error, Does.Contain("was trained by 2 ranks and this run has 1").And.Contain("mpirun -np 2"));
+    }
+
+    [Test]
+    public void ARankThatHangs_EndsTheJobWithAClearError_AndTheCheckpointStaysIntact()
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = dir.File("ck.safetensors");
+        using var job = StartLongJob(dir, checkpoint, "--collective-timeout 2");
+        int pid = job.RankProcess(1);
+        MpiJob.Signal(pid, 19); // SIGSTOP: rank 1 stops answering, as a hung process does
+        TestContext.Out.WriteLine($"stopped rank 1 (pid {pid})");
+        int code = job.WaitForExit(TimeSpan.FromMinutes(2));
+        Assert.That(code, Is.Not.Zero, "the job ended by itself");
+        Assert.That(job.Output, Does.Contain("error: rank 0 of 2").And.Contain("did not complete within 2 s").And.Contain("another rank has stopped, hung or died"));
+        AssertIntact(checkpoint);
+    }
+
+    [Test]
+    public void ARankThatDies_EndsTheJob_AndTheCheckpointStaysIntact()
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = dir.File("ck.safetensors");
+        using var job = StartLongJob(dir, checkpoint, "");
+        int pid = job.RankProcess(1);
+        MpiJob.Signal(pid, 9);
+        TestContext.Out.WriteLine($"killed rank 1 (pid {pid})");
+        int code = job.WaitForExit(TimeSpan.FromMinutes(2));
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(job.Output, Does.Contain("rank 1").And.Contain("signal 9"), "mpirun names the rank that died");
+        AssertIntact(checkpoint);
+    }
+
+    [Test]
+    public void TheEmulator_IsRefusedForADistributedJob()
+    {
+        using var dir = new TempDirectory();
+        var (code, output) = MpiJob.Run(1, $"train --distributed --device emulator --data {SmallMnist(dir, 8, 8)} --save {dir.File("x.safetensors")}");
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("the emulator has no NCCL"));
+    }
+
+    [Test]
+    public void DistributedWithoutALauncher_TrainsAsASingleRankWithANote()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 64, 16);
+        var run = Run("train", "--distributed", "--data", data, "--hidden", "8", "--epochs", "1", "--device", "cpu", "--save", dir.File("one.safetensors"));
+        Assert.That(run.Code, Is.Zero, run.Error);
+        Assert.That(run.Error, Does.Contain("note: --distributed without a launcher").And.Contain("mpirun -np N dotnet CudaNn.dll train --distributed"));
+        Assert.That(SafetensorsReader.Read(dir.File("one.safetensors")).Metadata.ContainsKey("cudann.train.world_size"), Is.False);
+    }
+
+    /// <summary>A job of many short epochs that saves after each, started and run until its first checkpoint exists.</summary>
+    private static MpiJob StartLongJob(TempDirectory dir, string checkpoint, string options)
+    {
+        string data = SmallMnist(dir, 512, 64);
+        var job = MpiJob.Start(Ranks, $"train --distributed --data {data} --hidden 16 --batch-size 8 --epochs 500 --save-every 1 --keep 0 " +
+            $"--device cpu --json --save {checkpoint} {options}");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!File.Exists(checkpoint))
+        {
+            if (waited.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                job.Dispose();
+                Assert.Fail($"no checkpoint after a minute:\n{job.Output}");
+            }
+            Thread.Sleep(50);
+        }
+        return job;
+    }
+
+    private static void AssertIntact(string checkpoint)
+    {
+        var position = TrainingCheckpoint.ReadPosition(SafetensorsReader.Read(checkpoint));
+        Assert.That(position.EpochsCompleted, Is.GreaterThanOrEqualTo(1));
+        Assert.That(position.History, Has.Count.EqualTo(position.EpochsCompleted), "the checkpoint's history matches its epochs");
+        TestContext.Out.WriteLine($"checkpoint intact after epoch {position.EpochsCompleted}");
+    }
+
+    private static void AssertSameTensors(string expected, string actual)
+    {
+        var a = SafetensorsReader.Read(expected);
+        var b = SafetensorsReader.Read(actual);
+        Assert.That(b.Tensors.Select(t => t.Name), Is.EquivalentTo(a.Tensors.Select(t => t.Name)));
+        foreach (var tensor in a.Tensors)
+            Assert.That(b.Get(tensor.Name).Data.ToArray(), Is.EqualTo(tensor.Data.ToArray()), $"{tensor.Name} differs");
+    }
+
+    // Open MPI gives each rank a terminal for its output, so .NET starts it with a terminal-mode escape ("\e[?1h\e=", none
+    // with TERM=dumb): a JSON object starts at its brace.
+    private static List<JsonElement> Events(string output, string kind) =>
+        output.Split('\n').Where(l => l.Contains("{\"event\"", StringComparison.Ordinal))
+            .Select(l => JsonDocument.Parse(l[l.IndexOf('{', StringComparison.Ordinal)..]).RootElement)
+            .Where(e => e.GetProperty("event").GetString() == kind).ToList();
+}
