@@ -40,6 +40,19 @@ public sealed class CudaEvent : IDeviceEvent
         Check(Driver.cuEventSynchronize(Handle));
     }
 
+    /// <summary>Whether the work before the event has completed (cuEventQuery: CUDA_SUCCESS or CUDA_ERROR_NOT_READY).</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            cudaEvent.Context.MakeCurrent();
+            CuResult result = Driver.cuEventQuery(Handle);
+            if (result == CuResult.CUDA_ERROR_NOT_READY) return false;
+            Check(result);
+            return true;
+        }
+    }
+
     /// <summary>Milliseconds from <paramref name="start"/> to this event (both recorded and completed; ~0.5 µs resolution).</summary>
     public float ElapsedMillisecondsSince(CudaEvent start)
     {

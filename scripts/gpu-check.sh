@@ -221,6 +221,19 @@ CUDANN_CACHE_DIR=$tmp/cold-cache train_step "seed run, empty kernel cache" 120 \
 train_step "odd batch 96, 2 epochs" 60 \
     train --device "$device" --batch-size 96 --epochs 2 --save "$tmp/odd.safetensors" "${train_extra[@]}"
 
+# Data-parallel through NCCL (and MPI for the launch) on this one GPU: a single rank, as far as one card allows. The
+# NCCL collectives themselves are also in the GPU tests (NcclProcessGroupTests).
+if ! $emulator; then
+    if command -v mpirun > /dev/null; then
+        as_root=(); [ "$(id -u)" = 0 ] && as_root=(--allow-run-as-root)
+        run_step "mpirun -np 1 CudaNn train --distributed" 90 mpirun "${as_root[@]}" -np 1 -x TERM=dumb \
+            "$dotnet" "$app/CudaNn.dll" train --distributed --device cuda --epochs 2 --save "$tmp/distributed.safetensors"
+        add_summary "train --distributed, 1 rank (NCCL)" "$( [ $step_rc = 0 ] && grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 || echo "FAILED (exit $step_rc): $(grep -m1 -iE 'error|exception' "$step_log" | cut -c1-100)")"
+    else
+        add_summary "train --distributed" "not run: no mpirun on this machine"
+    fi
+fi
+
 bench_args=(gpu)
 $emulator && bench_args+=(--device emulator)
 run_step "Nn.Bench ${bench_args[*]}" 180 "$dotnet" "$app/Nn.Bench.dll" "${bench_args[@]}"

@@ -86,6 +86,9 @@ internal sealed class EmulatedEvent(EmulatedComputeDevice device) : IDeviceEvent
     {
     }
 
+    /// <summary>Emulated streams run their work as it is enqueued, so a recorded event is complete at once.</summary>
+    public bool IsComplete => true;
+
     public float ElapsedMillisecondsSince(IDeviceEvent start)
     {
         long begin = From(start, Device).timestamp ?? throw new InvalidOperationException("The start event has not been recorded.");

@@ -58,6 +58,7 @@ internal static unsafe partial class Driver
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuEventDestroy_v2(nint @event);
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuEventRecord(nint @event, nint stream);
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuEventSynchronize(nint @event);
+    [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuEventQuery(nint @event);
     // CUDA 13's cuda.h maps cuEventElapsedTime to cuEventElapsedTime_v2 (12.8+); the original export stays
     // in every driver and is the one an 11.8 driver has.
     [LibraryImport(LibraryNames.Driver)] public static partial CuResult cuEventElapsedTime(out float milliseconds, nint start, nint end);

@@ -28,6 +28,9 @@ public interface IDeviceEvent : IDisposable
     /// <summary>Blocks until the event has completed.</summary>
     void Synchronize();
 
+    /// <summary>Whether the work before the event has completed, without waiting (cuEventQuery), so a caller can wait with a deadline.</summary>
+    bool IsComplete { get; }
+
     /// <summary>Milliseconds between <paramref name="start"/> and this event, both recorded and completed.</summary>
     float ElapsedMillisecondsSince(IDeviceEvent start);
 }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
 using CudaNn.Backends.Cuda;
+using CudaNn.Cuda;
 
 namespace CudaNn.Distributed;
 
@@ -13,6 +15,7 @@ public sealed class NcclProcessGroup : ProcessGroup
     private readonly GpuDevice _device;
     private readonly NcclCommunicator _nccl;
     private readonly MpiCommunicator? _mpi;
+    private IDeviceEvent? _queueDone;
 
     private NcclProcessGroup(GpuDevice device, NcclCommunicator nccl, MpiCommunicator? mpi) => (_device, _nccl, _mpi) = (device, nccl, mpi);
 
@@ -56,9 +59,32 @@ public sealed class NcclProcessGroup : ProcessGroup
     /// <summary>Waits for this rank's queued work, then for every rank (through MPI when there are several).</summary>
     public override void Barrier()
     {
-        _device.Synchronize();
-        _nccl.CheckAsyncError();
+        Synchronize();
         _mpi?.Barrier();
+    }
+
+    /// <summary>
+    /// Polls an event behind this rank's queued work instead of blocking in the driver: an NCCL kernel whose peer has
+    /// hung would never finish, so past <see cref="ProcessGroup.Timeout"/> the communicator is aborted (which ends its
+    /// kernels) and the wait fails naming the cause.
+    /// </summary>
+    public override void Synchronize()
+    {
+        _queueDone ??= _device.Compute.CreateEvent();
+        _queueDone.Record(_device.Stream);
+        var clock = Stopwatch.StartNew();
+        while (!_queueDone.IsComplete)
+        {
+            _nccl.CheckAsyncError();
+            if (clock.Elapsed > Timeout)
+            {
+                _nccl.Abort();
+                throw new CollectiveTimeoutException($"{this}: the work queued on {_device.Name} (its NCCL collectives) did not finish within " +
+                    $"{Timeout.TotalSeconds:0.###} s; another rank has stopped, hung or died");
+            }
+            Thread.Sleep(clock.Elapsed < TimeSpan.FromMilliseconds(10) ? 0 : 1);
+        }
+        _nccl.CheckAsyncError();
     }
 
     public override void Abort(int exitCode)
@@ -107,6 +133,7 @@ public sealed class NcclProcessGroup : ProcessGroup
     protected override void Dispose(bool disposing)
     {
         if (!disposing) return;
+        _queueDone?.Dispose();
         _nccl.Dispose();
         _mpi?.Dispose();
     }

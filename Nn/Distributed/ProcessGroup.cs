@@ -1,5 +1,6 @@
 using System.Globalization;
 using CudaNn.Backends.Cuda;
+using CudaNn.Optim;
 
 namespace CudaNn.Distributed;
 
@@ -62,6 +63,33 @@ public abstract class ProcessGroup : IDisposable
     public abstract void Barrier();
 
     /// <summary>
+    /// Waits for the work this rank has queued on <see cref="Device"/>, collectives included. With NCCL that work can wait
+    /// on other ranks, so the wait is bounded by <see cref="Timeout"/>; read device values after it, not before.
+    /// </summary>
+    public virtual void Synchronize() => Device.Synchronize();
+
+    /// <summary>
+    /// Copies rank <paramref name="root"/>'s parameters and optimizer state into every rank's, so all start alike (what
+    /// DistributedDataParallel does when it wraps a model): one broadcast of the flat parameter buffer and one per state buffer.
+    /// </summary>
+    public void BroadcastParameters(Optimizer optimizer, int root = 0)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Broadcast(optimizer.AllValues, root);
+        foreach (var state in optimizer.StateBuffers().Values) Broadcast(state, root);
+    }
+
+    /// <summary>
+    /// Replaces every rank's gradients by their mean over the ranks (DistributedDataParallel's backward hook), in one
+    /// all-reduce of the optimizer's flat gradient buffer; call it between backward and the optimizer's step.
+    /// </summary>
+    public void AverageGradients(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        AllReduce(optimizer.AllGrads, ReduceOp.Average);
+    }
+
+    /// <summary>
     /// Ends the whole job after an unrecoverable error on this rank (a collective timed out, a rank failed), so no
     /// rank waits for this one forever; does not return. The threaded group throws instead: its ranks are this process.
     /// </summary>
@@ -73,6 +101,7 @@ public abstract class ProcessGroup : IDisposable
         using var tensor = Tensor.Empty([values.Length], DType.Float64, Device);
         tensor.CopyFrom(values);
         AllReduce(tensor, op);
+        Synchronize();
         return tensor.ToArray<double>();
     }
 

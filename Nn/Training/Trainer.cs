@@ -104,8 +104,7 @@ public sealed class Trainer : IDisposable
             if (processGroup.Device != first.Device)
                 throw new ArgumentException($"the model is on {first.Device.Name} but the {processGroup.Backend} process group's tensors live on {processGroup.Device.Name}");
             _group = processGroup;
-            processGroup.Broadcast(optimizer.AllValues);
-            foreach (var state in optimizer.StateBuffers().Values) processGroup.Broadcast(state);
+            processGroup.BroadcastParameters(optimizer);
         }
     }
 
@@ -199,9 +198,11 @@ public sealed class Trainer : IDisposable
             if (progress is not null && (clock.Elapsed - lastReport >= ProgressInterval || batch == loader.BatchCount))
             {
                 lastReport = clock.Elapsed;
+                _group?.Synchronize();
                 progress(new BatchProgress(epoch, batch, loader.BatchCount, samples, _lossSum.Item() / samples, clock.Elapsed));
             }
         }
+        _group?.Synchronize();
         double lossSum = _lossSum.Item();
         if (_group is not null)
         {
@@ -261,7 +262,7 @@ public sealed class Trainer : IDisposable
         }
         var grads = _allGrads[0];
         // Clipping sees the averaged gradients, as it does after DistributedDataParallel's backward.
-        _group?.AllReduce(grads, ReduceOp.Average);
+        _group?.AverageGradients(Optimizer);
         if (_clipGradValue is { } bound) grads.Backend.Clamp(grads, -bound, bound);
         if (_clipGradNorm is { } maxNorm) grads.Backend.ClipGradNorm(_allGrads, maxNorm, _gradNorm!);
         Optimizer.Step();
