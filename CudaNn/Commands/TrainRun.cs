@@ -99,7 +99,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     {
                         string kept = lastGood is not null ? $"'{lastGood}' holds the last good checkpoint (epoch {completed})"
                             : File.Exists(s.SavePath) ? $"'{s.SavePath}' was left as it was" : "no checkpoint was written";
-                        context.Error.WriteLine($"error: {where}; stopped ({kept}). Try a smaller --lr, or --continue-on-nan.");
+                        if (writes) context.Error.WriteLine($"error: {where}; stopped ({kept}). Try a smaller --lr, or --continue-on-nan.");
                         return CliApp.RunError;
                     }
                     view.Note($"warning: {where}; continuing because of --continue-on-nan");
