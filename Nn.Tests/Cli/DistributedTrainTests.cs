@@ -84,34 +84,27 @@ public class DistributedTrainTests
         Assert.That(alone.Error, Does.Contain("was trained by 2 ranks and this run has 1").And.Contain("mpirun -np 2"));
     }
 
-    [Test]
-    public void ARankThatHangs_EndsTheJobWithAClearError_AndTheCheckpointStaysIntact()
+    /// <summary>
+    /// Rank 1 stops (SIGSTOP, as a hung process) or dies (SIGKILL) after the first checkpoint: the job must end by itself
+    /// with an error naming what happened, and the checkpoint must be the last complete one.
+    /// </summary>
+    [TestCase(19, "--collective-timeout 2", new[] { "error: rank 0 of 2", "did not complete within 2 s", "another rank has stopped, hung or died" })]
+    [TestCase(9, "", new[] { "rank 1", "signal 9" })]
+    public void ARankThatHangsOrDies_EndsTheJobWithAClearError_AndTheCheckpointStaysIntact(int signal, string options, string[] messages)
     {
         using var dir = new TempDirectory();
         string checkpoint = dir.File("ck.safetensors");
-        using var job = StartLongJob(dir, checkpoint, "--collective-timeout 2");
+        using var job = StartLongJob(dir, checkpoint, options);
         int pid = job.RankProcess(1);
-        MpiJob.Signal(pid, 19); // SIGSTOP: rank 1 stops answering, as a hung process does
-        TestContext.Out.WriteLine($"stopped rank 1 (pid {pid})");
+        MpiJob.Signal(pid, signal);
+        TestContext.Out.WriteLine($"sent signal {signal} to rank 1 (pid {pid})");
         int code = job.WaitForExit(TimeSpan.FromMinutes(2));
         Assert.That(code, Is.Not.Zero, "the job ended by itself");
-        Assert.That(job.Output, Does.Contain("error: rank 0 of 2").And.Contain("did not complete within 2 s").And.Contain("another rank has stopped, hung or died"));
-        AssertIntact(checkpoint);
-    }
-
-    [Test]
-    public void ARankThatDies_EndsTheJob_AndTheCheckpointStaysIntact()
-    {
-        using var dir = new TempDirectory();
-        string checkpoint = dir.File("ck.safetensors");
-        using var job = StartLongJob(dir, checkpoint, "");
-        int pid = job.RankProcess(1);
-        MpiJob.Signal(pid, 9);
-        TestContext.Out.WriteLine($"killed rank 1 (pid {pid})");
-        int code = job.WaitForExit(TimeSpan.FromMinutes(2));
-        Assert.That(code, Is.Not.Zero);
-        Assert.That(job.Output, Does.Contain("rank 1").And.Contain("signal 9"), "mpirun names the rank that died");
-        AssertIntact(checkpoint);
+        foreach (string message in messages) Assert.That(job.Output, Does.Contain(message));
+        var position = TrainingCheckpoint.ReadPosition(SafetensorsReader.Read(checkpoint));
+        Assert.That(position.EpochsCompleted, Is.GreaterThanOrEqualTo(1));
+        Assert.That(position.History, Has.Count.EqualTo(position.EpochsCompleted), "the checkpoint's history matches its epochs");
+        TestContext.Out.WriteLine($"checkpoint intact after epoch {position.EpochsCompleted}");
     }
 
     [Test]
@@ -151,14 +144,6 @@ public class DistributedTrainTests
             Thread.Sleep(50);
         }
         return job;
-    }
-
-    private static void AssertIntact(string checkpoint)
-    {
-        var position = TrainingCheckpoint.ReadPosition(SafetensorsReader.Read(checkpoint));
-        Assert.That(position.EpochsCompleted, Is.GreaterThanOrEqualTo(1));
-        Assert.That(position.History, Has.Count.EqualTo(position.EpochsCompleted), "the checkpoint's history matches its epochs");
-        TestContext.Out.WriteLine($"checkpoint intact after epoch {position.EpochsCompleted}");
     }
 
     private static void AssertSameTensors(string expected, string actual)
