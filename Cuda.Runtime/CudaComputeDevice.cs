@@ -183,6 +183,10 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
 
     public IDeviceEvent CreateEvent() => Context.CreateEvent();
 
+    /// <summary>Device memory is not host memory here: collectives on a GPU go through NCCL on the stream instead.</summary>
+    public void EnqueueHostAccess(IDeviceStream stream, DevicePtr buffer, long bytes, Action<nint> work) =>
+        throw new NotSupportedException($"{Name}: a GPU's memory is not host memory; run collectives on it through NCCL");
+
     public void Synchronize() => Context.Synchronize();
 
     public void Dispose()

@@ -185,6 +185,17 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         return new EmulatedStream(this);
     }
 
+    /// <summary>The emulator's device memory is host memory: <paramref name="work"/> gets its address, checked at every run.</summary>
+    public void EnqueueHostAccess(IDeviceStream stream, DevicePtr buffer, long bytes, Action<nint> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Enqueue(stream, () =>
+        {
+            memory.CheckRange(buffer, bytes, "host access");
+            work((nint)buffer.Address);
+        });
+    }
+
     public IDeviceEvent CreateEvent()
     {
         ObjectDisposedException.ThrowIf(disposed, this);

@@ -86,7 +86,11 @@ public sealed unsafe class MpiCommunicator : IDisposable
     public long Operations => _operations;
 
     /// <summary>Every rank's <paramref name="values"/> replaced, in place, by their element-wise sum, maximum or minimum.</summary>
-    public void AllReduce<T>(Memory<T> values, ReduceOp op) where T : unmanaged
+    public void AllReduce<T>(Memory<T> values, ReduceOp op) where T : unmanaged =>
+        Pinned(values, address => AllReduce<T>(address, values.Length, op));
+
+    /// <summary>The same over <paramref name="count"/> elements of host memory at <paramref name="address"/> (not moved by the GC).</summary>
+    public void AllReduce<T>(nint address, long count, ReduceOp op) where T : unmanaged
     {
         nint mpiOp = op switch
         {
@@ -96,27 +100,31 @@ public sealed unsafe class MpiCommunicator : IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(op), op, "MPI reduces by Sum, Max or Min; an average is a sum divided by Size"),
         };
         nint type = Datatype<T>();
-        Run($"all-reduce ({op.ToString().ToLowerInvariant()}) of {values.Length:N0} {TypeName<T>()} values", values, (p, count) =>
+        Run<T>($"all-reduce ({op.ToString().ToLowerInvariant()}) of {count:N0} {TypeName<T>()} values", address, count, (p, n) =>
         {
-            Check(Mpi.MPI_Iallreduce(Mpi.InPlace, (void*)p, count, type, mpiOp, _handles.CommWorld, out nint request), "MPI_Iallreduce");
+            Check(Mpi.MPI_Iallreduce(Mpi.InPlace, (void*)p, n, type, mpiOp, _handles.CommWorld, out nint request), "MPI_Iallreduce");
             return request;
         });
     }
 
     /// <summary>Rank <paramref name="root"/>'s <paramref name="values"/> copied into every other rank's.</summary>
-    public void Broadcast<T>(Memory<T> values, int root) where T : unmanaged
+    public void Broadcast<T>(Memory<T> values, int root) where T : unmanaged =>
+        Pinned(values, address => Broadcast<T>(address, values.Length, root));
+
+    /// <summary>The same over <paramref name="count"/> elements of host memory at <paramref name="address"/> (not moved by the GC).</summary>
+    public void Broadcast<T>(nint address, long count, int root) where T : unmanaged
     {
         if (root < 0 || root >= Size) throw new ArgumentOutOfRangeException(nameof(root), root, $"a rank of {Size}");
         nint type = Datatype<T>();
-        Run($"broadcast from rank {root} of {values.Length:N0} {TypeName<T>()} values", values, (p, count) =>
+        Run<T>($"broadcast from rank {root} of {count:N0} {TypeName<T>()} values", address, count, (p, n) =>
         {
-            Check(Mpi.MPI_Ibcast((void*)p, count, type, root, _handles.CommWorld, out nint request), "MPI_Ibcast");
+            Check(Mpi.MPI_Ibcast((void*)p, n, type, root, _handles.CommWorld, out nint request), "MPI_Ibcast");
             return request;
         });
     }
 
     /// <summary>Returns once every rank has called it.</summary>
-    public void Barrier() => Run<byte>("barrier", Memory<byte>.Empty, (_, _) =>
+    public void Barrier() => Run<byte>("barrier", 0, 0, (_, _) =>
     {
         Check(Mpi.MPI_Ibarrier(_handles.CommWorld, out nint request), "MPI_Ibarrier");
         return request;
@@ -131,33 +139,32 @@ public sealed unsafe class MpiCommunicator : IDisposable
         Environment.Exit(exitCode); // MPI_Abort should not return; if it does, this process still ends
     }
 
+    /// <summary>Runs <paramref name="collective"/> on the pinned array behind <paramref name="values"/>; after a timeout the array stays pinned for good, since MPI may still write to it.</summary>
+    private static void Pinned<T>(Memory<T> values, Action<nint> collective) where T : unmanaged
+    {
+        MemoryHandle pin = values.Pin();
+        collective((nint)pin.Pointer);
+        pin.Dispose();
+    }
+
     /// <summary>
-    /// Starts a collective on <paramref name="values"/> (in chunks of at most int.MaxValue elements) and polls it until it
-    /// completes or <see cref="Timeout"/> passes. On a timeout the buffer stays pinned for good: MPI may still write to it.
+    /// Starts a collective over <paramref name="count"/> elements at <paramref name="address"/>, in chunks of at most
+    /// int.MaxValue elements (MPI's counts are int), and polls each until it completes or <see cref="Timeout"/> passes.
     /// </summary>
-    private void Run<T>(string what, Memory<T> values, Func<nint, int, nint> start) where T : unmanaged
+    private void Run<T>(string what, nint address, long count, Func<nint, int, nint> start) where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        MemoryHandle pin = values.Pin();
-        bool completed = false;
-        try
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        long offset = 0;
+        do
         {
-            long offset = 0;
-            do
-            {
-                int count = (int)Math.Min(values.Length - offset, int.MaxValue);
-                long operation = Interlocked.Increment(ref _operations);
-                nint request = start((nint)((T*)pin.Pointer + offset), count);
-                Wait(ref request, what, operation);
-                offset += count;
-            }
-            while (offset < values.Length);
-            completed = true;
+            int chunk = (int)Math.Min(count - offset, int.MaxValue);
+            long operation = Interlocked.Increment(ref _operations);
+            nint request = start((nint)((T*)address + offset), chunk);
+            Wait(ref request, what, operation);
+            offset += chunk;
         }
-        finally
-        {
-            if (completed) pin.Dispose();
-        }
+        while (offset < count);
     }
 
     private void Wait(ref nint request, string what, long operation)

@@ -87,6 +87,14 @@ public interface IComputeDevice : IDisposable
     /// <summary>A new event, for timing and for ordering one stream after another.</summary>
     IDeviceEvent CreateEvent();
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the host in stream order (after the work enqueued before it, before the work after
+    /// it), giving it the host address of the <paramref name="bytes"/> at <paramref name="buffer"/>; while the stream is
+    /// capturing it is recorded, and runs again at every replay. Only where device memory is host memory: the emulator
+    /// runs MPI collectives this way where a GPU runs NCCL's on its stream. A GPU throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    void EnqueueHostAccess(IDeviceStream stream, DevicePtr buffer, long bytes, Action<nint> work);
+
     /// <summary>Blocks until all work enqueued on every stream has finished.</summary>
     void Synchronize();
 }

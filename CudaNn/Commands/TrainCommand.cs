@@ -66,7 +66,7 @@ internal static class TrainCommand
         var distributed = new Option<bool>("--distributed")
         {
             Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.dll train --distributed ...): " +
-                "each rank takes --batch-size samples of every step, CPU ranks average gradients over MPI, GPU ranks (cuda:LOCAL_RANK) over NCCL",
+                "each rank takes --batch-size samples of every step; CPU (and emulator) ranks average gradients over MPI, GPU ranks (cuda:LOCAL_RANK) over NCCL",
         };
         var collectiveTimeout = new Option<double>("--collective-timeout")
         {
@@ -153,8 +153,6 @@ internal static class TrainCommand
     {
         if (launch is null) return given;
         string name = given.Trim().ToLowerInvariant();
-        if (name == "emulator")
-            throw new CliException("--distributed runs on CPU ranks (MPI) or GPUs (NCCL); the emulator has no NCCL, so use --device cpu or cuda");
         return name == "cuda" || name == "auto" && GpuDevices.IsCudaUsable(out _)
             ? $"cuda:{launch.LocalRank.ToString(CultureInfo.InvariantCulture)}"
             : given;

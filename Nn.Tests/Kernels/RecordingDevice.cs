@@ -43,6 +43,7 @@ internal sealed class RecordingDevice : IComputeDevice
     public IDeviceStream CreateStream() => new Stream();
 
     public DevicePtr Allocate(long bytes) => throw new NotSupportedException();
+    public void EnqueueHostAccess(IDeviceStream stream, DevicePtr buffer, long bytes, Action<nint> work) => throw new NotSupportedException();
     public void Free(DevicePtr pointer) => throw new NotSupportedException();
     public void CopyHostToDevice(DevicePtr destination, ReadOnlySpan<byte> source) => throw new NotSupportedException();
     public void CopyDeviceToHost(Span<byte> destination, DevicePtr source) => throw new NotSupportedException();

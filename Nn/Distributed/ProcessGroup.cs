@@ -124,8 +124,8 @@ public abstract class ProcessGroup : IDisposable
 
     /// <summary>
     /// The group of the job Open MPI's mpirun started this process in (torch.distributed.init_process_group): MPI
-    /// for CPU tensors, NCCL for a CUDA device, which must be this rank's own (<see cref="LocalGpu"/>). Null when no
-    /// launcher started this process; a launcher of another MPI is refused with the reason.
+    /// for CPU (and emulator) tensors, NCCL for a CUDA device, which must be this rank's own (<see cref="LocalGpu"/>).
+    /// Null when no launcher started this process; a launcher of another MPI is refused with the reason.
     /// </summary>
     public static ProcessGroup? FromLauncher(Device device, TimeSpan? timeout = null)
     {
@@ -140,10 +140,8 @@ public abstract class ProcessGroup : IDisposable
         var limit = timeout ?? DefaultTimeout;
         return device.Kind switch
         {
-            DeviceKind.Cpu => new MpiProcessGroup(MpiCommunicator.World(limit)) { Timeout = limit },
             DeviceKind.Cuda => NcclProcessGroup.Create((GpuDevice)device, MpiCommunicator.World(limit), launch),
-            _ => throw new CollectiveException(
-                $"distributed training runs on CPU ranks (MPI) or on CUDA devices (NCCL), not on {device.Name}: the emulator has no NCCL"),
+            _ => new MpiProcessGroup(MpiCommunicator.World(limit), device) { Timeout = limit },
         };
     }
 
