@@ -1,5 +1,7 @@
 namespace CudaNn.Distributed;
 
+// The vocabulary every collective shares, whichever library runs it: how values combine and how a collective fails.
+
 /// <summary>How an all-reduce combines the ranks' values (torch.distributed.ReduceOp).</summary>
 public enum ReduceOp
 {
