@@ -319,12 +319,25 @@ extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const 
 #define BIAS_GRAD_BLOCK 256
 #define BIAS_GRAD_TILE 32
 
-// dbias[cols] += sum_n dy[rows, cols] (one chunk) or partial[chunks, cols] = per-chunk sums; reads 4 rows cols B, writes 4 chunks cols.
-extern "C" __global__ void bias_grad(const float* __restrict__ dy, float* __restrict__ dbias, float* __restrict__ partial,
-                                     int rows, int cols, int rowsPerChunk)
+// act'(y) for act 0..3 = id/relu/sigmoid/tanh, from the activation's output y.
+__device__ __forceinline__ float slope_from_output(int activation, float y)
+{
+    switch (activation)
+    {
+        case 1: return Relu().slope(y);
+        case 2: return Sigmoid().slope(y);
+        case 3: return Tanh().slope(y);
+        default: return 1.0f;
+    }
+}
+
+// dbias[cols] += sum_n dz (one chunk) or partial[chunks, cols] = per-chunk sums, dz = dy, or with y (act 0..3) dz = dy * act'(y) also written over dy; reads 4 rows cols B (8 with y), writes 4 chunks cols (and 4 rows cols with y).
+extern "C" __global__ void bias_grad(float* __restrict__ dy, float* __restrict__ dbias, float* __restrict__ partial,
+                                     int rows, int cols, int rowsPerChunk, const float* __restrict__ y, int activation)
 {
     // Block (x: 32-column tile, y: chunk of rowsPerChunk rows): each warp strides the chunk's rows over 32
-    // adjacent columns (128-byte coalesced rows), then the warps' sums are added in warp order.
+    // adjacent columns (128-byte coalesced rows), then the warps' sums are added in warp order. With y, the
+    // activation's backward is applied on the way (activation_backward's product, bit for bit), saving its launch.
     __shared__ float warpSums[BIAS_GRAD_BLOCK / 32][BIAS_GRAD_TILE];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = BIAS_GRAD_BLOCK / 32;
     const int c = blockIdx.x * BIAS_GRAD_TILE + lane;
@@ -335,7 +348,16 @@ extern "C" __global__ void bias_grad(const float* __restrict__ dy, float* __rest
     if (c < cols)
     {
         for (int r = begin + warp; r < end; r += warps)
-            sum += dy[(long long)r * cols + c];
+        {
+            const long long i = (long long)r * cols + c;
+            float g = dy[i];
+            if (y != nullptr)
+            {
+                g = g * slope_from_output(activation, y[i]);
+                dy[i] = g;
+            }
+            sum += g;
+        }
     }
     warpSums[warp][lane] = sum;
     __syncthreads();

@@ -71,21 +71,30 @@ public sealed partial class DeviceKernels
     /// dbias[cols] += sum over rows of dy[rows, cols] (bias_grad, then bias_grad_finish when the rows come in several
     /// chunks), a fixed-order two-level reduction: the same inputs give the same bits every run.
     /// <paramref name="workspace"/> holds <see cref="BiasGradWorkspaceBytes"/> bytes (may be null when that is 0).
+    /// With <paramref name="saved"/>, an activation's output y[rows, cols], dy is first replaced in place by
+    /// dy · act'(y) (what <see cref="ReluBackward"/> and its kin write, bit for bit) and that is summed: an activation's
+    /// backward and the bias gradient below it in one pass. Only activations whose slope comes from y: identity, ReLU,
+    /// sigmoid, tanh.
     /// </summary>
-    public void BiasGrad(IDeviceStream stream, DevicePtr dy, DevicePtr dbias, int rows, int cols, DevicePtr workspace)
+    public void BiasGrad(IDeviceStream stream, DevicePtr dy, DevicePtr dbias, int rows, int cols, DevicePtr workspace,
+        DevicePtr saved = default, KernelActivation activation = KernelActivation.Identity)
     {
         CheckStream(stream);
         long workspaceBytes = BiasGradWorkspaceBytes(rows, cols);
+        if (activation is not (KernelActivation.Identity or KernelActivation.ReLU or KernelActivation.Sigmoid or KernelActivation.Tanh))
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, "bias_grad applies identity, ReLU, sigmoid or tanh, whose slope comes from the output");
         if (rows == 0 || cols == 0)
             return;
         CheckBuffer(dy, nameof(dy));
         CheckBuffer(dbias, nameof(dbias));
+        if (!saved.IsNull) CheckBuffer(saved, nameof(saved));
         if (workspaceBytes > 0)
             CheckBuffer(workspace, nameof(workspace));
         (int rowsPerChunk, int chunks) = BiasGradChunks(rows);
         int tiles = (cols + 31) / 32;
         var config = new LaunchConfig(new Dim3(tiles, chunks), BlockSize);
-        Launch(stream, KernelNames.BiasGrad, config, Arguments().Add(dy).Add(dbias).Add(workspace).Add(rows).Add(cols).Add(rowsPerChunk));
+        Launch(stream, KernelNames.BiasGrad, config,
+            Arguments().Add(dy).Add(dbias).Add(workspace).Add(rows).Add(cols).Add(rowsPerChunk).Add(saved).Add((int)activation));
         if (chunks > 1)
             Launch(stream, KernelNames.BiasGradFinish, GridFor(cols), Arguments().Add(workspace).Add(dbias).Add(chunks).Add(cols));
     }

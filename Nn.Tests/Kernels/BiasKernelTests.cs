@@ -93,4 +93,50 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
             Assert.That(Math.Abs(result[c] - sums[c]), Is.LessThanOrEqualTo(bound), $"dbias[{c}] = {result[c]:R}, expected {sums[c]:R}");
         }
     }
+
+    /// <summary>
+    /// bias_grad with an activation's output does in one launch what the activation's backward kernel and bias_grad do
+    /// in two: the same dz, bit for bit, written over dy, and the same column sums, bit for bit (one chunk and several).
+    /// </summary>
+    [TestCase(KernelActivation.ReLU, 33, 32)]
+    [TestCase(KernelActivation.Sigmoid, 64, 10)]
+    [TestCase(KernelActivation.Tanh, 600, 70)]
+    [TestCase(KernelActivation.Identity, 300, 12)]
+    public void BiasGrad_WithAnActivation_IsItsBackwardThenTheColumnSums(KernelActivation activation, int rows, int cols)
+    {
+        Random random = Seeded(rows * 131 + cols);
+        float[] dy = Uniform(random, rows * cols, -2, 2), dbias = Uniform(random, cols);
+        float[] y = Uniform(random, rows * cols, -1, 1).Select(v => activation == KernelActivation.ReLU ? MathF.Max(v, 0) : activation == KernelActivation.Sigmoid ? (v + 1) / 2 : v).ToArray();
+        long workspaceBytes = DeviceKernels.BiasGradWorkspaceBytes(rows, cols);
+
+        float[][] fused = Run(b =>
+        {
+            DevicePtr dys = b.Floats(dy, misaligned: true), db = b.Floats(dbias), ys = b.Floats(y);
+            Kernels.BiasGrad(Stream, dys, db, rows, cols, b.Workspace(workspaceBytes), ys, activation);
+            return [b.Read(dys, dy.Length), b.Read(db, cols)];
+        });
+        float[][] separate = Run(b =>
+        {
+            DevicePtr dys = b.Floats(dy), db = b.Floats(dbias), ys = b.Floats(y);
+            switch (activation)
+            {
+                case KernelActivation.ReLU: Kernels.ReluBackward(Stream, ys, dys, dys, dy.Length); break;
+                case KernelActivation.Sigmoid: Kernels.SigmoidBackward(Stream, ys, dys, dys, dy.Length); break;
+                case KernelActivation.Tanh: Kernels.TanhBackward(Stream, ys, dys, dys, dy.Length); break;
+            }
+            Kernels.BiasGrad(Stream, dys, db, rows, cols, b.Workspace(workspaceBytes));
+            return [b.Read(dys, dy.Length), b.Read(db, cols)];
+        });
+
+        Assert.That(fused[0], Is.EqualTo(separate[0]), "dz written over dy");
+        Assert.That(fused[1], Is.EqualTo(separate[1]), "dbias");
+        if (activation == KernelActivation.ReLU) Assert.That(fused[0].Where((v, i) => y[i] == 0).All(v => v == 0), "ReLU's zeros pass no gradient");
+    }
+
+    [Test]
+    public void BiasGrad_WithAnActivationWhoseSlopeNeedsTheInput_IsRefused()
+    {
+        Assert.That(() => Kernels.BiasGrad(Stream, DevicePtr.Null, DevicePtr.Null, 0, 1, DevicePtr.Null, DevicePtr.Null, KernelActivation.GELU),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("slope comes from the output"));
+    }
 }

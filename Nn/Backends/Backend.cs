@@ -45,6 +45,18 @@ public abstract class Backend
     public abstract void BiasGradient(Tensor dy, Tensor dbias);
 
     /// <summary>
+    /// An activation's backward, in place, then the bias gradient of the Linear whose output it activated:
+    /// dz[N,C] = dz · act'(saved) (<see cref="ActivationBackward"/> with dy = dx = dz), then dbias[C] += the column sums
+    /// of dz when dbias is given. Here as those two operations; the CUDA backend does both in one pass where the slope
+    /// comes from the output (identity, ReLU, sigmoid, tanh).
+    /// </summary>
+    public virtual void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation)
+    {
+        if (activation != Activation.Identity) ActivationBackward(saved, dz, dz, activation);
+        if (dbias is not null) BiasGradient(dz, dbias);
+    }
+
+    /// <summary>
     /// Softmax cross-entropy over logits[N,C] with int32 labels[N]:
     /// loss[0] = mean_n (logsumexp(logits[n]) - logits[n, labels[n]]);
     /// dlogits = (softmax(logits) - onehot(labels)) / N when given;
@@ -148,17 +160,18 @@ public abstract class Backend
         var last = layers[^1];
         if (!ReferenceEquals(last.PreActivationGrad, gradOutput))
             ActivationBackward(last.Output, gradOutput, last.PreActivationGrad!, last.Activation);
+        if (last.BiasGrad is not null) BiasGradient(last.PreActivationGrad!, last.BiasGrad);
         for (int l = layers.Length - 1; l >= 0; l--)
         {
             var layer = layers[l];
             var dz = layer.PreActivationGrad!;
             Gemm(true, false, 1.0, dz, l == 0 ? x : layers[l - 1].Output, 1.0, layer.WeightGrad!);
-            if (layer.BiasGrad is not null) BiasGradient(dz, layer.BiasGrad);
             if (l > 0)
             {
+                // The layer below: its output's gradient, then (one pass on a GPU) its activation's backward and bias gradient.
                 var below = layers[l - 1];
                 Gemm(false, false, 1.0, dz, layer.Weight, 0.0, below.PreActivationGrad!);
-                ActivationBackward(below.Output, below.PreActivationGrad!, below.PreActivationGrad!, below.Activation);
+                ActivationBiasBackward(below.Output, below.PreActivationGrad!, below.BiasGrad, below.Activation);
             }
             else if (gradInput is not null)
             {

@@ -120,6 +120,21 @@ public sealed class CudaBackend : Backend, IDisposable
         K.BiasGrad(Stream, P(dy), P(dbias), rows, cols, workspace);
     }
 
+    /// <summary>bias_grad with the activation's slope applied on the way, one launch for both (identity, ReLU, sigmoid, tanh).</summary>
+    public override void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation)
+    {
+        if (dbias is null || activation is not (Activation.Identity or Activation.ReLU or Activation.Sigmoid or Activation.Tanh))
+        {
+            base.ActivationBiasBackward(saved, dz, dbias, activation);
+            return;
+        }
+        BackendChecks.Elementwise(this, nameof(ActivationBiasBackward), saved, dz);
+        var (rows, cols) = BackendChecks.BiasGradient(this, dz, dbias);
+        var workspace = _workspace.Get(nameof(BiasGradient), DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
+        K.BiasGrad(Stream, P(dz), P(dbias), rows, cols, workspace,
+            activation == Activation.Identity ? DevicePtr.Null : P(saved), (KernelActivation)activation);
+    }
+
     public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct, Tensor? total = null)
     {
         var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct, total);
