@@ -26,12 +26,25 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         Device = device;
         Context = device.PrimaryContext;
         cublas = new CublasHandle(Context);
-        cublas.SetMathMode(mathMode);
+        GemmMathMode = mathMode;
         CublasWorkspaceBytes = RecommendedCublasWorkspace(device.ComputeCapability);
         cublasWorkspace = new DeviceMemoryHandle(Context);
         cublasWorkspace.Attach((nint)Context.AllocateBytes(CublasWorkspaceBytes, "the cuBLAS workspace"));
         cublas.SetWorkspace(new DevicePtr(cublasWorkspace.Address), CublasWorkspaceBytes);
     }
+
+    /// <summary>cuBLAS's math mode for the GEMMs enqueued from now on (cublasSetMathMode).</summary>
+    public CublasMathMode GemmMathMode
+    {
+        get => gemmMathMode;
+        set
+        {
+            cublas.SetMathMode(value);
+            gemmMathMode = value;
+        }
+    }
+
+    private CublasMathMode gemmMathMode;
 
     /// <summary>The cuBLAS workspace: 32 MiB on Hopper and newer, 4 MiB before, as NVIDIA's cuBLAS guide recommends.</summary>
     public long CublasWorkspaceBytes { get; }

@@ -27,7 +27,8 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
 
     /// <summary>
     /// Per batch size: "graph" and "eager" as the trainer runs them by default (see <see cref="GpuDevice.FusedMlpMaxRows"/>),
-    /// then "graph, fused" and "graph, cuBLAS layers" with each path forced, which is how that limit is chosen.
+    /// then "graph, fused" and "graph, cuBLAS layers" with each path forced, which is how that limit is chosen, and
+    /// "graph, TF32" with the GEMMs on TF32 tensor cores (<see cref="GpuDevice.Precision"/>).
     /// </summary>
     public IReadOnlyList<StepTiming> Run()
     {
@@ -43,10 +44,14 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
                 rows.Add(Measure(batch, graphs: true) with { Mode = "graph, fused" });
                 device.FusedMlpMaxRows = 0;
                 rows.Add(Measure(batch, graphs: true) with { Mode = "graph, cuBLAS layers" });
+                device.FusedMlpMaxRows = limit;
+                device.Precision = Precision.TF32;
+                rows.Add(Measure(batch, graphs: true) with { Mode = "graph, TF32" });
             }
             finally
             {
                 device.FusedMlpMaxRows = limit;
+                device.Precision = Precision.FP32;
             }
         }
         return rows;

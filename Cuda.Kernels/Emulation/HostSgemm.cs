@@ -6,13 +6,15 @@ namespace CudaNn.Kernels.Emulation;
 /// cuBLAS Sgemm on the host, column-major: C = alpha·op(A)·op(B) + beta·C with op(A) m×k, op(B) k×n, C m×n,
 /// element (i, j) of a matrix X with leading dimension ldx at x[i + j·ldx]. Each C[i,j] accumulates in float,
 /// in increasing k order, with fused multiply-adds: the plain order cuBLAS refines with blocking, so results agree
-/// with a GPU to the FP32 rounding bound for length k (~k·2⁻²⁴·Σ|terms|), not bitwise.
+/// with a GPU to the FP32 rounding bound for length k (~k·2⁻²⁴·Σ|terms|), not bitwise. In TF32 mode every element
+/// of A and B is first rounded to TF32 (<see cref="RoundToTf32"/>), as tensor cores take them, and the products still
+/// accumulate in FP32.
 /// </summary>
 internal static unsafe class HostSgemm
 {
     /// <summary>Computes one GEMM; the caller has validated the sizes and checked that every operand is in bounds.</summary>
     public static void Run(GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool tf32 = false)
     {
         if (m == 0 || n == 0)
             return;
@@ -29,12 +31,12 @@ internal static unsafe class HostSgemm
         float[] rows = new float[(long)m * k];
         for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++)
-                rows[(long)i * k + p] = transA == GemmOp.None ? a[i + (long)p * lda] : a[p + (long)i * lda];
+                rows[(long)i * k + p] = Input(transA == GemmOp.None ? a[i + (long)p * lda] : a[p + (long)i * lda], tf32);
         float[] column = new float[k];
         for (int j = 0; j < n; j++)
         {
             for (int p = 0; p < k; p++)
-                column[p] = transB == GemmOp.None ? b[p + (long)j * ldb] : b[j + (long)p * ldb];
+                column[p] = Input(transB == GemmOp.None ? b[p + (long)j * ldb] : b[j + (long)p * ldb], tf32);
             for (int i = 0; i < m; i++)
             {
                 float sum = 0f;
@@ -45,6 +47,19 @@ internal static unsafe class HostSgemm
                 *cij = beta == 0 ? alpha * sum : MathF.FusedMultiplyAdd(beta, *cij, alpha * sum);
             }
         }
+    }
+
+    private static float Input(float value, bool tf32) => tf32 ? RoundToTf32(value) : value;
+
+    /// <summary>
+    /// <paramref name="value"/> with its mantissa rounded from 23 bits to TF32's 10, to nearest with ties away from zero
+    /// (PTX's cvt.rna.tf32.f32); infinities and NaN are kept. Relative error at most 2⁻¹¹.
+    /// </summary>
+    public static float RoundToTf32(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if ((bits & 0x7F800000u) == 0x7F800000u) return value;
+        return BitConverter.UInt32BitsToSingle((bits + 0x1000u) & 0xFFFFE000u);
     }
 
     /// <summary>Bytes a column-major matrix of <paramref name="rows"/>×<paramref name="columns"/> spans with leading dimension <paramref name="ld"/>.</summary>

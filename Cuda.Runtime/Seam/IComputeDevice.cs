@@ -74,6 +74,12 @@ public interface IComputeDevice : IDisposable
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc);
 
     /// <summary>
+    /// How the GEMMs enqueued from now on compute: FP32 (the default), or TF32 tensor cores, which round A's and B's
+    /// elements to 10 mantissa bits and accumulate in FP32. A GEMM captured into a graph keeps the mode it was captured with.
+    /// </summary>
+    CublasMathMode GemmMathMode { get; set; }
+
+    /// <summary>
     /// <see cref="Sgemm"/> for <paramref name="batchCount"/> independent problems; problem i uses
     /// A + i·strideA, B + i·strideB, C + i·strideC (strides in elements).
     /// </summary>

@@ -18,6 +18,39 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "auto",
     };
 
+    public static Option<string> Precision()
+    {
+        var precision = new Option<string>("--precision")
+        {
+            Description = "fp32 (the default) or tf32: on a GPU (or the emulator), GEMMs on TF32 tensor cores, inputs rounded to 10 mantissa bits",
+            DefaultValueFactory = _ => "fp32",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "tf32");
+        return precision;
+    }
+
+    /// <summary>
+    /// Sets a --precision on the device (TF32 needs a GPU or the emulator) until the returned object is disposed: a
+    /// device is shared by the whole process, and the next command run in it starts from FP32 again.
+    /// </summary>
+    public static IDisposable ApplyPrecision(CudaNn.Device device, string precision)
+    {
+        if (device is not Backends.Cuda.GpuDevice gpu)
+            return precision == "fp32" ? new PrecisionScope(null, default)
+                : throw new CliException($"--precision {precision} is GPU arithmetic (tensor cores); {device.Name} computes in FP32");
+        var scope = new PrecisionScope(gpu, gpu.Precision);
+        gpu.Precision = precision == "tf32" ? Backends.Cuda.Precision.TF32 : Backends.Cuda.Precision.FP32;
+        return scope;
+    }
+
+    private sealed class PrecisionScope(Backends.Cuda.GpuDevice? gpu, Backends.Cuda.Precision previous) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (gpu is { IsDisposed: false }) gpu.Precision = previous;
+        }
+    }
+
     public static Option<int> BatchSize(int defaultValue) => Positive(new Option<int>("--batch-size")
     {
         Description = "Samples per batch",

@@ -63,6 +63,7 @@ internal static class TrainCommand
         var json = CommonOptions.Json();
         var continueOnNan = new Option<bool>("--continue-on-nan") { Description = "Keep training when the loss becomes NaN or infinite (default: stop, keeping the last good checkpoint)" };
         var noGraphs = new Option<bool>("--no-graphs") { Description = "On a GPU, run every step eagerly instead of replaying it as a captured CUDA graph (to debug; slower)" };
+        var precision = CommonOptions.Precision();
         var distributed = new Option<bool>("--distributed")
         {
             Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.dll train --distributed ...): " +
@@ -81,7 +82,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
             data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, noShuffle, maxSteps,
-            saveEvery, keep, plot, json, continueOnNan, noGraphs, distributed, collectiveTimeout,
+            saveEvery, keep, plot, json, continueOnNan, noGraphs, precision, distributed, collectiveTimeout,
         };
         command.SetAction(r =>
         {
@@ -107,6 +108,7 @@ internal static class TrainCommand
                 Target = r.GetValue(target),
                 TestFraction = r.GetValue(testFraction),
             };
+            using var precisionScope = CommonOptions.ApplyPrecision(settings.Device, r.GetValue(precision)!);
             if (regression && settings.PlotPath is not null)
                 throw new CliException("--plot draws a classifier's loss and test accuracy; a regression's test RMSE is in each epoch's line and in --json");
             if (settings.PlotPath is not null) CommonOptions.CheckWritable("--plot", settings.PlotPath);

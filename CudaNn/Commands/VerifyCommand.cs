@@ -12,10 +12,11 @@ internal static class VerifyCommand
     {
         var device = CommonOptions.Device();
         var data = CommonOptions.Data();
+        var precision = CommonOptions.Precision();
         var fusedMlp = new Option<bool>("--fused-mlp") { Description = "On a GPU or the emulator, run the MLP as the fused kernels (see GpuDevice.FusedMlpMaxRows)" };
         var command = new Command("verify", "Compare a device with the CPU reference: forward, loss, gradients, one Adam step, ten steps")
         {
-            device, data, fusedMlp,
+            device, data, fusedMlp, precision,
         };
         command.SetAction(r =>
         {
@@ -27,10 +28,11 @@ internal static class VerifyCommand
                     throw new CliException($"--fused-mlp needs a GPU or the emulator, not {dev.Name}");
                 gpu.FusedMlpMaxRows = int.MaxValue;
             }
+            using var precisionScope = CommonOptions.ApplyPrecision(dev, r.GetValue(precision)!);
             var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
             var rows = BackendComparison.Run(dev, train);
             output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
-                (fused ? ", fused MLP kernels" : ""));
+                (fused ? ", fused MLP kernels" : "") + (r.GetValue(precision) == "tf32" ? ", TF32 GEMMs" : ""));
             output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"tolerance",12}  result  why");
             foreach (var row in rows)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -18,6 +18,40 @@ public class EmulatedSgemmTests
         new object[] { GemmOp.Transpose, GemmOp.Transpose, 3, 29, 40, 0f },
     ];
 
+    [TestCase(1f, 1f)]
+    [TestCase(1f + 1f / 4096, 1f)]                    // below half a TF32 ulp (2^-10 at 1): down
+    [TestCase(1f + 1f / 2048, 1f + 1f / 1024)]        // exactly half: away from zero
+    [TestCase(-(1f + 1f / 2048), -(1f + 1f / 1024))]
+    [TestCase(1f + 3f / 4096, 1f + 1f / 1024)]        // above half: up
+    [TestCase(float.PositiveInfinity, float.PositiveInfinity)]
+    [TestCase(float.NaN, float.NaN)]
+    public void RoundToTf32_KeepsTenMantissaBits_RoundingHalfAwayFromZero(float value, float expected)
+    {
+        Assert.That(HostSgemm.RoundToTf32(value), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Tf32Sgemm_IsTheFloat64ProductOfTf32RoundedInputs()
+    {
+        using EmulatedComputeDevice device = Device();
+        using IDeviceStream stream = device.CreateStream();
+        const int m = 13, n = 9, k = 300;
+        float[] a = RandomFloats(m * k, seed: 77), b = RandomFloats(k * n, seed: 78), c = new float[m * n];
+        DevicePtr da = Upload(device, a), db = Upload(device, b), dc = Upload(device, c);
+        device.GemmMathMode = CublasMathMode.Tf32;
+        device.Sgemm(stream, GemmOp.None, GemmOp.None, m, n, k, 1f, da, m, db, k, 0f, dc, m);
+        device.GemmMathMode = CublasMathMode.Fp32;
+        float[] got = Download(device, dc, c.Length);
+
+        float[] ar = Array.ConvertAll(a, HostSgemm.RoundToTf32), br = Array.ConvertAll(b, HostSgemm.RoundToTf32);
+        var (rounded, magnitude) = GpuTestSupport.ReferenceGemm(GemmOp.None, GemmOp.None, m, n, k, 1f, ar, m, br, k, 0f, c, m);
+        GpuTestSupport.AssertGemmClose(got, rounded, magnitude, m, n, m, k, "TF32 inputs, FP32 accumulation");
+        var (exact, _) = GpuTestSupport.ReferenceGemm(GemmOp.None, GemmOp.None, m, n, k, 1f, a, m, b, k, 0f, c, m);
+        double largest = got.Select((v, i) => Math.Abs(v - exact[i])).Max();
+        TestContext.Out.WriteLine($"largest difference from the unrounded product: {largest:E2}");
+        Assert.That(largest, Is.GreaterThan(0), "the inputs were rounded");
+    }
+
     // Leading dimensions larger than the stored rows, so a loop that ignores them reads the padding (NaN) and fails.
     [TestCaseSource(nameof(Cases))]
     public void Sgemm_MatchesReference_WithPaddedLeadingDimensions(GemmOp transA, GemmOp transB, int m, int n, int k, float beta)

@@ -12,15 +12,15 @@ namespace CudaNn.Training;
 /// A graph holds raw device addresses, so it may be replayed only while every storage it used is still allocated.
 /// Layers keep their buffers per shape (<see cref="Nn.ShapeBuffers"/>), the backend's workspace never shrinks and the
 /// optimizer's state and hyperparameters never move, so in a normal run nothing a graph uses is freed. When
-/// something is (the model moved, a layer dropped a shape, a caller disposed an output), the device's count of
-/// <see cref="GpuDevice.CapturedMemoryFrees"/> moves on, and every graph is dropped before the next replay and
+/// something is (the model moved, a layer dropped a shape, a caller disposed an output), or the GEMMs' precision changes, the device's count of
+/// <see cref="GpuDevice.CapturedStateChanges"/> moves on, and every graph is dropped before the next replay and
 /// captured again. Values that change between replays (step count, learning rate) are read from device memory.
 /// </remarks>
 internal sealed class StepGraphs(GpuDevice device) : IDisposable
 {
     private readonly Dictionary<(Tensor X, Tensor Y), IDeviceGraph> _graphs = new(BatchComparer.Instance);
     private readonly HashSet<(Tensor X, Tensor Y)> _warm = new(BatchComparer.Instance);
-    private long _frees = device.CapturedMemoryFrees;
+    private long _frees = device.CapturedStateChanges;
 
     /// <summary>Graphs captured so far, for tests and diagnostics (re-captures included).</summary>
     public int Captures { get; private set; }
@@ -34,7 +34,7 @@ internal sealed class StepGraphs(GpuDevice device) : IDisposable
     /// </summary>
     public bool Run(Tensor x, Tensor y, Action step)
     {
-        if (device.CapturedMemoryFrees != _frees) DropAll();
+        if (device.CapturedStateChanges != _frees) DropAll();
         var batch = (x, y);
         if (_graphs.TryGetValue(batch, out var graph))
         {
@@ -85,7 +85,7 @@ internal sealed class StepGraphs(GpuDevice device) : IDisposable
         foreach (var graph in _graphs.Values) graph.Dispose();
         _graphs.Clear();
         _warm.Clear();
-        _frees = device.CapturedMemoryFrees;
+        _frees = device.CapturedStateChanges;
     }
 
     public void Dispose()

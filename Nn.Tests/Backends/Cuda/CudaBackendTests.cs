@@ -1,3 +1,4 @@
+using CudaNn.Backends.Cuda;
 using CudaNn.Data;
 using CudaNn.Nn;
 using CudaNn.Optim;
@@ -18,9 +19,60 @@ public class CudaBackendTests(string device) : GpuDeviceFixture(device)
         var rows = BackendComparison.Run(Device, Train);
         foreach (var row in rows)
             TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
-        Assert.That(rows, Has.Count.EqualTo(21));
+        Assert.That(rows, Has.Count.EqualTo(22));
         Assert.That(rows.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
     }
+
+    [Test]
+    public void Tf32_MatchesTheCpuReference_WithinItsDerivedTolerances()
+    {
+        var fp32 = BackendComparison.Run(Device, Train);
+        Device.Precision = Precision.TF32;
+        IReadOnlyList<ComparisonRow> tf32;
+        try
+        {
+            tf32 = BackendComparison.Run(Device, Train);
+        }
+        finally
+        {
+            Device.Precision = Precision.FP32;
+        }
+        foreach (var row in tf32)
+            TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
+        Assert.That(tf32.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
+        // The logits' error must be TF32's, well above what FP32 GEMMs leave: otherwise the mode was never applied.
+        Assert.That(tf32[0].MaxRelError, Is.GreaterThan(10 * fp32[0].MaxRelError + 2 * 784 / 16777216.0), "TF32 logits differ as TF32 does");
+    }
+
+    [Test]
+    public void ChangingThePrecision_CapturesTheStepAgain_AndTheReplayComputesInTheNewPrecision()
+    {
+        float[] Run(bool graphs)
+        {
+            var g = new Generator(8);
+            using var model = new MlpSpec(784, [32], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
+            using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
+            using var loader = DataLoader.FromMnist(Slice(Train, 256), 64, shuffle: true, g, Device);
+            using var trainer = new Trainer(model, optimizer, graphs);
+            try
+            {
+                trainer.TrainEpoch(loader, 1);
+                int captures = trainer.GraphCaptures;
+                Device.Precision = Precision.TF32;
+                trainer.TrainEpoch(loader, 2);
+                if (graphs) Assert.That(trainer.GraphCaptures, Is.EqualTo(captures + 1), "the step is captured again in TF32");
+            }
+            finally
+            {
+                Device.Precision = Precision.FP32;
+            }
+            return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
+        }
+        Assert.That(Run(graphs: true), Is.EqualTo(Run(graphs: false)), "replays of the recaptured step compute what eager TF32 steps compute");
+    }
+
+    private static MnistDataSet Slice(MnistDataSet data, int count) =>
+        new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 
     [Test]
     public void TheFusedMlpKernels_MatchTheCpuReference_ForwardLossGradientsAdamAndTenSteps()

@@ -29,7 +29,7 @@ public sealed class CudaBackend : Backend, IDisposable
 
     /// <summary>
     /// The device address of a tensor's first element. Every kernel and copy takes its addresses from here, so a
-    /// graph being captured marks each storage it uses (see <see cref="GpuDevice.CapturedMemoryFrees"/>).
+    /// graph being captured marks each storage it uses (see <see cref="GpuDevice.CapturedStateChanges"/>).
     /// </summary>
     private DevicePtr P(Tensor t)
     {

@@ -57,6 +57,6 @@ public sealed class DeviceStorage : Storage
     {
         if (Pointer.IsNull || _device.IsDisposed) return;
         _device.Compute.Free(Pointer);
-        if (_usedByGraph) _device.NoteCapturedMemoryFreed();
+        if (_usedByGraph) _device.NoteCapturedStateChanged();
     }
 }

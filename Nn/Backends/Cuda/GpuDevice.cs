@@ -62,13 +62,32 @@ public sealed class GpuDevice : Device, IDisposable
     internal bool IsCapturing { get; private set; }
 
     /// <summary>
-    /// How many storages that a captured graph used have been freed so far. A graph is replayable while this is
-    /// what it was when the graph was captured: every address the graph holds is then still allocated to the
-    /// tensor it was captured with. The backend marks each storage it hands to a kernel during a capture.
+    /// How many times something a captured graph relies on has changed: a storage it used was freed (the backend marks
+    /// each storage it hands to a kernel during a capture), or the GEMMs' <see cref="Precision"/> was changed. A graph
+    /// is replayable while this is what it was when the graph was captured: every address it holds is then still
+    /// allocated to the tensor it was captured with, and its GEMMs compute as the device now would.
     /// </summary>
-    internal long CapturedMemoryFrees { get; private set; }
+    internal long CapturedStateChanges { get; private set; }
 
-    internal void NoteCapturedMemoryFreed() => CapturedMemoryFrees++;
+    internal void NoteCapturedStateChanged() => CapturedStateChanges++;
+
+    /// <summary>
+    /// How this device's GEMMs compute float32 tensors (torch.backends.cuda.matmul.allow_tf32): <see cref="Precision.FP32"/>,
+    /// the default, comparable with the CPU reference to float32 rounding, or <see cref="Precision.TF32"/>, tensor cores
+    /// with inputs rounded to 10 mantissa bits (about 1e-3 relative; the emulator rounds them the same way). Set it
+    /// between steps: captured training steps are captured again with the new mode.
+    /// </summary>
+    public Precision Precision
+    {
+        get => Compute.GemmMathMode == CublasMathMode.Tf32 ? Precision.TF32 : Precision.FP32;
+        set
+        {
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(Precision), value, "unknown precision");
+            if (value == Precision) return;
+            Compute.GemmMathMode = value == Precision.TF32 ? CublasMathMode.Tf32 : CublasMathMode.Fp32;
+            NoteCapturedStateChanged();
+        }
+    }
 
     /// <summary>Starts recording this device's stream; nothing may be allocated or freed until <see cref="EndCapture"/>.</summary>
     internal void BeginCapture()
@@ -103,4 +122,14 @@ public sealed class GpuDevice : Device, IDisposable
         IsDisposed = true;
         Compute.Dispose();
     }
+}
+
+/// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="GpuDevice.Precision"/>).</summary>
+public enum Precision
+{
+    /// <summary>Full float32 (cuBLAS's default math): the CPU reference's results to float32 rounding.</summary>
+    FP32,
+
+    /// <summary>TF32 tensor cores (compute capability 8.0+): inputs rounded to 10 mantissa bits, float32 accumulation.</summary>
+    TF32,
 }
