@@ -26,25 +26,29 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         Device = device;
         Context = device.PrimaryContext;
         cublas = new CublasHandle(Context);
-        GemmMathMode = mathMode;
+        GemmPrecision = mathMode == CublasMathMode.Tf32 ? GemmPrecision.Tf32 : GemmPrecision.Fp32;
         CublasWorkspaceBytes = RecommendedCublasWorkspace(device.ComputeCapability);
         cublasWorkspace = new DeviceMemoryHandle(Context);
         cublasWorkspace.Attach((nint)Context.AllocateBytes(CublasWorkspaceBytes, "the cuBLAS workspace"));
         cublas.SetWorkspace(new DevicePtr(cublasWorkspace.Address), CublasWorkspaceBytes);
     }
 
-    /// <summary>cuBLAS's math mode for the GEMMs enqueued from now on (cublasSetMathMode).</summary>
-    public CublasMathMode GemmMathMode
+    /// <summary>
+    /// FP32 and TF32 are cuBLAS's math mode for cublasSgemm (cublasSetMathMode); BF16 sends the GEMMs to cublasGemmEx
+    /// with CUBLAS_COMPUTE_32F_FAST_16BF instead.
+    /// </summary>
+    public GemmPrecision GemmPrecision
     {
-        get => gemmMathMode;
+        get => gemmPrecision;
         set
         {
-            cublas.SetMathMode(value);
-            gemmMathMode = value;
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(GemmPrecision), value, "unknown GEMM precision");
+            cublas.SetMathMode(value == GemmPrecision.Tf32 ? CublasMathMode.Tf32 : CublasMathMode.Fp32);
+            gemmPrecision = value;
         }
     }
 
-    private CublasMathMode gemmMathMode;
+    private GemmPrecision gemmPrecision;
 
     /// <summary>The cuBLAS workspace: 32 MiB on Hopper and newer, 4 MiB before, as NVIDIA's cuBLAS guide recommends.</summary>
     public long CublasWorkspaceBytes { get; }
@@ -155,7 +159,8 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
     {
         UseCublasOn(CudaStream.From(stream));
-        cublas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (gemmPrecision == GemmPrecision.Bf16) cublas.SgemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else cublas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
     public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
@@ -163,7 +168,10 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         float beta, DevicePtr c, int ldc, long strideC, int batchCount)
     {
         UseCublasOn(CudaStream.From(stream));
-        cublas.SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+        if (gemmPrecision == GemmPrecision.Bf16)
+            cublas.SgemmStridedBatchedBf16(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+        else
+            cublas.SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
     }
 
     public IDeviceStream CreateStream()

@@ -28,7 +28,7 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
     /// <summary>
     /// Per batch size: "graph" and "eager" as the trainer runs them by default (see <see cref="GpuDevice.FusedMlpMaxRows"/>),
     /// then "graph, fused" and "graph, cuBLAS layers" with each path forced, which is how that limit is chosen, and
-    /// "graph, TF32" with the GEMMs on TF32 tensor cores (<see cref="GpuDevice.Precision"/>).
+    /// "graph, TF32" and "graph, BF16" with the GEMMs on tensor cores (<see cref="GpuDevice.Precision"/>).
     /// </summary>
     public IReadOnlyList<StepTiming> Run()
     {
@@ -47,6 +47,8 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
                 device.FusedMlpMaxRows = limit;
                 device.Precision = Precision.TF32;
                 rows.Add(Measure(batch, graphs: true) with { Mode = "graph, TF32" });
+                device.Precision = Precision.BF16;
+                rows.Add(Measure(batch, graphs: true) with { Mode = "graph, BF16" });
             }
             finally
             {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: runs CudaNn on this machine's GPU without a .NET SDK (from .gpu/, made by scripts/gpu-publish.sh) and
 # writes one markdown report, OUTDIR/report.md; prints a short summary table last.
-#   scripts/gpu-check.sh OUTDIR             info, verify (layer by layer, fused, TF32), GPU tests, the seed train (5 epochs, empty kernel cache), a 2-epoch
+#   scripts/gpu-check.sh OUTDIR             info, verify (layer by layer, fused, TF32, BF16), GPU tests, the seed train (5 epochs, empty kernel cache), a 2-epoch
 #                                           train at the odd batch 96 (graphs meet evaluation and an uneven last batch),
 #                                           Nn.Bench gpu, PyTorch, and a short train under compute-sanitizer where it works
 #   scripts/gpu-check.sh OUTDIR --emulator  the same flow on the host emulator (short trains, PyTorch on the CPU): checks the script
@@ -161,7 +161,7 @@ if ! $emulator && grep -qiE 'not found|not available|unavailable|could not' "$st
     [ -n "$extra" ] && export LD_LIBRARY_PATH=$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
-for mode in "" --fused-mlp "--precision tf32"; do
+for mode in "" --fused-mlp "--precision tf32" "--precision bf16"; do
     run_step "CudaNn verify --device $device $mode" 150 "$dotnet" "$app/CudaNn.dll" verify --device "$device" $mode
     add_summary "verify ($device${mode:+, ${mode#--}})" "$( [ $step_rc = 0 ] && echo "pass: $(tail -1 "$step_log")" || echo "FAIL (exit $step_rc): $(grep -m1 -iE 'fail|error' "$step_log" | cut -c1-100)")"
 done

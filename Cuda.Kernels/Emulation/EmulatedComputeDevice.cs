@@ -149,8 +149,8 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         target.Run(() => LaunchCopied(emulated, config, values));
     }
 
-    /// <summary>FP32, or TF32 as the host Sgemm emulates it (<see cref="HostSgemm.RoundToTf32"/>).</summary>
-    public CublasMathMode GemmMathMode { get; set; }
+    /// <summary>FP32, or TF32 or BF16 as the host Sgemm emulates them (<see cref="HostSgemm.Round"/>).</summary>
+    public GemmPrecision GemmPrecision { get; set; }
 
     public void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) =>
@@ -162,7 +162,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     {
         GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
         ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
-        bool tf32 = GemmMathMode == CublasMathMode.Tf32; // fixed at enqueue time, as cuBLAS picks its kernel at the call
+        GemmPrecision precision = GemmPrecision; // fixed at enqueue time, as cuBLAS picks its kernel at the call
         bool readsAB = alpha != 0 && k != 0;
         long aBytes = HostSgemm.Extent(transA == GemmOp.None ? m : k, transA == GemmOp.None ? k : m, lda);
         long bBytes = HostSgemm.Extent(transB == GemmOp.None ? k : n, transB == GemmOp.None ? n : k, ldb);
@@ -178,7 +178,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
                     memory.CheckRange(bi, bBytes, $"Sgemm B (batch {batch})");
                 }
                 memory.CheckRange(ci, cBytes, $"Sgemm C (batch {batch})");
-                HostSgemm.Run(transA, transB, m, n, k, alpha, (float*)ai.Address, lda, (float*)bi.Address, ldb, beta, (float*)ci.Address, ldc, tf32);
+                HostSgemm.Run(transA, transB, m, n, k, alpha, (float*)ai.Address, lda, (float*)bi.Address, ldb, beta, (float*)ci.Address, ldc, precision);
             }
         });
     }

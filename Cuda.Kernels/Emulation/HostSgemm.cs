@@ -6,15 +6,15 @@ namespace CudaNn.Kernels.Emulation;
 /// cuBLAS Sgemm on the host, column-major: C = alpha·op(A)·op(B) + beta·C with op(A) m×k, op(B) k×n, C m×n,
 /// element (i, j) of a matrix X with leading dimension ldx at x[i + j·ldx]. Each C[i,j] accumulates in float,
 /// in increasing k order, with fused multiply-adds: the plain order cuBLAS refines with blocking, so results agree
-/// with a GPU to the FP32 rounding bound for length k (~k·2⁻²⁴·Σ|terms|), not bitwise. In TF32 mode every element
-/// of A and B is first rounded to TF32 (<see cref="RoundToTf32"/>), as tensor cores take them, and the products still
+/// with a GPU to the FP32 rounding bound for length k (~k·2⁻²⁴·Σ|terms|), not bitwise. In TF32 or BF16 precision every
+/// element of A and B is first rounded (<see cref="Round"/>), as tensor cores take them, and the products still
 /// accumulate in FP32.
 /// </summary>
 internal static unsafe class HostSgemm
 {
     /// <summary>Computes one GEMM; the caller has validated the sizes and checked that every operand is in bounds.</summary>
     public static void Run(GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool tf32 = false)
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, GemmPrecision precision = GemmPrecision.Fp32)
     {
         if (m == 0 || n == 0)
             return;
@@ -31,12 +31,12 @@ internal static unsafe class HostSgemm
         float[] rows = new float[(long)m * k];
         for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++)
-                rows[(long)i * k + p] = Input(transA == GemmOp.None ? a[i + (long)p * lda] : a[p + (long)i * lda], tf32);
+                rows[(long)i * k + p] = Round(transA == GemmOp.None ? a[i + (long)p * lda] : a[p + (long)i * lda], precision);
         float[] column = new float[k];
         for (int j = 0; j < n; j++)
         {
             for (int p = 0; p < k; p++)
-                column[p] = Input(transB == GemmOp.None ? b[p + (long)j * ldb] : b[j + (long)p * ldb], tf32);
+                column[p] = Round(transB == GemmOp.None ? b[p + (long)j * ldb] : b[j + (long)p * ldb], precision);
             for (int i = 0; i < m; i++)
             {
                 float sum = 0f;
@@ -49,7 +49,13 @@ internal static unsafe class HostSgemm
         }
     }
 
-    private static float Input(float value, bool tf32) => tf32 ? RoundToTf32(value) : value;
+    /// <summary>A GEMM input as a tensor core of <paramref name="precision"/> takes it.</summary>
+    public static float Round(float value, GemmPrecision precision) => precision switch
+    {
+        GemmPrecision.Tf32 => RoundToTf32(value),
+        GemmPrecision.Bf16 => RoundToBf16(value),
+        _ => value,
+    };
 
     /// <summary>
     /// <paramref name="value"/> with its mantissa rounded from 23 bits to TF32's 10, to nearest with ties away from zero
@@ -60,6 +66,17 @@ internal static unsafe class HostSgemm
         uint bits = BitConverter.SingleToUInt32Bits(value);
         if ((bits & 0x7F800000u) == 0x7F800000u) return value;
         return BitConverter.UInt32BitsToSingle((bits + 0x1000u) & 0xFFFFE000u);
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> rounded to bfloat16's 7 mantissa bits, to nearest with ties to even (__float2bfloat16_rn);
+    /// infinities kept, NaN kept a NaN. Relative error at most 2⁻⁸. cuBLAS's FAST_16BF may take TF32 instead, which is closer.
+    /// </summary>
+    public static float RoundToBf16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if ((bits & 0x7F800000u) == 0x7F800000u) return value;
+        return BitConverter.UInt32BitsToSingle((bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u);
     }
 
     /// <summary>Bytes a column-major matrix of <paramref name="rows"/>×<paramref name="columns"/> spans with leading dimension <paramref name="ld"/>.</summary>

@@ -35,6 +35,14 @@ internal enum CublasMath
     CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION = 16,
 }
 
+/// <summary>cublasComputeType_t: how cublasGemmEx computes (FP32 data, FP32 accumulation, inputs down-converted or not).</summary>
+internal enum CublasComputeType
+{
+    CUBLAS_COMPUTE_32F = 68,
+    CUBLAS_COMPUTE_32F_FAST_16BF = 75,
+    CUBLAS_COMPUTE_32F_FAST_TF32 = 77,
+}
+
 /// <summary>libraryPropertyType from library_types.h.</summary>
 internal enum LibraryProperty
 {
@@ -68,6 +76,17 @@ internal static unsafe partial class Cublas
     [LibraryImport(LibraryNames.Cublas)]
     public static partial CublasStatus cublasSgemm_v2(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
         float* alpha, ulong a, int lda, ulong b, int ldb, float* beta, ulong c, int ldc);
+
+    /// <summary>cublasGemmEx with A, B and C float (CUDA_R_32F = 0) and the default algorithm (CUBLAS_GEMM_DEFAULT = -1) passed by the caller.</summary>
+    [LibraryImport(LibraryNames.Cublas)]
+    public static partial CublasStatus cublasGemmEx(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
+        float* alpha, ulong a, int aType, int lda, ulong b, int bType, int ldb, float* beta, ulong c, int cType, int ldc,
+        CublasComputeType computeType, int algo);
+
+    [LibraryImport(LibraryNames.Cublas)]
+    public static partial CublasStatus cublasGemmStridedBatchedEx(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
+        float* alpha, ulong a, int aType, int lda, long strideA, ulong b, int bType, int ldb, long strideB, float* beta,
+        ulong c, int cType, int ldc, long strideC, int batchCount, CublasComputeType computeType, int algo);
 
     [LibraryImport(LibraryNames.Cublas)]
     public static partial CublasStatus cublasSgemmStridedBatched(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,

@@ -11,6 +11,22 @@ public enum GemmOp
 }
 
 /// <summary>
+/// The arithmetic of a float GEMM: the inputs as stored, or down-converted for tensor cores; accumulation is float in
+/// every case. TF32 keeps 10 mantissa bits (relative rounding 2⁻¹¹), BF16 keeps 7 (2⁻⁸).
+/// </summary>
+public enum GemmPrecision
+{
+    /// <summary>Float inputs (cuBLAS's default math).</summary>
+    Fp32,
+
+    /// <summary>Inputs rounded to TF32 (CUBLAS_TF32_TENSOR_OP_MATH).</summary>
+    Tf32,
+
+    /// <summary>Inputs rounded to bfloat16 (cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF).</summary>
+    Bf16,
+}
+
+/// <summary>
 /// Argument checks shared by every Sgemm implementation, so the real device and the emulator reject the
 /// same calls with the same message. Shapes are cuBLAS's, column-major: op(A) is m×k, op(B) is k×n, C is m×n.
 /// </summary>

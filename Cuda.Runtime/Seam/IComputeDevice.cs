@@ -74,10 +74,10 @@ public interface IComputeDevice : IDisposable
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc);
 
     /// <summary>
-    /// How the GEMMs enqueued from now on compute: FP32 (the default), or TF32 tensor cores, which round A's and B's
-    /// elements to 10 mantissa bits and accumulate in FP32. A GEMM captured into a graph keeps the mode it was captured with.
+    /// How the GEMMs enqueued from now on compute: FP32 (the default), or on tensor cores with A's and B's elements
+    /// rounded to TF32 or BF16, accumulating in FP32. A GEMM captured into a graph keeps the precision it was captured with.
     /// </summary>
-    CublasMathMode GemmMathMode { get; set; }
+    GemmPrecision GemmPrecision { get; set; }
 
     /// <summary>
     /// <see cref="Sgemm"/> for <paramref name="batchCount"/> independent problems; problem i uses

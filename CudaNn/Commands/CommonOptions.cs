@@ -22,15 +22,15 @@ internal static class CommonOptions
     {
         var precision = new Option<string>("--precision")
         {
-            Description = "fp32 (the default) or tf32: on a GPU (or the emulator), GEMMs on TF32 tensor cores, inputs rounded to 10 mantissa bits",
+            Description = "fp32 (the default), tf32 or bf16: on a GPU (or the emulator), GEMMs on tensor cores with inputs rounded to TF32 (10 mantissa bits) or bfloat16 (7), float32 everywhere else",
             DefaultValueFactory = _ => "fp32",
         };
-        precision.AcceptOnlyFromAmong("fp32", "tf32");
+        precision.AcceptOnlyFromAmong("fp32", "tf32", "bf16");
         return precision;
     }
 
     /// <summary>
-    /// Sets a --precision on the device (TF32 needs a GPU or the emulator) until the returned object is disposed: a
+    /// Sets a --precision on the device (TF32 and BF16 need a GPU or the emulator) until the returned object is disposed: a
     /// device is shared by the whole process, and the next command run in it starts from FP32 again.
     /// </summary>
     public static IDisposable ApplyPrecision(CudaNn.Device device, string precision)
@@ -39,7 +39,12 @@ internal static class CommonOptions
             return precision == "fp32" ? new PrecisionScope(null, default)
                 : throw new CliException($"--precision {precision} is GPU arithmetic (tensor cores); {device.Name} computes in FP32");
         var scope = new PrecisionScope(gpu, gpu.Precision);
-        gpu.Precision = precision == "tf32" ? Backends.Cuda.Precision.TF32 : Backends.Cuda.Precision.FP32;
+        gpu.Precision = precision switch
+        {
+            "tf32" => Backends.Cuda.Precision.TF32,
+            "bf16" => Backends.Cuda.Precision.BF16,
+            _ => Backends.Cuda.Precision.FP32,
+        };
         return scope;
     }
 

@@ -74,7 +74,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     (s.ClipGradValue is { } bound ? $", gradients clamped to ±{bound.ToString(CultureInfo.InvariantCulture)}" : "") +
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}" +
-                    (s.Device is Backends.Cuda.GpuDevice { Precision: Backends.Cuda.Precision.TF32 } ? " (TF32 GEMMs)" : "") +
+                    (s.Device is Backends.Cuda.GpuDevice { Precision: not Backends.Cuda.Precision.FP32 } gpu ? $" ({gpu.Precision} GEMMs)" : "") +
                     (group is null ? "" : $" on each of {group.WorldSize} ranks ({group.Backend}; {group.WorldSize * s.BatchSize} samples a step in all)"));
         view.Header($"data: {s.DataDirectory} ({data.Description})" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +

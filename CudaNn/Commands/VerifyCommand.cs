@@ -32,11 +32,11 @@ internal static class VerifyCommand
             var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
             var rows = BackendComparison.Run(dev, train);
             output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
-                (fused ? ", fused MLP kernels" : "") + (r.GetValue(precision) == "tf32" ? ", TF32 GEMMs" : ""));
-            output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"tolerance",12}  result  why");
+                (fused ? ", fused MLP kernels" : "") + (r.GetValue(precision) is "tf32" or "bf16" ? $", {r.GetValue(precision)!.ToUpperInvariant()} GEMMs" : ""));
+            output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"l2 rel err",12} {"tolerance",12}  result  why");
             foreach (var row in rows)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{row.Tensor,-28} {row.MaxAbsError,12:0.00e+00} {row.MaxRelError,12:0.00e+00} {row.ToleranceText,12}  {(row.Passed ? "pass" : "FAIL"),-6}  {row.Why}"));
+                    $"{row.Tensor,-28} {row.MaxAbsError,12:0.00e+00} {row.MaxRelError,12:0.00e+00} {row.NormRelError,12:0.00e+00} {row.ToleranceText,12}  {(row.Passed ? "pass" : "FAIL"),-6}  {row.Why}"));
             int failed = rows.Count(row => !row.Passed);
             output.WriteLine(failed == 0 ? $"all {rows.Count} comparisons pass" : $"{failed} of {rows.Count} comparisons FAIL");
             return failed == 0 ? 0 : CliApp.RunError;

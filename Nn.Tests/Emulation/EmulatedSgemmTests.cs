@@ -30,22 +30,36 @@ public class EmulatedSgemmTests
         Assert.That(HostSgemm.RoundToTf32(value), Is.EqualTo(expected));
     }
 
-    [Test]
-    public void Tf32Sgemm_IsTheFloat64ProductOfTf32RoundedInputs()
+    [TestCase(1f, 1f)]
+    [TestCase(1f + 1f / 512, 1f)]                     // below half a BF16 ulp (2^-7 at 1): down
+    [TestCase(1f + 1f / 256, 1f)]                     // exactly half, the even neighbour below
+    [TestCase(1f + 3f / 256, 1f + 1f / 64)]           // exactly half, the even neighbour above
+    [TestCase(-(1f + 3f / 256), -(1f + 1f / 64))]
+    [TestCase(1f + 1f / 256 + 1f / 2048, 1f + 1f / 128)] // above half: up
+    [TestCase(float.NegativeInfinity, float.NegativeInfinity)]
+    [TestCase(float.NaN, float.NaN)]
+    public void RoundToBf16_KeepsSevenMantissaBits_RoundingHalfToEven(float value, float expected)
+    {
+        Assert.That(HostSgemm.RoundToBf16(value), Is.EqualTo(expected));
+    }
+
+    [TestCase(GemmPrecision.Tf32)]
+    [TestCase(GemmPrecision.Bf16)]
+    public void ReducedPrecisionSgemm_IsTheFloat64ProductOfRoundedInputs(GemmPrecision precision)
     {
         using EmulatedComputeDevice device = Device();
         using IDeviceStream stream = device.CreateStream();
         const int m = 13, n = 9, k = 300;
         float[] a = RandomFloats(m * k, seed: 77), b = RandomFloats(k * n, seed: 78), c = new float[m * n];
         DevicePtr da = Upload(device, a), db = Upload(device, b), dc = Upload(device, c);
-        device.GemmMathMode = CublasMathMode.Tf32;
+        device.GemmPrecision = precision;
         device.Sgemm(stream, GemmOp.None, GemmOp.None, m, n, k, 1f, da, m, db, k, 0f, dc, m);
-        device.GemmMathMode = CublasMathMode.Fp32;
+        device.GemmPrecision = GemmPrecision.Fp32;
         float[] got = Download(device, dc, c.Length);
 
-        float[] ar = Array.ConvertAll(a, HostSgemm.RoundToTf32), br = Array.ConvertAll(b, HostSgemm.RoundToTf32);
+        float[] ar = Array.ConvertAll(a, v => HostSgemm.Round(v, precision)), br = Array.ConvertAll(b, v => HostSgemm.Round(v, precision));
         var (rounded, magnitude) = GpuTestSupport.ReferenceGemm(GemmOp.None, GemmOp.None, m, n, k, 1f, ar, m, br, k, 0f, c, m);
-        GpuTestSupport.AssertGemmClose(got, rounded, magnitude, m, n, m, k, "TF32 inputs, FP32 accumulation");
+        GpuTestSupport.AssertGemmClose(got, rounded, magnitude, m, n, m, k, $"{precision} inputs, FP32 accumulation");
         var (exact, _) = GpuTestSupport.ReferenceGemm(GemmOp.None, GemmOp.None, m, n, k, 1f, a, m, b, k, 0f, c, m);
         double largest = got.Select((v, i) => Math.Abs(v - exact[i])).Max();
         TestContext.Out.WriteLine($"largest difference from the unrounded product: {largest:E2}");

@@ -23,25 +23,34 @@ public class CudaBackendTests(string device) : GpuDeviceFixture(device)
         Assert.That(rows.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
     }
 
-    [Test]
-    public void Tf32_MatchesTheCpuReference_WithinItsDerivedTolerances()
+    [TestCase(Precision.TF32)]
+    [TestCase(Precision.BF16)]
+    public void ReducedPrecision_MatchesTheCpuReference_WithinItsDerivedTolerances(Precision precision)
     {
         var fp32 = BackendComparison.Run(Device, Train);
-        Device.Precision = Precision.TF32;
-        IReadOnlyList<ComparisonRow> tf32;
+        Device.Precision = precision;
+        IReadOnlyList<ComparisonRow> reduced;
         try
         {
-            tf32 = BackendComparison.Run(Device, Train);
+            reduced = BackendComparison.Run(Device, Train);
         }
         finally
         {
             Device.Precision = Precision.FP32;
         }
-        foreach (var row in tf32)
-            TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
-        Assert.That(tf32.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
-        // The logits' error must be TF32's, well above what FP32 GEMMs leave: otherwise the mode was never applied.
-        Assert.That(tf32[0].MaxRelError, Is.GreaterThan(10 * fp32[0].MaxRelError + 2 * 784 / 16777216.0), "TF32 logits differ as TF32 does");
+        foreach (var row in reduced)
+            TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} l2 {row.NormRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
+        Assert.That(reduced.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
+        // The logits' error must be the precision's, well above what FP32 GEMMs leave: otherwise it was never applied.
+        Assert.That(reduced[0].MaxRelError, Is.GreaterThan(10 * fp32[0].MaxRelError + 2 * 784 / 16777216.0), $"{precision} logits differ as {precision} does");
+    }
+
+    [Test]
+    public void ThePrecisions_AreTheSeamsGemmPrecisions()
+    {
+        Assert.That(Enum.GetNames<Precision>().Select(n => n.ToLowerInvariant()), Is.EqualTo(Enum.GetNames<CudaNn.Cuda.GemmPrecision>().Select(n => n.ToLowerInvariant())));
+        foreach (var p in Enum.GetValues<Precision>())
+            Assert.That(((CudaNn.Cuda.GemmPrecision)p).ToString(), Is.EqualTo(p.ToString()).IgnoreCase);
     }
 
     [Test]

@@ -72,19 +72,21 @@ public sealed class GpuDevice : Device, IDisposable
     internal void NoteCapturedStateChanged() => CapturedStateChanges++;
 
     /// <summary>
-    /// How this device's GEMMs compute float32 tensors (torch.backends.cuda.matmul.allow_tf32): <see cref="Precision.FP32"/>,
-    /// the default, comparable with the CPU reference to float32 rounding, or <see cref="Precision.TF32"/>, tensor cores
-    /// with inputs rounded to 10 mantissa bits (about 1e-3 relative; the emulator rounds them the same way). Set it
-    /// between steps: captured training steps are captured again with the new mode.
+    /// How this device's GEMMs compute float32 tensors (torch.backends.cuda.matmul.allow_tf32, or autocast to bfloat16
+    /// for the GEMMs alone): <see cref="Precision.FP32"/>, the default, comparable with the CPU reference to float32
+    /// rounding; <see cref="Precision.TF32"/>, tensor cores with inputs rounded to 10 mantissa bits (about 1e-3
+    /// relative); <see cref="Precision.BF16"/>, inputs rounded to 7 bits (about 4e-3). Accumulation, outputs, every
+    /// other operation, the weights and the optimizer's moments stay float32; the emulator rounds the inputs the same
+    /// way. Set it between steps: captured training steps are captured again with the new precision.
     /// </summary>
     public Precision Precision
     {
-        get => Compute.GemmMathMode == CublasMathMode.Tf32 ? Precision.TF32 : Precision.FP32;
+        get => (Precision)Compute.GemmPrecision;
         set
         {
             if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(Precision), value, "unknown precision");
             if (value == Precision) return;
-            Compute.GemmMathMode = value == Precision.TF32 ? CublasMathMode.Tf32 : CublasMathMode.Fp32;
+            Compute.GemmPrecision = (GemmPrecision)value;
             NoteCapturedStateChanged();
         }
     }
@@ -124,7 +126,7 @@ public sealed class GpuDevice : Device, IDisposable
     }
 }
 
-/// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="GpuDevice.Precision"/>).</summary>
+/// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="GpuDevice.Precision"/>); the values are <see cref="GemmPrecision"/>'s.</summary>
 public enum Precision
 {
     /// <summary>Full float32 (cuBLAS's default math): the CPU reference's results to float32 rounding.</summary>
@@ -132,4 +134,7 @@ public enum Precision
 
     /// <summary>TF32 tensor cores (compute capability 8.0+): inputs rounded to 10 mantissa bits, float32 accumulation.</summary>
     TF32,
+
+    /// <summary>BF16 tensor cores (compute capability 8.0+): inputs rounded to 7 mantissa bits, float32 accumulation and master weights.</summary>
+    BF16,
 }
