@@ -7,7 +7,7 @@ namespace CudaNn.Distributed;
 /// <summary>
 /// The ranks of a data-parallel job and the collectives they share (torch.distributed's process group): all-reduce,
 /// broadcast and barrier over whole tensors, which must live on <see cref="Device"/>. Three implementations:
-/// <see cref="MpiProcessGroup"/> (Open MPI; CPU ranks), <see cref="NcclProcessGroup"/> (NCCL; one GPU per rank) and
+/// <see cref="MpiProcessGroup"/> (Open MPI; CPU and emulator ranks), <see cref="NcclProcessGroup"/> (NCCL; one GPU per rank) and
 /// <see cref="ThreadedProcessGroup"/> (threads of one process; tests). Every rank must call the same collectives in
 /// the same order with tensors of the same shape; one that waits longer than <see cref="Timeout"/> for the others
 /// throws <see cref="CollectiveTimeoutException"/>.
