@@ -20,13 +20,13 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private CudaStream? cublasStream;
     private bool disposed;
 
-    public CudaComputeDevice(CudaDevice device, CublasMathMode mathMode = CublasMathMode.Fp32)
+    public CudaComputeDevice(CudaDevice device, GemmPrecision precision = GemmPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(device);
         Device = device;
         Context = device.PrimaryContext;
         cublas = new CublasHandle(Context);
-        GemmPrecision = mathMode == CublasMathMode.Tf32 ? GemmPrecision.Tf32 : GemmPrecision.Fp32;
+        GemmPrecision = precision;
         CublasWorkspaceBytes = RecommendedCublasWorkspace(device.ComputeCapability);
         cublasWorkspace = new DeviceMemoryHandle(Context);
         cublasWorkspace.Attach((nint)Context.AllocateBytes(CublasWorkspaceBytes, "the cuBLAS workspace"));

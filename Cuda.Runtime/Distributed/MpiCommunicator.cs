@@ -86,49 +86,38 @@ public sealed unsafe class MpiCommunicator : IDisposable
     public long Operations => _operations;
 
     /// <summary>Every rank's <paramref name="values"/> replaced, in place, by their element-wise sum, maximum or minimum.</summary>
-    public void AllReduce<T>(Memory<T> values, ReduceOp op) where T : unmanaged =>
-        Pinned(values, address => AllReduce<T>(address, values.Length, op));
+    public void AllReduce<T>(Memory<T> values, ReduceOp op) where T : unmanaged
+    {
+        MemoryHandle pin = values.Pin();
+        AllReduce<T>((nint)pin.Pointer, values.Length, op);
+        pin.Dispose(); // not reached after a timeout: MPI may still write to the array, so it stays pinned
+    }
 
     /// <summary>The same over <paramref name="count"/> elements of host memory at <paramref name="address"/> (not moved by the GC).</summary>
     public void AllReduce<T>(nint address, long count, ReduceOp op) where T : unmanaged
     {
-        nint mpiOp = op switch
-        {
-            ReduceOp.Sum => _handles.Sum,
-            ReduceOp.Max => _handles.Max,
-            ReduceOp.Min => _handles.Min,
-            _ => throw new ArgumentOutOfRangeException(nameof(op), op, "MPI reduces by Sum, Max or Min; an average is a sum divided by Size"),
-        };
-        nint type = Datatype<T>();
-        Run<T>($"all-reduce ({op.ToString().ToLowerInvariant()}) of {count:N0} {TypeName<T>()} values", address, count, (p, n) =>
-        {
-            Check(Mpi.MPI_Iallreduce(Mpi.InPlace, (void*)p, n, type, mpiOp, _handles.CommWorld, out nint request), "MPI_Iallreduce");
-            return request;
-        });
+        if (op is not (ReduceOp.Sum or ReduceOp.Max or ReduceOp.Min))
+            throw new ArgumentOutOfRangeException(nameof(op), op, "MPI reduces by Sum, Max or Min; an average is a sum divided by Size");
+        Run<T>(Collective.AllReduce, address, count, op, root: 0);
     }
 
     /// <summary>Rank <paramref name="root"/>'s <paramref name="values"/> copied into every other rank's.</summary>
-    public void Broadcast<T>(Memory<T> values, int root) where T : unmanaged =>
-        Pinned(values, address => Broadcast<T>(address, values.Length, root));
+    public void Broadcast<T>(Memory<T> values, int root) where T : unmanaged
+    {
+        MemoryHandle pin = values.Pin();
+        Broadcast<T>((nint)pin.Pointer, values.Length, root);
+        pin.Dispose(); // not reached after a timeout, as above
+    }
 
     /// <summary>The same over <paramref name="count"/> elements of host memory at <paramref name="address"/> (not moved by the GC).</summary>
     public void Broadcast<T>(nint address, long count, int root) where T : unmanaged
     {
         if (root < 0 || root >= Size) throw new ArgumentOutOfRangeException(nameof(root), root, $"a rank of {Size}");
-        nint type = Datatype<T>();
-        Run<T>($"broadcast from rank {root} of {count:N0} {TypeName<T>()} values", address, count, (p, n) =>
-        {
-            Check(Mpi.MPI_Ibcast((void*)p, n, type, root, _handles.CommWorld, out nint request), "MPI_Ibcast");
-            return request;
-        });
+        Run<T>(Collective.Broadcast, address, count, ReduceOp.Sum, root);
     }
 
     /// <summary>Returns once every rank has called it.</summary>
-    public void Barrier() => Run<byte>("barrier", 0, 0, (_, _) =>
-    {
-        Check(Mpi.MPI_Ibarrier(_handles.CommWorld, out nint request), "MPI_Ibarrier");
-        return request;
-    });
+    public void Barrier() => Run<byte>(Collective.Barrier, 0, 0, ReduceOp.Sum, root: 0);
 
     /// <summary>Ends every process of the job with <paramref name="exitCode"/> (MPI_Abort); does not return.</summary>
     public void Abort(int exitCode)
@@ -139,19 +128,19 @@ public sealed unsafe class MpiCommunicator : IDisposable
         Environment.Exit(exitCode); // MPI_Abort should not return; if it does, this process still ends
     }
 
-    /// <summary>Runs <paramref name="collective"/> on the pinned array behind <paramref name="values"/>; after a timeout the array stays pinned for good, since MPI may still write to it.</summary>
-    private static void Pinned<T>(Memory<T> values, Action<nint> collective) where T : unmanaged
+    private enum Collective
     {
-        MemoryHandle pin = values.Pin();
-        collective((nint)pin.Pointer);
-        pin.Dispose();
+        AllReduce,
+        Broadcast,
+        Barrier,
     }
 
     /// <summary>
     /// Starts a collective over <paramref name="count"/> elements at <paramref name="address"/>, in chunks of at most
     /// int.MaxValue elements (MPI's counts are int), and polls each until it completes or <see cref="Timeout"/> passes.
+    /// Nothing is allocated unless it times out: this runs in every data-parallel training step.
     /// </summary>
-    private void Run<T>(string what, nint address, long count, Func<nint, int, nint> start) where T : unmanaged
+    private void Run<T>(Collective collective, nint address, long count, ReduceOp op, int root) where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -160,28 +149,50 @@ public sealed unsafe class MpiCommunicator : IDisposable
         {
             int chunk = (int)Math.Min(count - offset, int.MaxValue);
             long operation = Interlocked.Increment(ref _operations);
-            nint request = start((nint)((T*)address + offset), chunk);
-            Wait(ref request, what, operation);
+            void* at = (T*)address + offset;
+            nint request;
+            switch (collective)
+            {
+                case Collective.AllReduce:
+                    nint mpiOp = op == ReduceOp.Max ? _handles.Max : op == ReduceOp.Min ? _handles.Min : _handles.Sum;
+                    Check(Mpi.MPI_Iallreduce(Mpi.InPlace, at, chunk, Datatype<T>(), mpiOp, _handles.CommWorld, out request), "MPI_Iallreduce");
+                    break;
+                case Collective.Broadcast:
+                    Check(Mpi.MPI_Ibcast(at, chunk, Datatype<T>(), root, _handles.CommWorld, out request), "MPI_Ibcast");
+                    break;
+                default:
+                    Check(Mpi.MPI_Ibarrier(_handles.CommWorld, out request), "MPI_Ibarrier");
+                    break;
+            }
+            if (!Completed(ref request))
+                throw new CollectiveTimeoutException(
+                    $"rank {Rank} of {Size}: {Describe<T>(collective, count, op, root)} (collective #{operation}) did not complete within " +
+                    $"{Timeout.TotalSeconds:0.###} s; another rank has stopped, hung or died");
             offset += chunk;
         }
         while (offset < count);
     }
 
-    private void Wait(ref nint request, string what, long operation)
+    /// <summary>Polls <paramref name="request"/> until it completes (true) or <see cref="Timeout"/> passes (false).</summary>
+    private bool Completed(ref nint request)
     {
-        var clock = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
         var spin = new SpinWait();
         while (true)
         {
             Check(Mpi.MPI_Test(ref request, out int done, null), "MPI_Test");
-            if (done != 0) return;
-            if (clock.Elapsed > Timeout)
-                throw new CollectiveTimeoutException(
-                    $"rank {Rank} of {Size}: {what} (collective #{operation}) did not complete within {Timeout.TotalSeconds:0.###} s; " +
-                    "another rank has stopped, hung or died");
+            if (done != 0) return true;
+            if (Stopwatch.GetElapsedTime(started) > Timeout) return false;
             spin.SpinOnce(sleep1Threshold: -1);
         }
     }
+
+    private static string Describe<T>(Collective collective, long count, ReduceOp op, int root) where T : unmanaged => collective switch
+    {
+        Collective.AllReduce => $"all-reduce ({op.ToString().ToLowerInvariant()}) of {count:N0} {TypeName<T>()} values",
+        Collective.Broadcast => $"broadcast from rank {root} of {count:N0} {TypeName<T>()} values",
+        _ => "barrier",
+    };
 
     private nint Datatype<T>() where T : unmanaged =>
         typeof(T) == typeof(float) ? _handles.Float

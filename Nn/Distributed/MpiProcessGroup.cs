@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using CudaNn.Backends.Cuda;
 
@@ -44,12 +45,43 @@ public sealed class MpiProcessGroup : ProcessGroup
 
     private protected override void AllReduceCore(Tensor tensor, ReduceOp op)
     {
-        switch (tensor.DType)
+        if (tensor.DType is not (DType.Float32 or DType.Float64) && !(tensor.DType == DType.Int32 && op != ReduceOp.Average))
+            throw new ArgumentException($"all_reduce with {op} takes float32 or float64 tensors{(op == ReduceOp.Average ? "" : " or int32")}, not {tensor.DType.Name()}");
+        if (_emulator is null)
         {
-            case DType.Float32: OnHost(tensor, (address, count) => Reduce(address, count, op, 1f / WorldSize)); break;
-            case DType.Float64: OnHost(tensor, (address, count) => Reduce(address, count, op, 1.0 / WorldSize)); break;
-            case DType.Int32 when op != ReduceOp.Average: OnHost(tensor, (address, count) => _world.AllReduce<int>(address, count, op)); break;
-            default: throw new ArgumentException($"all_reduce with {op} takes float32 or float64 tensors{(op == ReduceOp.Average ? "" : " or int32")}, not {tensor.DType.Name()}");
+            nint address = Pin(tensor, out var pin);
+            AllReduceAt(tensor.DType, address, tensor.Numel, op);
+            pin.Dispose(); // not reached after a timeout: MPI may still write to the array, so it stays pinned
+        }
+        else
+        {
+            OnEmulatorStream(tensor, address => AllReduceAt(tensor.DType, address, tensor.Numel, op));
+        }
+    }
+
+    private protected override void BroadcastCore(Tensor tensor, int root)
+    {
+        if (tensor.DType is not (DType.Float32 or DType.Float64 or DType.Int32 or DType.UInt8))
+            throw new ArgumentException($"broadcast takes float32, float64, int32 or uint8 tensors, not {tensor.DType.Name()}");
+        if (_emulator is null)
+        {
+            nint address = Pin(tensor, out var pin);
+            BroadcastAt(tensor.DType, address, tensor.Numel, root);
+            pin.Dispose(); // as above
+        }
+        else
+        {
+            OnEmulatorStream(tensor, address => BroadcastAt(tensor.DType, address, tensor.Numel, root));
+        }
+    }
+
+    private void AllReduceAt(DType dtype, nint address, long count, ReduceOp op)
+    {
+        switch (dtype)
+        {
+            case DType.Float32: Reduce(address, count, op, 1f / WorldSize); break;
+            case DType.Float64: Reduce(address, count, op, 1.0 / WorldSize); break;
+            default: _world.AllReduce<int>(address, count, op); break;
         }
     }
 
@@ -60,42 +92,37 @@ public sealed class MpiProcessGroup : ProcessGroup
         foreach (ref T v in new Span<T>((void*)address, checked((int)count))) v *= reciprocal;
     }
 
-    private protected override void BroadcastCore(Tensor tensor, int root)
+    private void BroadcastAt(DType dtype, nint address, long count, int root)
     {
-        switch (tensor.DType)
+        switch (dtype)
         {
-            case DType.Float32: OnHost(tensor, (address, count) => _world.Broadcast<float>(address, count, root)); break;
-            case DType.Float64: OnHost(tensor, (address, count) => _world.Broadcast<double>(address, count, root)); break;
-            case DType.Int32: OnHost(tensor, (address, count) => _world.Broadcast<int>(address, count, root)); break;
-            case DType.UInt8: OnHost(tensor, (address, count) => _world.Broadcast<byte>(address, count, root)); break;
-            default: throw new ArgumentException($"broadcast takes float32, float64, int32 or uint8 tensors, not {tensor.DType.Name()}");
+            case DType.Float32: _world.Broadcast<float>(address, count, root); break;
+            case DType.Float64: _world.Broadcast<double>(address, count, root); break;
+            case DType.Int32: _world.Broadcast<int>(address, count, root); break;
+            default: _world.Broadcast<byte>(address, count, root); break;
         }
     }
 
-    /// <summary>
-    /// Runs <paramref name="collective"/> on the tensor's host address: at once for a pinned CPU array (left pinned if it
-    /// throws, since MPI may still write to it), in stream order on the emulator.
-    /// </summary>
-    private unsafe void OnHost(Tensor tensor, Action<nint, long> collective)
+    /// <summary>The host address of a CPU tensor's first element, its array pinned by <paramref name="pin"/>.</summary>
+    private static unsafe nint Pin(Tensor tensor, out MemoryHandle pin)
     {
-        if (_emulator is null)
+        pin = tensor.Storage switch
         {
-            var pin = tensor.Storage switch
-            {
-                CpuStorage<float> f => f.Data.AsMemory().Pin(),
-                CpuStorage<double> d => d.Data.AsMemory().Pin(),
-                CpuStorage<int> i => i.Data.AsMemory().Pin(),
-                CpuStorage<byte> b => b.Data.AsMemory().Pin(),
-                _ => throw new ArgumentException($"{tensor} is not held in a host array"),
-            };
-            collective((nint)((byte*)pin.Pointer + tensor.Offset * tensor.DType.Size()), tensor.Numel);
-            pin.Dispose();
-            return;
-        }
+            CpuStorage<float> f => f.Data.AsMemory().Pin(),
+            CpuStorage<double> d => d.Data.AsMemory().Pin(),
+            CpuStorage<int> i => i.Data.AsMemory().Pin(),
+            CpuStorage<byte> b => b.Data.AsMemory().Pin(),
+            _ => throw new ArgumentException($"{tensor} is not held in a host array"),
+        };
+        return (nint)((byte*)pin.Pointer + tensor.Offset * tensor.DType.Size());
+    }
+
+    /// <summary>Runs <paramref name="collective"/> on an emulator tensor's host address in the device stream's order, so a capture records it.</summary>
+    private void OnEmulatorStream(Tensor tensor, Action<nint> collective)
+    {
         var storage = (DeviceStorage)tensor.Storage;
-        if (_emulator.IsCapturing) storage.MarkUsedByGraph();
-        _emulator.Compute.EnqueueHostAccess(_emulator.Stream, storage.At(tensor.Offset), tensor.Numel * tensor.DType.Size(),
-            address => collective(address, tensor.Numel));
+        if (_emulator!.IsCapturing) storage.MarkUsedByGraph();
+        _emulator.Compute.EnqueueHostAccess(_emulator.Stream, storage.At(tensor.Offset), tensor.Numel * tensor.DType.Size(), collective);
     }
 
     protected override void Dispose(bool disposing)
