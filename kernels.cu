@@ -331,9 +331,9 @@ __device__ __forceinline__ float slope_from_output(int activation, float y)
     }
 }
 
-// dbias[cols] += sum_n dz (one chunk) or partial[chunks, cols] = per-chunk sums, dz = dy, or with y (act 0..3) dz = dy * act'(y) also written over dy; reads 4 rows cols B (8 with y), writes 4 chunks cols (and 4 rows cols with y).
+// dbias[cols] += sum_n dz (= with accumulate 0; one chunk) or partial[chunks, cols] = per-chunk sums, dz = dy, or with y (act 0..3) dz = dy * act'(y) also written over dy; reads 4 rows cols B (8 with y), writes 4 chunks cols (and 4 rows cols with y).
 extern "C" __global__ void bias_grad(float* __restrict__ dy, float* __restrict__ dbias, float* __restrict__ partial,
-                                     int rows, int cols, int rowsPerChunk, const float* __restrict__ y, int activation)
+                                     int rows, int cols, int rowsPerChunk, const float* __restrict__ y, int activation, int accumulate)
 {
     // Block (x: 32-column tile, y: chunk of rowsPerChunk rows): each warp strides the chunk's rows over 32
     // adjacent columns (128-byte coalesced rows), then the warps' sums are added in warp order. With y, the
@@ -367,21 +367,21 @@ extern "C" __global__ void bias_grad(float* __restrict__ dy, float* __restrict__
         for (int w = 1; w < warps; w++)
             total += warpSums[w][lane];
         if (gridDim.y == 1)
-            dbias[c] += total;
+            dbias[c] = accumulate ? dbias[c] + total : total;
         else
             partial[(long long)chunk * cols + c] = total;
     }
 }
 
-// dbias[cols] += sum over k of partial[k, cols], k ascending; reads 4 chunks cols bytes, writes 4 cols.
-extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, float* __restrict__ dbias, int chunks, int cols)
+// dbias[cols] += sum over k of partial[k, cols] (= with accumulate 0), k ascending; reads 4 chunks cols bytes, writes 4 cols.
+extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, float* __restrict__ dbias, int chunks, int cols, int accumulate)
 {
     for (long long c = first_thread(); c < cols; c += thread_count())
     {
         float total = partial[c];
         for (int k = 1; k < chunks; k++)
             total += partial[(long long)k * cols + c];
-        dbias[c] += total;
+        dbias[c] = accumulate ? dbias[c] + total : total;
     }
 }
 
@@ -929,7 +929,7 @@ struct MlpLayer
     int in;
     int out;
     int act;
-    int unused;
+    int overwrite; // nonzero: dw and db hold nothing yet (cleared by zero_grad), so they are written, not added to
 };
 
 __device__ __forceinline__ float mlp_activate(int act, float v)
@@ -1068,7 +1068,7 @@ extern "C" __global__ void mlp_backward_data(const float* __restrict__ gradOutpu
     }
 }
 
-// dw[l] += dz[l]^T a[l] and db[l] += column sums of dz[l] for every layer (a[0] = x), one element per thread, rows ascending; reads 4 rows (ins + outs) per element column, writes 4 (weights + biases).
+// dw[l] += dz[l]^T a[l] and db[l] += column sums of dz[l] (= with overwrite) for every layer (a[0] = x), one element per thread, rows ascending; reads 4 rows (ins + outs) per element column, writes 4 (weights + biases).
 extern "C" __global__ void mlp_weight_grads(const float* __restrict__ x, int rows, int layers, MlpLayer l0, MlpLayer l1, MlpLayer l2,
                                             MlpLayer l3)
 {
@@ -1100,13 +1100,14 @@ extern "C" __global__ void mlp_weight_grads(const float* __restrict__ x, int row
                 continue;
             for (int r = 0; r < rows; r++)
                 acc += L.dz[(long long)r * L.out + j];
-            L.db[j] += acc;
+            L.db[j] = L.overwrite ? acc : L.db[j] + acc;
         }
         else
         {
             for (int r = 0; r < rows; r++)
                 acc += L.dz[(long long)r * L.out + j] * a[(long long)r * L.in + k];
-            L.dw[(long long)j * L.in + k] += acc;
+            float* dw = L.dw + (long long)j * L.in + k;
+            *dw = L.overwrite ? acc : *dw + acc;
         }
     }
 }

@@ -74,10 +74,11 @@ public sealed partial class DeviceKernels
     /// With <paramref name="saved"/>, an activation's output y[rows, cols], dy is first replaced in place by
     /// dy · act'(y) (what <see cref="ReluBackward"/> and its kin write, bit for bit) and that is summed: an activation's
     /// backward and the bias gradient below it in one pass. Only activations whose slope comes from y: identity, ReLU,
-    /// sigmoid, tanh.
+    /// sigmoid, tanh. With <paramref name="accumulate"/> false the sums are written over dbias instead of added (a
+    /// gradient cleared by zero_grad).
     /// </summary>
     public void BiasGrad(IDeviceStream stream, DevicePtr dy, DevicePtr dbias, int rows, int cols, DevicePtr workspace,
-        DevicePtr saved = default, KernelActivation activation = KernelActivation.Identity)
+        DevicePtr saved = default, KernelActivation activation = KernelActivation.Identity, bool accumulate = true)
     {
         CheckStream(stream);
         long workspaceBytes = BiasGradWorkspaceBytes(rows, cols);
@@ -94,9 +95,9 @@ public sealed partial class DeviceKernels
         int tiles = (cols + 31) / 32;
         var config = new LaunchConfig(new Dim3(tiles, chunks), BlockSize);
         Launch(stream, KernelNames.BiasGrad, config,
-            Arguments().Add(dy).Add(dbias).Add(workspace).Add(rows).Add(cols).Add(rowsPerChunk).Add(saved).Add((int)activation));
+            Arguments().Add(dy).Add(dbias).Add(workspace).Add(rows).Add(cols).Add(rowsPerChunk).Add(saved).Add((int)activation).Add(accumulate ? 1 : 0));
         if (chunks > 1)
-            Launch(stream, KernelNames.BiasGradFinish, GridFor(cols), Arguments().Add(workspace).Add(dbias).Add(chunks).Add(cols));
+            Launch(stream, KernelNames.BiasGradFinish, GridFor(cols), Arguments().Add(workspace).Add(dbias).Add(chunks).Add(cols).Add(accumulate ? 1 : 0));
     }
 
     // At least 256 rows per block (32 per warp) so each block streams enough; at most 65535 chunks (grid y).

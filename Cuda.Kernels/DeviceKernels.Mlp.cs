@@ -8,11 +8,12 @@ namespace CudaNn.Kernels;
 /// <c>MlpLayer</c>, field for field): y[rows, Out] = act(a[rows, In] · W[Out, In]ᵀ + b[Out]), a being the previous
 /// layer's y. <see cref="PreActivationGrad"/> (dLoss/d(a·Wᵀ + b), [rows, Out]), <see cref="WeightGrad"/> and
 /// <see cref="BiasGrad"/> are used by the backward kernels only; <see cref="Bias"/> and <see cref="BiasGrad"/> may be null.
+/// <see cref="OverwriteGrads"/> (nonzero) makes mlp_weight_grads write the two gradients instead of adding to them.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public readonly record struct MlpLayerArgs(
     DevicePtr Weight, DevicePtr Bias, DevicePtr Output, DevicePtr PreActivationGrad, DevicePtr WeightGrad, DevicePtr BiasGrad,
-    int In, int Out, KernelActivation Activation, int Unused = 0);
+    int In, int Out, KernelActivation Activation, int OverwriteGrads = 0);
 
 public sealed partial class DeviceKernels
 {

@@ -6,7 +6,8 @@ namespace CudaNn.Cuda;
 /// <summary>
 /// The device seam on a real GPU: the primary context of one <see cref="CudaDevice"/>, its allocations,
 /// the modules loaded with <see cref="LoadModule"/>, and one cuBLAS handle with a workspace of its own, made once
-/// (so GEMMs captured into a graph allocate nothing and the graph holds no memory of cuBLAS's). Disposing frees
+/// (so GEMMs captured into a graph allocate nothing and the graph holds no memory of cuBLAS's); the GEMMs with an
+/// epilogue go to a cuBLASLt handle, made on the first of them, that uses the same workspace. Disposing frees
 /// whatever is still allocated and unloads the modules.
 /// </summary>
 public sealed unsafe class CudaComputeDevice : IComputeDevice
@@ -17,6 +18,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private readonly List<CudaStream> streams = [];
     private readonly CublasHandle cublas;
     private readonly DeviceMemoryHandle cublasWorkspace;
+    private CublasLtHandle? cublasLt;
     private CudaStream? cublasStream;
     private bool disposed;
 
@@ -174,6 +176,22 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
             cublas.SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
     }
 
+    /// <summary>
+    /// cuBLASLt's matmul with the epilogue, at <see cref="GemmPrecision"/>. It shares cuBLAS's workspace as cuBLAS's own
+    /// GEMMs share it whatever their stream: GEMMs enqueued in order on one stream never use it at once. Throws
+    /// <see cref="CudaUnavailableException"/> where libcublasLt cannot be loaded.
+    /// </summary>
+    public void SgemmEpilogue(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc,
+        GemmEpilogue epilogue, DevicePtr bias, DevicePtr reluMask, int reluMaskLd)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CudaStream cudaStream = CudaStream.From(stream);
+        cublasLt ??= new CublasLtHandle(Context);
+        cublasLt.Matmul(cudaStream, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, bias, reluMask, reluMaskLd,
+            gemmPrecision, new DevicePtr(cublasWorkspace.Address), CublasWorkspaceBytes);
+    }
+
     public IDeviceStream CreateStream()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -215,6 +233,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         if (disposed)
             return;
         disposed = true;
+        cublasLt?.Dispose();
         cublas.Dispose();
         cublasWorkspace.Dispose();
         foreach (var (memory, _) in allocations.Values)

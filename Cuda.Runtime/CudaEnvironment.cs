@@ -27,6 +27,9 @@ public sealed record CudaEnvironmentReport(
     NativeLibraryReport Driver, NativeLibraryReport Nvrtc, NativeLibraryReport Cublas,
     IReadOnlyList<string> Devices, string? NoUsableDeviceReason)
 {
+    /// <summary>libcublasLt, for GEMMs with epilogues (cuBLAS's own copy where cuBLAS loads); null when not looked for.</summary>
+    public NativeLibraryReport? CublasLt { get; init; }
+
     /// <summary>libnccl, for data-parallel training on several GPUs; null when not looked for.</summary>
     public NativeLibraryReport? Nccl { get; init; }
 
@@ -40,6 +43,7 @@ public sealed record CudaEnvironmentReport(
         text.AppendLine($"driver:  {(Driver.Status.IsLoaded ? $"CUDA {DriverVersion ?? "?"}, loaded from {Driver.Status.LoadedFrom}" : Driver.Status.FailureReason)}");
         text.AppendLine($"NVRTC:   {Describe(Nvrtc)}");
         text.AppendLine($"cuBLAS:  {Describe(Cublas)}");
+        if (CublasLt is not null) text.AppendLine($"cuBLASLt: {Describe(CublasLt)}");
         if (Nccl is not null) text.AppendLine($"NCCL:    {Describe(Nccl)}");
         if (Mpi is not null) text.AppendLine($"MPI:     {Describe(Mpi)}");
         if (Devices.Count == 0)
@@ -91,6 +95,7 @@ public static class CudaEnvironment
             new NativeLibraryReport(driver, driverVersion), nvrtc, cublas,
             devices, reason)
         {
+            CublasLt = new NativeLibraryReport(CublasLtHandle.LibraryStatus, Attempt(() => CublasLtHandle.LibraryVersion.ToString(3))),
             Nccl = new NativeLibraryReport(Distributed.NcclCommunicator.LibraryStatus, Attempt(() => Distributed.NcclCommunicator.Version.ToString(3))),
             Mpi = new NativeLibraryReport(Distributed.MpiCommunicator.LibraryStatus, Attempt(() => Distributed.MpiCommunicator.LibraryVersion)),
         };

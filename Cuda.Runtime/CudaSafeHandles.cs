@@ -56,3 +56,8 @@ internal sealed class CublasSafeHandle(CudaContext context) : CudaSafeHandle(con
 {
     protected override bool Release(nint value) => Cublas.cublasDestroy_v2(value) == CublasStatus.CUBLAS_STATUS_SUCCESS;
 }
+
+internal sealed class CublasLtSafeHandle(CudaContext context) : CudaSafeHandle(context)
+{
+    protected override bool Release(nint value) => CublasLt.cublasLtDestroy(value) == CublasStatus.CUBLAS_STATUS_SUCCESS;
+}

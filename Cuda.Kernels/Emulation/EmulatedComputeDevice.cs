@@ -156,18 +156,53 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) =>
         SgemmStridedBatched(stream, transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
 
+    /// <summary>
+    /// The host Sgemm, then <see cref="HostSgemm.ApplyEpilogue"/>: cuBLASLt's epilogues, every operand checked, as one
+    /// operation of the stream (one node of a captured graph), as cuBLASLt's matmul is one kernel.
+    /// </summary>
+    public void SgemmEpilogue(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc,
+        GemmEpilogue epilogue, DevicePtr bias, DevicePtr reluMask, int reluMaskLd)
+    {
+        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        GemmEpilogueArguments.Validate(epilogue, m, n, bias, reluMask, reluMaskLd);
+        Action gemm = Gemm(transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+        long biasBytes = (epilogue == GemmEpilogue.BiasGradFromB ? n : m) * (long)sizeof(float);
+        long maskBytes = GemmEpilogueArguments.UsesReluMask(epilogue) ? (long)reluMaskLd * n / 8 : 0;
+        long bBytes = HostSgemm.Extent(transB == GemmOp.None ? k : n, transB == GemmOp.None ? n : k, ldb);
+        Enqueue(stream, () =>
+        {
+            gemm();
+            if (epilogue == GemmEpilogue.None || m == 0 || n == 0)
+                return;
+            memory.CheckRange(bias, biasBytes, $"{epilogue} bias");
+            if (maskBytes > 0) memory.CheckRange(reluMask, maskBytes, $"{epilogue} ReLU mask");
+            if (epilogue == GemmEpilogue.BiasGradFromB && k > 0) memory.CheckRange(b, bBytes, $"{epilogue} B");
+            HostSgemm.ApplyEpilogue(epilogue, m, n, k, transB, (float*)b.Address, ldb, (float*)c.Address, ldc,
+                (float*)bias.Address, (byte*)reluMask.Address, reluMaskLd);
+        });
+    }
+
     public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
         float beta, DevicePtr c, int ldc, long strideC, int batchCount)
     {
         GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        Enqueue(stream, Gemm(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount));
+    }
+
+    /// <summary>The work of one (batched) Sgemm, its sizes validated and its precision fixed at enqueue time, as cuBLAS picks its kernel at the call.</summary>
+    private Action Gemm(GemmOp transA, GemmOp transB, int m, int n, int k,
+        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
+        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
         GemmPrecision precision = GemmPrecision; // fixed at enqueue time, as cuBLAS picks its kernel at the call
         bool readsAB = alpha != 0 && k != 0;
         long aBytes = HostSgemm.Extent(transA == GemmOp.None ? m : k, transA == GemmOp.None ? k : m, lda);
         long bBytes = HostSgemm.Extent(transB == GemmOp.None ? k : n, transB == GemmOp.None ? n : k, ldb);
         long cBytes = HostSgemm.Extent(m, n, ldc);
-        Enqueue(stream, () =>
+        return () =>
         {
             for (int batch = 0; batch < batchCount; batch++)
             {
@@ -180,7 +215,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
                 memory.CheckRange(ci, cBytes, $"Sgemm C (batch {batch})");
                 HostSgemm.Run(transA, transB, m, n, k, alpha, (float*)ai.Address, lda, (float*)bi.Address, ldb, beta, (float*)ci.Address, ldc, precision);
             }
-        });
+        };
     }
 
     public IDeviceStream CreateStream()

@@ -49,6 +49,61 @@ internal static unsafe class HostSgemm
         }
     }
 
+    /// <summary>
+    /// The epilogue of a GEMM that <see cref="Run"/> has just stored in C (m×n, leading dimension ldc), as cuBLASLt applies
+    /// it before storing (<see cref="GemmEpilogue"/>): the bias added in float after the product's rounding, the ReLU mask
+    /// one bit per element (element (i, j) at bit i + j·maskLd, least significant bit first), sums in increasing order.
+    /// For <see cref="GemmEpilogue.BiasGradFromB"/>, op(B) is read again from b.
+    /// </summary>
+    public static void ApplyEpilogue(GemmEpilogue epilogue, int m, int n, int k, GemmOp transB, float* b, int ldb, float* c, int ldc,
+        float* bias, byte* mask, int maskLd)
+    {
+        switch (epilogue)
+        {
+            case GemmEpilogue.Bias:
+            case GemmEpilogue.ReluBias:
+                for (int j = 0; j < n; j++)
+                    for (int i = 0; i < m; i++)
+                    {
+                        float* cij = c + i + (long)j * ldc;
+                        float v = *cij + bias[i];
+                        if (epilogue == GemmEpilogue.ReluBias)
+                        {
+                            long bit = i + (long)j * maskLd;
+                            bool positive = v > 0;
+                            if (positive) mask[bit >> 3] |= (byte)(1 << (int)(bit & 7));
+                            else mask[bit >> 3] &= (byte)~(1 << (int)(bit & 7));
+                            v = positive ? v : 0f;
+                        }
+                        *cij = v;
+                    }
+                break;
+            case GemmEpilogue.ReluBackwardBiasGrad:
+                for (int i = 0; i < m; i++)
+                {
+                    float sum = 0f;
+                    for (int j = 0; j < n; j++)
+                    {
+                        float* cij = c + i + (long)j * ldc;
+                        long bit = i + (long)j * maskLd;
+                        if ((mask[bit >> 3] & (1 << (int)(bit & 7))) == 0) *cij = 0f;
+                        sum += *cij;
+                    }
+                    bias[i] = sum;
+                }
+                break;
+            case GemmEpilogue.BiasGradFromB:
+                for (int j = 0; j < n; j++)
+                {
+                    float sum = 0f;
+                    for (int p = 0; p < k; p++)
+                        sum += transB == GemmOp.None ? b[p + (long)j * ldb] : b[j + (long)p * ldb];
+                    bias[j] = sum;
+                }
+                break;
+        }
+    }
+
     /// <summary>A GEMM input as a tensor core of <paramref name="precision"/> takes it.</summary>
     public static float Round(float value, GemmPrecision precision) => precision switch
     {

@@ -32,7 +32,24 @@ internal static class NativeLibraryResolver
     {
         NativeLibrarySpec spec = LibraryNames.Spec(logicalName);
         return Loaded.GetOrAdd(logicalName, _ => new Lazy<NativeLibraryStatus>(
-            () => NativeLibraryLocator.ForThisProcess().Load(spec))).Value;
+            () => CopyOfCompanionOwner(spec) ?? NativeLibraryLocator.ForThisProcess().Load(spec))).Value;
+    }
+
+    // The owner brought its companion in before itself, from its own folder or from wherever the loader resolved the
+    // dependency. Loading that sibling file, or else the soname (which the loader matches against what it already
+    // holds), returns that same copy, where a search of our own could settle on another file.
+    private static NativeLibraryStatus? CopyOfCompanionOwner(NativeLibrarySpec spec)
+    {
+        if (spec.CompanionOf is null || Load(spec.CompanionOf) is not { IsLoaded: true, LoadedFrom: { } ownerPath })
+            return null;
+        int major = NativeLibraryLocator.MajorVersion(Path.GetFileName(ownerPath));
+        var names = spec.FileNames.Where(f => major == 0 || NativeLibraryLocator.MajorVersion(f) == major).ToList();
+        string folder = Path.GetDirectoryName(ownerPath) ?? "";
+        string? target = names.Select(f => Path.Combine(folder, f)).FirstOrDefault(p => Path.IsPathRooted(p) && File.Exists(p))
+            ?? (major > 0 ? names.FirstOrDefault() : null);
+        return target is not null && NativeLibrary.TryLoad(target, out nint handle)
+            ? new NativeLibraryStatus(spec.DisplayName, target, null) { Handle = handle }
+            : null;
     }
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)

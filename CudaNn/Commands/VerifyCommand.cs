@@ -14,25 +14,30 @@ internal static class VerifyCommand
         var data = CommonOptions.Data();
         var precision = CommonOptions.Precision();
         var fusedMlp = new Option<bool>("--fused-mlp") { Description = "On a GPU or the emulator, run the MLP as the fused kernels (see GpuDevice.FusedMlpMaxRows)" };
+        var gemmEpilogues = new Option<bool>("--gemm-epilogues") { Description = "On a GPU or the emulator, run the MLP's bias, ReLU and bias gradients in cuBLASLt GEMM epilogues (see GpuDevice.GemmEpilogues)" };
         var command = new Command("verify", "Compare a device with the CPU reference: forward, loss, gradients, one Adam step, ten steps")
         {
-            device, data, fusedMlp, precision,
+            device, data, fusedMlp, gemmEpilogues, precision,
         };
         command.SetAction(r =>
         {
+            bool fused = r.GetValue(fusedMlp), epilogues = r.GetValue(gemmEpilogues);
+            if (fused && epilogues)
+                throw new CliException("--fused-mlp and --gemm-epilogues are two ways to run the MLP; choose one");
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
-            bool fused = r.GetValue(fusedMlp);
-            if (fused)
+            foreach (var (asked, option) in new[] { (fused, "--fused-mlp"), (epilogues, "--gemm-epilogues") })
+                if (asked && dev is not Backends.Cuda.GpuDevice)
+                    throw new CliException($"{option} needs a GPU or the emulator, not {dev.Name}");
+            if (dev is Backends.Cuda.GpuDevice gpu)
             {
-                if (dev is not Backends.Cuda.GpuDevice gpu)
-                    throw new CliException($"--fused-mlp needs a GPU or the emulator, not {dev.Name}");
-                gpu.FusedMlpMaxRows = int.MaxValue;
+                if (fused) gpu.FusedMlpMaxRows = int.MaxValue;
+                gpu.GemmEpilogues = epilogues;
             }
             using var precisionScope = CommonOptions.ApplyPrecision(dev, r.GetValue(precision)!);
             var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
             var rows = BackendComparison.Run(dev, train);
             output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
-                (fused ? ", fused MLP kernels" : "") + (r.GetValue(precision) is "tf32" or "bf16" ? $", {r.GetValue(precision)!.ToUpperInvariant()} GEMMs" : ""));
+                (fused ? ", fused MLP kernels" : "") + (epilogues ? ", cuBLASLt GEMM epilogues" : "") + (r.GetValue(precision) is "tf32" or "bf16" ? $", {r.GetValue(precision)!.ToUpperInvariant()} GEMMs" : ""));
             output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"l2 rel err",12} {"tolerance",12}  result  why");
             foreach (var row in rows)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -63,12 +63,21 @@ public class CliTests
         Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
     }
 
-    [Test]
-    public void VerifyWithFusedMlp_OnTheCpu_SaysItNeedsAGpuOrTheEmulator()
+    [TestCase("--fused-mlp")]
+    [TestCase("--gemm-epilogues")]
+    public void VerifyWithAGpuPath_OnTheCpu_SaysItNeedsAGpuOrTheEmulator(string option)
     {
-        var result = Run("verify", "--device", "cpu", "--fused-mlp");
+        var result = Run("verify", "--device", "cpu", option);
         Assert.That(result.Code, Is.EqualTo(2));
-        Assert.That(result.Error, Does.Contain("--fused-mlp needs a GPU or the emulator, not cpu"));
+        Assert.That(result.Error, Does.Contain($"{option} needs a GPU or the emulator, not cpu"));
+    }
+
+    [Test]
+    public void VerifyWithBothGpuPaths_SaysToChooseOne()
+    {
+        var result = Run("verify", "--device", "cpu", "--fused-mlp", "--gemm-epilogues");
+        Assert.That(result.Code, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("choose one"));
     }
 
     [Test]

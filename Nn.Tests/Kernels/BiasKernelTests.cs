@@ -95,6 +95,28 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
     }
 
     /// <summary>
+    /// Written instead of added (a gradient cleared by zero_grad): over NaN, the same bits as adding into zeros, with one
+    /// chunk and with several (where bias_grad_finish writes).
+    /// </summary>
+    [TestCase(64, 10)]
+    [TestCase(600, 70)]
+    public void BiasGrad_NotAccumulating_WritesWhatAddingToZerosGives(int rows, int cols)
+    {
+        Random random = Seeded(rows * 17 + cols);
+        float[] dy = Uniform(random, rows * cols);
+        float[][] results = Run(b =>
+        {
+            DevicePtr dys = b.Floats(dy), zeros = b.Floats(new float[cols]), poisoned = b.Floats(Enumerable.Repeat(float.NaN, cols).ToArray());
+            DevicePtr workspace = b.Workspace(DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
+            Kernels.BiasGrad(Stream, dys, zeros, rows, cols, workspace);
+            Kernels.BiasGrad(Stream, dys, poisoned, rows, cols, workspace, accumulate: false);
+            return [b.Read(zeros, cols), b.Read(poisoned, cols)];
+        });
+        Assert.That(results[1].All(float.IsFinite), "every element written");
+        Assert.That(results[1], Is.EqualTo(results[0]));
+    }
+
+    /// <summary>
     /// bias_grad with an activation's output does in one launch what the activation's backward kernel and bias_grad do
     /// in two: the same dz, bit for bit, written over dy, and the same column sums, bit for bit (one chunk and several).
     /// </summary>

@@ -113,7 +113,10 @@ public class DeviceKernelsLaunchTests
 
         Assert.That(device.Launches.Select(l => l.Kernel), Is.EqualTo(new[] { "bias_grad", "bias_grad_finish" }));
         Assert.That(device.Launches[0].Config.Grid, Is.EqualTo(new Dim3(1, 40)));
-        Assert.That(device.Launches[1].Slots, Is.EqualTo(new ulong[] { W.Address, Y.Address, 40, 10 }));
+        Assert.That(device.Launches[1].Slots, Is.EqualTo(new ulong[] { W.Address, Y.Address, 40, 10, 1 }), "accumulating (the default)");
+        device.Launches.Clear();
+        kernels.BiasGrad(stream, X, Y, 10_000, 10, W, accumulate: false);
+        Assert.That(device.Launches.Select(l => l.Int(l.Slots.Length - 1)), Is.EqualTo(new[] { 0, 0 }), "both passes told to write");
     }
 
     [TestCase(1, 1)]

@@ -35,6 +35,31 @@ public class InteropBindingTests
     }
 
     [Test]
+    public void EveryCublasLtEntryPoint_IsExportedByTheLoadedLibrary()
+    {
+        NativeLibraryStatus status = CublasLtHandle.LibraryStatus;
+        if (!status.IsLoaded)
+            Requirements.SkipOrFail(Requirements.RequireGpu, $"cuBLASLt is not available: {status.FailureReason}");
+        AssertAllExported(typeof(CublasLt), status);
+    }
+
+    [Test]
+    public void CublasLt_IsTheCopyCublasLoaded()
+    {
+        if (!CublasLibrary.Status.IsLoaded)
+            Requirements.SkipOrFail(Requirements.RequireGpu, $"cuBLAS is not available: {CublasLibrary.Status.FailureReason}");
+        NativeLibraryStatus status = CublasLtHandle.LibraryStatus;
+        Assert.That(status.IsLoaded, Is.True, status.ToString());
+        var mapped = File.ReadLines("/proc/self/maps")
+            .Select(line => line.IndexOf('/', StringComparison.Ordinal) is var slash and >= 0 ? line[slash..].Trim() : "")
+            .Where(path => Path.GetFileName(path).StartsWith("libcublasLt.so", StringComparison.Ordinal))
+            .Distinct()
+            .ToList();
+        Assert.That(mapped, Has.Count.EqualTo(1),
+            $"one libcublasLt in the process (cuBLAS from {CublasLibrary.Status.LoadedFrom}, cuBLASLt from {status.LoadedFrom})");
+    }
+
+    [Test]
     public void EveryMpiEntryPointAndHandle_IsExportedByTheLoadedLibrary()
     {
         Requirements.Mpirun();
@@ -57,7 +82,7 @@ public class InteropBindingTests
     public void EveryBindingClass_UsesOnlyCudaNnLogicalLibraryNames()
     {
         var logicalNames = LibraryNames.All.Select(s => s.LogicalName).ToHashSet();
-        foreach (Type binding in new[] { typeof(Driver), typeof(Nvrtc), typeof(Cublas), typeof(Mpi), typeof(Nccl) })
+        foreach (Type binding in new[] { typeof(Driver), typeof(Nvrtc), typeof(Cublas), typeof(CublasLt), typeof(Mpi), typeof(Nccl) })
             foreach (MethodInfo method in Imports(binding))
                 Assert.That(logicalNames, Does.Contain(method.GetCustomAttribute<LibraryImportAttribute>()!.LibraryName), method.Name);
     }
@@ -91,6 +116,31 @@ public class InteropBindingTests
     [TestCase(CublasComputeType.CUBLAS_COMPUTE_32F, 68)]
     [TestCase(CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF, 75)]
     [TestCase(CublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32, 77)]
+    [TestCase(CudaDataType.CUDA_R_32F, 0)]
+    // cublasLt.h of CUDA 12.6, the same in CUDA 11's; the epilogues' ORs spelled out.
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_DEFAULT, 1)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_RELU, 2)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_BIAS, 4)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_RELU_BIAS, 2 | 4)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_RELU_AUX, 2 | 128)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_RELU_AUX_BIAS, 2 | 128 | 4)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_DRELU, 8 | 128)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_DRELU_BGRAD, 8 | 128 | 16)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_BGRADA, 256)]
+    [TestCase(CublasLtEpilogue.CUBLASLT_EPILOGUE_BGRADB, 512)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, 0)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_SCALE_TYPE, 1)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_TRANSA, 3)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_TRANSB, 4)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_EPILOGUE, 7)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_BIAS_POINTER, 8)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, 11)]
+    [TestCase(CublasLtMatmulDescAttribute.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 12)]
+    [TestCase(CublasLtMatmulPreferenceAttribute.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, 1)]
+    [TestCase(CublasLtMatmulPreferenceAttribute.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, 5)]
+    [TestCase(CublasLtMatmulPreferenceAttribute.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, 6)]
+    [TestCase(CublasLtMatmulPreferenceAttribute.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, 7)]
+    [TestCase(CublasLtMatmulPreferenceAttribute.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, 8)]
     [TestCase(NcclResult.ncclInvalidUsage, 5)]
     [TestCase(NcclResult.ncclInProgress, 7)]
     [TestCase(NcclDataType.ncclFloat32, 7)]
@@ -112,6 +162,34 @@ public class InteropBindingTests
         Assert.That((int)CublasMathMode.Fp32, Is.EqualTo((int)CublasMath.CUBLAS_DEFAULT_MATH));
     }
 
+    // The cuBLASLt epilogue and compute type that GemmEpilogue's and GemmPrecision's documentation name.
+    [TestCase(GemmEpilogue.None, CublasLtEpilogue.CUBLASLT_EPILOGUE_DEFAULT)]
+    [TestCase(GemmEpilogue.Bias, CublasLtEpilogue.CUBLASLT_EPILOGUE_BIAS)]
+    [TestCase(GemmEpilogue.ReluBias, CublasLtEpilogue.CUBLASLT_EPILOGUE_RELU_AUX_BIAS)]
+    [TestCase(GemmEpilogue.ReluBackwardBiasGrad, CublasLtEpilogue.CUBLASLT_EPILOGUE_DRELU_BGRAD)]
+    [TestCase(GemmEpilogue.BiasGradFromB, CublasLtEpilogue.CUBLASLT_EPILOGUE_BGRADB)]
+    public void GemmEpilogue_MapsToItsCublasLtEpilogue(GemmEpilogue epilogue, object expected)
+    {
+        Assert.That(CublasLtHandle.ToCublasLtEpilogue(epilogue), Is.EqualTo(expected));
+    }
+
+    [TestCase(GemmPrecision.Fp32, CublasComputeType.CUBLAS_COMPUTE_32F)]
+    [TestCase(GemmPrecision.Tf32, CublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32)]
+    [TestCase(GemmPrecision.Bf16, CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF)]
+    public void GemmPrecision_MapsToItsComputeType(GemmPrecision precision, object expected)
+    {
+        Assert.That(CublasLtHandle.ToComputeType(precision), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void EveryGemmEpilogueAndPrecision_HasACublasLtCounterpart()
+    {
+        foreach (GemmEpilogue epilogue in Enum.GetValues<GemmEpilogue>())
+            Assert.That(Enum.IsDefined(CublasLtHandle.ToCublasLtEpilogue(epilogue)), Is.True, epilogue.ToString());
+        foreach (GemmPrecision precision in Enum.GetValues<GemmPrecision>())
+            Assert.That(Enum.IsDefined(CublasLtHandle.ToComputeType(precision)), Is.True, precision.ToString());
+    }
+
     [Test]
     public unsafe void BlittableTypes_HaveTheirCSizes()
     {
@@ -121,6 +199,12 @@ public class InteropBindingTests
         Assert.That(sizeof(DevicePtr), Is.EqualTo(sizeof(ulong)), "a DevicePtr kernel argument must be exactly a CUdeviceptr");
         Assert.That(sizeof(nuint), Is.EqualTo(8), "size_t on x86-64 Linux");
         Assert.That(sizeof(NcclUniqueId), Is.EqualTo(128), "NCCL_UNIQUE_ID_BYTES");
+        Assert.That(sizeof(CublasLtMatmulAlgo), Is.EqualTo(64), "cublasLtMatmulAlgo_t is uint64_t data[8]");
+        Assert.That(sizeof(CublasLtMatmulHeuristicResult), Is.EqualTo(96), "cublasLtMatmulHeuristicResult_t");
+        Assert.That((int)Marshal.OffsetOf<CublasLtMatmulHeuristicResult>(nameof(CublasLtMatmulHeuristicResult.WorkspaceSize)), Is.EqualTo(64));
+        Assert.That((int)Marshal.OffsetOf<CublasLtMatmulHeuristicResult>(nameof(CublasLtMatmulHeuristicResult.State)), Is.EqualTo(72));
+        Assert.That((int)Marshal.OffsetOf<CublasLtMatmulHeuristicResult>(nameof(CublasLtMatmulHeuristicResult.WavesCount)), Is.EqualTo(76));
+        Assert.That((int)Marshal.OffsetOf<CublasLtMatmulHeuristicResult>(nameof(CublasLtMatmulHeuristicResult.Reserved)), Is.EqualTo(80));
     }
 
     private static IEnumerable<MethodInfo> Imports(Type binding) =>

@@ -34,15 +34,21 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
     /// <summary>Batch size of each epoch: 300 digits at 64 end with a batch of 44; the third epoch uses a second loader.</summary>
     private static readonly int[] BatchSizes = [64, 64, 50];
 
-    [TestCase(true, false)]
-    [TestCase(false, false)]
-    [TestCase(true, true)]
-    [TestCase(false, true)]
-    public void ThreeEpochsWithEvaluation_UnevenAndSecondBatchSizes_AndALearningRateChange_MatchTheCpu(bool graphs, bool fusedMlp)
+    /// <summary>How the CUDA backend runs the MLP: cuBLAS layer by layer, the fused kernels, or cuBLASLt GEMMs with epilogues.</summary>
+    public enum MlpPath { Layers, Fused, Epilogues }
+
+    [TestCase(true, MlpPath.Layers)]
+    [TestCase(false, MlpPath.Layers)]
+    [TestCase(true, MlpPath.Fused)]
+    [TestCase(false, MlpPath.Fused)]
+    [TestCase(true, MlpPath.Epilogues)]
+    [TestCase(false, MlpPath.Epilogues)]
+    public void ThreeEpochsWithEvaluation_UnevenAndSecondBatchSizes_AndALearningRateChange_MatchTheCpu(bool graphs, MlpPath path)
     {
         TestContext.Out.WriteLine($"seed {Seed}");
         var reference = Run(CudaNn.Device.Cpu, graphs: false);
-        Device.FusedMlpMaxRows = fusedMlp ? int.MaxValue : 0;
+        Device.FusedMlpMaxRows = path == MlpPath.Fused ? int.MaxValue : 0;
+        Device.GemmEpilogues = path == MlpPath.Epilogues;
         FlowResult actual;
         try
         {
@@ -51,6 +57,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         finally
         {
             Device.FusedMlpMaxRows = 0;
+            Device.GemmEpilogues = false;
         }
 
         Assert.That(actual.Steps, Is.EqualTo(16L), "5 + 5 + 6 optimizer steps");
@@ -71,12 +78,15 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         TestContext.Out.WriteLine($"operations per replayed step: {actual.NodesPerStep}");
         if (graphs && Device.Kind == DeviceKind.Emulator)
         {
-            // Fused: zero_grad, the forward of the three layers, softmax-CE with its loss and running total, the
-            // backward (gradients down the stack, then every weight and bias gradient), Adam with its step count.
-            // Layer by layer: zero_grad, 3 x (GEMM + bias/ReLU), softmax-CE, 3 weight GEMMs + 3 bias gradients +
-            // 2 input GEMMs + 2 ReLU backward, Adam. Asserted on the emulator only: on a GPU cuBLAS may add kernels of
-            // its own (split-K reductions).
-            Assert.That(actual.NodesPerStep, Is.EqualTo(fusedMlp ? 6 : 17), "operations in one replayed training step: fill, 3 x (GEMM, bias+activation), softmax-CE, 3 weight-gradient GEMMs, 2 input-gradient GEMMs, the last bias gradient, 2 activation+bias backward passes, Adam");
+            // zero_grad launches nothing: the backward writes the gradients it cleared. Fused: the forward of the three
+            // layers, softmax-CE with its loss and running total, the backward (gradients down the stack, then every
+            // weight and bias gradient), Adam with its step count. Layer by layer: 3 x (GEMM + bias/ReLU), softmax-CE,
+            // 3 weight GEMMs + the last bias gradient + 2 input GEMMs + 2 ReLU-backward-and-bias-gradient passes, Adam.
+            // Epilogues: 3 GEMMs with bias (and ReLU), softmax-CE, 3 weight GEMMs (the last with its bias gradient),
+            // 2 input GEMMs with ReLU's backward and the bias gradient, Adam. Asserted on the emulator only: on a GPU
+            // cuBLAS may add kernels of its own (split-K reductions).
+            int expected = path switch { MlpPath.Fused => 5, MlpPath.Epilogues => 10, _ => 16 };
+            Assert.That(actual.NodesPerStep, Is.EqualTo(expected), $"operations in one replayed training step ({path})");
         }
     }
 
@@ -93,7 +103,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         Close.Assert(reference.LastGradNorm!.Value, actual.LastGradNorm!.Value, 0, 1e-4, "the last step's gradient norm");
         Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
         if (graphs && Device.Kind == DeviceKind.Emulator)
-            Assert.That(actual.NodesPerStep, Is.EqualTo(17 + 4), "the layer-by-layer step, then clamp, sum_squares, clip_coefficient and scale_by");
+            Assert.That(actual.NodesPerStep, Is.EqualTo(16 + 4), "the layer-by-layer step, then clamp, sum_squares, clip_coefficient and scale_by");
         var unclipped = Run(CudaNn.Device.Cpu, graphs: false);
         double moved = reference.Weights.Zip(unclipped.Weights, (a, b) => Math.Abs(a - b)).Max();
         Assert.That(moved, Is.GreaterThan(10 * WeightTolerance), "clipping changes the training");
@@ -119,7 +129,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         }
         Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
         if (graphs && Device.Kind == DeviceKind.Emulator)
-            Assert.That(actual.NodesPerStep, Is.EqualTo(19 + 4), "modules one by one (a ReLU module and the Linear below it do not share a backward pass: 19), then two dropout_forward and two multiply");
+            Assert.That(actual.NodesPerStep, Is.EqualTo(18 + 4), "modules one by one (a ReLU module and the Linear below it do not share a backward pass: 18), then two dropout_forward and two multiply");
         var withoutDropout = Run(CudaNn.Device.Cpu, graphs: false);
         double moved = reference.Weights.Zip(withoutDropout.Weights, (a, b) => Math.Abs(a - b)).Max();
         Assert.That(moved, Is.GreaterThan(10 * WeightTolerance), "dropout changes the training");
@@ -158,7 +168,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
             Close.Assert(reference.TrainLosses[e], actual.TrainLosses[e], 0, 1e-4, $"epoch {e + 1} train loss");
         Close.AssertAlmostAll(reference.Weights, actual.Weights, WeightTolerance, 100 * WeightTolerance, 0.001, "weights after 3 epochs");
         if (graphs && Device.Kind == DeviceKind.Emulator)
-            Assert.That(actual.NodesPerStep, Is.EqualTo(17 + 1), "the layer-by-layer step with a second Adam launch");
+            Assert.That(actual.NodesPerStep, Is.EqualTo(16 + 1), "the layer-by-layer step with a second Adam launch");
         var oneGroup = Run(CudaNn.Device.Cpu, graphs: false);
         Assert.That(reference.Weights.Zip(oneGroup.Weights, (a, b) => Math.Abs(a - b)).Max(), Is.GreaterThan(10 * WeightTolerance),
             "the second group's own rate and weight decay change the training");

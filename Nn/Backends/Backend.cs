@@ -41,19 +41,19 @@ public abstract class Backend
     /// </summary>
     public abstract void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor dy, Tensor? dx, Tensor? dweight, Tensor? dbias);
 
-    /// <summary>dbias[C] += sum over n of dy[N,C].</summary>
-    public abstract void BiasGradient(Tensor dy, Tensor dbias);
+    /// <summary>dbias[C] += sum over n of dy[N,C]; with <paramref name="accumulate"/> false, dbias = that sum (a gradient cleared by zero_grad).</summary>
+    public abstract void BiasGradient(Tensor dy, Tensor dbias, bool accumulate = true);
 
     /// <summary>
     /// An activation's backward, in place, then the bias gradient of the Linear whose output it activated:
     /// dz[N,C] = dz · act'(saved) (<see cref="ActivationBackward"/> with dy = dx = dz), then dbias[C] += the column sums
-    /// of dz when dbias is given. Here as those two operations; the CUDA backend does both in one pass where the slope
-    /// comes from the output (identity, ReLU, sigmoid, tanh).
+    /// of dz when dbias is given (dbias = those sums when <paramref name="accumulate"/> is false). Here as those two
+    /// operations; the CUDA backend does both in one pass where the slope comes from the output (identity, ReLU, sigmoid, tanh).
     /// </summary>
-    public virtual void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation)
+    public virtual void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation, bool accumulate = true)
     {
         if (activation != Activation.Identity) ActivationBackward(saved, dz, dz, activation);
-        if (dbias is not null) BiasGradient(dz, dbias);
+        if (dbias is not null) BiasGradient(dz, dbias, accumulate);
     }
 
     /// <summary>
@@ -149,10 +149,18 @@ public abstract class Backend
     }
 
     /// <summary>
+    /// The shape of the int32 tensor in which <see cref="MlpForward"/> records where a ReLU layer of
+    /// <paramref name="features"/> outputs was positive over <paramref name="rows"/> rows, for <see cref="MlpBackward"/>
+    /// (<see cref="MlpLayer.ReluMask"/>); null when this backend reads the layer's output instead, as the base does.
+    /// </summary>
+    public virtual int[]? MlpReluMaskShape(int rows, int features) => null;
+
+    /// <summary>
     /// The backward of <see cref="MlpForward"/> from gradOutput = dLoss/d(the last layer's Output): every layer's
     /// PreActivationGrad dz_l = dLoss/d(a_l · W_lᵀ + b_l) (the last layer's may be gradOutput itself when its activation
-    /// is the identity), WeightGrad_l += dz_lᵀ · a_l, BiasGrad_l += the column sums of dz_l, and gradInput = dz_0 · W_0
-    /// when given. The same operations, in the same order, as the layers' own Backward; a backend may fuse them.
+    /// is the identity), WeightGrad_l += dz_lᵀ · a_l, BiasGrad_l += the column sums of dz_l (both written, not added, for a
+    /// layer with <see cref="MlpLayer.OverwriteGrads"/>), and gradInput = dz_0 · W_0 when given. The same operations, in the
+    /// same order, as the layers' own Backward; a backend may fuse them.
     /// </summary>
     public virtual void MlpBackward(Tensor x, ReadOnlySpan<MlpLayer> layers, Tensor gradOutput, Tensor? gradInput)
     {
@@ -160,18 +168,18 @@ public abstract class Backend
         var last = layers[^1];
         if (!ReferenceEquals(last.PreActivationGrad, gradOutput))
             ActivationBackward(last.Output, gradOutput, last.PreActivationGrad!, last.Activation);
-        if (last.BiasGrad is not null) BiasGradient(last.PreActivationGrad!, last.BiasGrad);
+        if (last.BiasGrad is not null) BiasGradient(last.PreActivationGrad!, last.BiasGrad, !last.OverwriteGrads);
         for (int l = layers.Length - 1; l >= 0; l--)
         {
             var layer = layers[l];
             var dz = layer.PreActivationGrad!;
-            Gemm(true, false, 1.0, dz, l == 0 ? x : layers[l - 1].Output, 1.0, layer.WeightGrad!);
+            Gemm(true, false, 1.0, dz, l == 0 ? x : layers[l - 1].Output, layer.OverwriteGrads ? 0.0 : 1.0, layer.WeightGrad!);
             if (l > 0)
             {
                 // The layer below: its output's gradient, then (one pass on a GPU) its activation's backward and bias gradient.
                 var below = layers[l - 1];
                 Gemm(false, false, 1.0, dz, layer.Weight, 0.0, below.PreActivationGrad!);
-                ActivationBiasBackward(below.Output, below.PreActivationGrad!, below.BiasGrad, below.Activation);
+                ActivationBiasBackward(below.Output, below.PreActivationGrad!, below.BiasGrad, below.Activation, !below.OverwriteGrads);
             }
             else if (gradInput is not null)
             {
@@ -183,7 +191,10 @@ public abstract class Backend
 
 /// <summary>
 /// One layer of <see cref="Backend.MlpForward"/>: its parameters and activation, where its output goes and, for
-/// <see cref="Backend.MlpBackward"/>, where dLoss/d(pre-activation) and the parameter gradients go.
+/// <see cref="Backend.MlpBackward"/>, where dLoss/d(pre-activation) and the parameter gradients go, and whether those
+/// gradients were cleared by zero_grad (<paramref name="OverwriteGrads"/>: written, not added to). A ReLU layer has a
+/// <paramref name="ReluMask"/> shaped by <see cref="Backend.MlpReluMaskShape"/> when the backend asks for one.
 /// </summary>
 public readonly record struct MlpLayer(Tensor Weight, Tensor? Bias, Activation Activation, Tensor Output,
-    Tensor? PreActivationGrad = null, Tensor? WeightGrad = null, Tensor? BiasGrad = null);
+    Tensor? PreActivationGrad = null, Tensor? WeightGrad = null, Tensor? BiasGrad = null, bool OverwriteGrads = false,
+    Tensor? ReluMask = null);

@@ -68,9 +68,12 @@ public sealed class Linear : Module
         if (gradOutput.Rank != 2 || gradOutput.Shape[0] != x.Shape[0] || gradOutput.Shape[1] != OutFeatures)
             throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) backward expects [{x.Shape[0]}, {OutFeatures}], got {Tensor.ShapeText(gradOutput.Shape)}");
         var backend = Weight.Value.Backend;
-        // dW[out, in] += dy[N, out]^T * x[N, in];  db[out] += sum_n dy[n, out]
-        backend.Gemm(true, false, 1.0, gradOutput, x, 1.0, Weight.Grad);
-        if (Bias is not null) backend.BiasGradient(gradOutput, Bias.Grad);
+        // dW[out, in] += dy[N, out]^T * x[N, in];  db[out] += sum_n dy[n, out]; each written instead when zero_grad cleared it
+        var weightGrad = Weight.GradForBackward(out bool writeWeightGrad);
+        bool writeBiasGrad = false;
+        var biasGrad = Bias?.GradForBackward(out writeBiasGrad);
+        backend.Gemm(true, false, 1.0, gradOutput, x, writeWeightGrad ? 0.0 : 1.0, weightGrad);
+        if (biasGrad is not null) backend.BiasGradient(gradOutput, biasGrad, accumulate: !writeBiasGrad);
         if (!x.RequiresGrad) return null;
         // dx[N, in] = dy[N, out] * W[out, in]
         var dx = _gradInputs.Get(x.Shape, x);

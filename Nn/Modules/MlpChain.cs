@@ -15,6 +15,7 @@ internal sealed class MlpChain
     private readonly Activation[] _activations;
     private readonly ShapeBuffers[] _outputs;
     private readonly ShapeBuffers[] _preActivationGrads;
+    private readonly ShapeBuffers[] _reluMasks;
     private readonly ShapeBuffers _gradInputs = new();
     private readonly MlpLayer[] _layers;
     private Tensor? _input;
@@ -26,6 +27,7 @@ internal sealed class MlpChain
         _activations = activations;
         _outputs = linears.Select(_ => new ShapeBuffers()).ToArray();
         _preActivationGrads = linears.Select(_ => new ShapeBuffers()).ToArray();
+        _reluMasks = linears.Select(_ => new ShapeBuffers()).ToArray();
         _layers = new MlpLayer[linears.Length];
     }
 
@@ -58,14 +60,17 @@ internal sealed class MlpChain
         if (input.Rank != 2 || input.Shape[1] != first.InFeatures)
             throw new ArgumentException($"Linear({first.InFeatures}, {first.OutFeatures}) expects input [N, {first.InFeatures}], got {Tensor.ShapeText(input.Shape)}");
         int rows = input.Shape[0];
+        bool grad = GradMode.IsEnabled;
         for (int l = 0; l < _linears.Length; l++)
         {
             var linear = _linears[l];
             var weight = linear.Weight.Value;
-            _layers[l] = new MlpLayer(weight, linear.Bias?.Value, _activations[l], _outputs[l].Get([rows, linear.OutFeatures], weight));
+            // Where the backend keeps ReLU masks for the backward (GEMM epilogues), they are needed only when there is one.
+            var maskShape = grad && _activations[l] == Activation.ReLU ? input.Backend.MlpReluMaskShape(rows, linear.OutFeatures) : null;
+            _layers[l] = new MlpLayer(weight, linear.Bias?.Value, _activations[l], _outputs[l].Get([rows, linear.OutFeatures], weight),
+                ReluMask: maskShape is null ? null : _reluMasks[l].Get(maskShape, DType.Int32, weight.Device));
         }
         input.Backend.MlpForward(input, _layers);
-        bool grad = GradMode.IsEnabled;
         var output = _layers[^1].Output;
         output.RequiresGrad = grad;
         _input = grad ? input : null;
@@ -81,6 +86,16 @@ internal sealed class MlpChain
         var last = _layers[^1];
         if (!gradOutput.Shape.SequenceEqual(last.Output.Shape))
             throw new ArgumentException($"Sequential backward expects {Tensor.ShapeText(last.Output.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        // Layers whose gradients zero_grad cleared are written instead of added to: taken first, as reading any other
+        // gradient zeroes every cleared one of the optimizer.
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var (weight, bias) = (_linears[l].Weight, _linears[l].Bias);
+            if (weight.GradIsCleared && (bias is null || bias.GradIsCleared))
+                _layers[l] = _layers[l] with { WeightGrad = weight.GradForBackward(out _), BiasGrad = bias?.GradForBackward(out _), OverwriteGrads = true };
+            else
+                _layers[l] = _layers[l] with { WeightGrad = null, OverwriteGrads = false };
+        }
         for (int l = 0; l < _layers.Length; l++)
         {
             var layer = _layers[l];
@@ -89,7 +104,9 @@ internal sealed class MlpChain
             var dz = l == _layers.Length - 1 && layer.Activation == Activation.Identity
                 ? gradOutput
                 : _preActivationGrads[l].Get(layer.Output.Shape, layer.Output);
-            _layers[l] = layer with { PreActivationGrad = dz, WeightGrad = linear.Weight.Grad, BiasGrad = linear.Bias?.Grad };
+            _layers[l] = layer.OverwriteGrads
+                ? layer with { PreActivationGrad = dz }
+                : layer with { PreActivationGrad = dz, WeightGrad = linear.Weight.Grad, BiasGrad = linear.Bias?.Grad };
         }
         var gradInput = x.RequiresGrad ? _gradInputs.Get(x.Shape, x) : null;
         x.Backend.MlpBackward(x, _layers, gradOutput, gradInput);
@@ -101,6 +118,7 @@ internal sealed class MlpChain
     {
         foreach (var buffers in _outputs) buffers.Clear();
         foreach (var buffers in _preActivationGrads) buffers.Clear();
+        foreach (var buffers in _reluMasks) buffers.Clear();
         _gradInputs.Clear();
         Array.Clear(_layers);
         _input = null;

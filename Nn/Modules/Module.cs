@@ -54,10 +54,13 @@ public abstract class Module : IDisposable
 
     public Module Eval() => Train(false);
 
-    /// <summary>Sets every parameter's gradient to zero.</summary>
+    /// <summary>
+    /// Clears every parameter's gradient (module.zero_grad()): the next backward writes it instead of adding to it, and
+    /// reading it before then gives zeros (see <see cref="Parameter.Grad"/>).
+    /// </summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters()) p.Grad.Backend.Fill(p.Grad, 0.0);
+        foreach (var p in Parameters()) p.ClearGrad();
     }
 
     /// <summary>Moves every parameter (and gradient) to <paramref name="device"/>, in place, as module.to(device) does.</summary>
@@ -124,7 +127,7 @@ public abstract class Module : IDisposable
         foreach (var (_, p) in OwnParameters())
         {
             p.Value.Dispose();
-            p.Grad.Dispose();
+            p.GradStorage.Dispose();
         }
         ReleaseBuffers();
         foreach (var (_, child) in NamedChildren()) child.Dispose();

@@ -147,18 +147,66 @@ public abstract class Optimizer : IDisposable
     /// <summary>All gradients, one flat view.</summary>
     protected Tensor FlatGrads { get; }
 
-    /// <summary>All gradients, one flat view, for clipping (or averaging over ranks) in one launch.</summary>
+    /// <summary>
+    /// All gradients, one flat view, for clipping (or averaging over ranks) in one launch; call
+    /// <see cref="ZeroClearedGradients"/> first, as a gradient no backward wrote since ZeroGrad is still to be zeroed.
+    /// </summary>
     internal Tensor AllGrads => FlatGrads;
 
     /// <summary>All parameter values, one flat view, for broadcasting them in one collective.</summary>
     internal Tensor AllValues => FlatValues;
 
-    /// <summary>Sets every gradient to zero (optimizer.zero_grad(set_to_none=False)).</summary>
-    public void ZeroGrad() => FlatGrads.Backend.Fill(FlatGrads, 0.0);
+    /// <summary>
+    /// Clears every gradient (optimizer.zero_grad(), whose default set_to_none=True this follows): no device work now;
+    /// the next backward writes each gradient instead of adding to it, and a gradient no backward writes before it is
+    /// read or stepped on is zeroed then (<see cref="Parameter.Grad"/>).
+    /// </summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters) p.ClearGrad();
+    }
+
+    /// <summary>
+    /// Fills every gradient still cleared since ZeroGrad with zeros, adjacent ones in one launch (the whole flat buffer
+    /// when no backward wrote any), so the update, clipping or an all-reduce reads zeros there, as after a fill.
+    /// </summary>
+    internal void ZeroClearedGradients()
+    {
+        int i = 0;
+        while (i < Parameters.Count)
+        {
+            var first = Parameters[i].GradStorage;
+            if (!Parameters[i].GradIsCleared)
+            {
+                i++;
+                continue;
+            }
+            long count = 0;
+            int end = i;
+            while (end < Parameters.Count && Parameters[end].GradIsCleared && Parameters[end].GradStorage is var g &&
+                   ReferenceEquals(g.Storage, first.Storage) && g.Offset == first.Offset + count)
+            {
+                count += g.Numel;
+                Parameters[end].NoteZeroedByOwner();
+                end++;
+            }
+            if (count == FlatGrads.Numel && ReferenceEquals(first.Storage, FlatGrads.Storage) && first.Offset == FlatGrads.Offset)
+            {
+                FlatGrads.Backend.Fill(FlatGrads, 0.0);
+            }
+            else
+            {
+                var run = Tensor.SharedView(first.Storage, first.Offset, [checked((int)count)]);
+                run.Backend.Fill(run, 0.0);
+            }
+            i = end;
+        }
+    }
 
     /// <summary>Updates every parameter from its gradient, one update per group.</summary>
     public void Step()
     {
+        ZeroClearedGradients();
         foreach (var g in _groups) Update(g);
         StepCount++;
     }

@@ -261,6 +261,7 @@ public sealed class Trainer : IDisposable
             Model.Backward(_mse.Backward());
         }
         var grads = _allGrads[0];
+        Optimizer.ZeroClearedGradients(); // a parameter no backward reached has a gradient of zeros to average, clip and step on
         // Clipping sees the averaged gradients, as it does after DistributedDataParallel's backward.
         _group?.AverageGradients(Optimizer);
         if (_clipGradValue is { } bound) grads.Backend.Clamp(grads, -bound, bound);

@@ -101,6 +101,23 @@ public class CudaBackendTests(string device) : GpuDeviceFixture(device)
     }
 
     [Test]
+    public void TheGemmEpilogues_MatchTheCpuReference_ForwardLossGradientsAdamAndTenSteps()
+    {
+        Device.GemmEpilogues = true;
+        try
+        {
+            var rows = BackendComparison.Run(Device, Train);
+            foreach (var row in rows)
+                TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
+            Assert.That(rows.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
+        }
+        finally
+        {
+            Device.GemmEpilogues = false;
+        }
+    }
+
+    [Test]
     public void Training_IsBitIdenticalRunToRun_AndWithOrWithoutGraphs()
     {
         var first = TrainSteps(steps: 12, useGraphs: true);

@@ -82,12 +82,13 @@ public sealed partial class CpuBackend<T>
             for (; i < ys.Length; i++) dxs[i] = dys[i] * Derivative(activation, ys[i]);
     }
 
-    public override void BiasGradient(Tensor dy, Tensor dbias)
+    public override void BiasGradient(Tensor dy, Tensor dbias, bool accumulate = true)
     {
         var (rows, cols) = BackendChecks.BiasGradient(this, dy, dbias);
-        // dbias[c] += sum_n dy[n, c]
+        // dbias[c] += sum_n dy[n, c], rows in order: written over dbias, the first row's add starts from zero instead
         var dys = dy.Span<T>();
         var db = dbias.Span<T>();
+        if (!accumulate) db.Clear();
         for (int n = 0; n < rows; n++) TensorPrimitives.Add(db, dys.Slice(n * cols, cols), db);
     }
 

@@ -53,6 +53,24 @@ public sealed class GpuDevice : Device, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether a plain MLP (Linear layers with ReLU or none between them) that does not run fused runs its bias, ReLU and
+    /// bias gradients in the epilogues of its GEMMs (cuBLASLt): a step of the seed MLP is then 10 operations instead of
+    /// 16. Off by default until measured faster on a GPU, where published results show epilogues are not always
+    /// faster; the emulator implements the same epilogues, so their use is checked against the CPU reference in CI. Set
+    /// it between steps: captured training steps are captured again.
+    /// </summary>
+    public bool GemmEpilogues
+    {
+        get => _backend.GemmEpilogues;
+        set
+        {
+            if (value == _backend.GemmEpilogues) return;
+            _backend.GemmEpilogues = value;
+            NoteCapturedStateChanged();
+        }
+    }
+
     /// <summary>Device memory held by tensors and workspaces now.</summary>
     public long MemoryInUse => Compute.MemoryInUse;
 
