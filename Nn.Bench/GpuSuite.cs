@@ -49,7 +49,7 @@ public static class GpuSuite
             KernelBenchmarks.RunOn(device.Compute, sizes, output, options.Emulator ? 1 : options.Quick ? 5 : 20, memoryBytes);
             output.WriteLine("```");
         });
-        failures += Section(output, "Training step, seed MLP 784-128-64-10, fixed batch on the device", () =>
+        failures += Section(output, "Training step, seed MLP 784-128-64-10 and wide MLP 784-4096-4096-10, fixed batch on the device", () =>
         {
             var rows = new GpuStepBenchmark(device, options).Run();
             output.WriteLine($"CudaNn, {device.Description}: median of {options.Repeats} timings of N steps each (CUDA events), after warm-up.");

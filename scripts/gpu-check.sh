@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: runs CudaNn on this machine's GPU without a .NET SDK (from .gpu/, made by scripts/gpu-publish.sh) and
 # writes one markdown report, OUTDIR/report.md; prints a short summary table last.
-#   scripts/gpu-check.sh OUTDIR             info, verify (layer by layer, fused, TF32, BF16), GPU tests, the seed train (5 epochs, empty kernel cache), a 2-epoch
+#   scripts/gpu-check.sh OUTDIR             info, verify (layer by layer, fused, GEMM epilogues, TF32, BF16), GPU tests, the seed train (5 epochs, empty kernel cache), a 2-epoch
 #                                           train at the odd batch 96 (graphs meet evaluation and an uneven last batch),
 #                                           Nn.Bench gpu, PyTorch, and a short train under compute-sanitizer where it works
 #   scripts/gpu-check.sh OUTDIR --emulator  the same flow on the host emulator (short trains, PyTorch on the CPU): checks the script
@@ -161,7 +161,7 @@ if ! $emulator && grep -qiE 'not found|not available|unavailable|could not' "$st
     [ -n "$extra" ] && export LD_LIBRARY_PATH=$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
-for mode in "" --fused-mlp "--precision tf32" "--precision bf16"; do
+for mode in "" --fused-mlp --gemm-epilogues "--precision tf32" "--precision bf16"; do
     run_step "CudaNn verify --device $device $mode" 150 "$dotnet" "$app/CudaNn.dll" verify --device "$device" $mode
     add_summary "verify ($device${mode:+, ${mode#--}})" "$( [ $step_rc = 0 ] && echo "pass: $(tail -1 "$step_log")" || echo "FAIL (exit $step_rc): $(grep -m1 -iE 'fail|error' "$step_log" | cut -c1-100)")"
 done
@@ -269,32 +269,48 @@ if ! $emulator && command -v ncu > /dev/null; then
 fi
 
 # --- side by side and the summary --------------------------------------------------------------------------------------
-# field FILE BATCH-OR-DATA MODE COLUMN: a cell of the first markdown row whose first two cells match.
-field() { awk -F'|' -v key="$2" -v mode="$3" -v col="$4" '
-    { k = $2; m = $3; gsub(/^ +| +$/, "", k); gsub(/^ +| +$/, "", m) }
-    (k == key || (key == "digits" && k ~ /digits/)) && m == mode { v = $(col + 1); gsub(/^ +| +$/, "", v); print v; exit }' "$1"; }
+# cell FILE COLUMN KEY...: cell COLUMN (1-based) of the first markdown row whose first cells are the KEYs ("digits"
+# matches any cell naming digits).
+cell() { local file=$1 col=$2; shift 2; local IFS='|'; awk -F'|' -v col="$col" -v keys="$*" '
+    BEGIN { n = split(keys, want, "|") }
+    { ok = 1; for (i = 1; i <= n; i++) { c = $(i + 1); gsub(/^ +| +$/, "", c); if (!(c == want[i] || (want[i] == "digits" && c ~ /digits/))) ok = 0 } }
+    ok { v = $(col + 1); gsub(/^ +| +$/, "", v); print v; exit }' "$file"; }
+seed=784-128-64-10 wide=784-4096-4096-10
+# side_row LABEL MODEL BATCH CUDANN-MODE PYTORCH-MODE: one line of the side-by-side table, when either side has the row.
+side_row() {
+    local c t ratio
+    if [ "$3" = digits ]; then c=$(cell "$tmp/bench.md" 6 digits "$4"); t=$(cell "$tmp/torch.md" 6 digits "$5")
+    else c=$(cell "$tmp/bench.md" 4 "$2" "$3" "$4"); t=$(cell "$tmp/torch.md" 4 "$2" "$3" "$5"); fi
+    [ -z "$c$t" ] && return
+    ratio=$(awk -v c="${c:-0}" -v t="${t:-0}" 'BEGIN { if (c > 0 && t > 0) printf "%.2f", t / c; else print "-" }')
+    echo "| $1 | $4 | $5 | ${c:--} | ${t:--} | $ratio |"
+}
 {
     echo "## CudaNn and PyTorch side by side (µs per training step, median)"
     echo
-    echo "| batch | mode | CudaNn | PyTorch | PyTorch / CudaNn |"
-    echo "|---:|---|---:|---:|---:|"
-    for b in 64 256 1024 8192 digits; do
-        for m in graph eager; do
-            c=$(field "$tmp/bench.md" $b $m 3); t=$(field "$tmp/torch.md" $b $m 3)
-            [ "$b" = digits ] && { c=$(field "$tmp/bench.md" digits $m 6); t=$(field "$tmp/torch.md" digits $m 6); }
-            [ -z "$c$t" ] && continue
-            ratio=$(awk -v c="${c:-0}" -v t="${t:-0}" 'BEGIN { if (c > 0 && t > 0) printf "%.2f", t / c; else print "-" }')
-            label=$b; [ "$b" = digits ] && label="64, epoch of digits"
-            echo "| $label | $m | ${c:--} | ${t:--} | $ratio |"
+    echo "| model, batch | CudaNn | PyTorch | CudaNn µs | PyTorch µs | PyTorch / CudaNn |"
+    echo "|---|---|---|---:|---:|---:|"
+    for b in 64 256 1024 8192; do
+        for pair in "graph:graph" "eager:eager" "graph:compile max-autotune" "graph, fused:graph" "graph, epilogues:graph" \
+                    "graph, TF32:graph, TF32" "graph, BF16:graph, BF16"; do
+            side_row "seed, $b" $seed $b "${pair%%:*}" "${pair#*:}"
         done
     done
+    for b in 1024 8192; do
+        for p in "" ", TF32" ", BF16"; do
+            side_row "wide, $b" $wide $b "graph, cuBLAS layers$p" "graph$p"
+            side_row "wide, $b" $wide $b "graph, epilogues$p" "compile max-autotune$p"
+        done
+    done
+    side_row "seed, 64, epoch of digits" - digits graph graph
+    side_row "seed, 64, epoch of digits" - digits eager eager
     echo
 } > "$tmp/side-by-side.md"
 add_summary "Nn.Bench gpu" "$( [ $bench_rc = 0 ] && (grep -m1 '^skipped' "$tmp/bench.md" || echo ok) || echo "FAILED (exit $bench_rc)")"
-add_summary "CudaNn step µs, batch 64 graph / eager" "$(field "$tmp/bench.md" 64 graph 3 || true) / $(field "$tmp/bench.md" 64 eager 3 || true)"
-add_summary "CudaNn epoch of digits: µs/step graph, 60k-epoch ms" "$(field "$tmp/bench.md" digits graph 6) µs, $(field "$tmp/bench.md" digits graph 8) ms"
+add_summary "CudaNn step µs, batch 64 graph / eager" "$(cell "$tmp/bench.md" 4 $seed 64 graph) / $(cell "$tmp/bench.md" 4 $seed 64 eager)"
+add_summary "CudaNn epoch of digits: µs/step graph, 60k-epoch ms" "$(cell "$tmp/bench.md" 6 digits graph) µs, $(cell "$tmp/bench.md" 8 digits graph) ms"
 add_summary "PyTorch" "$( [ $torch_rc = 0 ] && (grep -m1 '^skipped' "$tmp/torch.md" || head -1 "$tmp/torch.md" | sed 's/^## //') || echo "FAILED or skipped (exit $torch_rc)")"
-add_summary "PyTorch step µs, batch 64 graph / eager" "$(field "$tmp/torch.md" 64 graph 3) / $(field "$tmp/torch.md" 64 eager 3)"
+add_summary "PyTorch step µs, batch 64 graph / eager" "$(cell "$tmp/torch.md" 4 $seed 64 graph) / $(cell "$tmp/torch.md" 4 $seed 64 eager)"
 add_summary "whole run" "$(elapsed) s"
 write_report
 

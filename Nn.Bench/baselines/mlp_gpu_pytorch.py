@@ -1,13 +1,15 @@
 """The GPU peer: the seed MLP (784-128-64-10 ReLU, cross-entropy, Adam lr 1e-3) in PyTorch on the same card, timed
 as `Nn.Bench gpu` times CudaNn, with the same tables and row names so a report can set them side by side:
 
-1. a training step on a fixed batch already on the GPU, at batch 64, 256, 1024 and 8192, eager (default Adam) and
-   replayed as one CUDA graph (static input tensors, Adam(capturable=True)); CUDA events around N steps after a
-   warm-up, median of the repeats;
+1. a training step on a fixed batch already on the GPU, at batch 64, 256, 1024 and 8192, eager (default Adam),
+   replayed as one CUDA graph (static input tensors, Adam(capturable=True)) and compiled with
+   torch.compile(mode="max-autotune") (Triton kernels and CUDA graphs of its own), the graph also with TF32 GEMMs and
+   with autocast to bfloat16; then the wide MLP 784-4096-4096-10 at batch 1024 and 8192, graph and compiled, in each
+   precision; CUDA events around N steps after a warm-up, median of the repeats;
 2. epochs over the shipped digits at batch 64, shuffled, with each batch gathered and normalised on the GPU from the
    uint8 data set (as CudaNn's DataLoader does); one untimed epoch, then the median of the timed ones.
 
-FP32 throughout (TF32 off), as CudaNn's cuBLAS SGEMM.
+FP32 (TF32 off), as CudaNn's cuBLAS SGEMM, except in the rows marked TF32 or BF16.
 
     python3 Nn.Bench/baselines/mlp_gpu_pytorch.py [--quick]
     python3 Nn.Bench/baselines/mlp_gpu_pytorch.py --cpu     # a dry run of the code on the CPU (timings mean nothing)
@@ -24,11 +26,18 @@ import torch
 QUICK = "--quick" in sys.argv
 CPU = "--cpu" in sys.argv
 BATCHES = [64, 256] if CPU else [64, 256, 1024, 8192]
+WIDE_BATCHES = [4] if CPU else [8192] if QUICK else [1024, 8192]
+SEED_HIDDEN, WIDE_HIDDEN = (128, 64), ((256, 256) if CPU else (4096, 4096))
 REPEATS = 2 if CPU else 3 if QUICK else 9
 EPOCHS = 1 if CPU else 2 if QUICK else 5
 WARMUP_SECONDS = 0 if CPU else 0.1 if QUICK else 0.4
 EPOCH_BATCH = 64
-GEMM_FLOP_PER_SAMPLE = 6 * (784 * 128 + 128 * 64 + 64 * 10)
+
+
+def gemm_flop_per_sample(hidden):
+    """The forward GEMMs and both backward GEMMs of 784-hidden-10."""
+    widths = (784,) + tuple(hidden) + (10,)
+    return sum(6 * a * b for a, b in zip(widths, widths[1:]))
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "mnist-10k")
 
 
@@ -43,10 +52,13 @@ def idx(name):
     return torch.frombuffer(bytearray(raw[4 + 4 * raw[3]:]), dtype=torch.uint8).reshape(dims)
 
 
-def new_model(device, capturable):
+def new_model(device, capturable, hidden=SEED_HIDDEN):
     torch.manual_seed(1)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64), torch.nn.ReLU(),
-                                torch.nn.Linear(64, 10)).to(device)
+    widths = (784,) + tuple(hidden)
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(widths[-1], 10)).to(device)
     # capturable keeps Adam's step count on the GPU, which a replayed graph needs (as CudaNn's device step count).
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True) if capturable else \
         torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -85,14 +97,30 @@ def warm_up(step, timer, minimum=3):
     timer.sync()
 
 
-def eager_step(model, opt, loss_fn):
+def eager_step(model, opt, loss_fn, bf16=False):
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss
     return step
+
+
+def set_tf32(on):
+    """TF32 GEMMs on or off: torch 2.9+ spells it fp32_precision (allow_tf32 warns there)."""
+    try:
+        torch.backends.cuda.matmul.fp32_precision  # older releases raise AssertionError, not AttributeError
+        spelled_new = True
+    except (AttributeError, AssertionError):
+        spelled_new = False
+    if spelled_new:
+        torch.backends.cuda.matmul.fp32_precision = "tf32" if on else "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "tf32" if on else "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = on
+        torch.backends.cudnn.allow_tf32 = on
 
 
 def capture(model, opt, loss_fn, body):
@@ -111,12 +139,31 @@ def capture(model, opt, loss_fn, body):
     return graph, loss
 
 
-def step_row(device, timer, batch, graphs):
+def step_row(device, timer, batch, mode, hidden=SEED_HIDDEN, precision="fp32"):
+    """mode: "eager", "graph" or "compile max-autotune"; precision: "fp32", "tf32" (TF32 GEMMs) or "bf16" (autocast)."""
+    graphs = mode == "graph"
     model, opt, loss_fn = new_model(device, capturable=graphs)
     gen = torch.Generator().manual_seed(20240607)
     x = (torch.rand(batch, 784, generator=gen) * 2 - 1).to(device)  # normalised range, never zeros
     y = torch.randint(0, 10, (batch,), generator=gen).to(device)
-    eager = eager_step(model, opt, loss_fn)
+    if device.type == "cuda":
+        set_tf32(precision == "tf32")
+    if mode == "compile max-autotune":
+        # The model's forward and backward compiled (AOTAutograd), the optimizer's step compiled on its own, as
+        # PyTorch's documentation on compiling an optimizer shows.
+        compiled = torch.compile(model, mode="max-autotune")
+        opt_step = torch.compile(opt.step, mode="max-autotune")
+
+        def train(xb, yb):
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss_value = loss_fn(compiled(xb), yb)
+            loss_value.backward()
+            opt_step()
+            return loss_value
+        eager = train
+    else:
+        eager = eager_step(model, opt, loss_fn, bf16=precision == "bf16")
     if graphs:
         graph, loss = capture(model, opt, loss_fn, lambda: eager(x, y))
         step = graph.replay
@@ -134,11 +181,14 @@ def step_row(device, timer, batch, graphs):
             step()
     per_step = [timer.milliseconds(run) * 1e3 / n for _ in range(REPEATS)]
     last = loss.item()
+    if device.type == "cuda":
+        set_tf32(False)
     if not torch.isfinite(torch.tensor(last)):
-        raise RuntimeError(f"batch {batch}: loss {last} after the timed steps")
+        raise RuntimeError(f"batch {batch} ({mode}): loss {last} after the timed steps")
     median = statistics.median(per_step)
-    return (batch, "graph" if graphs else "eager", median, min(per_step), batch / (median * 1e-6),
-            GEMM_FLOP_PER_SAMPLE * batch / (median * 1e3))
+    name = mode + {"fp32": "", "tf32": ", TF32", "bf16": ", BF16"}[precision]
+    return ("784-" + "-".join(map(str, hidden)) + "-10", batch, name, median, min(per_step), batch / (median * 1e-6),
+            gemm_flop_per_sample(hidden) * batch / (median * 1e3))
 
 
 def epoch_row(device, timer, images, labels, graphs):
@@ -202,28 +252,34 @@ def main():
     else:
         device = torch.device("cuda")
         card = torch.cuda.get_device_name(0)
-        # IEEE float32 GEMMs, as CudaNn's cuBLAS calls use: torch 2.9+ spells it fp32_precision (allow_tf32 warns there).
-        if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
-            torch.backends.cuda.matmul.fp32_precision = "ieee"
-            torch.backends.cudnn.conv.fp32_precision = "ieee"
-        else:
-            torch.backends.cuda.matmul.allow_tf32 = False
-            torch.backends.cudnn.allow_tf32 = False
+        set_tf32(False)  # IEEE float32 GEMMs, as CudaNn's cuBLAS calls use, but in the TF32 rows
     timer = Timer(device)
     graphs = [True, False] if device.type == "cuda" else [False]
     print(f"## PyTorch {torch.__version__} (CUDA {torch.version.cuda}) on {card}" + (", quick" if QUICK else ""))
     print()
-    print("### Training step, seed MLP 784-128-64-10, fixed batch on the device")
+    print("### Training step, seed MLP 784-128-64-10 and wide MLP 784-4096-4096-10, fixed batch on the device")
     print()
     print(f"PyTorch, {card}: median of {REPEATS} timings of N steps each (CUDA events), after warm-up; "
-          "eager: Adam default (foreach), graph: Adam(capturable=True).")
+          "eager: Adam default (foreach), graph: Adam(capturable=True), compile: torch.compile(mode=\"max-autotune\").")
     print()
-    print("| batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s |")
-    print("|---:|---|---:|---:|---:|---:|")
-    for batch in BATCHES:
-        for g in graphs:
-            b, mode, med, low, sps, gflops = step_row(device, timer, batch, g)
-            print(f"| {b} | {mode} | {med:.1f} | {low:.1f} | {sps:,.0f} | {gflops:.1f} |", flush=True)
+    print("| model | batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s | graph nodes |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    compile_ok = hasattr(torch, "compile") and device.type == "cuda"
+    seed_modes = [("eager", "fp32")] + ([("graph", "fp32"), ("graph", "tf32"), ("graph", "bf16")] if device.type == "cuda" else []) \
+        + ([("compile max-autotune", "fp32")] if compile_ok else [])
+    wide_modes = [(m, p) for p in ("fp32", "tf32", "bf16") for m in (["graph"] if device.type == "cuda" else ["eager"])
+                  + (["compile max-autotune"] if compile_ok else [])]
+    rows = [(SEED_HIDDEN, batch, m, p) for batch in BATCHES for m, p in seed_modes] + \
+        [(WIDE_HIDDEN, batch, m, p) for batch in WIDE_BATCHES for m, p in wide_modes]
+    for hidden, batch, mode, precision in rows:
+        try:
+            model, b, name, med, low, sps, gflops = step_row(device, timer, batch, mode, hidden, precision)
+            print(f"| {model} | {b} | {name} | {med:.1f} | {low:.1f} | {sps:,.0f} | {gflops:.1f} | - |", flush=True)
+        except Exception as e:  # one mode failing (a compiler missing, say) leaves the others' rows
+            print(f"| 784-{'-'.join(map(str, hidden))}-10 | {batch} | {mode}, {precision} | FAILED: {type(e).__name__}: {str(e)[:120]} | | | | |", flush=True)
+    if not compile_ok:
+        print()
+        print(f"(no torch.compile rows: {'this PyTorch has no torch.compile' if not hasattr(torch, 'compile') else 'a GPU is needed'})")
     print()
     print("### Training epochs, batch gathered and normalised on the device")
     print()
