@@ -275,7 +275,8 @@ cell() { local file=$1 col=$2; shift 2; local IFS='|'; awk -F'|' -v col="$col" -
     BEGIN { n = split(keys, want, "|") }
     { ok = 1; for (i = 1; i <= n; i++) { c = $(i + 1); gsub(/^ +| +$/, "", c); if (!(c == want[i] || (want[i] == "digits" && c ~ /digits/))) ok = 0 } }
     ok { v = $(col + 1); gsub(/^ +| +$/, "", v); print v; exit }' "$file"; }
-seed=784-128-64-10 wide=784-4096-4096-10
+seed=784-128-64-10 wide=784-4096-4096-10 wide_batches="1024 8192"
+$emulator && { wide=784-256-256-10; wide_batches=4; } # the emulator's wide MLP only runs the code path
 # side_row LABEL MODEL BATCH CUDANN-MODE PYTORCH-MODE: one line of the side-by-side table, when either side has the row.
 side_row() {
     local c t ratio
@@ -296,7 +297,7 @@ side_row() {
             side_row "seed, $b" $seed $b "${pair%%:*}" "${pair#*:}"
         done
     done
-    for b in 1024 8192; do
+    for b in $wide_batches; do
         for p in "" ", TF32" ", BF16"; do
             side_row "wide, $b" $wide $b "graph, cuBLAS layers$p" "graph$p"
             side_row "wide, $b" $wide $b "graph, epilogues$p" "compile max-autotune$p"

@@ -83,37 +83,31 @@ public class CudaBackendTests(string device) : GpuDeviceFixture(device)
     private static MnistDataSet Slice(MnistDataSet data, int count) =>
         new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 
-    [Test]
-    public void TheFusedMlpKernels_MatchTheCpuReference_ForwardLossGradientsAdamAndTenSteps()
+    /// <summary>The MLP's other paths on this device: the fused kernels, or cuBLASLt's GEMM epilogues in each precision.</summary>
+    public enum MlpPath { FusedKernels, GemmEpilogues }
+
+    [TestCase(MlpPath.FusedKernels, Precision.FP32)]
+    [TestCase(MlpPath.GemmEpilogues, Precision.FP32)]
+    [TestCase(MlpPath.GemmEpilogues, Precision.TF32)]
+    [TestCase(MlpPath.GemmEpilogues, Precision.BF16)]
+    public void EveryMlpPath_MatchesTheCpuReference_ForwardLossGradientsAdamAndTenSteps(MlpPath path, Precision precision)
     {
-        Device.FusedMlpMaxRows = int.MaxValue;
+        Device.FusedMlpMaxRows = path == MlpPath.FusedKernels ? int.MaxValue : 0;
+        Device.GemmEpilogues = path == MlpPath.GemmEpilogues;
+        Device.Precision = precision;
         try
         {
             var rows = BackendComparison.Run(Device, Train);
             foreach (var row in rows)
-                TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
+                TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} l2 {row.NormRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
+            Assert.That(rows, Has.Count.EqualTo(22));
             Assert.That(rows.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
         }
         finally
         {
             Device.FusedMlpMaxRows = 0;
-        }
-    }
-
-    [Test]
-    public void TheGemmEpilogues_MatchTheCpuReference_ForwardLossGradientsAdamAndTenSteps()
-    {
-        Device.GemmEpilogues = true;
-        try
-        {
-            var rows = BackendComparison.Run(Device, Train);
-            foreach (var row in rows)
-                TestContext.Out.WriteLine($"{row.Tensor,-28} abs {row.MaxAbsError:E2} rel {row.MaxRelError:E2} tol {row.ToleranceText} {(row.Passed ? "pass" : "FAIL")}");
-            Assert.That(rows.Where(r => !r.Passed).Select(r => r.Tensor), Is.Empty);
-        }
-        finally
-        {
             Device.GemmEpilogues = false;
+            Device.Precision = Precision.FP32;
         }
     }
 
