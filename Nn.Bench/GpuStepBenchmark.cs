@@ -117,7 +117,7 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
         Action step = stepGraphs is null ? Step : () => stepGraphs.Run(x, y, Step);
 
         GpuTiming.WarmUp(device, step, minimumSteps: 3, options.WarmUp);
-        int steps = options.StepsPerTiming(batchSize);
+        int steps = options.StepsPerTiming(batchSize, GemmFlopPerSample(spec));
         var perStep = new List<double>();
         for (int r = 0; r < options.Repeats; r++)
         {

@@ -13,8 +13,14 @@ internal sealed record GpuSuiteOptions(bool Quick, bool Emulator, int[]? ChosenB
     /// <summary>Batch sizes of the wide MLP (784-4096-4096-10), GEMM-bound on a GPU; on the emulator a handful of rows runs the code path.</summary>
     public int[] WideBatchSizes => Emulator ? [4] : Quick ? [8192] : [1024, 8192];
 
-    /// <summary>Training steps between two events: enough device time (≥ 1 ms) that the event resolution (0.5 µs) is noise.</summary>
-    public int StepsPerTiming(int batchSize) => Emulator ? 2 : Quick ? 20 : batchSize <= 1024 ? 200 : 50;
+    /// <summary>
+    /// Training steps between two events: enough device time (≥ 1 ms) that the event resolution (0.5 µs) is noise; a
+    /// step of 10 GFLOP or more (the wide MLP) is long enough alone, so a few of those.
+    /// </summary>
+    public int StepsPerTiming(int batchSize, long gemmFlopPerSample) =>
+        Emulator ? 2
+        : batchSize * gemmFlopPerSample >= 10_000_000_000L ? (Quick ? 3 : 10)
+        : Quick ? 20 : batchSize <= 1024 ? 200 : 50;
 
     /// <summary>Timings per row; the table shows their median.</summary>
     public int Repeats => Emulator ? 2 : Quick ? 3 : 9;

@@ -1,13 +1,14 @@
 """The GPU peer: the seed MLP (784-128-64-10 ReLU, cross-entropy, Adam lr 1e-3) in PyTorch on the same card, timed
 as `Nn.Bench gpu` times CudaNn, with the same tables and row names so a report can set them side by side:
 
-1. a training step on a fixed batch already on the GPU, at batch 64, 256, 1024 and 8192, eager (default Adam),
-   replayed as one CUDA graph (static input tensors, Adam(capturable=True)) and compiled with
-   torch.compile(mode="max-autotune") (Triton kernels and CUDA graphs of its own), the graph also with TF32 GEMMs and
-   with autocast to bfloat16; then the wide MLP 784-4096-4096-10 at batch 1024 and 8192, graph and compiled, in each
-   precision; CUDA events around N steps after a warm-up, median of the repeats;
+1. a training step on a fixed batch already on the GPU, at batch 64, 256, 1024 and 8192, eager (default Adam) and
+   replayed as one CUDA graph (static input tensors, Adam(capturable=True)), the graph also with TF32 GEMMs and with
+   autocast to bfloat16; then the wide MLP 784-4096-4096-10 at batch 1024 and 8192 as a graph in each precision;
+   CUDA events around N steps after a warm-up, median of the repeats;
 2. epochs over the shipped digits at batch 64, shuffled, with each batch gathered and normalised on the GPU from the
-   uint8 data set (as CudaNn's DataLoader does); one untimed epoch, then the median of the timed ones.
+   uint8 data set (as CudaNn's DataLoader does); one untimed epoch, then the median of the timed ones;
+3. last, as its autotuning can take minutes, the step compiled with torch.compile(mode="max-autotune") (Triton kernels
+   and CUDA graphs of its own): the seed MLP at batch 64 and 8192, the wide MLP at 8192 in each precision.
 
 FP32 (TF32 off), as CudaNn's cuBLAS SGEMM, except in the rows marked TF32 or BF16.
 
@@ -41,9 +42,13 @@ def gemm_flop_per_sample(hidden):
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "mnist-10k")
 
 
-def steps_per_timing(batch):
-    """Enough steps between two events that their 0.5 us resolution is noise."""
-    return 2 if CPU else 20 if QUICK else 200 if batch <= 1024 else 50
+def steps_per_timing(batch, hidden=SEED_HIDDEN):
+    """Enough steps between two events that their 0.5 us resolution is noise; a step of 10 GFLOP or more is long alone."""
+    if CPU:
+        return 2
+    if batch * gemm_flop_per_sample(hidden) >= 10_000_000_000:
+        return 3 if QUICK else 10
+    return 20 if QUICK else 200 if batch <= 1024 else 50
 
 
 def idx(name):
@@ -174,7 +179,7 @@ def step_row(device, timer, batch, mode, hidden=SEED_HIDDEN, precision="fp32"):
             nonlocal loss
             loss = eager(x, y)
     warm_up(step, timer)
-    n = steps_per_timing(batch)
+    n = steps_per_timing(batch, hidden)
 
     def run():
         for _ in range(n):
@@ -262,24 +267,11 @@ def main():
     print(f"PyTorch, {card}: median of {REPEATS} timings of N steps each (CUDA events), after warm-up; "
           "eager: Adam default (foreach), graph: Adam(capturable=True), compile: torch.compile(mode=\"max-autotune\").")
     print()
-    print("| model | batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s | graph nodes |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
-    compile_ok = hasattr(torch, "compile") and device.type == "cuda"
-    seed_modes = [("eager", "fp32")] + ([("graph", "fp32"), ("graph", "tf32"), ("graph", "bf16")] if device.type == "cuda" else []) \
-        + ([("compile max-autotune", "fp32")] if compile_ok else [])
-    wide_modes = [(m, p) for p in ("fp32", "tf32", "bf16") for m in (["graph"] if device.type == "cuda" else ["eager"])
-                  + (["compile max-autotune"] if compile_ok else [])]
-    rows = [(SEED_HIDDEN, batch, m, p) for batch in BATCHES for m, p in seed_modes] + \
-        [(WIDE_HIDDEN, batch, m, p) for batch in WIDE_BATCHES for m, p in wide_modes]
-    for hidden, batch, mode, precision in rows:
-        try:
-            model, b, name, med, low, sps, gflops = step_row(device, timer, batch, mode, hidden, precision)
-            print(f"| {model} | {b} | {name} | {med:.1f} | {low:.1f} | {sps:,.0f} | {gflops:.1f} | - |", flush=True)
-        except Exception as e:  # one mode failing (a compiler missing, say) leaves the others' rows
-            print(f"| 784-{'-'.join(map(str, hidden))}-10 | {batch} | {mode}, {precision} | FAILED: {type(e).__name__}: {str(e)[:120]} | | | | |", flush=True)
-    if not compile_ok:
-        print()
-        print(f"(no torch.compile rows: {'this PyTorch has no torch.compile' if not hasattr(torch, 'compile') else 'a GPU is needed'})")
+    cuda = device.type == "cuda"
+    seed_modes = [("eager", "fp32")] + ([("graph", "fp32"), ("graph", "tf32"), ("graph", "bf16")] if cuda else [])
+    wide_modes = [("graph" if cuda else "eager", p) for p in ("fp32", "tf32", "bf16")]
+    step_table(device, timer, [(SEED_HIDDEN, batch, m, p) for batch in BATCHES for m, p in seed_modes] +
+               [(WIDE_HIDDEN, batch, m, p) for batch in WIDE_BATCHES for m, p in wide_modes])
     print()
     print("### Training epochs, batch gathered and normalised on the device")
     print()
@@ -292,7 +284,30 @@ def main():
     for g in graphs:
         data, mode, steps, ms, wall, per_step, sps, mnist = epoch_row(device, timer, images, labels, g)
         print(f"| {data} | {mode} | {steps} | {ms:.2f} | {wall:.2f} | {per_step:.1f} | {sps:,.0f} | {mnist:.1f} |", flush=True)
+    # Last, as compiling with max-autotune tunes every GEMM shape and can take minutes: a time limit then cuts only these.
+    print()
+    print("### Training step, torch.compile(mode=\"max-autotune\")")
+    print()
+    if not (hasattr(torch, "compile") and cuda):
+        print(f"(not run: {'this PyTorch has no torch.compile' if not hasattr(torch, 'compile') else 'a GPU is needed'})")
+        return 0
+    compiled = "compile max-autotune"
+    wide_precisions = ("fp32",) if QUICK else ("fp32", "tf32", "bf16")
+    step_table(device, timer, [(SEED_HIDDEN, batch, compiled, "fp32") for batch in ([64] if QUICK else [64, 8192])] +
+               [(WIDE_HIDDEN, WIDE_BATCHES[-1], compiled, p) for p in wide_precisions])
     return 0
+
+
+def step_table(device, timer, rows):
+    """One markdown row per (hidden, batch, mode, precision), in the columns of Nn.Bench gpu's step table."""
+    print("| model | batch | mode | µs/step | min µs | samples/s | GEMM GFLOP/s | graph nodes |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for hidden, batch, mode, precision in rows:
+        try:
+            model, b, name, med, low, sps, gflops = step_row(device, timer, batch, mode, hidden, precision)
+            print(f"| {model} | {b} | {name} | {med:.1f} | {low:.1f} | {sps:,.0f} | {gflops:.1f} | - |", flush=True)
+        except Exception as e:  # one mode failing (a compiler missing, say) leaves the others' rows
+            print(f"| 784-{'-'.join(map(str, hidden))}-10 | {batch} | {mode}, {precision} | FAILED: {type(e).__name__}: {str(e)[:120]} | | | | |", flush=True)
 
 
 if __name__ == "__main__":
