@@ -78,7 +78,8 @@ public sealed class OptimizerGroup
 
 /// <summary>
 /// Base of the optimizers (torch.optim.Optimizer). At construction the parameters are packed, group after group, into
-/// one flat value buffer and one flat gradient buffer, so ZeroGrad is one fill and Step one pass per group. The step
+/// one flat value buffer and one flat gradient buffer, so Step is one pass per group (and ZeroGrad no pass at all: the
+/// backward writes the gradients it cleared). The step
 /// count and the hyperparameters live beside them on the device, where the update reads them when it runs: a training
 /// step captured as a CUDA graph replays with the current count and the options last set, so changing the learning
 /// rate between steps (by hand or by a schedule) works the same with graphs as without.

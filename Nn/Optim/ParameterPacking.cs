@@ -4,7 +4,8 @@ namespace CudaNn.Optim;
 
 /// <summary>
 /// Moves a list of parameters into one flat value buffer and one flat gradient buffer (in list order),
-/// so an optimizer step is one pass over contiguous memory and ZeroGrad is one fill: on a GPU, one launch each.
+/// so an optimizer step is one pass over contiguous memory (on a GPU, one launch), and gradients still cleared when it
+/// runs are zeroed by one fill.
 /// </summary>
 internal static class ParameterPacking
 {
