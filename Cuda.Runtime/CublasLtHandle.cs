@@ -95,7 +95,7 @@ public sealed unsafe class CublasLtHandle : IDisposable
         fixed (CublasLtMatmulAlgo* algorithm = &plan.Algorithm)
             Check(CublasLt.cublasLtMatmul(raw, plan.Operation, &alpha, a.Address, plan.A, b.Address, plan.B, &beta,
                 c.Address, plan.C, c.Address, plan.C, algorithm, workspace.Address, (nuint)workspaceBytes, stream.Handle),
-                Describe(key));
+                $"{Describe(key)}");
     }
 
     /// <summary>The cublasLtEpilogue_t that computes <paramref name="epilogue"/>.</summary>

@@ -7,7 +7,8 @@ namespace CudaNn.Cuda;
 /// <summary>
 /// The one way a status code is checked: <c>Check(Driver.cuMemFree_v2(p))</c> throws a
 /// <see cref="CudaException"/> naming the entry point (taken from the call expression), the status's C
-/// name and NVIDIA's description.
+/// name and NVIDIA's description. A detail written as an interpolated string, <c>Check(..., $"for m={m}")</c>, is
+/// formatted only when the call failed (<see cref="FailureDetail"/>), so the GEMMs of an eager step allocate nothing.
 /// </summary>
 internal static unsafe class CudaCheck
 {
@@ -16,6 +17,9 @@ internal static unsafe class CudaCheck
         if (status != CuResult.CUDA_SUCCESS)
             throw Error(status, ApiName(call), detail);
     }
+
+    public static void Check(CuResult status, [InterpolatedStringHandlerArgument(nameof(status))] ref FailureDetail detail,
+        [CallerArgumentExpression(nameof(status))] string call = "") => Check(status, detail.ToStringAndClear(), call);
 
     public static void Check(NvrtcResult status, string? detail = null, [CallerArgumentExpression(nameof(status))] string call = "")
     {
@@ -28,6 +32,9 @@ internal static unsafe class CudaCheck
         if (status != CublasStatus.CUBLAS_STATUS_SUCCESS)
             throw Error(status, ApiName(call), detail);
     }
+
+    public static void Check(CublasStatus status, [InterpolatedStringHandlerArgument(nameof(status))] ref FailureDetail detail,
+        [CallerArgumentExpression(nameof(status))] string call = "") => Check(status, detail.ToStringAndClear(), call);
 
     public static CudaException Error(CuResult status, string apiName, string? detail = null)
     {
@@ -74,4 +81,40 @@ internal static unsafe class CudaCheck
         int dot = callee.LastIndexOf('.');
         return (dot >= 0 ? callee[(dot + 1)..] : callee).Trim();
     }
+}
+
+/// <summary>
+/// The detail of a <see cref="CudaCheck.Check(CublasStatus, ref FailureDetail, string)"/>: the compiler skips its holes,
+/// and so their formatting, unless the status is a failure.
+/// </summary>
+[InterpolatedStringHandler]
+internal ref struct FailureDetail
+{
+    private DefaultInterpolatedStringHandler _text;
+    private readonly bool _failed;
+
+    public FailureDetail(int literalLength, int formattedCount, CuResult status, out bool shouldAppend)
+        : this(literalLength, formattedCount, status != CuResult.CUDA_SUCCESS, out shouldAppend)
+    {
+    }
+
+    public FailureDetail(int literalLength, int formattedCount, CublasStatus status, out bool shouldAppend)
+        : this(literalLength, formattedCount, status != CublasStatus.CUBLAS_STATUS_SUCCESS, out shouldAppend)
+    {
+    }
+
+    private FailureDetail(int literalLength, int formattedCount, bool failed, out bool shouldAppend)
+    {
+        _failed = shouldAppend = failed;
+        _text = failed ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
+    }
+
+    public void AppendLiteral(string value) => _text.AppendLiteral(value);
+
+    public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+
+    public void AppendFormatted<T>(T value, string? format) => _text.AppendFormatted(value, format);
+
+    /// <summary>The text on a failure; null on success, when nothing was formatted.</summary>
+    public string? ToStringAndClear() => _failed ? _text.ToStringAndClear() : null;
 }

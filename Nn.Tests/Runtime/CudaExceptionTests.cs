@@ -64,6 +64,29 @@ public class CudaExceptionTests
         Assert.That(() => CudaCheck.Check(NvrtcResult.NVRTC_SUCCESS), Throws.Nothing);
     }
 
+    [Test]
+    public void AnInterpolatedDetail_IsFormattedOnlyWhenTheCallFailed()
+    {
+        int formatted = 0;
+        string Detail()
+        {
+            formatted++;
+            return "m=3";
+        }
+
+        CudaCheck.Check(cublasSucceeds(), $"for {Detail()}");
+        CudaCheck.Check(cuSucceeds(), $"for {Detail()}");
+        Assert.That(formatted, Is.Zero, "a successful call formats no detail");
+
+        var error = Assert.Throws<CudaException>(() => CudaCheck.Check(cublasFails(), $"for {Detail()}"))!;
+        Assert.That(formatted, Is.EqualTo(1));
+        Assert.That(error.Message, Does.StartWith("cublasFails failed: CUBLAS_STATUS_INVALID_VALUE").And.EndWith("for m=3"));
+    }
+
+    private static CublasStatus cublasSucceeds() => CublasStatus.CUBLAS_STATUS_SUCCESS;
+    private static CublasStatus cublasFails() => CublasStatus.CUBLAS_STATUS_INVALID_VALUE;
+    private static CuResult cuSucceeds() => CuResult.CUDA_SUCCESS;
+
     [TestCase(0, "0 B")]
     [TestCase(1023, "1023 B")]
     [TestCase(1536, "1.5 KiB")]
