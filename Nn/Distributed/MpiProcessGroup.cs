@@ -120,9 +120,8 @@ public sealed class MpiProcessGroup : ProcessGroup
     /// <summary>Runs <paramref name="collective"/> on an emulator tensor's host address in the device stream's order, so a capture records it.</summary>
     private void OnEmulatorStream(Tensor tensor, Action<nint> collective)
     {
-        var storage = (DeviceStorage)tensor.Storage;
-        if (_emulator!.IsCapturing) storage.MarkUsedByGraph();
-        _emulator.Compute.EnqueueHostAccess(_emulator.Stream, storage.At(tensor.Offset), tensor.Numel * tensor.DType.Size(), collective);
+        _emulator!.Compute.EnqueueHostAccess(_emulator.Stream, ((DeviceStorage)tensor.Storage).ForWork(tensor.Offset),
+            tensor.Numel * tensor.DType.Size(), collective);
     }
 
     protected override void Dispose(bool disposing)

@@ -123,12 +123,7 @@ public sealed class NcclProcessGroup : ProcessGroup
         }
     }
 
-    private Cuda.DevicePtr Pointer(Tensor tensor)
-    {
-        var storage = (DeviceStorage)tensor.Storage;
-        if (_device.IsCapturing) storage.MarkUsedByGraph();
-        return storage.At(tensor.Offset);
-    }
+    private static Cuda.DevicePtr Pointer(Tensor tensor) => ((DeviceStorage)tensor.Storage).ForWork(tensor.Offset);
 
     protected override void Dispose(bool disposing)
     {

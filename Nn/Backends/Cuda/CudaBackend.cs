@@ -29,14 +29,12 @@ public sealed class CudaBackend : Backend, IDisposable
 
     /// <summary>
     /// The device address of a tensor's first element. Every kernel and copy takes its addresses from here, so a
-    /// graph being captured marks each storage it uses (see <see cref="GpuDevice.CapturedStateChanges"/>).
+    /// graph being captured marks each storage it uses (<see cref="DeviceStorage.ForWork"/>).
     /// </summary>
-    private DevicePtr P(Tensor t)
+    private static DevicePtr P(Tensor t)
     {
         t.ThrowIfDisposed();
-        var storage = (DeviceStorage)t.Storage;
-        if (_device.IsCapturing) storage.MarkUsedByGraph();
-        return storage.At(t.Offset);
+        return ((DeviceStorage)t.Storage).ForWork(t.Offset);
     }
 
     /// <summary>The device address of an optional tensor, or null.</summary>

@@ -30,8 +30,16 @@ public sealed class DeviceStorage : Storage
     /// <summary>The address of element <paramref name="index"/>.</summary>
     public DevicePtr At(long index) => Pointer.Offset(index * DType.Size());
 
-    /// <summary>Notes that a graph being captured reads or writes this memory, so freeing it must retire that graph.</summary>
-    internal void MarkUsedByGraph() => _usedByGraph = true;
+    /// <summary>
+    /// The address of element <paramref name="index"/> for work enqueued now on the device's stream (a kernel, a GEMM, a
+    /// collective). While a graph is being captured it notes that the graph reads or writes this memory, so freeing it
+    /// must retire that graph (see <see cref="GpuDevice.CapturedStateChanges"/>).
+    /// </summary>
+    internal DevicePtr ForWork(long index)
+    {
+        if (_device.IsCapturing) _usedByGraph = true;
+        return At(index);
+    }
 
     public override void CopyFromHost(ReadOnlySpan<byte> source, long elementOffset)
     {
