@@ -58,6 +58,13 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         return memory.Allocate(bytes);
     }
 
+    /// <summary>Allocates as <see cref="Allocate(long)"/> does, naming the memory in reports of kernel accesses that miss it.</summary>
+    public DevicePtr Allocate(long bytes, string purpose)
+    {
+        ThrowIfUnusable(nameof(Allocate));
+        return memory.Allocate(bytes, purpose);
+    }
+
     public void Free(DevicePtr pointer)
     {
         ThrowIfUnusable(nameof(Free));
@@ -139,7 +146,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         EmulatedStream target = EmulatedStream.From(stream, this);
         if (!target.IsCapturing)
         {
-            library.Launch(emulated, config, arguments, WarpOrder);
+            library.Launch(emulated, config, arguments, WarpOrder, memory);
             return;
         }
         // Captured: keep the values themselves, as cuLaunchKernel does; the caller's slots may be reused.
@@ -269,7 +276,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
             Span<nint> pointers = stackalloc nint[handles.Length];
             for (int i = 0; i < handles.Length; i++)
                 pointers[i] = handles[i].AddrOfPinnedObject();
-            library.Launch(kernel, config, pointers, WarpOrder);
+            library.Launch(kernel, config, pointers, WarpOrder, memory);
         }
         finally
         {

@@ -14,9 +14,18 @@ public sealed record EmulatorBuildResult(string LibraryPath, bool FromCache, Tim
 /// </summary>
 public static class EmulatorBuild
 {
-    /// <summary>g++ flags; part of the cache key. The fibers switch stacks with _longjmp, which fortify would reject.</summary>
+    /// <summary>g++ flags for every unit; part of the cache key. The fibers switch stacks with _longjmp, which fortify would reject.</summary>
     public static readonly IReadOnlyList<string> CompilerFlags =
-        ["-O2", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-U_FORTIFY_SOURCE"];
+        ["-O2", "-std=c++17", "-fPIC", "-fvisibility=hidden", "-U_FORTIFY_SOURCE"];
+
+    /// <summary>
+    /// g++ flags for the kernels' unit when <see cref="EmulatorOptions.CheckMemory"/> is on: a call before every load
+    /// and store (kernel-address mode needs no sanitizer runtime; cuda_emulator_check.cpp defines the calls), and none
+    /// of the sanitizer's stack or global red zones, which would need its shadow memory.
+    /// </summary>
+    public static readonly IReadOnlyList<string> MemoryCheckFlags =
+        ["-fsanitize=kernel-address", "--param", "asan-instrumentation-with-call-threshold=0", "--param", "asan-stack=0",
+         "--param", "asan-globals=0", "-fno-sanitize-address-use-after-scope"];
 
     private static readonly TimeSpan CompileTimeout = TimeSpan.FromMinutes(5);
 
@@ -27,7 +36,7 @@ public static class EmulatorBuild
         var clock = Stopwatch.StartNew();
         var files = new EmulatorSourceFiles(cudaSource, options.ProgramName);
         string directory = options.CacheDirectory ?? DefaultCacheDirectory();
-        string library = Path.Combine(directory, $"emulator-{CacheKey(files)}.so");
+        string library = Path.Combine(directory, $"emulator-{CacheKey(files, options.CheckMemory)}.so");
         if (File.Exists(library))
             return new EmulatorBuildResult(library, true, clock.Elapsed, files.EntryPoints);
 
@@ -38,7 +47,7 @@ public static class EmulatorBuild
         {
             foreach (var (name, text) in files.Files)
                 File.WriteAllText(Path.Combine(work, name), text);
-            Compile(options.Compiler, options.ProgramName, work, files.CompileUnits);
+            Compile(options.Compiler, options.ProgramName, work, files, options.CheckMemory);
             try
             {
                 // Same filesystem, so the finished library appears under its final name in one step.
@@ -67,15 +76,28 @@ public static class EmulatorBuild
         return Path.Combine(root, "cudann", "emulator");
     }
 
-    private static string CacheKey(EmulatorSourceFiles files)
+    private static string CacheKey(EmulatorSourceFiles files, bool checkMemory)
     {
-        var key = new StringBuilder("cudann-emulator-1\n").AppendJoin(' ', CompilerFlags).Append('\n');
+        var key = new StringBuilder("cudann-emulator-2\n").AppendJoin(' ', CompilerFlags).Append('\n');
+        if (checkMemory)
+            key.AppendJoin(' ', MemoryCheckFlags).Append('\n');
         foreach (var (name, text) in files.Files.OrderBy(f => f.Key, StringComparer.Ordinal))
             key.Append(name).Append('\n').Append(text.Length).Append('\n').Append(text).Append('\n');
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..32];
     }
 
-    private static void Compile(string compiler, string programName, string work, IReadOnlyList<string> units)
+    // The kernels' unit and the emulator's own units compile side by side (they take different flags), then link.
+    private static void Compile(string compiler, string programName, string work, EmulatorSourceFiles files, bool checkMemory)
+    {
+        string[] kernels = [.. CompilerFlags, .. checkMemory ? MemoryCheckFlags : [], "-c", files.KernelUnit, "-o", "kernels.o"];
+        string[] runtime = [.. CompilerFlags, "-c", .. files.RuntimeUnits];
+        Task kernelsDone = Task.Run(() => Run(compiler, programName, work, kernels));
+        Run(compiler, programName, work, runtime);
+        kernelsDone.GetAwaiter().GetResult();
+        Run(compiler, programName, work, ["-shared", .. CompilerFlags, "-o", "emulator.so", "kernels.o", .. files.RuntimeUnits.Select(u => Path.ChangeExtension(u, ".o"))]);
+    }
+
+    private static void Run(string compiler, string programName, string work, IReadOnlyList<string> arguments)
     {
         var start = new ProcessStartInfo(compiler)
         {
@@ -84,12 +106,8 @@ public static class EmulatorBuild
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string flag in CompilerFlags)
-            start.ArgumentList.Add(flag);
-        start.ArgumentList.Add("-o");
-        start.ArgumentList.Add("emulator.so");
-        foreach (string unit in units)
-            start.ArgumentList.Add(unit);
+        foreach (string argument in arguments)
+            start.ArgumentList.Add(argument);
 
         Process process;
         try

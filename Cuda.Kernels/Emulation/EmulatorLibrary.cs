@@ -11,11 +11,11 @@ namespace CudaNn.Kernels.Emulation;
 /// </summary>
 internal sealed unsafe class EmulatorLibrary
 {
-    private const int AbiVersion = 1;
+    private const int AbiVersion = 2;
     private const int ErrorCapacity = 2048;
     private static readonly ConcurrentDictionary<string, Lazy<EmulatorLibrary>> Loaded = new();
 
-    private readonly delegate* unmanaged<int, uint*, uint*, ulong, nint*, int, byte*, int, int> launch;
+    private readonly delegate* unmanaged<int, uint*, uint*, ulong, nint*, int, MemoryMap*, MemoryFault*, byte*, int, int> launch;
     private readonly Lock gate = new();
 
     private EmulatorLibrary(string path)
@@ -27,7 +27,7 @@ internal sealed unsafe class EmulatorLibrary
         var count = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "cudann_emu_kernel_count");
         var name = (delegate* unmanaged<int, byte*>)NativeLibrary.GetExport(handle, "cudann_emu_kernel_name");
         var parameters = (delegate* unmanaged<int, ulong*, int, int>)NativeLibrary.GetExport(handle, "cudann_emu_kernel_parameters");
-        launch = (delegate* unmanaged<int, uint*, uint*, ulong, nint*, int, byte*, int, int>)NativeLibrary.GetExport(handle, "cudann_emu_launch");
+        launch = (delegate* unmanaged<int, uint*, uint*, ulong, nint*, int, MemoryMap*, MemoryFault*, byte*, int, int>)NativeLibrary.GetExport(handle, "cudann_emu_launch");
 
         var kernels = new List<EmulatedKernel>();
         for (int i = 0, n = count(); i < n; i++)
@@ -50,23 +50,30 @@ internal sealed unsafe class EmulatorLibrary
     public static EmulatorLibrary Load(string path) =>
         Loaded.GetOrAdd(System.IO.Path.GetFullPath(path), p => new Lazy<EmulatorLibrary>(() => new EmulatorLibrary(p))).Value;
 
-    /// <summary>Runs <paramref name="kernel"/> over the whole grid; <paramref name="arguments"/> is cuLaunchKernel's void**.</summary>
-    public void Launch(EmulatedKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments, WarpOrder order)
+    /// <summary>
+    /// Runs <paramref name="kernel"/> over the whole grid; <paramref name="arguments"/> is cuLaunchKernel's void**. Its
+    /// loads and stores are checked against <paramref name="memory"/> where the library was built with the checks.
+    /// </summary>
+    public void Launch(EmulatedKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments, WarpOrder order, HostMemory memory)
     {
         uint* grid = stackalloc uint[] { (uint)config.Grid.X, (uint)config.Grid.Y, (uint)config.Grid.Z };
         uint* block = stackalloc uint[] { (uint)config.Block.X, (uint)config.Block.Y, (uint)config.Block.Z };
         byte* error = stackalloc byte[ErrorCapacity];
+        MemoryFault fault = default;
         int status;
         lock (gate)
         {
             fixed (nint* args = arguments)
-                status = launch(kernel.Index, grid, block, (ulong)config.SharedBytes, args, order == WarpOrder.Descending ? 1 : 0, error, ErrorCapacity);
+                status = launch(kernel.Index, grid, block, (ulong)config.SharedBytes, args, order == WarpOrder.Descending ? 1 : 0,
+                    memory.Map, &fault, error, ErrorCapacity);
         }
         if (status == 0)
             return;
         string reason = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(error));
         if (status == 1)
             throw new ArgumentException($"Launch of '{kernel.Name}' with {config} rejected by the host emulator: {reason}");
+        if (fault.Space == MemoryFault.Device)
+            reason += ": " + memory.Describe(fault.Address, (long)fault.Bytes);
         throw new EmulatedKernelException(kernel.Name, $"{reason} (launch {config})");
     }
 }

@@ -27,4 +27,12 @@ public sealed record EmulatorOptions
 
     /// <summary>The warp order launches start with; <see cref="EmulatedComputeDevice.WarpOrder"/> changes it later.</summary>
     public WarpOrder WarpOrder { get; init; } = WarpOrder.Ascending;
+
+    /// <summary>
+    /// Checks every load and store a kernel makes: device memory must lie inside one live allocation, shared memory
+    /// inside one <c>__shared__</c> variable or the launch's dynamic bytes; the first that does not fails the launch
+    /// with <see cref="EmulatedKernelException"/>. On unless <c>CUDANN_EMULATOR_MEMORY_CHECKS=0</c>; off, kernels
+    /// run faster and only copies, memsets and GEMM operands are checked.
+    /// </summary>
+    public bool CheckMemory { get; init; } = Environment.GetEnvironmentVariable("CUDANN_EMULATOR_MEMORY_CHECKS") != "0";
 }

@@ -5,16 +5,17 @@ using System.Text.RegularExpressions;
 namespace CudaNn.Kernels.Emulation;
 
 /// <summary>
-/// The C++ files g++ compiles into an emulator library for one CUDA source: the source itself, the emulator's
-/// embedded headers and runtime, and two generated translation units (the entry-point table, and the aliases
-/// that point every <c>extern __shared__</c> array at the launch's dynamic shared memory).
+/// The C++ files g++ compiles into an emulator library for one CUDA source: the source itself (each static
+/// <c>__shared__</c> declaration rewritten in place so the access checks know its extent), the emulator's embedded
+/// headers and runtime, and two generated translation units (the entry-point table, and the dynamic shared memory
+/// that every <c>extern __shared__</c> array aliases).
 /// </summary>
 internal sealed partial class EmulatorSourceFiles
 {
     /// <summary>The embedded emulator files, written next to the source so its guarded include finds them.</summary>
     public static readonly IReadOnlyList<string> RuntimeFileNames =
         ["cuda_emulator.h", "cuda_emulator_math.h", "cuda_emulator_runtime.h", "cuda_emulator_runtime.cpp",
-         "cuda_emulator_host.h", "cuda_emulator_host.cpp", "cuda_emulator_entry.h"];
+         "cuda_emulator_host.h", "cuda_emulator_host.cpp", "cuda_emulator_check.cpp", "cuda_emulator_entry.h"];
 
     public const string MainFileName = "cudann_emulator_main.cpp";
     public const string DynamicSharedFileName = "cudann_emulator_dynamic_shared.cpp";
@@ -29,11 +30,14 @@ internal sealed partial class EmulatorSourceFiles
             .Select(m => m.Groups["name"].Value).Distinct().ToArray();
         DynamicSharedArrays = DynamicShared().Matches(code).Select(m => m.Groups["name"].Value).Distinct().ToArray();
 
-        var files = new Dictionary<string, string> { [programName!] = cudaSource, [MainFileName] = MainUnit(programName!, EntryPoints) };
+        var files = new Dictionary<string, string>
+        {
+            [programName!] = WithCheckedSharedVariables(cudaSource, code, programName!),
+            [MainFileName] = MainUnit(programName!, EntryPoints),
+            [DynamicSharedFileName] = DynamicSharedUnit(DynamicSharedArrays),
+        };
         foreach (string name in RuntimeFileNames)
             files[name] = ReadResource(name);
-        if (DynamicSharedArrays.Count > 0)
-            files[DynamicSharedFileName] = DynamicSharedUnit(DynamicSharedArrays);
         Files = files;
     }
 
@@ -46,9 +50,11 @@ internal sealed partial class EmulatorSourceFiles
     /// <summary>File name → text, everything the build directory needs.</summary>
     public IReadOnlyDictionary<string, string> Files { get; }
 
-    /// <summary>The translation units to hand to the compiler.</summary>
-    public IReadOnlyList<string> CompileUnits =>
-        [MainFileName, "cuda_emulator_runtime.cpp", "cuda_emulator_host.cpp", .. (DynamicSharedArrays.Count > 0 ? [DynamicSharedFileName] : Array.Empty<string>())];
+    /// <summary>The translation unit holding the kernels: the one compiled with the access checks.</summary>
+    public string KernelUnit => MainFileName;
+
+    /// <summary>The emulator's own translation units, compiled without the checks (they implement them).</summary>
+    public IReadOnlyList<string> RuntimeUnits => ["cuda_emulator_runtime.cpp", "cuda_emulator_host.cpp", "cuda_emulator_check.cpp", DynamicSharedFileName];
 
     private static string MainUnit(string programName, IReadOnlyList<string> entryPoints)
     {
@@ -71,7 +77,8 @@ internal sealed partial class EmulatorSourceFiles
     }
 
     // A block-scope `extern thread_local T name[]` refers to a global symbol `name`; each becomes an alias of one
-    // buffer here, in a unit of its own because the source declares the names with their own element types.
+    // buffer here, in a unit of its own because the source declares the names with their own element types. The
+    // buffer exists even when no array names it, as the access checks bound the launch's dynamic bytes from it.
     private static string DynamicSharedUnit(IReadOnlyList<string> names)
     {
         var text = new StringBuilder();
@@ -81,6 +88,65 @@ internal sealed partial class EmulatorSourceFiles
         foreach (string name in names)
             text.AppendLine($"extern thread_local unsigned char {name}[] __attribute__((alias(\"cudann_emu_dynamic_shared\")));");
         return text.ToString();
+    }
+
+    // Each static `__shared__ T name[N];` inside a function becomes a SharedSlot (the value, then a red zone) and a
+    // reference under the old name; one at namespace scope keeps its declaration and gains a SharedGlobal. The text
+    // stays on the declaration's line, so compiler messages and barrier sites keep their line numbers. `code` is
+    // `source` with comments blanked (same length), so positions agree.
+    private static string WithCheckedSharedVariables(string source, string code, string programName)
+    {
+        var declarations = StaticShared().Matches(code).ToDictionary(m => m.Index);
+        foreach (Match keyword in SharedKeyword().Matches(code))
+            if (!declarations.ContainsKey(keyword.Index))
+            {
+                int line = code.AsSpan(0, keyword.Index).Count('\n') + 1;
+                int end = code.IndexOfAny([';', '{', '\n'], keyword.Index);
+                string declaration = Quote(code[keyword.Index..(end < 0 ? code.Length : end + 1)].Trim());
+                throw new EmulatorBuildException(
+                    $"{programName}:{line}: the host emulator cannot bound-check the shared memory declared by '{declaration}'; declare one static " +
+                    "__shared__ variable per statement, as `__shared__ T name;` or `__shared__ [__align__(N)] T name[N]...;`.", "", isCompilerMissing: false);
+            }
+        if (declarations.Count == 0)
+            return source;
+
+        bool[] inFunction = InsideFunctionBody(code);
+        var text = new StringBuilder(source.Length + declarations.Count * 160);
+        int copied = 0;
+        foreach (Match m in declarations.Values.OrderBy(m => m.Index))
+        {
+            text.Append(source, copied, m.Index - copied);
+            string type = m.Groups["type"].Value.Trim(), name = m.Groups["name"].Value, dims = m.Groups["dims"].Value.Trim();
+            string align = m.Groups["align"].Success ? ", " + m.Groups["align"].Value : "";
+            text.Append(inFunction[m.Index]
+                ? $"__shared__ cudann_emu::SharedSlot<{type}{dims}{align}> cudann_shared_{name}; auto& {name} = cudann_emu::shared_variable(cudann_shared_{name}, \"{name}\");"
+                : $"{m.Value} static cudann_emu::SharedGlobal cudann_shared_global_{name}([]() -> void* {{ return (void*)&{name}; }}, sizeof({name}), \"{name}\");");
+            copied = m.Index + m.Length;
+        }
+        return text.Append(source, copied, source.Length - copied).ToString();
+    }
+
+    private static string Quote(string text) => text.Length <= 120 ? text : text[..120] + "...";
+
+    // For each position: is it inside a function body? A brace opens a code block when it follows ')' (a function,
+    // lambda or statement head) or sits inside one already; a namespace, class or extern "C" brace does not.
+    private static bool[] InsideFunctionBody(string code)
+    {
+        var inside = new bool[code.Length];
+        var blocks = new Stack<bool>();
+        char previous = ' ';
+        for (int i = 0; i < code.Length; i++)
+        {
+            char ch = code[i];
+            if (ch == '{')
+                blocks.Push((blocks.Count > 0 && blocks.Peek()) || previous == ')');
+            else if (ch == '}' && blocks.Count > 0)
+                blocks.Pop();
+            inside[i] = blocks.Count > 0 && blocks.Peek();
+            if (!char.IsWhiteSpace(ch))
+                previous = ch;
+        }
+        return inside;
     }
 
     private static string ReadResource(string fileName)
@@ -106,6 +172,13 @@ internal sealed partial class EmulatorSourceFiles
     // extern __shared__ [__align__(16)] float name[];
     [GeneratedRegex(@"extern\s+__shared__\b[^;{}]*?\b(?<name>[A-Za-z_]\w*)\s*\[\s*\]\s*;")]
     private static partial Regex DynamicShared();
+
+    // __shared__ [__align__(16)] float name[A][B];  (not extern: those are the dynamic shared memory)
+    [GeneratedRegex(@"(?<!\bextern\s+)\b__shared__\s+(?:__align__\s*\(\s*(?<align>\d+)\s*\)\s*)?(?<type>[A-Za-z_][^;{}()=,\[\]]*?)\s+(?<name>[A-Za-z_]\w*)\s*(?<dims>(?:\[[^\[\];]*\]\s*)*);")]
+    private static partial Regex StaticShared();
+
+    [GeneratedRegex(@"(?<!\bextern\s+)\b__shared__\b")]
+    private static partial Regex SharedKeyword();
 
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+$")]
     private static partial Regex SimpleFileName();

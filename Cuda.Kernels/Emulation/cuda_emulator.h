@@ -9,6 +9,8 @@
 //   not overloaded, not templates, with parameters passed by value. Templates and __device__ helpers are fine.
 // - `extern __shared__ T name[]` is declared inside a global-scope function or at global scope; every such name is
 //   the same buffer (at most 48 KiB). No other thread_local variables: shared memory is the module's TLS block.
+// - A static `__shared__` variable is declared one per statement, `__shared__ [__align__(N)] T name[A]...;`: the
+//   build rewrites each so the access checks (cuda_emulator_check.cpp) know its extent, and refuses other forms.
 // - No inline PTX (asm), no spinning on memory another thread writes (one fiber runs until it yields), no
 //   cooperative groups, no __half; __CUDA_ARCH__ is not defined here. Float atomics follow the run order.
 #pragma once
@@ -226,5 +228,35 @@ inline void __trap() { cudann_emu::fail("__trap() called"); }
 #ifndef assert
 #define assert(condition) ((condition) ? (void)0 : cudann_emu::fail("assertion failed: " #condition))
 #endif
+
+// ---- Static shared memory under the access checks ----------------------------------------------------------
+// The emulator's build rewrites each block-scope `__shared__ T name[N];` into a slot followed by a red zone and a
+// reference to the slot's value (EmulatorSourceFiles.cs), all on the declaration's line; a namespace-scope one keeps
+// its declaration and gains a SharedGlobal beside it. Either way the access checks learn where the variable lies.
+namespace cudann_emu
+{
+constexpr size_t kSharedRedZone = 256;
+
+template <class T, size_t Align = alignof(T)> struct alignas(Align < alignof(T) ? alignof(T) : Align) SharedSlot
+{
+    T value;
+    unsigned char red_zone[kSharedRedZone]; // never a variable's: an overrun of up to this many bytes lands here
+};
+
+// Tells this launch's access checks where this thread's copy of a static __shared__ variable lies.
+CUDANN_EMU_INTERNAL void note_shared(const void* begin, size_t bytes, const char* name);
+
+template <class T, size_t Align> inline T& shared_variable(SharedSlot<T, Align>& slot, const char* name)
+{
+    note_shared(&slot.value, sizeof(T), name);
+    return slot.value;
+}
+
+// A namespace-scope __shared__ variable, registered once at load; each launch asks `address` for its copy.
+struct CUDANN_EMU_INTERNAL SharedGlobal
+{
+    SharedGlobal(void* (*address)(), size_t bytes, const char* name);
+};
+} // namespace cudann_emu
 
 #include "cuda_emulator_math.h"

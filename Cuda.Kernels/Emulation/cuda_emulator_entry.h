@@ -72,7 +72,7 @@ extern const int entry_point_count;
 } // namespace cudann_emu
 
 // ---- Exported interface (read by CudaNn.Kernels.Emulation.EmulatorLibrary) ------------------------------------
-CUDANN_EMU_EXPORT int cudann_emu_abi_version() { return 1; }
+CUDANN_EMU_EXPORT int cudann_emu_abi_version() { return 2; }
 
 CUDANN_EMU_EXPORT int cudann_emu_kernel_count() { return cudann_emu::entry_point_count; }
 
@@ -93,9 +93,11 @@ CUDANN_EMU_EXPORT int cudann_emu_kernel_parameters(int index, unsigned long long
 }
 
 // Runs the kernel over the whole grid before returning. 0 on success; otherwise 1 (invalid launch) or
-// 2 (the kernel failed: divergent barrier, __trap, a bad warp mask) with the reason in `error`.
+// 2 (the kernel failed: divergent barrier, __trap, a bad warp mask, an access outside its memory) with the reason in
+// `error`, and for a refused access its description in `fault`. `memory` null runs without access checks.
 CUDANN_EMU_EXPORT int cudann_emu_launch(int index, const unsigned int* grid, const unsigned int* block,
-    unsigned long long dynamic_shared_bytes, void** arguments, int descending, char* error, int error_size)
+    unsigned long long dynamic_shared_bytes, void** arguments, int descending, const cudann_emu::MemoryMap* memory,
+    cudann_emu::MemoryFault* fault, char* error, int error_size)
 {
     if (index < 0 || index >= cudann_emu::entry_point_count)
     {
@@ -104,6 +106,6 @@ CUDANN_EMU_EXPORT int cudann_emu_launch(int index, const unsigned int* grid, con
     }
     const cudann_emu::EntryPoint& entry = cudann_emu::entry_points[index];
     cudann_emu::LaunchRequest request{nullptr, nullptr, dim3(grid[0], grid[1], grid[2]), dim3(block[0], block[1], block[2]),
-        dynamic_shared_bytes, descending != 0};
+        dynamic_shared_bytes, descending != 0, memory, fault};
     return entry.launch(entry.kernel, arguments, request, error, error_size);
 }

@@ -298,6 +298,7 @@ LaunchStatus run_grid(const LaunchRequest& request, char* error, int error_size)
         return invalid(error, error_size, "could not map the fiber stacks for a block of this size");
     size_t shared_bytes = 0;
     void* shared = host::shared_memory(&shared_bytes);
+    begin_checks(request, shared, shared_bytes);
     for (unsigned int z = 0; z < grid.z && !failed(); z++)
         for (unsigned int y = 0; y < grid.y && !failed(); y++)
             for (unsigned int x = 0; x < grid.x && !failed(); x++)
@@ -305,6 +306,7 @@ LaunchStatus run_grid(const LaunchRequest& request, char* error, int error_size)
                 blockIdx = {x, y, z};
                 run_block(shared, shared_bytes);
             }
+    end_checks();
     if (!failed())
         return LaunchOk;
     // Fibers abandoned mid-kernel must start afresh next time.

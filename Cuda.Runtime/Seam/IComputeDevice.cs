@@ -21,14 +21,20 @@ public interface IComputeDevice : IDisposable
     /// <summary>What the device is, for logs: "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
     string Name { get; }
 
-    /// <summary>Bytes allocated by <see cref="Allocate"/> and not yet freed (leak tests compare it before and after).</summary>
+    /// <summary>Bytes allocated by <see cref="Allocate(long)"/> and not yet freed (leak tests compare it before and after).</summary>
     long MemoryInUse { get; }
 
     /// <summary>Allocates <paramref name="bytes"/> (&gt; 0) of uninitialised device memory, aligned to at least 256 bytes.</summary>
     DevicePtr Allocate(long bytes);
 
     /// <summary>
-    /// Frees memory returned by <see cref="Allocate"/>, after work already enqueued that uses it has finished.
+    /// Allocates as <see cref="Allocate(long)"/> does; <paramref name="purpose"/> ("the layer-norm workspace") names the
+    /// memory in reports of accesses that miss it, where the device makes them (the host emulator does).
+    /// </summary>
+    DevicePtr Allocate(long bytes, string purpose) => Allocate(bytes);
+
+    /// <summary>
+    /// Frees memory returned by <see cref="Allocate(long)"/>, after work already enqueued that uses it has finished.
     /// Throws <see cref="ArgumentException"/> for an address that is not a live allocation of this device.
     /// </summary>
     void Free(DevicePtr pointer);

@@ -34,7 +34,7 @@ public class EmulatorBuildTests
 
         Assert.That(files.EntryPoints, Is.EqualTo(new[] { "negate", "k", "bounded_after_void" }));
         Assert.That(files.DynamicSharedArrays, Is.EqualTo(new[] { "raw" }));
-        Assert.That(files.CompileUnits, Does.Contain(EmulatorSourceFiles.DynamicSharedFileName));
+        Assert.That(files.RuntimeUnits, Does.Contain(EmulatorSourceFiles.DynamicSharedFileName));
         Assert.That(() => new EmulatorSourceFiles(SmallSource, "../escape.cu"), Throws.ArgumentException.With.Message.Contains("escape.cu"));
     }
 

@@ -223,3 +223,45 @@ extern "C" __global__ void axpy(float a, const float* __restrict__ x, float* __r
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x)
         y[i] = a * x[i] + y[i];
 }
+
+// ---- Planted out-of-bounds accesses: each must fail its launch on the emulator, naming the access ---------
+// y[i] = x[i] for i <= n: with n the buffers' length, the last thread reads one element past x.
+extern "C" __global__ void copy_one_too_many(const float* __restrict__ x, float* __restrict__ y, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i <= n)
+        y[i] = x[i];
+}
+
+// y[i] = 1 for i <= n: with n the buffer's length, the last thread writes one element past y.
+extern "C" __global__ void fill_one_too_many(float* y, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i <= n)
+        y[i] = 1.0f;
+}
+
+// y[threadIdx.x - shift] = 2: thread 0 writes `shift` elements before the start of y.
+extern "C" __global__ void write_before_start(float* y, int shift)
+{
+    y[(int)threadIdx.x - shift] = 2.0f;
+}
+
+// y[t] = x[t + 1] staged through a 32-float static shared array: thread 31 reads one element past it.
+extern "C" __global__ void shared_read_past_end(const float* __restrict__ x, float* __restrict__ y)
+{
+    __shared__ float tile[32];
+    tile[threadIdx.x] = x[threadIdx.x];
+    __syncthreads();
+    y[threadIdx.x] = tile[threadIdx.x + 1];
+}
+
+// A namespace-scope static shared array, written one element past its end by thread 16.
+__shared__ float scratch_row[16];
+extern "C" __global__ void global_shared_write_past_end(float* y)
+{
+    scratch_row[threadIdx.x] = (float)threadIdx.x;
+    __syncthreads();
+    if (threadIdx.x < 16)
+        y[threadIdx.x] = scratch_row[15 - threadIdx.x];
+}

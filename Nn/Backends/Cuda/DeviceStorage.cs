@@ -15,7 +15,7 @@ public sealed class DeviceStorage : Storage
         if (bytes == 0) return;
         try
         {
-            Pointer = device.Compute.Allocate(bytes);
+            Pointer = device.Compute.Allocate(bytes, $"tensor storage of {length} {dtype.Name()} elements");
         }
         catch (Exception e) when (e is CudaException or OutOfMemoryException)
         {

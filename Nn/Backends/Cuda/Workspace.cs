@@ -17,7 +17,7 @@ internal sealed class Workspace(IComputeDevice device) : IDisposable
     {
         if (bytes <= 0) return DevicePtr.Null;
         if (_buffers.TryGetValue(use, out var buffer) && buffer.Bytes >= bytes) return buffer.Pointer;
-        var pointer = device.Allocate(bytes);
+        var pointer = device.Allocate(bytes, $"workspace '{use}'");
         if (!buffer.Pointer.IsNull) _outgrown.Add(buffer.Pointer);
         _buffers[use] = (pointer, bytes);
         return pointer;
