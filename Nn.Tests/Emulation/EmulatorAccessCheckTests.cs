@@ -11,10 +11,13 @@ namespace CudaNn.Tests.Emulation;
 /// </summary>
 public class EmulatorAccessCheckTests
 {
+    // Whatever CUDANN_EMULATOR_MEMORY_CHECKS says: unchecked, these planted accesses would fault the process.
+    private static EmulatedComputeDevice Checked() => Device(options: new EmulatorOptions { ProgramName = ProgramName, CheckMemory = true });
+
     [Test]
     public void ReadOnePastTheEnd_FailsNamingKernelThreadAndAllocation()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         const int n = 100;
         DevicePtr x = device.Allocate(n * sizeof(float), "x"), y = Poisoned(device, stream, n + 1);
@@ -33,7 +36,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void WriteOnePastTheEnd_FailsAsAWrite_AndTheDeviceStaysUsable()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         const int n = 33;
         DevicePtr y = Poisoned(device, stream, n);
@@ -53,7 +56,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void WriteBeforeTheStart_FailsNamingTheDistance()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr y = Poisoned(device, stream, 64);
 
@@ -67,7 +70,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void StaticSharedArray_ReadPastItsEnd_FailsNamingTheVariable([Values] WarpOrder order)
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr x = Upload(device, RandomFloats(32, seed: 2310)), y = Poisoned(device, stream, 32);
         device.WarpOrder = order;
@@ -82,7 +85,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void NamespaceScopeSharedArray_WritePastItsEnd_FailsNamingTheVariable()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr y = Poisoned(device, stream, 32);
 
@@ -96,7 +99,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void DynamicSharedMemory_BeyondWhatTheLaunchAskedFor_Fails()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr x = Upload(device, RandomFloats(64, seed: 2320)), y = Poisoned(device, stream, 64);
 
@@ -111,7 +114,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void FreedAllocation_ReadByAKernel_FailsSayingItWasFreed()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr x = device.Allocate(16 * sizeof(float), "activations"), y = Poisoned(device, stream, 16);
         device.Free(x);
@@ -126,7 +129,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void GraphReplay_AfterItsBufferWasFreed_FailsAtTheReplay()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr x = Upload(device, RandomFloats(32, seed: 2330)), y = Poisoned(device, stream, 32);
         stream.BeginCapture();
@@ -143,7 +146,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void KernelsCu_IsBuiltWithTheChecks_SoItsOwnKernelsAreCaught()
     {
-        using EmulatedComputeDevice device = Device(KernelSource.Text, new EmulatorOptions { ProgramName = KernelSource.ProgramName });
+        using EmulatedComputeDevice device = Device(KernelSource.Text, new EmulatorOptions { ProgramName = KernelSource.ProgramName, CheckMemory = true });
         using IDeviceStream stream = device.CreateStream();
         DevicePtr x = Upload(device, RandomFloats(100, seed: 2340)), y = Poisoned(device, stream, 100);
 
@@ -159,7 +162,7 @@ public class EmulatorAccessCheckTests
     [Test]
     public void FreshAllocations_HoldNaN_SoAReadOfUnwrittenMemoryShows()
     {
-        using EmulatedComputeDevice device = Device();
+        using EmulatedComputeDevice device = Checked();
         using IDeviceStream stream = device.CreateStream();
         DevicePtr x = device.Allocate(8 * sizeof(float)), y = device.Allocate(8 * sizeof(float));
 
