@@ -8,7 +8,7 @@ public sealed partial class DeviceKernels
     /// <summary>
     /// Gathers a batch from a uint8 data set on the device (gather_normalize):
     /// x[b, d] = (images[indices[b], d] / 255 - mean) / std, computed as byte * (1 / (255 std)) + (-mean / std) in
-    /// float like the CPU reference; y[b] = labels[indices[b]] (uint8 to int32). images is [count, features], labels
+    /// float like the reference backend; y[b] = labels[indices[b]] (uint8 to int32). images is [count, features], labels
     /// [count], indices int32 [batch], x float [batch, features], y int32 [batch]. An index outside [0, count)
     /// gives a NaN row and label -1.
     /// </summary>

@@ -16,7 +16,7 @@ public static class KernelSource
     private static readonly Lazy<byte[]> Bytes = new(ReadResource);
 
     /// <summary>
-    /// Options for every target. --fmad=false keeps a*b+c as two roundings, as the CPU reference computes it,
+    /// Options for every target. --fmad=false keeps a*b+c as two roundings, as the reference backend computes it,
     /// so device results match the reference to the last bit wherever the operations themselves do.
     /// </summary>
     public static IReadOnlyList<string> CompileOptions { get; } = ["-std=c++17", "--fmad=false"];

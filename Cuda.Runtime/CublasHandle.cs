@@ -6,7 +6,7 @@ namespace CudaNn.Cuda;
 /// <summary>How cuBLAS may compute FP32 GEMMs.</summary>
 public enum CublasMathMode
 {
-    /// <summary>Full FP32 arithmetic (CUBLAS_DEFAULT_MATH); CudaNn's default, matches the CPU reference to ~1e-5.</summary>
+    /// <summary>Full FP32 arithmetic (CUBLAS_DEFAULT_MATH); CudaNn's default, matches the reference backend to ~1e-5.</summary>
     Fp32 = 0,
 
     /// <summary>TF32 tensor cores on compute capability 8.0+ (CUBLAS_TF32_TENSOR_OP_MATH): faster, ~1e-3 relative error.</summary>

@@ -192,7 +192,7 @@ if $emulator; then
     mkdir -p "$tmp/digits"
     slice_digits "$root/data/mnist-10k" "$tmp/digits" 300 500 && train_extra=(--data "$tmp/digits")
 fi
-train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and the same run on the CPU reference backend,
+train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and the same run on the CPU backend,
     # summarised as wall time, epochs, test accuracy and the difference from the CPU's accuracy and last loss
     local label=$1 limit=$2
     shift 2
@@ -208,11 +208,11 @@ train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and th
         [ "${cpu_args[$i]}" = "$device" ] && cpu_args[$i]=cpu
         [ "$i" -gt 0 ] && [ "${cpu_args[$((i - 1))]}" = "--save" ] && cpu_args[$i]=$tmp/cpu-reference.safetensors
     done
-    run_step "CudaNn ${cpu_args[*]} ($label, CPU reference)" 60 "$dotnet" "$app/CudaNn.dll" "${cpu_args[@]}"
+    run_step "CudaNn ${cpu_args[*]} ($label, CPU)" 60 "$dotnet" "$app/CudaNn.dll" "${cpu_args[@]}"
     local cpu_accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 | cut -d' ' -f3)
     local cpu_loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$step_log" | tail -1 | awk '{ print $NF }')
     local versus=$(awk -v a="${accuracy%\%}" -v b="${cpu_accuracy%\%}" -v l="$loss" -v m="$cpu_loss" \
-        'BEGIN { if (a != "" && b != "") printf "; CPU reference %s%% (%+.2f points), last train loss %s vs CPU %s", b, a - b, l, m }')
+        'BEGIN { if (a != "" && b != "") printf "; CPU %s%% (%+.2f points), last train loss %s vs CPU %s", b, a - b, l, m }')
     add_summary "train, $label" "$( [ $rc = 0 ] && echo "${wall} s wall (${inside:-?}), ${epochs} epochs, test accuracy ${accuracy:-?}${versus}" || echo "FAILED (exit $rc): $(grep -m1 -iE 'error|exception' "$log" | cut -c1-100)")"
 }
 # The first train compiles kernels.cu into an empty cache; the second reads that cache.

@@ -14,7 +14,7 @@ internal static class CommonOptions
 
     public static Option<string> Device() => new("--device")
     {
-        Description = "auto (CUDA when usable, else cpu), cpu, cuda, cuda:N, or emulator (the CUDA backend on the CPU)",
+        Description = "auto (CUDA when usable, else cpu), cpu, cuda, cuda:N, emulator (the CUDA backend on the CPU), or reference (plain loops, the oracle the others are checked against; slow)",
         DefaultValueFactory = _ => "auto",
     };
 

@@ -5,7 +5,7 @@ using CudaNn.Verification;
 
 namespace CudaNn.Cli.Commands;
 
-/// <summary>`verify`: the device against the CPU reference backend, tensor by tensor; exit code 1 on any failure.</summary>
+/// <summary>`verify`: the device against the reference backend, tensor by tensor; exit code 1 on any failure.</summary>
 internal static class VerifyCommand
 {
     public static Command Create(TextWriter output)
@@ -15,7 +15,7 @@ internal static class VerifyCommand
         var precision = CommonOptions.Precision();
         var fusedMlp = new Option<bool>("--fused-mlp") { Description = "On a GPU or the emulator, run the MLP as the fused kernels (see GpuDevice.FusedMlpMaxRows)" };
         var gemmEpilogues = new Option<bool>("--gemm-epilogues") { Description = "On a GPU or the emulator, run the MLP's bias, ReLU and bias gradients in cuBLASLt GEMM epilogues (see GpuDevice.GemmEpilogues)" };
-        var command = new Command("verify", "Compare a device with the CPU reference: forward, loss, gradients, one Adam step, ten steps")
+        var command = new Command("verify", "Compare a device (a GPU, the emulator or the fast cpu backend) with the reference backend: forward, loss, gradients, one Adam step, ten steps")
         {
             device, data, fusedMlp, gemmEpilogues, precision,
         };
@@ -36,7 +36,7 @@ internal static class VerifyCommand
             using var precisionScope = CommonOptions.ApplyPrecision(dev, r.GetValue(precision)!);
             var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
             var rows = BackendComparison.Run(dev, train);
-            output.WriteLine($"CudaNn verify: {dev.Name} against the cpu reference, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
+            output.WriteLine($"CudaNn verify: {dev.Name} against the reference backend, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
                 (fused ? ", fused MLP kernels" : "") + (epilogues ? ", cuBLASLt GEMM epilogues" : "") + (r.GetValue(precision) is "tf32" or "bf16" ? $", {r.GetValue(precision)!.ToUpperInvariant()} GEMMs" : ""));
             output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"l2 rel err",12} {"tolerance",12}  result  why");
             foreach (var row in rows)

@@ -1,5 +1,5 @@
 using CudaNn.Backends;
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
@@ -7,7 +7,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// Activation kernels against <see cref="CpuBackend{T}"/> (float). Tolerances: ReLU and the backward of ReLU, sigmoid
+/// Activation kernels against <see cref="ReferenceBackend{T}"/> (float). Tolerances: ReLU and the backward of ReLU, sigmoid
 /// and tanh (from y) are the same float operations in the same order as the reference, so they must match bit for bit;
 /// every other forward, and the backward of GELU and SiLU (from x), go through the device's expf/tanhf/erff (within 2 ulp;
 /// the CPU computes GELU's erf in float64), so |error| &lt;= 1e-7 + 1e-6 |expected|.
@@ -56,7 +56,7 @@ public class ActivationKernelTests(string deviceKind) : KernelDeviceFixture(devi
         })[0];
 
         var expected = Tensor.Zeros([n]);
-        CpuBackend<float>.Instance.ActivationBackward(Tensor.FromArray(y, [n]), Tensor.FromArray(dy, [n]), expected, activation);
+        ReferenceBackend<float>.Instance.ActivationBackward(Tensor.FromArray(y, [n]), Tensor.FromArray(dy, [n]), expected, activation);
         if (activation.BackwardReadsInput())
             Close.Assert(expected.ToArray<float>(), dx, 1e-7, 1e-6, $"{activation} backward, n={n}");
         else
@@ -81,7 +81,7 @@ public class ActivationKernelTests(string deviceKind) : KernelDeviceFixture(devi
     private static float[] Reference(float[] x, Activation activation)
     {
         var y = Tensor.Zeros([x.Length]);
-        CpuBackend<float>.Instance.ActivationForward(Tensor.FromArray(x, [x.Length]), y, activation);
+        ReferenceBackend<float>.Instance.ActivationForward(Tensor.FromArray(x, [x.Length]), y, activation);
         return y.ToArray<float>();
     }
 

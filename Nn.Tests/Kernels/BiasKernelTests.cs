@@ -1,5 +1,6 @@
 using CudaNn.Backends;
 using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
@@ -7,7 +8,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// The GEMM epilogue and the bias gradient against <see cref="CpuBackend{T}"/>. Epilogue tolerances as for the
+/// The GEMM epilogue and the bias gradient against <see cref="ReferenceBackend{T}"/>. Epilogue tolerances as for the
 /// activations (identity and ReLU bit for bit). Bias gradient: against the float64 reference, |error| &lt;=
 /// 64 · 2⁻²⁴ · (|dbias₀| + Σₙ|dy|), the rounding bound of the kernel's at most ~45 dependent additions.
 /// </summary>
@@ -38,7 +39,7 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         })[0];
 
         var expected = Tensor.FromArray((float[])y.Clone(), [rows, cols]);
-        CpuBackend<float>.Instance.BiasActivationForward(expected, Tensor.FromArray(bias, [cols]), activation);
+        ReferenceBackend<float>.Instance.BiasActivationForward(expected, Tensor.FromArray(bias, [cols]), activation);
         bool exact = activation is Activation.Identity or Activation.ReLU;
         Close.Assert(expected.ToArray<float>(), result, exact ? 0 : 1e-7, exact ? 0 : 1e-6, $"{activation} epilogue [{rows},{cols}]");
     }
@@ -56,7 +57,7 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         })[0];
 
         var expected = Tensor.FromArray((float[])y.Clone(), [33, 32]);
-        CpuBackend<float>.Instance.BiasActivationForward(expected, null, Activation.ReLU);
+        ReferenceBackend<float>.Instance.BiasActivationForward(expected, null, Activation.ReLU);
         Assert.That(result, Is.EqualTo(expected.ToArray<float>()));
     }
 

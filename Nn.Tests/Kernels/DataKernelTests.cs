@@ -1,11 +1,11 @@
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Tests.TestSupport;
 
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// Batch gather and the utilities against <see cref="CpuBackend{T}"/> (float). All of them are the reference's
+/// Batch gather and the utilities against <see cref="ReferenceBackend{T}"/> (float). All of them are the reference's
 /// float operations in its order (byte · scale + shift, y + α·x), so every element must match bit for bit.
 /// </summary>
 [TestFixture("emulator")]
@@ -42,7 +42,7 @@ public class DataKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
 
         var xs = Tensor.Zeros([batch, features]);
         var ys = Tensor.Zeros([batch], DType.Int32);
-        CpuBackend<float>.Instance.GatherNormalize(Tensor.FromArray(images, [count, features]), Tensor.FromArray(labels, [count]),
+        ReferenceBackend<float>.Instance.GatherNormalize(Tensor.FromArray(images, [count, features]), Tensor.FromArray(labels, [count]),
             Tensor.FromArray(indices, [batch]), xs, ys, mean, std);
         Assert.That(outputs[0], Is.EqualTo(xs.ToArray<float>()), "x");
         Assert.That(outputs[1].Select(BitConverter.SingleToInt32Bits), Is.EqualTo(ys.ToArray<int>()), "y");
@@ -86,7 +86,7 @@ public class DataKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         });
 
         var axpy = Tensor.FromArray((float[])y.Clone(), [n]);
-        CpuBackend<float>.Instance.Axpy(alpha, Tensor.FromArray(x, [n]), axpy);
+        ReferenceBackend<float>.Instance.Axpy(alpha, Tensor.FromArray(x, [n]), axpy);
         Assert.That(outputs[0], Has.All.EqualTo(2.5f), "fill");
         Assert.That(outputs[1], Is.EqualTo(axpy.ToArray<float>()), "axpy");
         Assert.That(outputs[2], Is.EqualTo(x), "copy");

@@ -1,11 +1,11 @@
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// dropout_forward against <see cref="CpuBackend{T}"/> (float) and the host <see cref="Philox"/>: the same mask bit for
+/// dropout_forward against <see cref="ReferenceBackend{T}"/> (float) and the host <see cref="Philox"/>: the same mask bit for
 /// bit, outputs written over poison, the call advanced by the launch itself and the scratch counter left at 0; and
 /// multiply, dropout's backward. Every value is one float multiply on both sides, so the comparisons are exact.
 /// </summary>
@@ -36,7 +36,7 @@ public class DropoutKernelTests(string deviceKind) : KernelDeviceFixture(deviceK
         using var hostY = Tensor.Zeros([n]);
         using var hostNoise = Tensor.Zeros([n]);
         using var hostState = Tensor.FromArray(state, [4]);
-        CpuBackend<float>.Instance.DropoutForward(hostX, hostY, hostNoise, hostState, p);
+        ReferenceBackend<float>.Instance.DropoutForward(hostX, hostY, hostNoise, hostState, p);
         Assert.That(outputs[0], Is.EqualTo(hostY.ToArray<float>()), "y");
         Assert.That(outputs[1], Is.EqualTo(hostNoise.ToArray<float>()), "noise");
         int[] after = outputs[2].Select(BitConverter.SingleToInt32Bits).ToArray();

@@ -1,9 +1,9 @@
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 
 namespace CudaNn.Tests.Kernels;
 
-/// <summary>gather_rows against <see cref="CpuBackend{T}"/>: whole rows copied bit for bit, an index out of range filling its row with the missing word.</summary>
+/// <summary>gather_rows against <see cref="ReferenceBackend{T}"/>: whole rows copied bit for bit, an index out of range filling its row with the missing word.</summary>
 [TestFixture("emulator")]
 [TestFixture("gpu", Category = "Gpu")]
 public class GatherRowsKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind)
@@ -27,7 +27,7 @@ public class GatherRowsKernelTests(string deviceKind) : KernelDeviceFixture(devi
         })[0];
 
         using var expected = Tensor.Zeros([batch, width]);
-        CpuBackend<float>.Instance.GatherRows(Tensor.FromArray(source, [count, width]), Tensor.FromArray(indices, [batch]), expected);
+        ReferenceBackend<float>.Instance.GatherRows(Tensor.FromArray(source, [count, width]), Tensor.FromArray(indices, [batch]), expected);
         Assert.That(gathered.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.ToArray<float>().Select(BitConverter.SingleToInt32Bits)));
         if (batch > 1) Assert.That(gathered[^width..], Has.All.NaN, "index 50 of 50 rows: a NaN row");
     }

@@ -1,12 +1,12 @@
-using System.Runtime.InteropServices;
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
+using System.Runtime.InteropServices;
 
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// The gradient-clipping kernels against <see cref="CpuBackend{T}"/> (float): sum_squares, clip_coefficient and
+/// The gradient-clipping kernels against <see cref="ReferenceBackend{T}"/> (float): sum_squares, clip_coefficient and
 /// scale_by together as clip_grad_norm_, and clamp as clip_grad_value_.
 /// </summary>
 /// <remarks>
@@ -45,7 +45,7 @@ public class GradientKernelTests(string deviceKind) : KernelDeviceFixture(device
 
         using var grads = Tensor.FromArray((float[])x.Clone(), [n]);
         using var total = Tensor.Zeros([1]);
-        CpuBackend<float>.Instance.ClipGradNorm([grads], maxNorm, total);
+        ReferenceBackend<float>.Instance.ClipGradNorm([grads], maxNorm, total);
         double exactNorm = Math.Sqrt(x.Sum(v => (double)v * v));
         double coefficientOnDevice = MemoryMarshal.Cast<float, double>(outputs[2])[0];
         Assert.That(coefficientOnDevice, Is.EqualTo(Math.Min(maxNorm / (exactNorm + 1e-6), 1)).Within(1e-10).Percent, "coefficient (1e-12 relative)");
@@ -69,7 +69,7 @@ public class GradientKernelTests(string deviceKind) : KernelDeviceFixture(device
         })[0];
 
         using var reference = Tensor.FromArray((float[])x.Clone(), [n]);
-        CpuBackend<float>.Instance.Clamp(reference, -0.75, 0.5);
+        ReferenceBackend<float>.Instance.Clamp(reference, -0.75, 0.5);
         Assert.That(clamped, Is.EqualTo(reference.ToArray<float>()));
         Assert.That(clamped[0], Is.NaN);
         Assert.That(clamped.Where(v => !float.IsNaN(v)), Has.All.InRange(-0.75f, 0.5f));

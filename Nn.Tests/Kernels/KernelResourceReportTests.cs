@@ -1,8 +1,8 @@
-using System.Globalization;
-using System.Text;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
+using System.Globalization;
+using System.Text;
 
 namespace CudaNn.Tests.Kernels;
 

@@ -1,6 +1,6 @@
+using CudaNn.Kernels;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using CudaNn.Kernels;
 
 namespace CudaNn.Tests.Kernels;
 

@@ -1,4 +1,4 @@
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
@@ -6,7 +6,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// layer_norm_forward and layer_norm_backward against <see cref="CpuBackend{T}"/> (float), with and without weight and
+/// layer_norm_forward and layer_norm_backward against <see cref="ReferenceBackend{T}"/> (float), with and without weight and
 /// bias, over widths below, at and around a warp's 32 lanes and far beyond, every output poisoned first.
 /// </summary>
 /// <remarks>
@@ -41,7 +41,7 @@ public class LayerNormKernelTests(string deviceKind) : KernelDeviceFixture(devic
             return [b.Read(y, n), b.Read(mean, rows), b.Read(rstd, rows), b.Read(dx, n), b.Read(dyXhat, n)];
         });
 
-        var cpu = CpuBackend<float>.Instance;
+        var cpu = ReferenceBackend<float>.Instance;
         using var hx = Tensor.FromArray(x, [rows, cols]);
         using var hdy = Tensor.FromArray(dy, [rows, cols]);
         using var hw = Tensor.FromArray(weight, [cols]);

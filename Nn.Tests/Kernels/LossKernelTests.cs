@@ -1,4 +1,4 @@
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
@@ -6,7 +6,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// Fused softmax cross-entropy and MSE against <see cref="CpuBackend{T}"/>. Tolerances: softmax loss
+/// Fused softmax cross-entropy and MSE against <see cref="ReferenceBackend{T}"/>. Tolerances: softmax loss
 /// 1e-6 + 1e-6 |expected| against the float64 reference; dlogits (1e-6 + 1e-5 |expected|) / N against the float
 /// reference (the device's expf and sum order); the correct count exactly; MSE's dpred bit for bit (same float
 /// operations) and its loss 1e-6 relative (the double sum's order).
@@ -106,7 +106,7 @@ public class LossKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
 
         var expectedDpred = Tensor.Zeros([n]);
         var expectedLoss = Tensor.Zeros([1]);
-        CpuBackend<float>.Instance.MseLoss(Tensor.FromArray(pred, [n]), Tensor.FromArray(target, [n]), expectedDpred, expectedLoss);
+        ReferenceBackend<float>.Instance.MseLoss(Tensor.FromArray(pred, [n]), Tensor.FromArray(target, [n]), expectedDpred, expectedLoss);
         Assert.That(outputs[0], Is.EqualTo(expectedDpred.ToArray<float>()), "dpred");
         Close.Assert(expectedLoss.ToArray<float>()[0], outputs[1][0], 0, 1e-6, "loss");
     }
@@ -119,7 +119,7 @@ public class LossKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         var dz = Tensor.Zeros([rows, cols], dtype);
         var loss = Tensor.Zeros([1], dtype);
         var correct = Tensor.FromArray(new[] { correctBefore }, [1]);
-        CpuBackend<T>.Instance.SoftmaxCrossEntropy(z, Tensor.FromArray(labels, [rows]), dz, loss, correct);
+        ReferenceBackend<T>.Instance.SoftmaxCrossEntropy(z, Tensor.FromArray(labels, [rows]), dz, loss, correct);
         float[] dlogits = dz.ToArray<T>().Select(v => float.CreateTruncating(v)).ToArray();
         return (double.CreateTruncating(loss.ToArray<T>()[0]), dlogits, correct.ToArray<int>()[0]);
     }

@@ -1,5 +1,5 @@
 using CudaNn.Backends;
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
@@ -7,7 +7,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// Adam, AdamW and SGD over flat buffers against <see cref="CpuBackend{T}"/> (float), three steps each, with the
+/// Adam, AdamW and SGD over flat buffers against <see cref="ReferenceBackend{T}"/> (float), three steps each, with the
 /// step count advanced on the device. The kernels round their scalars where the reference does and run the
 /// same float operations, so the only room left is an ulp of double pow: |error| &lt;= 1e-6 |expected|.
 /// </summary>
@@ -49,7 +49,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         using var stepRef = Tensor.Zeros([1], DType.Int32);
         using var hyperRef = Tensor.FromArray(new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled).ToArray(), [AdamStepArgs.Count]);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef, hyperRef, decoupled, maxRef);
+            ReferenceBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef, hyperRef, decoupled, maxRef);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         Close.Assert(mr.ToArray<float>(), outputs[1], 0, 1e-6, "m");
         Close.Assert(vr.ToArray<float>(), outputs[2], 0, 1e-6, "v");
@@ -87,7 +87,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         using var stepRef = Tensor.Zeros([1], DType.Int32);
         using var hyperRef = Tensor.FromArray(new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay).ToArray(), [SgdStepArgs.Count]);
         for (int t = 1; t <= Steps; t++)
-            CpuBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef, stepRef, hyperRef);
+            ReferenceBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef, stepRef, hyperRef);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
         if (bufRef is not null)
             Close.Assert(bufRef.ToArray<float>(), outputs[1], 0, 1e-6, "momentum buffer");
@@ -126,7 +126,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         foreach (double rate in rates)
         {
             using var hyperRef = Tensor.FromArray(new AdamStepArgs(rate, h.Beta1, h.Beta2, h.Eps, 0, false).ToArray(), [AdamStepArgs.Count]);
-            CpuBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, stepRef, hyperRef, decoupled: false);
+            ReferenceBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, stepRef, hyperRef, decoupled: false);
         }
         Close.Assert(pr.ToArray<float>(), result, 0, 1e-6, "param after three replays at three learning rates");
     }

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using CudaNn.Cuda;
+using System.Runtime.InteropServices;
 
 namespace CudaNn.Tests.Kernels;
 

@@ -5,10 +5,23 @@ using CudaNn.Verification;
 
 namespace CudaNn.Tests.Modules;
 
-/// <summary>Analytic gradients of every module against float64 central differences: max relative error below 1e-6.</summary>
-public class GradCheckTests
+/// <summary>
+/// Analytic gradients of every module against float64 central differences: max relative error below 1e-6, on the
+/// reference backend (the oracle's own gradients) and on the fast CPU backend.
+/// </summary>
+[TestFixture("reference")]
+[TestFixture("cpu")]
+public class GradCheckTests(string deviceName)
 {
     private const double MaxRelativeError = 1e-6;
+    private readonly Device _device = Device.Parse(deviceName);
+
+    private IReadOnlyList<GradCheckResult> Check(Module module, Tensor input, Generator g)
+    {
+        module.To(_device);
+        Assert.That(module.Parameters().Select(p => p.Value.Device), Is.All.SameAs(_device), "the module computes on the fixture's device");
+        return GradCheck.Module(module, input.To(_device), g);
+    }
 
     private static readonly object[] LinearShapes =
     [
@@ -21,7 +34,7 @@ public class GradCheckTests
         var (batch, inFeatures, outFeatures) = (shape[0], shape[1], shape[2]);
         var g = Seeded.Generator(1000 + (ulong)(batch * 100 + inFeatures * 10 + outFeatures));
         using var layer = new Linear(inFeatures, outFeatures, dtype: DType.Float64, generator: g);
-        AssertAllPass(GradCheck.Module(layer, Seeded.Tensor64(g, batch, inFeatures), g));
+        AssertAllPass(Check(layer, Seeded.Tensor64(g, batch, inFeatures), g));
     }
 
     [TestCase(1, 1, true)]
@@ -38,7 +51,7 @@ public class GradCheckTests
                 ["weight"] = Tensor.FromArray(Seeded.Uniform(g, cols, 0.5, 1.5), [cols]),
                 ["bias"] = Tensor.FromArray(Seeded.Uniform(g, cols), [cols]),
             });
-        var results = GradCheck.Module(norm, Seeded.Tensor64(g, rows, cols), g);
+        var results = Check(norm, Seeded.Tensor64(g, rows, cols), g);
         Assert.That(results.Select(r => r.Name), Is.EqualTo(affine ? new[] { "weight", "bias", "input" } : new[] { "input" }));
         AssertAllPass(results);
     }
@@ -48,7 +61,7 @@ public class GradCheckTests
     {
         var g = Seeded.Generator(7);
         using var layer = new Linear(5, 4, bias: false, dtype: DType.Float64, generator: g);
-        var results = GradCheck.Module(layer, Seeded.Tensor64(g, 3, 5), g);
+        var results = Check(layer, Seeded.Tensor64(g, 3, 5), g);
         Assert.That(results.Select(r => r.Name), Is.EqualTo(new[] { "weight", "input" }));
         AssertAllPass(results);
     }
@@ -69,7 +82,7 @@ public class GradCheckTests
         using Module activation = Mlp.NewActivation(Mlp.ParseActivation(name));
         // Keep ReLU inputs away from its kink at 0, where the derivative is undefined.
         var values = Seeded.Uniform(g, rows * cols).Select(v => v + 0.1 * Math.Sign(v)).ToArray();
-        AssertAllPass(GradCheck.Module(activation, Tensor.FromArray(values, [rows, cols]), g));
+        AssertAllPass(Check(activation, Tensor.FromArray(values, [rows, cols]), g));
     }
 
     [TestCase("relu", 1)]
@@ -86,7 +99,7 @@ public class GradCheckTests
             new Linear(9, 7, dtype: DType.Float64, generator: g), Act(),
             new Linear(7, 5, dtype: DType.Float64, generator: g), Act(),
             new Linear(5, 3, dtype: DType.Float64, generator: g));
-        var results = GradCheck.Module(model, Seeded.Tensor64(g, batch, 9), g);
+        var results = Check(model, Seeded.Tensor64(g, batch, 9), g);
         Assert.That(results.Select(r => r.Name),
             Is.EqualTo(new[] { "0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias", "input" }));
         AssertAllPass(results);

@@ -16,7 +16,7 @@ public class DeviceTests
     public void Parse_RejectsUnknownNames_ListingTheKnownOnes(string name)
     {
         var ex = Assert.Throws<ArgumentException>(() => Device.Parse(name));
-        Assert.That(ex!.Message, Does.Contain($"'{name}'").And.Contain("cpu, cuda, cuda:N, emulator or auto"));
+        Assert.That(ex!.Message, Does.Contain($"'{name}'").And.Contain("cpu, reference, cuda, cuda:N, emulator or auto"));
     }
 
     [Test]

@@ -2,7 +2,7 @@ namespace CudaNn.Backends;
 
 /// <summary>
 /// The backend seam: every number a layer, loss or optimizer computes goes through one of these operations,
-/// so the CPU reference and a GPU backend are interchangeable. Tensors are row-major and contiguous; all
+/// so the reference, the fast CPU backend and a GPU backend are interchangeable. Tensors are row-major and contiguous; all
 /// tensors of one call live on this backend's device and (but for labels and indices) have its dtype.
 /// Gradient outputs named "accumulate" add into their destination, as PyTorch's .grad does.
 /// </summary>

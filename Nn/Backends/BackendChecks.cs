@@ -33,7 +33,8 @@ internal static class BackendChecks
 
     public static void OnDevice(Backend backend, string op, Tensor t)
     {
-        if (t.Device != backend.Device)
+        // Host tensors are host arrays whichever host backend computes on them (cpu or reference).
+        if (t.Device != backend.Device && !(t.Device.Kind == DeviceKind.Cpu && backend.Device.Kind == DeviceKind.Cpu))
             throw new ArgumentException($"{op}: tensor {t} is on {t.Device.Name}, but this operation runs on {backend.Device.Name}");
     }
 

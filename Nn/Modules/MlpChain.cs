@@ -5,7 +5,7 @@ namespace CudaNn.Nn;
 /// <summary>
 /// A <see cref="Sequential"/> that is a plain stack of <see cref="Linear"/> layers, each followed by at most one
 /// activation module, run as one <see cref="Backend.MlpForward"/> and one <see cref="Backend.MlpBackward"/> instead of
-/// module by module. On the CPU reference these are the layers' own operations in the layers' order, so the numbers
+/// module by module. On the reference backend these are the layers' own operations in the layers' order, so the numbers
 /// are the same; on a GPU a small stack becomes three fused launches. It keeps its own buffers, per shape and grad
 /// mode as the layers do (<see cref="ShapeBuffers"/>): each layer's output and each layer's dLoss/d(pre-activation).
 /// </summary>

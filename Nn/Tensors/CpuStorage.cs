@@ -5,7 +5,10 @@ namespace CudaNn;
 /// <summary>Host memory: a managed array of <typeparamref name="T"/>.</summary>
 public sealed class CpuStorage<T> : Storage where T : unmanaged
 {
-    public CpuStorage(long length) : base(Device.Cpu, DTypeExtensions.Of<T>(), length)
+    public CpuStorage(long length) : this(Device.Cpu, length) { }
+
+    /// <summary>Host memory for <paramref name="device"/>, one of the two host devices (<see cref="Device.Cpu"/>, <see cref="Device.Reference"/>).</summary>
+    internal CpuStorage(Device device, long length) : base(device, DTypeExtensions.Of<T>(), length)
     {
         if (length > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(length), $"{length} elements exceed the largest host array");

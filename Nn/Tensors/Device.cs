@@ -5,8 +5,14 @@ namespace CudaNn;
 /// <summary>Where a tensor's memory lives and which backend computes on it (torch.device).</summary>
 public abstract class Device
 {
-    /// <summary>The host CPU, computing with the reference backend.</summary>
-    public static Device Cpu { get; } = new CpuDevice();
+    /// <summary>The host CPU, computing with the fast CPU backend (packed GEMMs, all cores, SIMD).</summary>
+    public static Device Cpu { get; } = new CpuDevice("cpu", reference: false);
+
+    /// <summary>
+    /// The host CPU computing with the reference backend: plain loops, obviously right, in float32 or float64. What
+    /// <c>verify</c>, gradient checks and the device tests compare against; far slower than <see cref="Cpu"/>.
+    /// </summary>
+    public static Device Reference { get; } = new CpuDevice("reference", reference: true);
 
     /// <summary>CUDA device <paramref name="ordinal"/> (torch.device("cuda:0")); throws saying why when there is none.</summary>
     public static Device Cuda(int ordinal = 0) => Backends.Cuda.GpuDevices.Cuda(ordinal);
@@ -17,22 +23,23 @@ public abstract class Device
     /// <summary>CUDA device 0 when it is usable, else the CPU.</summary>
     public static Device Auto() => Backends.Cuda.GpuDevices.IsCudaUsable(out _) ? Cuda() : Cpu;
 
-    /// <summary>"cpu", "cuda", "cuda:N", "emulator" or "auto".</summary>
+    /// <summary>"cpu", "reference", "cuda", "cuda:N", "emulator" or "auto".</summary>
     public static Device Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         string n = name.Trim().ToLowerInvariant();
         if (n == "cpu") return Cpu;
+        if (n == "reference") return Reference;
         if (n == "auto") return Auto();
         if (n == "emulator") return Emulator();
         if (n == "cuda") return Cuda();
         if (n.StartsWith("cuda:", StringComparison.Ordinal) &&
             int.TryParse(n.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ordinal))
             return Cuda(ordinal);
-        throw new ArgumentException($"unknown device '{name}'; expected cpu, cuda, cuda:N, emulator or auto");
+        throw new ArgumentException($"unknown device '{name}'; expected cpu, reference, cuda, cuda:N, emulator or auto");
     }
 
-    /// <summary>"cpu", "cuda:0", "emulator".</summary>
+    /// <summary>"cpu", "reference", "cuda:0", "emulator".</summary>
     public abstract string Name { get; }
 
     public abstract DeviceKind Kind { get; }

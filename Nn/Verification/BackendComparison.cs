@@ -21,7 +21,7 @@ public enum ToleranceKind
 }
 
 /// <summary>
-/// One tensor of a device compared with the CPU reference: the largest absolute difference, that difference relative
+/// One tensor of a device compared with the reference backend: the largest absolute difference, that difference relative
 /// to the reference tensor's largest magnitude, and the norm of the difference relative to the reference's norm,
 /// against a stated tolerance on one of them.
 /// </summary>
@@ -40,8 +40,8 @@ public sealed record ComparisonRow(string Tensor, double MaxAbsError, double Max
 }
 
 /// <summary>
-/// From identical weights and the same batches, runs PyTorch's MNIST MLP on a device and on the CPU reference
-/// backend (float32) and compares the forward pass, the loss, every gradient, one Adam step and ten training
+/// From identical weights and the same batches, runs PyTorch's MNIST MLP on a device and on
+/// <see cref="Device.Reference"/> (the plain-loop oracle, float32) and compares the forward pass, the loss, every gradient, one Adam step and ten training
 /// steps. The tolerances follow float32 rounding (unit roundoff u = 2^-24 ≈ 6e-8): a dot product of length k
 /// may differ by up to about k·u relative to its scale when the device sums in another order. The Adam step is
 /// checked from identical gradients, so it tests the update alone; the ten steps are checked end to end.
@@ -96,10 +96,10 @@ public static class BackendComparison
         double gemmTolerance = precision switch { Precision.TF32 => Tf32GemmTolerance, Precision.BF16 => Bf16GemmTolerance, _ => GemmTolerance };
         double lossTolerance = reduced ? gemmTolerance : LossTolerance;
         string gemms = precision switch { Precision.TF32 => "TF32 GEMMs: 2^-10 a product", Precision.BF16 => "BF16 GEMMs: 2^-7 a product", _ => "k <= 784" };
-        using var reference = MlpSpec.Default.Create(new Generator(seed));
+        using var reference = MlpSpec.Default.Create(new Generator(seed), device: Device.Reference);
         using var model = MlpSpec.Default.Create(device: device);
         model.LoadStateDict(reference.StateDict());
-        using var referenceLoader = DataLoader.FromMnist(data, batchSize);
+        using var referenceLoader = DataLoader.FromMnist(data, batchSize, device: Device.Reference);
         using var loader = DataLoader.FromMnist(data, batchSize, device: device);
         using var referenceLoss = new CrossEntropyLoss();
         using var loss = new CrossEntropyLoss();

@@ -10,9 +10,10 @@ namespace CudaNn.Verification;
 public sealed record GradCheckResult(string Name, int Elements, double MaxAbsoluteError, double MaxRelativeError);
 
 /// <summary>
-/// Central finite differences, (f(x + h) - f(x - h)) / 2h, against a module's Backward, in float64 on the
-/// CPU reference backend. The scalar checked is f = sum(output * w) for a fixed random w, so every output
-/// element contributes with its own weight.
+/// Central finite differences, (f(x + h) - f(x - h)) / 2h, against a module's Backward, in float64 on the host device
+/// the module and input are on: <see cref="Device.Reference"/> checks the oracle's own gradients, <see cref="Device.Cpu"/>
+/// the fast CPU backend's. The scalar checked is f = sum(output * w) for a fixed random w, so every output element
+/// contributes with its own weight.
 /// </summary>
 public static class GradCheck
 {
@@ -91,7 +92,7 @@ public static class GradCheck
 
     private static void RequireFloat64(Tensor t)
     {
-        if (t.DType != DType.Float64 || t.Device != Device.Cpu)
-            throw new ArgumentException($"gradient checks run in float64 on the cpu; got {t}");
+        if (t.DType != DType.Float64 || t.Device.Kind != DeviceKind.Cpu)
+            throw new ArgumentException($"gradient checks run in float64 on a host device (reference or cpu); got {t}");
     }
 }

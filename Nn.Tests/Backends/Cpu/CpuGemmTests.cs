@@ -1,10 +1,11 @@
 using System.Numerics;
 using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 
 namespace CudaNn.Tests.Backends.Cpu;
 
 /// <summary>
-/// CpuGemm.Gemm against CpuGemm.GemmReference. Tolerance for every element of C:
+/// CpuGemm.Gemm against the reference backend's plain loops (ReferenceBackend.GemmLoops). Tolerance for every element of C:
 /// |c - ref| &lt;= tol * (|alpha| * sum_p |op(A)[i,p] op(B)[p,j]| + |beta c0[i,j]|) + 1e-30,
 /// with tol = 1e-5 for float and 1e-13 for double (summation order differs, nothing else).
 /// </summary>
@@ -138,7 +139,7 @@ public class CpuGemmTests
         T[] expected = (T[])c0.Clone(), actual = (T[])c0.Clone();
         if (beta == T.Zero)
             Array.Fill(actual, T.NaN); // beta = 0 must overwrite, never read, C
-        CpuGemm.GemmReference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        ReferenceBackend<T>.GemmLoops(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
         CpuGemm.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
         AssertClose(ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c0, expected, actual, ldc, tol);
     }
@@ -153,7 +154,7 @@ public class CpuGemmTests
         int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 1, ldc = n + 1;
         T[] expected = (T[])c0.Clone(), actual = (T[])c0.Clone();
         T beta = T.CreateChecked(0.75);
-        CpuGemm.GemmReference(ta, tb, m, n, k, T.One, a, lda, b, ldb, beta, expected, ldc);
+        ReferenceBackend<T>.GemmLoops(ta, tb, m, n, k, T.One, a, lda, b, ldb, beta, expected, ldc);
         fixed (T* pa = a, pb = b, pc = actual)
             CpuGemmParallel.Run<T, TLane>(new GemmProblem<T>(ta, tb, m, n, k, T.One, pa, lda, pb, ldb, beta, pc, ldc));
         double tol = typeof(T) == typeof(float) ? 1e-5 : 1e-13;

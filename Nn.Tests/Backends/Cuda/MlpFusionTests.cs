@@ -1,5 +1,5 @@
 using CudaNn.Backends;
-using CudaNn.Backends.Cpu;
+using CudaNn.Backends.Reference;
 using CudaNn.Backends.Cuda;
 using CudaNn.Kernels.Emulation;
 using CudaNn.Tests.TestSupport;
@@ -51,7 +51,7 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
     {
         var random = Seeded.Random(inputs * 7919 + rows * 31 + widths.Length);
         var stack = Stack.Random(random, inputs, widths, activations, bias, rows, gradInput);
-        var expected = stack.Run(CpuBackend<float>.Instance, CudaNn.Device.Cpu);
+        var expected = stack.Run(ReferenceBackend<float>.Instance, CudaNn.Device.Reference);
         var actual = stack.Run(Device.BackendFor(DType.Float32), Device);
         if (Device.Compute is EmulatedComputeDevice emulator)
         {

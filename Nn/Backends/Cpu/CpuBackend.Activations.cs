@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 
 namespace CudaNn.Backends.Cpu;
 
-public sealed partial class CpuBackend<T>
+internal sealed partial class CpuBackend<T>
 {
     public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
     {
@@ -17,37 +17,6 @@ public sealed partial class CpuBackend<T>
             if (bias is not null) TensorPrimitives.Add(row, bs, row);
             Apply(activation, row, row);
         }
-    }
-
-    public override void DropoutForward(Tensor x, Tensor y, Tensor noise, Tensor rngState, double p)
-    {
-        BackendChecks.Dropout(this, x, y, noise, rngState, p);
-        int n = checked((int)x.Numel);
-        if (n == 0) return;
-        var state = rngState.Span<int>();
-        ulong seed = (uint)state[0] | (ulong)(uint)state[1] << 32, call = (uint)state[2] | (ulong)(uint)state[3] << 32;
-        var keep = System.Buffers.ArrayPool<bool>.Shared.Rent(n);
-        try
-        {
-            Philox.DropoutKeeps(seed, call, p, keep.AsSpan(0, n));
-            // As PyTorch scales: noise = bernoulli(1 - p) / (1 - p), the divisor rounded to the dtype first.
-            T scale = T.One / Of(1 - p);
-            var xs = x.Span<T>();
-            var ys = y.Span<T>();
-            var ns = noise.Span<T>();
-            for (int i = 0; i < n; i++)
-            {
-                ns[i] = keep[i] ? scale : T.Zero;
-                ys[i] = xs[i] * ns[i];
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<bool>.Shared.Return(keep);
-        }
-        call++;
-        state[2] = (int)(uint)call;
-        state[3] = (int)(uint)(call >> 32);
     }
 
     public override void Multiply(Tensor x, Tensor y, Tensor z)
@@ -71,9 +40,9 @@ public sealed partial class CpuBackend<T>
         int i = 0;
         if (activation == Activation.ReLU)
         {
-            // dx = y > 0 ? dy : 0, a vector at a time
+            // dx = dy * (y > 0 ? 1 : 0), a vector at a time: the reference's product, so a negative dy gives -0 alike
             for (int lanes = Vector<T>.Count; i + lanes <= ys.Length; i += lanes)
-                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(ys[i..]), Vector<T>.Zero), new Vector<T>(dys[i..]), Vector<T>.Zero)
+                (new Vector<T>(dys[i..]) * Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(ys[i..]), Vector<T>.Zero), Vector<T>.One, Vector<T>.Zero))
                     .CopyTo(dxs[i..]);
         }
         if (activation.BackwardReadsInput())
@@ -92,7 +61,7 @@ public sealed partial class CpuBackend<T>
         for (int n = 0; n < rows; n++) TensorPrimitives.Add(db, dys.Slice(n * cols, cols), db);
     }
 
-    /// <summary>y = act(x) elementwise; x and y may be the same span.</summary>
+    /// <summary>y = act(x) elementwise, ReLU and the identity a vector at a time; x and y may be the same span.</summary>
     private static void Apply(Activation activation, ReadOnlySpan<T> x, Span<T> y)
     {
         switch (activation)
@@ -103,79 +72,9 @@ public sealed partial class CpuBackend<T>
             case Activation.ReLU:
                 TensorPrimitives.Max(x, T.Zero, y); // max(x, 0)
                 break;
-            case Activation.Sigmoid:
-                for (int i = 0; i < x.Length; i++) y[i] = T.One / (T.One + T.Exp(-x[i]));
-                break;
-            case Activation.Tanh:
-                for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]);
-                break;
-            case Activation.GELU:
-                // PyTorch's x * 0.5 * (1 + erf(x / √2)); .NET has no erf, so it is computed in float64 (see Erf).
-                for (int i = 0; i < x.Length; i++)
-                {
-                    double v = double.CreateTruncating(x[i]);
-                    y[i] = Of(v * 0.5 * (1 + Erf(v * Sqrt1Over2)));
-                }
-                break;
-            case Activation.SiLU:
-                for (int i = 0; i < x.Length; i++) y[i] = x[i] / (T.One + T.Exp(-x[i]));
-                break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(activation));
+                for (int i = 0; i < x.Length; i++) y[i] = Forward(activation, x[i]);
+                break;
         }
-    }
-
-    /// <summary>act'(x) expressed through y = act(x).</summary>
-    private static T Derivative(Activation activation, T y) => activation switch
-    {
-        Activation.Identity => T.One,
-        Activation.ReLU => y > T.Zero ? T.One : T.Zero,
-        Activation.Sigmoid => y * (T.One - y),
-        Activation.Tanh => T.One - y * y,
-        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
-    };
-
-    private const double Sqrt1Over2 = 0.70710678118654752440;
-
-    /// <summary>act'(x) at the input x, for the activations whose derivative needs it, in PyTorch's formulas.</summary>
-    private static T DerivativeAtInput(Activation activation, T x)
-    {
-        switch (activation)
-        {
-            case Activation.GELU:
-            {
-                double v = double.CreateTruncating(x);
-                double cdf = 0.5 * (1 + Erf(v * Sqrt1Over2));
-                double pdf = 2 / Math.Sqrt(Math.PI) * Sqrt1Over2 * 0.5 * Math.Exp(v * v * -0.5);
-                return Of(cdf + v * pdf);
-            }
-            case Activation.SiLU:
-            {
-                T s = T.One / (T.One + T.Exp(-x));
-                return s * (T.One + x * (T.One - s));
-            }
-            default:
-                throw new ArgumentOutOfRangeException(nameof(activation));
-        }
-    }
-
-    /// <summary>
-    /// The error function, to within a few units of float64 rounding: erf(x) = 2/√π e^(-x²) Σ (2x²)^n x / (1·3·…·(2n+1)),
-    /// a series of positive terms (so nothing cancels), for |x| &lt; 6; beyond, erf is ±1 to float64 precision
-    /// (erfc(6) ≈ 2e-17).
-    /// </summary>
-    internal static double Erf(double x)
-    {
-        if (double.IsNaN(x)) return x;
-        double a = Math.Abs(x);
-        if (a >= 6) return Math.Sign(x);
-        double twoXSquared = 2 * a * a, term = a, sum = a;
-        for (int n = 1; term > 1e-17 * sum; n++)
-        {
-            term *= twoXSquared / (2 * n + 1);
-            sum += term;
-        }
-        double erf = 2 / Math.Sqrt(Math.PI) * Math.Exp(-a * a) * sum;
-        return x < 0 ? -erf : erf;
     }
 }

@@ -2,7 +2,7 @@ using System.Numerics;
 
 namespace CudaNn.Backends.Cpu;
 
-public sealed partial class CpuBackend<T>
+internal sealed partial class CpuBackend<T>
 {
     public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled, Tensor? maxV = null)
     {
@@ -94,68 +94,5 @@ public sealed partial class CpuBackend<T>
             p -= _stepSize * m / (Vector.SquareRoot(_amsgrad ? maxV : v) / _sqrtBc2 + _eps);
             return (p, m, v, maxV);
         }
-    }
-
-    public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, Tensor hyperparameters)
-    {
-        BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
-        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdStepArgs.Count);
-        var args = SgdStepArgs.From(hyperparameters.Span<double>());
-        if (args.Momentum != 0 && momentumBuffer is null)
-            throw new ArgumentException($"{nameof(SgdStep)}: momentum {args.Momentum} needs a momentum buffer");
-        bool firstStep = IncrementStep(nameof(SgdStep), step) == 1;
-        var p = param.Span<T>();
-        var g = grad.Span<T>();
-        var buf = momentumBuffer is null ? default : momentumBuffer.Span<T>();
-        T lr = Of(args.LearningRate), mu = Of(args.Momentum), wd = Of(args.WeightDecay), keep = Of(1 - args.Dampening);
-        for (int i = 0; i < p.Length; i++)
-        {
-            T d = g[i] + wd * p[i];
-            if (momentumBuffer is not null)
-            {
-                buf[i] = firstStep ? d : mu * buf[i] + keep * d;
-                d = args.Nesterov ? d + mu * buf[i] : buf[i];
-            }
-            p[i] -= lr * d;
-        }
-    }
-
-    /// <summary>step[0] += 1; returns the new count.</summary>
-    private long IncrementStep(string op, Tensor step)
-    {
-        BackendChecks.StepCounter(this, op, step);
-        return ++step.Span<int>()[0];
-    }
-
-    public override void ClipGradNorm(IReadOnlyList<Tensor> grads, double maxNorm, Tensor totalNorm)
-    {
-        BackendChecks.ClipGradNorm(this, grads, maxNorm, totalNorm);
-        double sum = 0;
-        foreach (var g in grads)
-            foreach (T v in g.Span<T>())
-            {
-                double d = double.CreateTruncating(v);
-                sum += d * d;
-            }
-        double norm = Math.Sqrt(sum);
-        double coefficient = maxNorm / (norm + 1e-6);
-        if (coefficient > 1) coefficient = 1;
-        totalNorm.Span<T>()[0] = Of(norm);
-        // As the device: the coefficient rounded to T once, then one multiply per element.
-        T scale = Of(coefficient);
-        foreach (var g in grads)
-        {
-            var span = g.Span<T>();
-            for (int i = 0; i < span.Length; i++) span[i] *= scale;
-        }
-    }
-
-    public override void Clamp(Tensor x, double min, double max)
-    {
-        BackendChecks.Clamp(this, x, min, max);
-        T low = Of(min), high = Of(max);
-        var span = x.Span<T>();
-        for (int i = 0; i < span.Length; i++)
-            span[i] = span[i] < low ? low : span[i] > high ? high : span[i];
     }
 }

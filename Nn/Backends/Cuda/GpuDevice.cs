@@ -40,7 +40,7 @@ public sealed class GpuDevice : Device, IDisposable
     /// <summary>
     /// The largest batch for which a plain MLP (up to 4 Linear layers of at most 128 outputs, with activations) runs as
     /// three fused kernels a step instead of cuBLAS layer by layer; 0, the default, never. It stays 0 until the fused
-    /// path has been measured faster on a GPU: the kernels are checked against the CPU reference on the emulator, and
+    /// path has been measured faster on a GPU: the kernels are checked against the reference backend on the emulator, and
     /// `Nn.Bench gpu` times both paths at every batch size.
     /// </summary>
     public int FusedMlpMaxRows
@@ -57,7 +57,7 @@ public sealed class GpuDevice : Device, IDisposable
     /// Whether a plain MLP (Linear layers with ReLU or none between them) that does not run fused runs its bias, ReLU and
     /// bias gradients in the epilogues of its GEMMs (cuBLASLt): a step of the seed MLP is then 10 operations instead of
     /// 16. Off by default until measured faster on a GPU, where published results show epilogues are not always
-    /// faster; the emulator implements the same epilogues, so their use is checked against the CPU reference in CI. Set
+    /// faster; the emulator implements the same epilogues, so their use is checked against the reference backend in CI. Set
     /// it between steps: captured training steps are captured again.
     /// </summary>
     public bool GemmEpilogues
@@ -91,7 +91,7 @@ public sealed class GpuDevice : Device, IDisposable
 
     /// <summary>
     /// How this device's GEMMs compute float32 tensors (torch.backends.cuda.matmul.allow_tf32, or autocast to bfloat16
-    /// for the GEMMs alone): <see cref="Precision.FP32"/>, the default, comparable with the CPU reference to float32
+    /// for the GEMMs alone): <see cref="Precision.FP32"/>, the default, comparable with the reference backend to float32
     /// rounding; <see cref="Precision.TF32"/>, tensor cores with inputs rounded to 10 mantissa bits (about 1e-3
     /// relative); <see cref="Precision.BF16"/>, inputs rounded to 7 bits (about 4e-3). Accumulation, outputs, every
     /// other operation, the weights and the optimizer's moments stay float32; the emulator rounds the inputs the same
@@ -147,7 +147,7 @@ public sealed class GpuDevice : Device, IDisposable
 /// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="GpuDevice.Precision"/>); the values are <see cref="GemmPrecision"/>'s.</summary>
 public enum Precision
 {
-    /// <summary>Full float32 (cuBLAS's default math): the CPU reference's results to float32 rounding.</summary>
+    /// <summary>Full float32 (cuBLAS's default math): the reference backend's results to float32 rounding.</summary>
     FP32,
 
     /// <summary>TF32 tensor cores (compute capability 8.0+): inputs rounded to 10 mantissa bits, float32 accumulation.</summary>

@@ -1,6 +1,6 @@
-namespace CudaNn.Backends.Cpu;
+namespace CudaNn.Backends.Reference;
 
-public sealed partial class CpuBackend<T>
+internal partial class ReferenceBackend<T>
 {
     public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct, Tensor? total = null)
     {

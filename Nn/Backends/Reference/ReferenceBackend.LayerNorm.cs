@@ -1,6 +1,6 @@
-namespace CudaNn.Backends.Cpu;
+namespace CudaNn.Backends.Reference;
 
-public sealed partial class CpuBackend<T>
+internal partial class ReferenceBackend<T>
 {
     public override void LayerNormForward(Tensor x, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd)
     {
