@@ -86,8 +86,7 @@ public abstract class ProcessGroup : IDisposable
     public void AverageGradients(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        optimizer.ZeroClearedGradients();
-        AllReduce(optimizer.AllGrads, ReduceOp.Average);
+        AllReduce(optimizer.Gradients.Read(), ReduceOp.Average);
     }
 
     /// <summary>

@@ -75,9 +75,9 @@ public abstract class Module : IDisposable
         // The optimizer packed these parameters into its own flat buffers; moving them would leave it updating the
         // old copies while the model trains on new ones, so nothing would learn. PyTorch asks for the move first.
         foreach (var (name, p) in NamedParameters())
-            if (p.Optimizer is { } optimizer && (device is not null && device != p.Value.Device || dtype is not null && dtype != p.Value.DType))
+            if (p.Packing is { } packing && (device is not null && device != p.Value.Device || dtype is not null && dtype != p.Value.DType))
                 throw new InvalidOperationException(
-                    $"{GetType().Name}.To({(object?)device?.Name ?? dtype!.Value.Name()}): parameter {name} belongs to the {optimizer.GetType().Name} " +
+                    $"{GetType().Name}.To({(object?)device?.Name ?? dtype!.Value.Name()}): parameter {name} belongs to the {packing.Owner} " +
                     "created before this move; move the model first, then create the optimizer (as in PyTorch)");
         foreach (var p in Parameters())
             p.Rebind(TensorConversion.To(p.Value, device, dtype), TensorConversion.To(p.Grad, device, dtype));

@@ -30,7 +30,7 @@ public sealed class Parameter
         {
             if (GradIsCleared)
             {
-                if (Optimizer is { } optimizer) optimizer.ZeroClearedGradients();
+                if (Packing is { } packing) packing.Read();
                 else ZeroClearedGradient();
             }
             return _grad;
@@ -39,8 +39,8 @@ public sealed class Parameter
 
     public ReadOnlySpan<int> Shape => Value.Shape;
 
-    /// <summary>The optimizer whose flat buffers hold this parameter now, if any (a move would leave it behind).</summary>
-    internal Optim.Optimizer? Optimizer { get; set; }
+    /// <summary>The flat gradient buffer an optimizer packed this parameter into, if any (a move would leave it behind).</summary>
+    internal PackedGradients? Packing { get; set; }
     public long Numel => Value.Numel;
 
     /// <summary>True from ZeroGrad until a backward writes the gradient or something reads it.</summary>
@@ -72,7 +72,7 @@ public sealed class Parameter
         GradIsCleared = false;
     }
 
-    /// <summary>Marks a cleared gradient as zeroed by the caller, which filled it along with its neighbours.</summary>
+    /// <summary>Marks a cleared gradient as zeroed by its <see cref="Packing"/>, which filled it along with its neighbours.</summary>
     internal void NoteZeroedByOwner() => GradIsCleared = false;
 
     /// <summary>Re-homes value and gradient (to another device, dtype or a flat buffer); the old tensors are released.</summary>

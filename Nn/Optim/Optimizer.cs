@@ -102,7 +102,7 @@ public abstract class Optimizer : IDisposable
             if (given[i].Item2.Count == 0) throw new ArgumentException($"parameter group {i} is empty", nameof(groups));
         Parameters = given.SelectMany(g => g.Item2).ToList();
         (FlatValues, FlatGrads) = ParameterPacking.Pack(Parameters);
-        foreach (var p in Parameters) p.Optimizer = this;
+        Gradients = new PackedGradients(Parameters, FlatGrads, GetType().Name);
         GroupSettings = given.Select(g => (g.Item1.Lr, g.Item1.WeightDecay)).ToArray();
         _groups = new OptimizerGroup[given.Count];
         int start = 0;
@@ -149,10 +149,10 @@ public abstract class Optimizer : IDisposable
     protected Tensor FlatGrads { get; }
 
     /// <summary>
-    /// All gradients, one flat view, for clipping (or averaging over ranks) in one launch; call
-    /// <see cref="ZeroClearedGradients"/> first, as a gradient no backward wrote since ZeroGrad is still to be zeroed.
+    /// All gradients, one flat buffer: <see cref="PackedGradients.Read"/> gives them for clipping, averaging over ranks or
+    /// the step, each one no backward wrote since ZeroGrad holding zeros.
     /// </summary>
-    internal Tensor AllGrads => FlatGrads;
+    internal PackedGradients Gradients { get; }
 
     /// <summary>All parameter values, one flat view, for broadcasting them in one collective.</summary>
     internal Tensor AllValues => FlatValues;
@@ -167,47 +167,10 @@ public abstract class Optimizer : IDisposable
         foreach (var p in Parameters) p.ClearGrad();
     }
 
-    /// <summary>
-    /// Fills every gradient still cleared since ZeroGrad with zeros, adjacent ones in one launch (the whole flat buffer
-    /// when no backward wrote any), so the update, clipping or an all-reduce reads zeros there, as after a fill.
-    /// </summary>
-    internal void ZeroClearedGradients()
-    {
-        int i = 0;
-        while (i < Parameters.Count)
-        {
-            var first = Parameters[i].GradStorage;
-            if (!Parameters[i].GradIsCleared)
-            {
-                i++;
-                continue;
-            }
-            long count = 0;
-            int end = i;
-            while (end < Parameters.Count && Parameters[end].GradIsCleared && Parameters[end].GradStorage is var g &&
-                   ReferenceEquals(g.Storage, first.Storage) && g.Offset == first.Offset + count)
-            {
-                count += g.Numel;
-                Parameters[end].NoteZeroedByOwner();
-                end++;
-            }
-            if (count == FlatGrads.Numel && ReferenceEquals(first.Storage, FlatGrads.Storage) && first.Offset == FlatGrads.Offset)
-            {
-                FlatGrads.Backend.Fill(FlatGrads, 0.0);
-            }
-            else
-            {
-                var run = Tensor.SharedView(first.Storage, first.Offset, [checked((int)count)]);
-                run.Backend.Fill(run, 0.0);
-            }
-            i = end;
-        }
-    }
-
     /// <summary>Updates every parameter from its gradient, one update per group.</summary>
     public void Step()
     {
-        ZeroClearedGradients();
+        Gradients.Read();
         foreach (var g in _groups) Update(g);
         StepCount++;
     }
@@ -289,8 +252,7 @@ public abstract class Optimizer : IDisposable
 
     public virtual void Dispose()
     {
-        foreach (var p in Parameters)
-            if (ReferenceEquals(p.Optimizer, this)) p.Optimizer = null;
+        Gradients.Release();
         foreach (var g in _groups) g.Dispose();
         FlatValues.Dispose();
         FlatGrads.Dispose();

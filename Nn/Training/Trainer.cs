@@ -98,7 +98,7 @@ public sealed class Trainer : IDisposable
         _correct = Tensor.Zeros([1], DType.Int32, first.Device);
         if (useGraphs && first.Device is GpuDevice gpu) _graphs = new StepGraphs(gpu);
         _stepOnBatch = () => Step(_batch.X, _batch.Y);
-        _allGrads = [optimizer.AllGrads];
+        _allGrads = [optimizer.Gradients.Flat];
         if (processGroup is not null)
         {
             if (processGroup.Device != first.Device)
@@ -260,8 +260,7 @@ public sealed class Trainer : IDisposable
             loss.Backend.Axpy(x.Shape[0], loss, _lossSum);
             Model.Backward(_mse.Backward());
         }
-        var grads = _allGrads[0];
-        Optimizer.ZeroClearedGradients(); // a parameter no backward reached has a gradient of zeros to average, clip and step on
+        var grads = Optimizer.Gradients.Read();
         // Clipping sees the averaged gradients, as it does after DistributedDataParallel's backward.
         _group?.AverageGradients(Optimizer);
         if (_clipGradValue is { } bound) grads.Backend.Clamp(grads, -bound, bound);
