@@ -1,3 +1,4 @@
+using CudaNn.IO;
 using SkiaSharp;
 
 namespace CudaNn.Cli.Plots;
@@ -13,18 +14,6 @@ internal static class PngFile
         draw(surface.Canvas);
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = File.Create(temporary))
-                png.SaveTo(stream);
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        AtomicFile.Write(path, png.SaveTo);
     }
 }

@@ -1,3 +1,5 @@
+using CudaNn.IO;
+
 namespace CudaNn.Checkpoints;
 
 /// <summary>
@@ -14,8 +16,8 @@ public static class SafetensorsWriter
     internal const string KillAtByteVariable = "CUDANN_TEST_KILL_AT_CHECKPOINT_BYTE";
 
     /// <summary>
-    /// Writes the tensors to <paramref name="path"/> atomically: everything goes to a temporary
-    /// file in the same directory, which is flushed to disk and then renamed over the target.
+    /// Writes the tensors to <paramref name="path"/> atomically (<see cref="AtomicFile"/>): everything goes to a
+    /// temporary file in the same directory, which is flushed to disk and then renamed over the target.
     /// If anything fails, the temporary file is removed and an existing file at the path is
     /// left exactly as it was. Duplicate or reserved names and invalid metadata throw
     /// <see cref="ArgumentException"/> before any file is created.
@@ -23,30 +25,14 @@ public static class SafetensorsWriter
     public static void Write(string path, IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string target = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(target)
-            ?? throw new ArgumentException($"'{path}' names a root, not a file", nameof(path));
         IReadOnlyList<SafetensorsEntry> list = Validated(tensors, metadata);
         byte[] header = SafetensorsHeaderWriter.Build(list, metadata);
-
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                if (long.TryParse(Environment.GetEnvironmentVariable(KillAtByteVariable), out long killAt))
-                    WriteThenDie(stream, header, list, killAt);
-                WriteBody(stream, header, list);
-                // Data must be on disk before the rename makes it visible, or a crash could leave a renamed but empty file.
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, target, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
+            if (long.TryParse(Environment.GetEnvironmentVariable(KillAtByteVariable), out long killAt))
+                WriteThenDie(stream, header, list, killAt);
+            WriteBody(stream, header, list);
+        });
     }
 
     /// <summary>Writes the file's bytes to a stream (no atomicity: the caller owns the stream).</summary>
@@ -108,20 +94,5 @@ public static class SafetensorsWriter
             }
         }
         return list;
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The original failure matters more than a leftover temporary file.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using CudaNn.IO;
 
 namespace CudaNn.Data;
 
@@ -18,27 +19,18 @@ public static class IdxWriter
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes = Encode(dimensions, data);
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
             {
-                if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-                {
-                    using var gzip = new GZipStream(file, CompressionLevel.SmallestSize);
-                    gzip.Write(bytes);
-                }
-                else
-                {
-                    file.Write(bytes);
-                }
+                using var gzip = new GZipStream(file, CompressionLevel.SmallestSize, leaveOpen: true);
+                gzip.Write(bytes);
             }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+            else
+            {
+                file.Write(bytes);
+            }
+        });
     }
 
     /// <summary>

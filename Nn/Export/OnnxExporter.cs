@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using CudaNn.Backends;
+using CudaNn.IO;
 using CudaNn.Nn;
 
 namespace CudaNn.Export;
@@ -30,22 +31,7 @@ public static class OnnxExporter
     public static void Save(Sequential model, string path)
     {
         byte[] bytes = ToBytes(model);
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>The serialized ModelProto.</summary>
