@@ -51,4 +51,25 @@ public class ModelCheckpointTests
         ex = Assert.Throws<CheckpointFormatException>(() => ModelCheckpoint.Load(model, renamed));
         Assert.That(ex!.Message, Does.Contain("missing [fc3.weight, fc3.bias], unexpected [out.weight, out.bias]"));
     }
+
+    [Test]
+    public void NonFiniteWeights_AreRefusedByName_UnlessAllowed()
+    {
+        using var model = new MlpSpec(6, [5], 3, CudaNn.Backends.Activation.ReLU).Create(new Generator(2));
+        var before = model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
+        var entries = MlpSpecTests.Entries(model).Select(e =>
+        {
+            if (e.Name != "fc2.weight") return e;
+            float[] values = e.ToFloatArray();
+            values[1 * 5 + 4] = float.NaN;
+            return SafetensorsEntry.FromFloats(e.Name, e.Shape, values);
+        });
+        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(entries), "nan.safetensors");
+        var ex = Assert.Throws<CheckpointFormatException>(() => ModelCheckpoint.Load(model, file));
+        Assert.That(ex!.Message, Is.EqualTo("nan.safetensors: fc2.weight holds NaN at [1, 4]; weights and optimizer state must be finite"));
+        Assert.That(model.Parameters().SelectMany(p => p.Value.ToArray<float>()), Is.EqualTo(before), "the model is untouched");
+
+        ModelCheckpoint.Load(model, file, allowNonFinite: true);
+        Assert.That(float.IsNaN(model.NamedParameters().Single(p => p.Name == "fc2.weight").Parameter.Value.ToArray<float>()[9]));
+    }
 }

@@ -43,6 +43,40 @@ public class MlpSpecTests
         Assert.That(ex!.Message, Does.Contain("fc2.weight takes 5 inputs but fc1 gives 3"));
     }
 
+    [Test]
+    public void FromCheckpoint_ChecksTheTensorsAgainstTheMetadataBeforeAnythingIsBuilt()
+    {
+        var spec = new MlpSpec(12, [7], 3, Activation.Tanh);
+        using var model = spec.Create();
+        var metadata = new Dictionary<string, string>(spec.ToMetadata()) { ["cudann.widths"] = "12,60000,3" };
+        var file = SafetensorsReader.Read(SafetensorsWriter.ToBytes(Entries(model), metadata), "forged");
+        var ex = Assert.Throws<CheckpointFormatException>(() => MlpSpec.FromCheckpoint(file));
+        Assert.That(ex!.Message, Is.EqualTo("forged: tensor 'fc1.weight' has shape [7, 12], expected [60000, 12]"));
+    }
+
+    [TestCase(new[] { 784, 70000, 10 }, "width 2 is 70000; each width must be from 1 to 65536")]
+    [TestCase(new[] { 784, 65536, 65536, 10 }, "784-65536-65536-10 has 4,347,133,962 parameters, more than the 268,435,456 an MLP may have")]
+    [TestCase(new[] { 5 }, "an MLP needs at least two widths (inputs and outputs), got 1")]
+    public void WidthsPastTheLimits_AreRefusedBeforeAllocation(int[] widths, string expected)
+    {
+        Assert.That(Mlp.CheckWidths(widths), Is.EqualTo(expected));
+        if (widths.Length >= 2)
+        {
+            var ex = Assert.Throws<ArgumentException>(() => Mlp.Create(widths[0], widths[1..^1], widths[^1], Activation.ReLU));
+            Assert.That(ex!.Message, Is.EqualTo(expected));
+        }
+    }
+
+    [Test]
+    public void ParameterShapes_AreThoseCreateMakes()
+    {
+        var spec = new MlpSpec(9, [7, 5], 3, Activation.GELU) { LayerNorm = true, Dropout = 0.2 };
+        using var model = spec.Create();
+        Assert.That(spec.ParameterShapes().Select(p => $"{p.Name} [{string.Join(", ", p.Shape)}]"),
+            Is.EqualTo(model.NamedParameters().Select(p => $"{p.Name} [{string.Join(", ", p.Parameter.Shape.ToArray())}]")));
+        Assert.That(Mlp.ParameterCount([9, 7, 5, 3], layerNorm: true), Is.EqualTo(model.Parameters().Sum(p => p.Value.Numel)));
+    }
+
     internal static IEnumerable<SafetensorsEntry> Entries(CudaNn.Nn.Module model) =>
         model.NamedParameters().Select(p => SafetensorsEntry.FromFloats(p.Name, p.Parameter.Shape.ToArray().Select(d => (long)d), p.Parameter.Value.ToArray<float>()));
 

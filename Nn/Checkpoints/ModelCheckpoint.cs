@@ -28,24 +28,41 @@ public static class ModelCheckpoint
         SafetensorsWriter.Write(path, entries, metadata);
     }
 
-    /// <summary>Overwrites every parameter of <paramref name="model"/> from <paramref name="file"/>; names and shapes must match exactly.</summary>
-    public static void Load(Module model, SafetensorsFile file)
+    /// <summary>
+    /// Overwrites every parameter of <paramref name="model"/> from <paramref name="file"/>; names and shapes must match
+    /// exactly, and every value must be finite (a NaN or infinity is named with its tensor and position) unless
+    /// <paramref name="allowNonFinite"/>.
+    /// </summary>
+    public static void Load(Module model, SafetensorsFile file, bool allowNonFinite = false)
     {
         var named = model.NamedParameters().ToList();
-        var missing = named.Where(p => file.Find(p.Name) is null).Select(p => p.Name).ToList();
-        var unexpected = file.Tensors.Select(t => t.Name)
-            .Where(n => !n.StartsWith(TrainingStatePrefix, StringComparison.Ordinal) && named.All(p => p.Name != n)).ToList();
-        if (missing.Count > 0 || unexpected.Count > 0)
-            throw new CheckpointFormatException(file.Source,
-                $"does not match the model: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}]");
+        CheckTensors(file, named.Select(p => (p.Name, p.Parameter.Shape.ToArray().Select(d => (long)d).ToArray())));
         // Convert everything first, so a bad tensor leaves the model untouched.
-        var values = named.Select(p =>
+        var values = new List<Tensor>();
+        try
         {
-            long[] shape = p.Parameter.Shape.ToArray().Select(d => (long)d).ToArray();
-            return p.Parameter.Value.DType == DType.Float64
-                ? Tensor.FromArray(file.GetDoubles(p.Name, shape), p.Parameter.Shape)
-                : Tensor.FromArray(file.GetFloats(p.Name, shape), p.Parameter.Shape);
-        }).ToList();
+            foreach (var (name, p) in named)
+            {
+                long[] shape = p.Shape.ToArray().Select(d => (long)d).ToArray();
+                if (p.Value.DType == DType.Float64)
+                {
+                    double[] doubles = file.GetDoubles(name, shape);
+                    if (!allowNonFinite) FiniteValues.Check<double>(file.Source, name, shape, doubles);
+                    values.Add(Tensor.FromArray(doubles, p.Shape));
+                }
+                else
+                {
+                    float[] floats = file.GetFloats(name, shape);
+                    if (!allowNonFinite) FiniteValues.Check<float>(file.Source, name, shape, floats);
+                    values.Add(Tensor.FromArray(floats, p.Shape));
+                }
+            }
+        }
+        catch
+        {
+            foreach (var t in values) t.Dispose();
+            throw;
+        }
         try
         {
             for (int i = 0; i < named.Count; i++)
@@ -59,5 +76,26 @@ public static class ModelCheckpoint
         {
             foreach (var t in values) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="file"/> holds exactly the parameters <paramref name="expected"/> lists (training
+    /// state aside), each of its shape, before anything is converted or a model built: a file naming other layers or
+    /// other sizes is refused saying which.
+    /// </summary>
+    public static void CheckTensors(SafetensorsFile file, IEnumerable<(string Name, long[] Shape)> expected)
+    {
+        var parameters = expected.ToList();
+        var names = parameters.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = parameters.Where(p => file.Find(p.Name) is null).Select(p => p.Name).ToList();
+        var unexpected = file.Tensors.Select(t => t.Name)
+            .Where(n => !n.StartsWith(TrainingStatePrefix, StringComparison.Ordinal) && !names.Contains(n)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new CheckpointFormatException(file.Source,
+                $"does not match the model: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}]");
+        foreach (var (name, shape) in parameters)
+            if (!file.Get(name).Shape.SequenceEqual(shape))
+                throw new CheckpointFormatException(file.Source,
+                    $"tensor '{name}' has shape [{string.Join(", ", file.Get(name).Shape)}], expected [{string.Join(", ", shape)}]");
     }
 }

@@ -30,6 +30,15 @@ public static class TrainingCheckpoint
     private const string TestLossName = Prefix + "history.test_loss";
     private const string TestAccuracyName = Prefix + "history.test_accuracy";
 
+    /// <summary>
+    /// The most epochs (and schedule steps) a checkpoint may count: 2^30, so that adding one or doubling never wraps an
+    /// int, and far past any run (a million epochs of one step a millisecond take 17 minutes).
+    /// </summary>
+    public const int MaxEpochs = 1 << 30;
+
+    /// <summary>The most optimizer steps a checkpoint may count: 2^53, exact in a double as the bias corrections use it, and never wrapping a long.</summary>
+    public const long MaxSteps = 1L << 53;
+
     /// <summary>Metadata key naming the optimizer class ("adam", "adamw", "sgd").</summary>
     public const string OptimizerKey = Prefix + "optimizer";
 
@@ -116,9 +125,10 @@ public static class TrainingCheckpoint
     /// <summary>
     /// Restores parameters and optimizer state from <paramref name="file"/> and returns the position to continue from.
     /// Everything is read and checked before anything is overwritten, so a bad file leaves model and optimizer as they were.
+    /// A NaN or infinity in the weights or the optimizer's state is refused, naming where, unless <paramref name="allowNonFinite"/>.
     /// </summary>
     /// <exception cref="CheckpointFormatException">The file lacks training state, or it does not fit this model and optimizer.</exception>
-    public static TrainingPosition Load(SafetensorsFile file, Module model, Optimizer optimizer, LRScheduler? scheduler = null)
+    public static TrainingPosition Load(SafetensorsFile file, Module model, Optimizer optimizer, LRScheduler? scheduler = null, bool allowNonFinite = false)
     {
         if (!HasTrainingState(file))
             throw new CheckpointFormatException(file.Source, $"holds weights only, no training state ({EpochsName} is missing); it cannot be resumed");
@@ -128,7 +138,7 @@ public static class TrainingCheckpoint
             throw new CheckpointFormatException(file.Source, $"was saved by the {saved} optimizer; it cannot resume {current}");
 
         long steps = Scalar(file, StepName);
-        if (steps < 0) throw new CheckpointFormatException(file.Source, $"{StepName} is {steps}; it cannot be negative");
+        if (steps is < 0 or > MaxSteps) throw new CheckpointFormatException(file.Source, $"{StepName} is {steps}; expected 0 to {MaxSteps}");
         var buffers = optimizer.StateBuffers();
         var expected = buffers.Keys.Select(k => StatePrefix + k).ToHashSet();
         var present = file.Tensors.Select(t => t.Name)
@@ -136,9 +146,7 @@ public static class TrainingCheckpoint
         if (!present.SetEquals(expected))
             throw new CheckpointFormatException(file.Source,
                 $"optimizer state [{string.Join(", ", present.Order())}] does not match {current}'s [{string.Join(", ", expected.Order())}]");
-        var values = buffers.ToDictionary(b => b.Key, b => b.Value.DType == DType.Float64
-            ? Tensor.FromArray(file.GetDoubles(StatePrefix + b.Key, [b.Value.Numel]), [checked((int)b.Value.Numel)])
-            : Tensor.FromArray(file.GetFloats(StatePrefix + b.Key, [b.Value.Numel]), [checked((int)b.Value.Numel)]));
+        var values = buffers.ToDictionary(b => b.Key, b => ReadState(file, StatePrefix + b.Key, b.Value, allowNonFinite));
         // Checkpoints written before the learning rate was saved ran at the rate they were made with.
         var groups = optimizer.Groups;
         double[]? rates = PerGroup(file, LearningRateName, groups.Count);
@@ -149,7 +157,7 @@ public static class TrainingCheckpoint
         try
         {
             var position = ReadPosition(file);
-            ModelCheckpoint.Load(model, file);
+            ModelCheckpoint.Load(model, file, allowNonFinite);
             foreach (var (key, buffer) in buffers)
             {
                 using var onDevice = values[key].To(buffer.Device);
@@ -170,6 +178,21 @@ public static class TrainingCheckpoint
         {
             foreach (var t in values.Values) t.Dispose();
         }
+    }
+
+    /// <summary>An optimizer state buffer from the file, as a host tensor of <paramref name="like"/>'s dtype, checked finite unless allowed.</summary>
+    private static Tensor ReadState(SafetensorsFile file, string name, Tensor like, bool allowNonFinite)
+    {
+        long[] shape = [like.Numel];
+        if (like.DType == DType.Float64)
+        {
+            double[] doubles = file.GetDoubles(name, shape);
+            if (!allowNonFinite) FiniteValues.Check<double>(file.Source, name, shape, doubles);
+            return Tensor.FromArray(doubles, [checked((int)like.Numel)]);
+        }
+        float[] floats = file.GetFloats(name, shape);
+        if (!allowNonFinite) FiniteValues.Check<float>(file.Source, name, shape, floats);
+        return Tensor.FromArray(floats, [checked((int)like.Numel)]);
     }
 
     /// <summary>
@@ -194,7 +217,7 @@ public static class TrainingCheckpoint
         long[] epochs = file.GetInt64s(ScheduleEpochsName, shape), steps = file.GetInt64s(ScheduleStepsName, shape);
         double[] baseRates = file.GetDoubles(ScheduleBaseRatesName, ratesShape), lastRates = file.GetDoubles(ScheduleLastRatesName, ratesShape);
         for (int i = 0; i < template.Length; i++)
-            if (epochs[i] is < -1 or > int.MaxValue || steps[i] is < 0 or > int.MaxValue ||
+            if (epochs[i] is < -1 or > MaxEpochs || steps[i] is < 0 or > MaxEpochs ||
                 !baseRates.AsSpan(i * groups, groups).ToArray().Concat(lastRates.AsSpan(i * groups, groups).ToArray()).All(double.IsFinite))
                 throw new CheckpointFormatException(file.Source, $"the state of schedule {i} ({template[i].Schedule}) is out of range");
         int next = 0;
@@ -212,8 +235,8 @@ public static class TrainingCheckpoint
     public static TrainingPosition ReadPosition(SafetensorsFile file)
     {
         long epochs = Scalar(file, EpochsName);
-        if (epochs is < 0 or > int.MaxValue)
-            throw new CheckpointFormatException(file.Source, $"{EpochsName} is {epochs}; expected 0 to {int.MaxValue}");
+        if (epochs is < 0 or > MaxEpochs)
+            throw new CheckpointFormatException(file.Source, $"{EpochsName} is {epochs}; expected 0 to {MaxEpochs}");
         var generator = file.GetInt64s(GeneratorName, [4]).Select(w => unchecked((ulong)w)).ToArray();
         var trainLoss = file.GetDoubles(TrainLossName);
         var testLoss = file.GetDoubles(TestLossName);
@@ -261,8 +284,8 @@ public sealed record TrainingPosition(int EpochsCompleted, ulong[] GeneratorStat
     /// <summary>Checks the values before they are written or used; a zero generator state is invalid for xoshiro.</summary>
     internal void Validate(string source)
     {
-        if (EpochsCompleted < 0)
-            throw new CheckpointFormatException(source, $"epochs completed is {EpochsCompleted}; it cannot be negative");
+        if (EpochsCompleted is < 0 or > TrainingCheckpoint.MaxEpochs)
+            throw new CheckpointFormatException(source, $"epochs completed is {EpochsCompleted}; expected 0 to {TrainingCheckpoint.MaxEpochs}");
         if (GeneratorState is not { Length: 4 } || GeneratorState.All(w => w == 0))
             throw new CheckpointFormatException(source, "the generator state must be four words, not all zero");
         if (History.Count > EpochsCompleted)

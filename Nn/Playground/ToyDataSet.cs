@@ -34,10 +34,14 @@ public sealed class ToyDataSet
 
     public int Count => Labels.Length;
 
+    /// <summary>The most points <see cref="Generate"/> makes: a toy problem's points and its training fit in a few megabytes.</summary>
+    public const int MaxCount = 100_000;
+
     /// <summary>Makes <paramref name="count"/> points (half of each class) with coordinates jittered by <paramref name="noise"/> in [0, 1].</summary>
     public static ToyDataSet Generate(ToyProblem problem, int count, double noise, Generator generator)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxCount);
         if (!(noise >= 0 && noise <= 1)) throw new ArgumentOutOfRangeException(nameof(noise), noise, "noise must be in [0, 1]");
         var points = new float[2 * count];
         var labels = new int[count];

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CudaNn.Backends;
 using CudaNn.Checkpoints;
+using CudaNn.Data;
 using CudaNn.Nn;
 
 namespace CudaNn.Training;
@@ -63,7 +64,26 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
             "false" => false,
             _ => throw new CheckpointFormatException(file.Source, $"metadata {LayerNormKey} '{norm}' is not true or false"),
         };
-        return new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation) { Dropout = dropout, LayerNorm = layerNorm };
+        if (Mlp.CheckWidths(widths, layerNorm) is { } problem) throw new CheckpointFormatException(file.Source, problem);
+        var spec = new MlpSpec(widths[0], widths.Skip(1).SkipLast(1).ToArray(), widths[^1], activation) { Dropout = dropout, LayerNorm = layerNorm };
+        // The tensors must be the model's before the model is built: metadata cannot make it allocate what the file lacks.
+        ModelCheckpoint.CheckTensors(file, spec.ParameterShapes());
+        return spec;
+    }
+
+    /// <summary>The name and shape of every parameter <see cref="Create"/> makes, in its order, without making them.</summary>
+    public IEnumerable<(string Name, long[] Shape)> ParameterShapes()
+    {
+        long[] widths = [Inputs, .. Hidden.Select(w => (long)w), Classes];
+        for (int i = 1; i < widths.Length; i++)
+        {
+            string n = i.ToString(CultureInfo.InvariantCulture);
+            yield return ($"fc{n}.weight", [widths[i], widths[i - 1]]);
+            yield return ($"fc{n}.bias", [widths[i]]);
+            if (!LayerNorm || i + 1 == widths.Length) continue;
+            yield return ($"norm{n}.weight", [widths[i]]);
+            yield return ($"norm{n}.bias", [widths[i]]);
+        }
     }
 
     private static List<int> InferWidths(SafetensorsFile file)
@@ -86,15 +106,18 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
 
     private static List<int> ParseWidths(SafetensorsFile file, string text)
     {
-        var parts = text.Split(',');
+        // Counted before parsing, so a file listing a million widths is refused without a list of a million.
+        int count = text.Count(c => c == ',') + 1;
+        if (count - 1 > Mlp.MaxLayers)
+            throw new CheckpointFormatException(file.Source, $"metadata cudann.widths lists {count} widths: {count - 1} layers is more than the {Mlp.MaxLayers} an MLP may have");
         var widths = new List<int>();
-        foreach (var part in parts)
+        foreach (var part in text.Split(','))
         {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int w) || w <= 0 || w > 1 << 20)
-                throw new CheckpointFormatException(file.Source, $"metadata cudann.widths '{text}' is not a list of positive widths");
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int w) || w <= 0 || w > Mlp.MaxWidth)
+                throw new CheckpointFormatException(file.Source,
+                    $"metadata cudann.widths {InputText.Quote(text)} is not a list of widths from 1 to {Mlp.MaxWidth}");
             widths.Add(w);
         }
-        if (widths.Count < 2) throw new CheckpointFormatException(file.Source, $"metadata cudann.widths '{text}' needs at least two widths");
         return widths;
     }
 
