@@ -19,17 +19,7 @@ public static class CliApp
     /// </summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        var context = new CliContext(output, error, CliContext.IsTerminal(output));
-        var root = new RootCommand("CudaNn: train neural networks from C# on NVIDIA GPUs, checked against a CPU reference.")
-        {
-            TrainCommand.Create(context),
-            EvalCommand.Create(output),
-            PredictCommand.Create(output),
-            InfoCommand.Create(output),
-            VerifyCommand.Create(output),
-            ExportCommand.Create(output),
-            PlaygroundCommand.Create(output),
-        };
+        var root = Commands(new CliContext(output, error, CliContext.IsTerminal(output)));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -52,6 +42,19 @@ public static class CliApp
             return RunError;
         }
     }
+
+    /// <summary>Every command, each with its options and the parsers that check their values.</summary>
+    internal static RootCommand Commands(CliContext context) =>
+        new("CudaNn: train neural networks from C# on NVIDIA GPUs, checked against a CPU reference.")
+        {
+            TrainCommand.Create(context),
+            EvalCommand.Create(context.Output),
+            PredictCommand.Create(context.Output),
+            InfoCommand.Create(context.Output),
+            VerifyCommand.Create(context.Output),
+            ExportCommand.Create(context.Output),
+            PlaygroundCommand.Create(context.Output),
+        };
 
     /// <summary>Failures caused by the user's files or arguments, reported as one line rather than a stack trace.</summary>
     private static bool IsUserFacing(Exception e) => e is IOException or InvalidDataException or FormatException

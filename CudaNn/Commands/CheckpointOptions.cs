@@ -14,30 +14,29 @@ internal static class CheckpointOptions
         Required = true,
     };
 
-    public static Option<string> Activation()
-    {
-        var option = new Option<string>("--activation")
-        {
-            Description = "Activation for checkpoints that do not record one",
-            DefaultValueFactory = _ => "relu",
-        };
-        option.AcceptOnlyFromAmong("relu", "sigmoid", "tanh", "gelu", "silu");
-        return option;
-    }
+    public static Option<string> Activation() => CommonOptions.ActivationChoice("Activation for checkpoints that do not record one");
 
-    /// <summary>Rebuilds the MLP a checkpoint describes and loads its weights.</summary>
-    public static (Sequential Model, MlpSpec Spec) Load(string path, string activation, Device device)
+    public static Option<bool> AllowNonFinite() => new("--allow-nonfinite")
+    {
+        Description = "Load weights (and optimizer state) that hold NaN or infinity; by default such a checkpoint is refused, naming the first bad value",
+    };
+
+    /// <summary>
+    /// Rebuilds the MLP a checkpoint describes and loads its weights. The metadata, and the tensors' names and shapes, are
+    /// checked before the model is built, so a file cannot make it allocate more than its own tensors hold.
+    /// </summary>
+    public static (Sequential Model, MlpSpec Spec) Load(string path, string activation, Device device, bool allowNonFinite)
     {
         if (!File.Exists(path)) throw new CliException($"--checkpoint: file '{path}' does not exist", CliApp.RunError);
         var file = SafetensorsReader.Read(path);
-        if (file.Metadata.GetValueOrDefault(TrainSettings.TaskKey) == "regression")
+        if (TrainSettings.ReadTask(file) == TrainingTask.Regression)
             throw new CliException($"--checkpoint: '{path}' holds a regression (target '{file.Metadata.GetValueOrDefault(TrainSettings.TargetKey)}'); " +
                 "eval and predict take MNIST classifiers, and `train --task regression` reports the test RMSE after every epoch", CliApp.RunError);
         var spec = MlpSpec.FromCheckpoint(file, Mlp.ParseActivation(activation));
         var model = spec.Create(device: device);
         try
         {
-            ModelCheckpoint.Load(model, file);
+            ModelCheckpoint.Load(model, file, allowNonFinite);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using CudaNn.Data;
+using CudaNn.Training;
 
 namespace CudaNn.Cli.Commands;
 
@@ -18,16 +19,9 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "auto",
     };
 
-    public static Option<string> Precision()
-    {
-        var precision = new Option<string>("--precision")
-        {
-            Description = "fp32 (the default), tf32 or bf16: on a GPU (or the emulator), GEMMs on tensor cores with inputs rounded to TF32 (10 mantissa bits) or bfloat16 (7), float32 everywhere else",
-            DefaultValueFactory = _ => "fp32",
-        };
-        precision.AcceptOnlyFromAmong("fp32", "tf32", "bf16");
-        return precision;
-    }
+    public static Option<string> Precision() => OptionValues.Choice("--precision",
+        "fp32 (the default), tf32 or bf16: on a GPU (or the emulator), GEMMs on tensor cores with inputs rounded to TF32 (10 mantissa bits) or bfloat16 (7), float32 everywhere else",
+        "fp32", "tf32", "bf16");
 
     /// <summary>
     /// Sets a --precision on the device (TF32 and BF16 need a GPU or the emulator) until the returned object is disposed: a
@@ -56,49 +50,29 @@ internal static class CommonOptions
         }
     }
 
-    public static Option<int> BatchSize(int defaultValue) => Positive(new Option<int>("--batch-size")
-    {
-        Description = "Samples per batch",
-        DefaultValueFactory = _ => defaultValue,
-    });
+    public static Option<int> BatchSize(int defaultValue) => OptionValues.Whole("--batch-size", "Samples per batch", defaultValue, 1, CliLimits.BatchSize);
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object per line instead of text, for scripts" };
 
-    public static Option<string> Hidden(string defaultValue)
+    public static Option<string> Hidden(string defaultValue) => new("--hidden")
     {
-        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated", DefaultValueFactory = _ => defaultValue };
-        hidden.Validators.Add(r =>
+        Description = string.Create(CultureInfo.InvariantCulture,
+            $"Hidden layer widths, comma-separated (up to {Mlp.MaxLayers - 1} layers of 1 to {Mlp.MaxWidth:N0}, {Mlp.MaxParameters:N0} parameters in all)"),
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
         {
-            if (!TryParseWidths(r.GetValueOrDefault<string>() ?? "", out _))
-                r.AddError($"--hidden must be positive widths separated by commas (e.g. 128,64), got '{r.GetValueOrDefault<string>()}'");
-        });
-        return hidden;
-    }
+            string text = string.Join(" ", r.Tokens.Select(t => t.Value));
+            if (!TryParseWidths(text, out _))
+                r.AddError($"--hidden must be up to {Mlp.MaxLayers - 1} positive widths of at most {Mlp.MaxWidth} separated by commas (e.g. 128,64), got {OptionValues.Quote(text)}");
+            return text;
+        },
+    };
 
-    public static Option<string> ActivationChoice()
-    {
-        var activation = new Option<string>("--activation") { Description = "relu, sigmoid, tanh, gelu or silu", DefaultValueFactory = _ => "relu" };
-        activation.AcceptOnlyFromAmong("relu", "sigmoid", "tanh", "gelu", "silu");
-        return activation;
-    }
+    /// <summary>--activation, with <paramref name="defaultValue"/> first among the choices.</summary>
+    public static Option<string> ActivationChoice(string description = "relu, sigmoid, tanh, gelu or silu", string defaultValue = "relu") =>
+        OptionValues.Choice("--activation", description, [defaultValue, .. Activations.Where(a => a != defaultValue)]);
 
-    public static Option<int> Positive(Option<int> option)
-    {
-        option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() <= 0) r.AddError($"{option.Name} must be a positive integer, got {r.GetValueOrDefault<int>()}");
-        });
-        return option;
-    }
-
-    public static Option<int> NonNegative(Option<int> option)
-    {
-        option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0) r.AddError($"{option.Name} must be zero or a positive integer, got {r.GetValueOrDefault<int>()}");
-        });
-        return option;
-    }
+    private static readonly string[] Activations = ["relu", "sigmoid", "tanh", "gelu", "silu"];
 
     /// <summary>The data directory: the one given, or the shipped digits.</summary>
     public static string ResolveData(string? given)
@@ -125,20 +99,31 @@ internal static class CommonOptions
         }
     }
 
-    /// <summary>Fails before any work when the file's directory does not exist, rather than after training.</summary>
+    /// <summary>
+    /// Fails before any work when <paramref name="path"/> cannot be written (its folder is missing or takes no new file,
+    /// or it is a directory), rather than after training: a file is created and deleted beside it.
+    /// </summary>
     public static void CheckWritable(string option, string path)
     {
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is null || !Directory.Exists(directory))
-            throw new CliException($"{option}: directory '{directory}' for '{path}' does not exist");
+        if (path.Length == 0) throw new CliException($"{option}: the path is empty");
+        try
+        {
+            IO.AtomicFile.CheckWritable(path);
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"{option}: {e.Message}");
+        }
     }
 
     internal static bool TryParseWidths(string text, out int[] widths)
     {
+        widths = [];
+        if (text.Count(c => c == ',') + 1 > Mlp.MaxLayers - 1) return false;
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
         widths = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] <= 0 || widths[i] > 1 << 16)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] <= 0 || widths[i] > Mlp.MaxWidth)
                 return false;
         return true;
     }

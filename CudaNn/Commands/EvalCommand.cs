@@ -11,15 +11,16 @@ internal static class EvalCommand
     {
         var checkpoint = CheckpointOptions.Checkpoint();
         var activation = CheckpointOptions.Activation();
+        var allowNonFinite = CheckpointOptions.AllowNonFinite();
         var data = CommonOptions.Data();
         var device = CommonOptions.Device();
         var batchSize = CommonOptions.BatchSize(1000);
-        var command = new Command("eval", "Test accuracy and mean loss of a checkpoint") { checkpoint, activation, data, device, batchSize };
+        var command = new Command("eval", "Test accuracy and mean loss of a checkpoint") { checkpoint, activation, allowNonFinite, data, device, batchSize };
         command.SetAction(r =>
         {
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
             string dir = CommonOptions.ResolveData(r.GetValue(data));
-            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev);
+            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
             using (model)
             {
                 var test = MnistDataSet.Load(dir, MnistSplit.Test);

@@ -10,13 +10,14 @@ internal static class ExportCommand
     {
         var checkpoint = CheckpointOptions.Checkpoint();
         var activation = CheckpointOptions.Activation();
+        var allowNonFinite = CheckpointOptions.AllowNonFinite();
         var onnx = new Option<string>("--onnx") { Description = "Where to write the ONNX model (opset 17, dynamic batch)", Required = true };
-        var command = new Command("export", "Write a checkpoint's model as ONNX") { checkpoint, activation, onnx };
+        var command = new Command("export", "Write a checkpoint's model as ONNX") { checkpoint, activation, allowNonFinite, onnx };
         command.SetAction(r =>
         {
             string path = r.GetValue(onnx)!;
             CommonOptions.CheckWritable("--onnx", path);
-            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, Device.Cpu);
+            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, Device.Cpu, r.GetValue(allowNonFinite));
             using (model)
             {
                 OnnxExporter.Save(model, path);

@@ -5,6 +5,9 @@ namespace CudaNn.Cli.Commands;
 
 internal static class OptimizerFactory
 {
+    /// <summary>The optimizers `train` offers (--optimizer), the default first.</summary>
+    public static readonly string[] Names = ["adam", "adamw", "sgd"];
+
     /// <summary>The optimizer named on the command line, with PyTorch's defaults but for the learning rate.</summary>
     public static Optimizer Create(string name, IEnumerable<Parameter> parameters, double lr) => name switch
     {

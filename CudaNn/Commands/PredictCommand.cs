@@ -14,14 +14,15 @@ internal static class PredictCommand
     {
         var checkpoint = CheckpointOptions.Checkpoint();
         var activation = CheckpointOptions.Activation();
+        var allowNonFinite = CheckpointOptions.AllowNonFinite();
         var data = CommonOptions.Data();
         var device = CommonOptions.Device();
-        var index = new Option<int>("--index") { Description = "Which test image (0-based); with --grid, the first one drawn", DefaultValueFactory = _ => 0 };
+        var index = OptionValues.Whole("--index", "Which test image (0-based); with --grid, the first one drawn", 0, 0);
         var grid = new Option<string?>("--grid") { Description = "Draw --count test images with true and predicted labels to this PNG" };
-        var count = CommonOptions.Positive(new Option<int>("--count") { Description = "How many images --grid draws", DefaultValueFactory = _ => 64 });
+        var count = OptionValues.Whole("--count", "How many images --grid draws", 64, 1, CliLimits.GridCount);
         var command = new Command("predict", "Classify test images: one shown as text, or a grid of them drawn to a PNG")
         {
-            checkpoint, activation, data, device, index, grid, count,
+            checkpoint, activation, allowNonFinite, data, device, index, grid, count,
         };
         command.SetAction(r =>
         {
@@ -29,7 +30,7 @@ internal static class PredictCommand
             var test = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Test);
             int i = r.GetValue(index);
             if (i < 0 || i >= test.Count) throw new CliException($"--index: {i} is outside the {test.Count} test images (0 to {test.Count - 1})");
-            var (model, _) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev);
+            var (model, _) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
             if (r.GetValue(grid) is { } gridPath)
             {
                 using (model) return DrawGrid(output, model, test, i, Math.Min(r.GetValue(count), test.Count - i), gridPath, dev);

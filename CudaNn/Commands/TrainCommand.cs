@@ -18,47 +18,34 @@ internal static class TrainCommand
         var data = CommonOptions.Data();
         var device = CommonOptions.Device();
         var batchSize = CommonOptions.BatchSize(64);
-        var epochs = CommonOptions.Positive(new Option<int>("--epochs") { Description = "Total passes over the training set (with --resume: including those already done)", DefaultValueFactory = _ => 5 });
-        var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 1e-3 };
-        lr.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (!(v > 0) || double.IsInfinity(v)) r.AddError($"--lr must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
+        var epochs = OptionValues.Whole("--epochs", "Total passes over the training set (with --resume: including those already done)", 5, 1, CliLimits.Epochs);
+        var lr = OptionValues.Real("--lr", "Learning rate", 1e-3, OptionValues.IsPositive, "a positive number");
         var schedule = new Option<string?>("--lr-schedule")
         {
             Description = "Learning-rate schedule, stepped after each epoch: " + LRScheduleSpec.Grammar + " (e.g. linear:0.1:1:2@2,cosine:3)",
         };
-        var clipNorm = PositiveReal(new Option<double?>("--clip-grad-norm") { Description = "Scale each step's gradients so their total 2-norm is at most this (clip_grad_norm_)" });
-        var clipValue = PositiveReal(new Option<double?>("--clip-grad-value") { Description = "Clamp each gradient element to [-X, X] every step (clip_grad_value_)" });
-        var dropout = new Option<double>("--dropout") { Description = "Zero each hidden activation with this probability in training (nn.Dropout after every activation)", DefaultValueFactory = _ => 0 };
-        dropout.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (!(v >= 0 && v < 1)) r.AddError($"--dropout must be a probability in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
+        var clipNorm = OptionValues.OptionalReal("--clip-grad-norm", "Scale each step's gradients so their total 2-norm is at most this (clip_grad_norm_)", OptionValues.IsPositive, "a positive number");
+        var clipValue = OptionValues.OptionalReal("--clip-grad-value", "Clamp each gradient element to [-X, X] every step (clip_grad_value_)", OptionValues.IsPositive, "a positive number");
+        var dropout = OptionValues.Real("--dropout", "Zero each hidden activation with this probability in training (nn.Dropout after every activation)", 0,
+            v => v is >= 0 and < 1, "a probability in [0, 1)");
         var layerNorm = new Option<bool>("--layer-norm") { Description = "A LayerNorm between each hidden Linear and its activation (nn.LayerNorm)" };
-        var task = new Option<string>("--task") { Description = "classification (MNIST digits in --data) or regression (a CSV file in --data and its --target column)", DefaultValueFactory = _ => "classification" };
-        task.AcceptOnlyFromAmong("classification", "regression");
+        var task = OptionValues.Choice("--task", "classification (MNIST digits in --data) or regression (a CSV file in --data and its --target column)",
+            "classification", "regression");
         var target = new Option<string?>("--target") { Description = "With --task regression: the CSV column to fit; every other column is a feature" };
-        var testFraction = new Option<double>("--test-fraction") { Description = "With --task regression: the share of rows held out for testing, drawn by --seed", DefaultValueFactory = _ => 0.2 };
-        testFraction.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (!(v > 0 && v < 1)) r.AddError($"--test-fraction must lie strictly between 0 and 1, got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
-        var optimizer = new Option<string>("--optimizer") { Description = "adam, adamw or sgd", DefaultValueFactory = _ => "adam" };
-        optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd");
+        var testFraction = OptionValues.Real("--test-fraction", "With --task regression: the share of rows held out for testing, drawn by --seed", 0.2,
+            v => v is > 0 and < 1, "a fraction strictly between 0 and 1");
+        var optimizer = OptionValues.Choice("--optimizer", "adam, adamw or sgd", OptimizerFactory.Names);
         var hidden = CommonOptions.Hidden("128,64");
         var activation = CommonOptions.ActivationChoice();
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and shuffling", DefaultValueFactory = _ => 1 };
+        var seed = OptionValues.Unsigned("--seed", "Seed for initialisation and shuffling", 1);
         var save = new Option<string>("--save") { Description = "Where to write the checkpoint (safetensors: weights, optimizer state, position)", DefaultValueFactory = _ => "mnist-mlp.safetensors" };
         var init = new Option<string?>("--init") { Description = "Start from the weights in this checkpoint instead of a fresh initialisation" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint, exactly where it stopped" };
+        var allowNonFinite = CheckpointOptions.AllowNonFinite();
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "Keep the data set's order" };
-        var maxSteps = CommonOptions.Positive(new Option<int>("--max-steps") { Description = "Stop after this many optimizer steps", DefaultValueFactory = _ => int.MaxValue });
-        var saveEvery = CommonOptions.NonNegative(new Option<int>("--save-every") { Description = "Also write the checkpoint every N epochs (0: only at the end)", DefaultValueFactory = _ => 0 });
-        var keep = CommonOptions.NonNegative(new Option<int>("--keep") { Description = "With --save-every: keep the last K numbered copies (NAME.epoch-K.safetensors)", DefaultValueFactory = _ => 3 });
+        var maxSteps = OptionValues.Whole("--max-steps", "Stop after this many optimizer steps", int.MaxValue, 1);
+        var saveEvery = OptionValues.Whole("--save-every", "Also write the checkpoint every N epochs (0: only at the end)", 0, 0, CliLimits.Epochs);
+        var keep = OptionValues.Whole("--keep", "With --save-every: keep the last K numbered copies (NAME.epoch-K.safetensors)", 3, 0, CliLimits.Keep);
         var plot = new Option<string?>("--plot") { Description = "Write loss and test-accuracy curves to this PNG" };
         var json = CommonOptions.Json();
         var continueOnNan = new Option<bool>("--continue-on-nan") { Description = "Keep training when the loss becomes NaN or infinite (default: stop, keeping the last good checkpoint)" };
@@ -69,19 +56,12 @@ internal static class TrainCommand
             Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.dll train --distributed ...): " +
                 "each rank takes --batch-size samples of every step; CPU (and emulator) ranks average gradients over MPI, GPU ranks (cuda:LOCAL_RANK) over NCCL",
         };
-        var collectiveTimeout = new Option<double>("--collective-timeout")
-        {
-            Description = "With --distributed: seconds a rank waits for the others in a collective before it ends the job", DefaultValueFactory = _ => 600,
-        };
-        collectiveTimeout.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (!(v > 0) || v > TimeSpan.MaxValue.TotalSeconds) r.AddError($"--collective-timeout must be a positive number of seconds, got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
+        var collectiveTimeout = OptionValues.Real("--collective-timeout", "With --distributed: seconds a rank waits for the others in a collective before it ends the job", 600,
+            v => v > 0 && v <= TimeSpan.MaxValue.TotalSeconds, "a positive number of seconds");
 
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
-            data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, noShuffle, maxSteps,
+            data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, allowNonFinite, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs, precision, distributed, collectiveTimeout,
         };
         command.SetAction(r =>
@@ -99,6 +79,7 @@ internal static class TrainCommand
                 r.GetValue(resume), r.GetValue(saveEvery), r.GetValue(keep), r.GetValue(plot), r.GetValue(continueOnNan))
             {
                 UseGraphs = !r.GetValue(noGraphs),
+                AllowNonFinite = r.GetValue(allowNonFinite),
                 Schedule = r.GetValue(schedule) is { } text ? LRScheduleSpec.Parse(text) : null,
                 ClipGradNorm = r.GetValue(clipNorm),
                 ClipGradValue = r.GetValue(clipValue),
@@ -180,15 +161,5 @@ internal static class TrainCommand
         if (Directory.Exists(given)) throw new CliException($"--data: '{given}' is a directory; --task regression reads a CSV file");
         if (!File.Exists(given)) throw new CliException($"--data: file '{given}' does not exist (--task regression reads a CSV file)");
         return given;
-    }
-
-    private static Option<double?> PositiveReal(Option<double?> option)
-    {
-        option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double?>() is { } v && (!(v > 0) || double.IsInfinity(v)))
-                r.AddError($"{option.Name} must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
-        });
-        return option;
     }
 }

@@ -43,6 +43,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             throw new CliException($"--resume: the checkpoint's model maps {spec.Inputs} inputs to {spec.Classes} outputs but the data have " +
                 $"{data.Inputs} features and {data.Outputs} targets", CliApp.RunError);
         spec = spec with { Inputs = data.Inputs, Classes = data.Outputs };
+        if (Mlp.CheckWidths([spec.Inputs, .. spec.Hidden, spec.Classes], spec.LayerNorm) is { } tooLarge)
+            throw new CliException($"--hidden {string.Join(",", spec.Hidden)}: {tooLarge}");
 
         var generator = new Generator(s.Seed);
         using var model = spec.Create(generator, s.Device);
@@ -52,16 +54,17 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         int firstEpoch = 1;
         if (resumeFile is not null)
         {
-            var position = TrainingCheckpoint.Load(resumeFile, model, optimizer, scheduler);
+            var position = TrainingCheckpoint.Load(resumeFile, model, optimizer, scheduler, s.AllowNonFinite);
+            // Compared before adding one, and --epochs is at most CliLimits.Epochs, so the loop's counter cannot wrap.
+            if (position.EpochsCompleted >= s.Epochs)
+                throw new CliException($"--epochs {s.Epochs}: '{s.Resume}' has already completed {position.EpochsCompleted} epochs; --epochs counts the total, so ask for more");
             generator.SetState(position.GeneratorState);
             history.AddRange(position.History);
             firstEpoch = position.EpochsCompleted + 1;
-            if (firstEpoch > s.Epochs)
-                throw new CliException($"--epochs {s.Epochs}: '{s.Resume}' has already completed {position.EpochsCompleted} epochs; --epochs counts the total, so ask for more");
         }
         else if (s.Init is not null)
         {
-            ModelCheckpoint.Load(model, SafetensorsReader.Read(s.Init));
+            ModelCheckpoint.Load(model, SafetensorsReader.Read(s.Init), s.AllowNonFinite);
         }
         var (trainLoader, testLoader) = data.Loaders(s, generator, group);
         using var disposeTrain = trainLoader;
@@ -153,8 +156,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     /// </summary>
     private void CheckResumedRanks(SafetensorsFile file, string path)
     {
-        int saved = file.Metadata.TryGetValue(TrainSettings.WorldSizeKey, out string? text)
-            && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1;
+        int saved = TrainSettings.ReadWorldSize(file);
         int ranks = group?.WorldSize ?? 1;
         if (saved != ranks)
             throw new CliException($"--resume: '{path}' was trained by {saved} rank{(saved == 1 ? "" : "s")} and this run has {ranks}; every step's " +

@@ -45,6 +45,9 @@ internal sealed record TrainSettings(
     /// <summary>Whether a LayerNorm sits between each hidden Linear and its activation (--layer-norm).</summary>
     public bool LayerNorm { get; init; }
 
+    /// <summary>Load weights and optimizer state holding NaN or infinity (--allow-nonfinite) instead of refusing them.</summary>
+    public bool AllowNonFinite { get; init; }
+
     /// <summary>The bound on each gradient element (--clip-grad-value); null: none.</summary>
     public double? ClipGradValue { get; init; }
 
@@ -85,13 +88,13 @@ internal sealed record TrainSettings(
         T Parse<T>(string name, Func<string, (bool, T)> parse)
         {
             var (ok, value) = parse(Get(name));
-            return ok ? value : throw new CheckpointFormatException(file.Source, $"metadata {Key + name} '{Get(name)}' cannot be read");
+            return ok ? value : throw new CheckpointFormatException(file.Source, $"metadata {Key + name} {OptionValues.Quote(Get(name))} cannot be read");
         }
         var resumed = this with
         {
-            Optimizer = Get("optimizer"),
-            LearningRate = Parse("lr", t => (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0, v)),
-            BatchSize = Parse("batch_size", t => (int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0, v)),
+            Optimizer = Parse("optimizer", t => (OptimizerFactory.Names.Contains(t), t)),
+            LearningRate = Parse("lr", t => (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v), v)),
+            BatchSize = Parse("batch_size", t => (int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v is > 0 and <= CliLimits.BatchSize, v)),
             Seed = Parse("seed", t => (ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var v), v)),
             Shuffle = Parse("shuffle", t => (t is "true" or "false", t == "true")),
             Hidden = spec.Hidden.ToArray(),
@@ -101,9 +104,11 @@ internal sealed record TrainSettings(
             Schedule = file.Metadata.TryGetValue(Key + "lr_schedule", out string? schedule) ? ReadSchedule(file, schedule) : null,
             ClipGradNorm = Optional("clip_grad_norm"),
             ClipGradValue = Optional("clip_grad_value"),
-            Task = file.Metadata.GetValueOrDefault(TaskKey) == "regression" ? Training.TrainingTask.Regression : Training.TrainingTask.Classification,
+            Task = ReadTask(file),
             Target = file.Metadata.GetValueOrDefault(TargetKey),
-            TestFraction = Optional("test_fraction") ?? 0.2,
+            TestFraction = Optional("test_fraction") is { } fraction
+                ? fraction < 1 ? fraction : throw new CheckpointFormatException(file.Source, $"metadata {Key}test_fraction {fraction} is not below 1")
+                : 0.2,
         };
         Conflict(given, "--optimizer", Optimizer, resumed.Optimizer);
         Conflict(given, "--lr", LearningRate, resumed.LearningRate);
@@ -122,6 +127,22 @@ internal sealed record TrainSettings(
         Conflict(given, "--test-fraction", TestFraction, resumed.TestFraction);
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
+    }
+
+    /// <summary>The task a checkpoint was trained for: absent (a classifier saved before tasks existed), or one of the two.</summary>
+    public static Training.TrainingTask ReadTask(SafetensorsFile file) => file.Metadata.GetValueOrDefault(TaskKey) switch
+    {
+        null or "classification" => Training.TrainingTask.Classification,
+        "regression" => Training.TrainingTask.Regression,
+        var other => throw new CheckpointFormatException(file.Source, $"metadata {TaskKey} {OptionValues.Quote(other)} is neither classification nor regression"),
+    };
+
+    /// <summary>The number of ranks that trained a checkpoint: absent means one; anything but a whole number from 1 up is refused.</summary>
+    public static int ReadWorldSize(SafetensorsFile file)
+    {
+        if (!file.Metadata.TryGetValue(WorldSizeKey, out string? text)) return 1;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n
+            : throw new CheckpointFormatException(file.Source, $"metadata {WorldSizeKey} {OptionValues.Quote(text)} is not a number of ranks (1 or more)");
     }
 
     private static string Text(double? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "none";

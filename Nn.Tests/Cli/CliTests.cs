@@ -29,8 +29,8 @@ public class CliTests
         Assert.That(predict.Output.Split('\n').Take(28).All(line => line.Length == 56), "28 rows of 28 two-character pixels");
     }
 
-    [TestCase("train", "--batch-size", "-3", "--batch-size must be a positive integer")]
-    [TestCase("train", "--hidden", "128,x", "--hidden must be positive widths")]
+    [TestCase("train", "--batch-size", "-3", "--batch-size must be a whole number from 1 to 65,536, got '-3'")]
+    [TestCase("train", "--hidden", "128,x", "--hidden must be up to 63 positive widths")]
     [TestCase("train", "--optimizer", "adagrad", "adagrad")]
     [TestCase("train", "--lr", "0", "--lr must be a positive number")]
     [TestCase("train", "--epoks", "3", "--epoks")]
@@ -44,17 +44,22 @@ public class CliTests
     [TestCase("train", "--lr-schedule", "step:3@2,cosine:4@2,exponential:0.9", "milestones must be increasing")]
     [TestCase("train", "--clip-grad-norm", "0", "--clip-grad-norm must be a positive number")]
     [TestCase("train", "--clip-grad-value", "-1", "--clip-grad-value must be a positive number")]
-    [TestCase("train", "--dropout", "1", "--dropout must be a probability in [0, 1), got 1")]
-    [TestCase("train", "--dropout", "-0.5", "--dropout must be a probability in [0, 1), got -0.5")]
-    [TestCase("train", "--save-every", "-1", "--save-every must be zero or a positive integer")]
-    [TestCase("train", "--keep", "-2", "--keep must be zero or a positive integer")]
+    [TestCase("train", "--dropout", "1", "--dropout must be a probability in [0, 1), got '1'")]
+    [TestCase("train", "--dropout", "-0.5", "--dropout must be a probability in [0, 1), got '-0.5'")]
+    [TestCase("train", "--save-every", "-1", "--save-every must be a whole number from 0 to 1,000,000, got '-1'")]
+    [TestCase("train", "--keep", "-2", "--keep must be a whole number from 0 to 10,000, got '-2'")]
     [TestCase("train", "--plot", "/nonexistent/dir/p.png", "--plot: directory '/nonexistent/dir'")]
+    [TestCase("train", "--plot", "/tmp", "--plot: '/tmp' is a directory")]
+    [TestCase("train", "--save", "/tmp", "--save: '/tmp' is a directory")]
+    [TestCase("train", "--save", "/proc/x.safetensors", "--save: cannot create a file in '/proc'")]
+    [TestCase("train", "--save", "/sys/x", "--save: cannot create a file in '/sys'")]
+    [TestCase("train", "--save", "", "--save: the path is empty")]
     [TestCase("playground", "--data", "moons", "moons")]
     [TestCase("playground", "--noise", "1.5", "--noise must be from 0 to 1")]
     [TestCase("playground", "--train-ratio", "1", "--train-ratio must be between 0 and 1")]
-    [TestCase("playground", "--hidden", "4,,4", "--hidden must be positive widths")]
+    [TestCase("playground", "--hidden", "4,,4", "--hidden must be up to 63 positive widths")]
     [TestCase("export", "--checkpoint", "x.safetensors", "--onnx")]
-    [TestCase("predict", "--count", "0", "--count must be a positive integer")]
+    [TestCase("predict", "--count", "0", "--count must be a whole number from 1 to 1,000, got '0'")]
     public void BadArguments_GiveOneClearLineAndExitCode2(string command, string option, string value, string expected)
     {
         var result = Run(command, option, value);

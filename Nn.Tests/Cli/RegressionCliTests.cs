@@ -65,7 +65,7 @@ public class RegressionCliTests
     [TestCase("--target target", "--target needs --task regression")]
     [TestCase("--task regression --target target --data DIR", "is a directory")]
     [TestCase("--task regression --target price --data CSV", "no column 'price'; the header has x1, x2, target, x3")]
-    [TestCase("--task regression --target target --data CSV --test-fraction 1", "--test-fraction must lie strictly between 0 and 1")]
+    [TestCase("--task regression --target target --data CSV --test-fraction 1", "--test-fraction must be a fraction strictly between 0 and 1, got '1'")]
     [TestCase("--task regression --target target --data CSV --plot p.png", "--plot draws a classifier's loss and test accuracy")]
     public void BadArguments_AreNamed(string arguments, string message)
     {
