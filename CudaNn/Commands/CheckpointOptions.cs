@@ -21,6 +21,14 @@ internal static class CheckpointOptions
         Description = "Load weights (and optimizer state) that hold NaN or infinity; by default such a checkpoint is refused, naming the first bad value",
     };
 
+    /// <summary>Test images of another size than the model's inputs are refused, naming the checkpoint and the images file.</summary>
+    public static void CheckInputs(MlpSpec spec, string checkpoint, string directory, Data.MnistDataSet test)
+    {
+        if (test.ImageSize != spec.Inputs)
+            throw new CliException($"--checkpoint: '{checkpoint}' takes {spec.Inputs} inputs but the test images in " +
+                $"'{test.ImagesPath ?? directory}' have {test.Rows}x{test.Cols} = {test.ImageSize} pixels", CliApp.RunError);
+    }
+
     /// <summary>
     /// Rebuilds the MLP a checkpoint describes and loads its weights. The metadata, and the tensors' names and shapes, are
     /// checked before the model is built, so a file cannot make it allocate more than its own tensors hold.

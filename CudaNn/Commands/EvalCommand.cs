@@ -24,6 +24,7 @@ internal static class EvalCommand
             using (model)
             {
                 var test = MnistDataSet.Load(dir, MnistSplit.Test);
+                CheckpointOptions.CheckInputs(spec, r.GetValue(checkpoint)!, dir, test);
                 using var loader = DataLoader.FromMnist(test, r.GetValue(batchSize), device: dev);
                 var result = Trainer.Evaluate(model, loader);
                 output.WriteLine($"CudaNn eval: {spec} from {r.GetValue(checkpoint)} on {dir} ({test.Count} test), device {dev.Name}");

@@ -27,16 +27,16 @@ internal static class PredictCommand
         command.SetAction(r =>
         {
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
-            var test = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Test);
+            string dir = CommonOptions.ResolveData(r.GetValue(data));
+            var test = MnistDataSet.Load(dir, MnistSplit.Test);
             int i = r.GetValue(index);
             if (i < 0 || i >= test.Count) throw new CliException($"--index: {i} is outside the {test.Count} test images (0 to {test.Count - 1})");
-            var (model, _) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
-            if (r.GetValue(grid) is { } gridPath)
-            {
-                using (model) return DrawGrid(output, model, test, i, Math.Min(r.GetValue(count), test.Count - i), gridPath, dev);
-            }
+            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
             using (model)
             {
+                CheckpointOptions.CheckInputs(spec, r.GetValue(checkpoint)!, dir, test);
+                if (r.GetValue(grid) is { } gridPath)
+                    return DrawGrid(output, model, test, i, Math.Min(r.GetValue(count), test.Count - i), gridPath, dev);
                 using var one = DataLoader.FromMnist(Subset(test, i), 1, device: dev);
                 var (x, _) = one.First();
                 var prediction = Prediction.Predict(model, x)[0];

@@ -33,7 +33,10 @@ internal sealed class RunData
     public static RunData Load(TrainSettings s, bool resuming)
     {
         if (s.Task == TrainingTask.Classification)
-            return new RunData(MnistDataSet.Load(s.DataDirectory, MnistSplit.Train), MnistDataSet.Load(s.DataDirectory, MnistSplit.Test));
+        {
+            var (train, test) = MnistDataSet.LoadSplits(s.DataDirectory);
+            return new RunData(train, test);
+        }
         if (!File.Exists(s.DataDirectory))
             throw new CliException(resuming
                 ? $"--resume: the checkpoint is a regression of column '{s.Target}'; give its CSV file: --task regression --target {s.Target} --data FILE.csv"

@@ -72,7 +72,7 @@ public class IdxReaderTests
             yield return new TestCaseData("rank200" + ext, With(Valid(), 3, 200), "declares 200 dimensions");
             yield return new TestCaseData("dim0" + ext, With(Valid(), 11, 0), "dimension 1 of 3 is 0");
             yield return new TestCaseData("negdim" + ext, With(Valid(), 4, 0x80), "dimension 0 of 3 is 2147483651");
-            yield return new TestCaseData("huge" + ext, Huge(), "dimensions 65536 x 65536 already exceed");
+            yield return new TestCaseData("huge" + ext, Huge(), "dimensions 65536 x 65536 declare 4,294,967,296 data bytes, more than the 1,073,741,824 an IDX file may hold");
             yield return new TestCaseData("tiny" + ext, new byte[] { 0, 0 }, "only 2 bytes");
             yield return new TestCaseData("header" + ext, Valid()[..10], "truncated in the header");
             yield return new TestCaseData("short" + ext, Valid()[..^1], "truncated: its header declares 3 x 2 x 2 = 12 data bytes, but only 11");
@@ -89,6 +89,24 @@ public class IdxReaderTests
 
     // One data byte under a header claiming 2^23 - 1: far more than a tiny gzip file can expand to.
     static byte[] ClaimsEightMegabytes() => [0, 0, 8, 1, 0, 0x7F, 0xFF, 0xFF, 0];
+
+    [Test]
+    public void AGzipClaimingGigabytes_IsRefusedFromItsHeaderBeforeInflating()
+    {
+        // 2.5 million 28x28 images (1.96 GB) declared in front of 2 MB of incompressible bytes: a 2 MB gzip file could
+        // expand to that much, so only the limit on declared data stops it before a gigabyte buffer is filled.
+        var tail = new byte[2 << 20];
+        new Random(20261207).NextBytes(tail);
+        byte[] header = [0, 0, 8, 3, .. BigEndian(2_500_000), .. BigEndian(28), .. BigEndian(28)];
+        using var dir = new TempDirectory();
+        string path = dir.Write("train-images-idx3-ubyte.gz", [.. header, .. tail]);
+        Assert.That(new FileInfo(path).Length * 1032, Is.GreaterThan(2_500_000L * 784), "the file's size alone does not rule it out");
+
+        var e = Assert.Throws<IdxFormatException>(() => IdxReader.Read(path));
+        Assert.That(e!.Message, Does.Contain("dimensions 2500000 x 28 x 28 declare 1,960,000,000 data bytes, more than the 1,073,741,824 an IDX file may hold"));
+    }
+
+    static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     [TestCaseSource(nameof(BadFiles))]
     public void Read_BadFile_ThrowsNamingFileAndProblem(string name, byte[] contents, string problem)

@@ -60,6 +60,20 @@ public class MnistDataSetTests
     }
 
     [Test]
+    public void LoadSplits_ImagesOfAnotherSizeInTheTestSplit_NameBothFiles()
+    {
+        using var dir = new TempDirectory();
+        IdxWriter.Write(dir.File("train-images-idx3-ubyte"), [2, 2, 2], new byte[8]);
+        IdxWriter.Write(dir.File("train-labels-idx1-ubyte"), [2], [1, 2]);
+        IdxWriter.Write(dir.File("t10k-images-idx3-ubyte"), [2, 3, 3], new byte[18]);
+        IdxWriter.Write(dir.File("t10k-labels-idx1-ubyte"), [2], [1, 2]);
+
+        var e = Assert.Throws<IdxFormatException>(() => MnistDataSet.LoadSplits(dir.Path));
+        Assert.That(e!.Message, Is.EqualTo($"IDX file '{dir.File("t10k-images-idx3-ubyte")}': holds 3x3 images but training images file " +
+            $"'{dir.File("train-images-idx3-ubyte")}' holds 2x2; one model cannot take both"));
+    }
+
+    [Test]
     public void Load_CountMismatch_NamesBothFiles()
     {
         using var dir = new TempDirectory();

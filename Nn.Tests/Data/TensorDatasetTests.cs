@@ -34,12 +34,40 @@ public class TensorDatasetTests
     [TestCase("a,b\n", "a", "no rows after the header")]
     [TestCase("", "a", "the file is empty")]
     [TestCase("a\n1\n", "a", "there are no features")]
+    [TestCase("x1,y,x2,x1\n1,2,3,4\n", "y", "houses.csv: columns 1 and 4 are both named 'x1'; each column needs its own name")]
+    [TestCase("x, y ,y\n1,2,3\n", "x", "houses.csv: columns 2 and 3 are both named 'y'")]
     public void Csv_BadFile_IsReportedWithWhereAndWhat(string text, string target, string message)
     {
         using var dir = new TempDirectory();
         string path = dir.File("houses.csv");
         File.WriteAllText(path, text);
         Assert.That(Assert.Throws<FormatException>(() => TensorDataset.FromCsv(path, target))!.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void Csv_TooManyColumns_IsRefusedFromTheHeader()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("wide.csv");
+        File.WriteAllText(path, string.Join(",", Enumerable.Range(0, 20_000).Select(i => $"c{i}")) + "\n");
+        var e = Assert.Throws<FormatException>(() => TensorDataset.FromCsv(path, "c0"));
+        Assert.That(e!.Message, Is.EqualTo($"{path}: the header has 20,000 columns, more than the 10,000 a CSV file may have"));
+    }
+
+    [Test]
+    public void Csv_AHugeLine_IsRefusedAfterTheLimit_AndQuotedShort()
+    {
+        // 16 MB without a line break: read whole, it would be quoted whole in the message about the missing column.
+        using var dir = new TempDirectory();
+        string path = dir.File("one-line.csv");
+        File.WriteAllText(path, new string('a', 16 << 20));
+        var e = Assert.Throws<FormatException>(() => TensorDataset.FromCsv(path, "target"));
+        Assert.That(e!.Message, Is.EqualTo($"{path}:1: the line is longer than the 1,048,576 characters a CSV line may have"));
+
+        // Within the limits, a long header is still quoted short when the target is not in it.
+        File.WriteAllText(path, string.Join(",", Enumerable.Range(0, 5_000).Select(i => $"column{i}")) + "\n1\n");
+        e = Assert.Throws<FormatException>(() => TensorDataset.FromCsv(path, "target"));
+        Assert.That(e!.Message, Does.Contain("the header has column0, column1, ").And.Contain("... (").And.Length.LessThan(400));
     }
 
     [Test]

@@ -17,6 +17,13 @@ public static class IdxReader
     /// <summary>More dimensions than this are rejected; MNIST uses 1 (labels) and 3 (images).</summary>
     public const int MaxDimensions = 8;
 
+    /// <summary>
+    /// The most data bytes an IDX file may declare: 1 GiB, twenty times MNIST's 60,000 training digits (47 MB) and more
+    /// than EMNIST's largest split. The header is checked before anything is read or inflated, so a small gzip file
+    /// claiming gigabytes of zeros is refused without decompressing it.
+    /// </summary>
+    public const long MaxDataBytes = 1L << 30;
+
     // Deflate cannot expand input by more than about 1032:1, so a gzip file's size bounds
     // what it may claim to hold before a single data byte is read.
     const long MaxGzipExpansion = 1032;
@@ -143,10 +150,10 @@ public static class IdxReader
             if (d == 0 || d > int.MaxValue)
                 throw new IdxFormatException(path, $"dimension {i} of {rank} is {d}; every dimension must be between 1 and {int.MaxValue}");
             dims[i] = (int)d;
-            // Checked against the array limit at every step, so the product cannot overflow a long.
+            // Checked against the limit at every step, so the product cannot overflow a long.
             length *= d;
-            if (length > Array.MaxLength)
-                throw new IdxFormatException(path, $"dimensions {Shape(dims[..(i + 1)])} already exceed the {Array.MaxLength} bytes one array can hold");
+            if (length > MaxDataBytes)
+                throw new IdxFormatException(path, $"dimensions {Shape(dims[..(i + 1)])} declare {length:N0} data bytes, more than the {MaxDataBytes:N0} an IDX file may hold");
         }
         return (dims, length, 4 + raw.Length);
     }

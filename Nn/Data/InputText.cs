@@ -8,4 +8,8 @@ internal static class InputText
     /// <summary><paramref name="text"/> in quotes, cut to <see cref="QuoteLimit"/> characters with its full length said.</summary>
     public static string Quote(string text) =>
         text.Length <= QuoteLimit ? $"'{text}'" : $"'{text[..QuoteLimit]}...' ({text.Length:N0} characters)";
+
+    /// <summary><paramref name="text"/> cut to <see cref="QuoteLimit"/> characters, without quotes.</summary>
+    public static string Shorten(string text) =>
+        text.Length <= QuoteLimit ? text : $"{text[..QuoteLimit]}... ({text.Length:N0} characters)";
 }

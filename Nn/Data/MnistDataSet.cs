@@ -49,6 +49,9 @@ public sealed class MnistDataSet
     /// <summary>Pixels per image, Rows * Cols (784 for MNIST).</summary>
     public int ImageSize => Rows * Cols;
 
+    /// <summary>The images file these were read from, for messages; null for a set made in memory.</summary>
+    public string? ImagesPath { get; init; }
+
     /// <summary>The pixels of image <paramref name="index"/>.</summary>
     public ReadOnlySpan<byte> Image(int index) => Images.AsSpan(index * ImageSize, ImageSize);
 
@@ -60,6 +63,22 @@ public sealed class MnistDataSet
     {
         var (images, labels) = MnistFiles.Find(directory, split);
         return FromFiles(images, labels);
+    }
+
+    /// <summary>
+    /// Loads the training and the test split of <paramref name="directory"/>. Images of one size in one split and of
+    /// another in the other are refused at once, naming both files, since one model cannot take both.
+    /// </summary>
+    public static (MnistDataSet Train, MnistDataSet Test) LoadSplits(string directory)
+    {
+        var (trainImages, trainLabels) = MnistFiles.Find(directory, MnistSplit.Train);
+        var (testImages, testLabels) = MnistFiles.Find(directory, MnistSplit.Test);
+        var train = FromFiles(trainImages, trainLabels);
+        var test = FromFiles(testImages, testLabels);
+        if (train.Rows != test.Rows || train.Cols != test.Cols)
+            throw new IdxFormatException(testImages,
+                $"holds {test.Rows}x{test.Cols} images but training images file '{trainImages}' holds {train.Rows}x{train.Cols}; one model cannot take both");
+        return (train, test);
     }
 
     /// <summary>Loads a split of the data set shipped with CudaNn (see <see cref="DefaultData.Locate()"/>).</summary>
@@ -83,7 +102,7 @@ public sealed class MnistDataSet
         int bad = FirstLabelOutOfRange(labels.Data);
         if (bad >= 0)
             throw new IdxFormatException(labelsPath, $"label {labels.Data[bad]} at index {bad} is outside 0..{ClassCount - 1}");
-        return new MnistDataSet(images.Data, labels.Data, images.Dimensions[1], images.Dimensions[2]);
+        return new MnistDataSet(images.Data, labels.Data, images.Dimensions[1], images.Dimensions[2]) { ImagesPath = imagesPath };
     }
 
     static int FirstLabelOutOfRange(byte[] labels) => labels.AsSpan().IndexOfAnyExceptInRange((byte)0, (byte)(ClassCount - 1));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace CudaNn.Data;
 
@@ -48,44 +49,59 @@ public sealed class TensorDataset
     /// <summary>Float32 for regression targets, Int32 for class labels.</summary>
     public DType TargetType { get; }
 
+    /// <summary>The most columns a CSV file may have (features and target).</summary>
+    public const int MaxCsvColumns = 10_000;
+
+    /// <summary>The longest line a CSV file may have, in characters (1 MiB): a file with no line breaks is refused after reading that much.</summary>
+    public const int MaxCsvLineLength = 1 << 20;
+
+    /// <summary>The most numbers a CSV file may hold in all (2^28, 1 GiB as float32).</summary>
+    public const long MaxCsvValues = 1L << 28;
+
     /// <summary>
     /// A CSV file with a header row: <paramref name="targetColumn"/> (by name) becomes the targets, every other column a
     /// feature. Targets are float [M, 1] for regression, or int32 class labels [M] with <paramref name="labels"/>. Numbers
-    /// are read in the invariant culture; a bad cell is reported with its line and column.
+    /// are read in the invariant culture; a bad cell is reported with its line and column. Column names must differ, and
+    /// the file must keep within <see cref="MaxCsvColumns"/>, <see cref="MaxCsvLineLength"/> and <see cref="MaxCsvValues"/>;
+    /// messages quote at most 200 characters of it.
     /// </summary>
     public static TensorDataset FromCsv(string path, string targetColumn, bool labels = false)
     {
         ArgumentNullException.ThrowIfNull(targetColumn);
         if (!File.Exists(path)) throw new FileNotFoundException($"CSV file '{path}' does not exist", path);
         using var reader = new StreamReader(path);
-        string header = reader.ReadLine() ?? throw new FormatException($"{path}: the file is empty; expected a header row");
-        string[] names = header.Split(',').Select(n => n.Trim()).ToArray();
+        var buffer = new StringBuilder();
+        string header = ReadLine(reader, buffer, path, 1) ?? throw new FormatException($"{path}: the file is empty; expected a header row");
+        string[] names = Columns(header, path);
         int target = Array.IndexOf(names, targetColumn);
-        if (target < 0) throw new FormatException($"{path}: no column '{targetColumn}'; the header has {string.Join(", ", names)}");
+        if (target < 0)
+            throw new FormatException($"{path}: no column {InputText.Quote(targetColumn)}; the header has {InputText.Shorten(string.Join(", ", names))}");
         if (names.Length < 2) throw new FormatException($"{path}: only the target column; there are no features");
         var features = new List<float>();
         var targets = new List<float>();
         var classes = new List<int>();
         int line = 1;
-        for (string? text; (text = reader.ReadLine()) is not null;)
+        for (string? text; (text = ReadLine(reader, buffer, path, line + 1)) is not null;)
         {
             line++;
             if (text.Trim().Length == 0) continue;
             string[] cells = text.Split(',');
             if (cells.Length != names.Length)
                 throw new FormatException($"{path}:{line}: {cells.Length} cells where the header has {names.Length}");
+            if ((long)(features.Count + targets.Count + classes.Count) + cells.Length > MaxCsvValues)
+                throw new FormatException($"{path}:{line}: more than the {MaxCsvValues:N0} numbers a CSV file may hold");
             for (int c = 0; c < cells.Length; c++)
             {
                 string cell = cells[c].Trim();
                 if (c == target && labels)
                 {
                     if (!int.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0)
-                        throw new FormatException($"{path}:{line}: column '{names[c]}' holds '{cell}', not a class label (an integer, 0 or above)");
+                        throw new FormatException($"{path}:{line}: column {InputText.Quote(names[c])} holds {InputText.Quote(cell)}, not a class label (an integer, 0 or above)");
                     classes.Add(label);
                     continue;
                 }
                 if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) || !float.IsFinite(value))
-                    throw new FormatException($"{path}:{line}: column '{names[c]}' holds '{cell}', not a finite number");
+                    throw new FormatException($"{path}:{line}: column {InputText.Quote(names[c])} holds {InputText.Quote(cell)}, not a finite number");
                 (c == target ? targets : features).Add(value);
             }
         }
@@ -95,6 +111,34 @@ public sealed class TensorDataset
         return labels
             ? new TensorDataset(features.ToArray(), featureShape, classes.ToArray())
             : new TensorDataset(features.ToArray(), featureShape, targets.ToArray(), [count, 1]);
+    }
+
+    /// <summary>The header's column names, at most <see cref="MaxCsvColumns"/>, no two alike.</summary>
+    private static string[] Columns(string header, string path)
+    {
+        int count = header.Count(c => c == ',') + 1;
+        if (count > MaxCsvColumns)
+            throw new FormatException($"{path}: the header has {count:N0} columns, more than the {MaxCsvColumns:N0} a CSV file may have");
+        string[] names = header.Split(',').Select(n => n.Trim()).ToArray();
+        var first = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < names.Length; c++)
+            if (!first.TryAdd(names[c], c))
+                throw new FormatException($"{path}: columns {first[names[c]] + 1} and {c + 1} are both named {InputText.Quote(names[c])}; each column needs its own name");
+        return names;
+    }
+
+    /// <summary>The next line without its end (\n or \r\n), or null at the end; a line past <see cref="MaxCsvLineLength"/> is refused as soon as it is.</summary>
+    private static string? ReadLine(StreamReader reader, StringBuilder buffer, string path, int line)
+    {
+        buffer.Clear();
+        for (int c; (c = reader.Read()) >= 0;)
+        {
+            if (c == '\n') return buffer.Length > 0 && buffer[^1] == '\r' ? buffer.ToString(0, buffer.Length - 1) : buffer.ToString();
+            if (buffer.Length == MaxCsvLineLength)
+                throw new FormatException($"{path}:{line}: the line is longer than the {MaxCsvLineLength:N0} characters a CSV line may have");
+            buffer.Append((char)c);
+        }
+        return buffer.Length > 0 ? buffer.ToString() : null;
     }
 
     /// <summary>
