@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using CudaNn.Data;
 using CudaNn.Distributed;
 using CudaNn.Training;
@@ -17,18 +18,34 @@ internal sealed class RunData
     private readonly MnistDataSet? _mnistTrain, _mnistTest;
     private readonly TensorDataset? _rowsTrain, _rowsTest;
 
-    private RunData(MnistDataSet train, MnistDataSet test) =>
+    private RunData(MnistDataSet train, MnistDataSet test)
+    {
         (_mnistTrain, _mnistTest, Inputs, Outputs, TrainCount, Description) = (train, test, train.ImageSize, MnistDataSet.ClassCount, train.Count,
             $"{train.Count} train, {test.Count} test");
+        _fingerprint = new(() =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var bytes in new[] { train.Images, train.Labels, test.Images, test.Labels }) hash.AppendData(bytes);
+            return $"{Description}, {train.Rows}x{train.Cols} images, sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())}";
+        });
+    }
 
-    private RunData(TensorDataset train, TensorDataset test, string target) =>
+    private RunData(TensorDataset train, TensorDataset test, string target, string file)
+    {
         (_rowsTrain, _rowsTest, Inputs, Outputs, TrainCount, Description) = (train, test, train.FeatureShape[1], train.TargetShape[1], train.Count,
             $"{train.Count} train rows, {test.Count} test rows, target '{target}'");
+        _fingerprint = new(() => $"{train.Count + test.Count} rows of {train.FeatureShape[1] + 1} columns, sha256 {RankAgreement.FileDigest(file)}");
+    }
+
+    private readonly Lazy<string> _fingerprint;
 
     public int Inputs { get; }
     public int Outputs { get; }
     public int TrainCount { get; }
     public string Description { get; }
+
+    /// <summary>The data's sizes and a SHA-256 of its contents, which every rank of a job must share; computed when first asked.</summary>
+    public string Fingerprint => _fingerprint.Value;
 
     public static RunData Load(TrainSettings s, bool resuming)
     {
@@ -45,7 +62,7 @@ internal sealed class RunData
         {
             var rows = TensorDataset.FromCsv(s.DataDirectory, s.Target!);
             var (train, test) = rows.Split(s.TestFraction, new Generator(s.Seed ^ SplitStream));
-            return new RunData(train, test, s.Target!);
+            return new RunData(train, test, s.Target!, s.DataDirectory);
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {

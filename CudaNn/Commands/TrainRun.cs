@@ -39,6 +39,12 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             CheckResumedRanks(resumeFile, s.Resume!);
         }
         var data = RunData.Load(s, resumeFile is not null);
+        if (group is { WorldSize: > 1 } && RankAgreement.Check(group, SharedSettings(s, data)) is { } disagreement)
+        {
+            // Every rank returns here, so the job ends without a collective left waiting; rank 0 alone says why.
+            if (disagreement.Length > 0) context.Error.WriteLine($"error: {disagreement}");
+            return CliApp.UsageError;
+        }
         if (resumeFile is not null && (spec.Inputs != data.Inputs || spec.Classes != data.Outputs))
             throw new CliException($"--resume: the checkpoint's model maps {spec.Inputs} inputs to {spec.Classes} outputs but the data have " +
                 $"{data.Inputs} features and {data.Outputs} targets", CliApp.RunError);
@@ -151,8 +157,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     }
 
     /// <summary>
-    /// A resumed job needs as many ranks as wrote the checkpoint (their number is part of every step's batch), and every
-    /// rank must have read the same file: rank 0's SHA-256 of it is compared with each rank's own.
+    /// A resumed job needs as many ranks as wrote the checkpoint (their number is part of every step's batch); that every
+    /// rank read the same file is checked with the rest of the run's settings (<see cref="RankAgreement"/>).
     /// </summary>
     private void CheckResumedRanks(SafetensorsFile file, string path)
     {
@@ -161,12 +167,31 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         if (saved != ranks)
             throw new CliException($"--resume: '{path}' was trained by {saved} rank{(saved == 1 ? "" : "s")} and this run has {ranks}; every step's " +
                 $"batch spans the ranks, so resume with {(saved == 1 ? "a single process" : $"mpirun -np {saved} ... --distributed")}", CliApp.RunError);
-        if (group is null) return;
-        byte[] digest = System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path));
-        int[] own = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(digest).ToArray();
-        using var shared = Tensor.FromArray(own, [own.Length], group.Device);
-        group.Broadcast(shared, root: 0);
-        if (!shared.ToArray<int>().AsSpan().SequenceEqual(own))
-            throw new CliException($"--resume: rank {group.Rank}'s '{path}' differs from rank 0's; every rank must resume from the same checkpoint", CliApp.RunError);
+    }
+
+    /// <summary>
+    /// Everything about a run that every rank of a job must share, as (option, value): the model, optimizer and
+    /// hyperparameters, batch size, epochs, seed, schedule, precision, the checkpoints it starts from (by SHA-256) and the
+    /// data (sizes and SHA-256). Not the device, output paths or --json, which may differ per rank.
+    /// </summary>
+    private static List<(string Field, string Value)> SharedSettings(TrainSettings s, RunData data)
+    {
+        static string R(double? v) => v?.ToString("R", CultureInfo.InvariantCulture) ?? "none";
+        static string B(bool v) => v ? "yes" : "no";
+        string precision = s.Device is Backends.Cuda.GpuDevice gpu ? gpu.Precision.ToString().ToLowerInvariant() : "fp32";
+        return
+        [
+            ("--task", s.Task.ToString().ToLowerInvariant()), ("--target", s.Target ?? "none"), ("--test-fraction", R(s.TestFraction)),
+            ("--hidden", string.Join(",", s.Hidden)), ("--activation", s.Activation.ToString().ToLowerInvariant()), ("--layer-norm", B(s.LayerNorm)),
+            ("--dropout", R(s.Dropout)), ("--optimizer", s.Optimizer), ("--lr", R(s.LearningRate)), ("--lr-schedule", s.Schedule?.ToString() ?? "none"),
+            ("--clip-grad-norm", R(s.ClipGradNorm)), ("--clip-grad-value", R(s.ClipGradValue)),
+            ("--batch-size", s.BatchSize.ToString(CultureInfo.InvariantCulture)), ("--epochs", s.Epochs.ToString(CultureInfo.InvariantCulture)),
+            ("--max-steps", s.MaxSteps.ToString(CultureInfo.InvariantCulture)), ("--seed", s.Seed.ToString(CultureInfo.InvariantCulture)),
+            ("--no-shuffle", B(!s.Shuffle)), ("--precision", precision), ("--no-graphs", B(!s.UseGraphs)), ("--continue-on-nan", B(s.ContinueOnNan)),
+            ("--allow-nonfinite", B(s.AllowNonFinite)),
+            ("--resume", s.Resume is null ? "none" : "sha256 " + RankAgreement.FileDigest(s.Resume)),
+            ("--init", s.Init is null ? "none" : "sha256 " + RankAgreement.FileDigest(s.Init)),
+            ("--data", data.Fingerprint),
+        ];
     }
 }

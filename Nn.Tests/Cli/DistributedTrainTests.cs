@@ -134,6 +134,67 @@ public class DistributedTrainTests
         Assert.That(worst, Is.LessThanOrEqualTo(tolerance));
     }
 
+    // Each rank 1 differs from rank 0 in one setting. Before the check, a different --lr, --seed or same-sized data trained
+    // with exit code 0; --batch-size, --hidden and the data's size ended in MPI_ERR_TRUNCATE, --optimizer and --epochs in a
+    // collective timeout that did not name the cause.
+    [TestCase("--lr 0.01", "rank 1's --lr is '0.01' but rank 0's is '0.001'")]
+    [TestCase("--seed 8", "rank 1's --seed is '8' but rank 0's is '7'")]
+    [TestCase("--batch-size 8", "rank 1's --batch-size is '8' but rank 0's is '16'")]
+    [TestCase("--hidden 12", "rank 1's --hidden is '12' but rank 0's is '16'")]
+    [TestCase("--optimizer sgd", "rank 1's --optimizer is 'sgd' but rank 0's is 'adam'")]
+    [TestCase("--epochs 3", "rank 1's --epochs is '3' but rank 0's is '2'")]
+    [TestCase("OTHER-DIGITS", "rank 1's --data is '64 train, 20 test, 28x28 images, sha256 ")]
+    [TestCase("MORE-DIGITS", "rank 1's --data is '96 train, 20 test, 28x28 images, sha256 ")]
+    public void RanksGivenDifferentRuns_StopAtStartUp_NamingTheSettingAndBothValues(string rank1, string expected)
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 64, 20);
+        // The same number of digits as rank 0's, from further into the shipped set, or more of them.
+        string other = rank1 == "OTHER-DIGITS" ? Shifted(dir, 64, 20) : rank1 == "MORE-DIGITS" ? SmallMnist(dir, 96, 20) : data;
+        var settings = new Dictionary<string, string>
+        {
+            ["--hidden"] = "16", ["--seed"] = "7", ["--batch-size"] = "16", ["--epochs"] = "2", ["--optimizer"] = "adam", ["--lr"] = "0.001", ["--device"] = "cpu",
+        };
+        string Line(IReadOnlyDictionary<string, string> options) => string.Join(" ", options.Select(o => $"{o.Key} {o.Value}"));
+        var changed = new Dictionary<string, string>(settings);
+        if (!rank1.Contains("DIGITS")) changed[rank1.Split(' ')[0]] = rank1.Split(' ')[1];
+        string rank0 = $"--data {data} {Line(settings)} --save {dir.File("w.safetensors")}";
+        string rank1Line = $"--data {other} {Line(changed)} --save {dir.File("v.safetensors")}";
+        var (code, output) = MpiJob.RunEach([$"train --distributed --collective-timeout 60 {rank0}", $"train --distributed --collective-timeout 60 {rank1Line}"]);
+        Assert.That(code, Is.Not.Zero, output);
+        Assert.That(output, Does.Contain($"error: {expected}"));
+        Assert.That(output, Does.Contain("every rank of a job must be given the same run"));
+        Assert.That(output, Does.Not.Contain("Epoch 1/").And.Not.Contain("MPI_ERR_TRUNCATE").And.Not.Contain("timed out"));
+        Assert.That(output.Split("same run").Length - 1, Is.EqualTo(1), "one message");
+        Assert.That(File.Exists(dir.File("w.safetensors")) || File.Exists(dir.File("v.safetensors")), Is.False, "nothing trained, nothing written");
+    }
+
+    [Test]
+    public void RanksMayDifferInOutputPathsAndJson()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 64, 20);
+        string common = $"train --distributed --data {data} --hidden 8 --epochs 1 --batch-size 16 --device cpu";
+        var (code, output) = MpiJob.RunEach([$"{common} --save {dir.File("w.safetensors")} --json", $"{common} --save {dir.File("v.safetensors")}"]);
+        Assert.That(code, Is.Zero, output);
+        Assert.That(File.Exists(dir.File("w.safetensors")), "rank 0 writes its --save");
+    }
+
+    /// <summary>A directory of <paramref name="train"/> and <paramref name="test"/> shipped digits taken after the first 1,000 of each split.</summary>
+    private static string Shifted(TempDirectory dir, int train, int test)
+    {
+        string path = dir.File("shifted");
+        Directory.CreateDirectory(path);
+        foreach (var (split, prefix, count) in new[] { (CudaNn.Data.MnistSplit.Train, "train", train), (CudaNn.Data.MnistSplit.Test, "t10k", test) })
+        {
+            var digits = CudaNn.Data.MnistDataSet.LoadDefault(split);
+            CudaNn.Data.IdxWriter.Write(Path.Combine(path, $"{prefix}-images-idx3-ubyte"), [count, digits.Rows, digits.Cols],
+                digits.Images.AsSpan(1000 * digits.ImageSize, count * digits.ImageSize));
+            CudaNn.Data.IdxWriter.Write(Path.Combine(path, $"{prefix}-labels-idx1-ubyte"), [count], digits.Labels.AsSpan(1000, count));
+        }
+        return path;
+    }
+
     [Test]
     public void DistributedWithoutALauncher_TrainsAsASingleRankWithANote()
     {

@@ -18,19 +18,20 @@ internal sealed partial class MpiJob : IDisposable
     private readonly StringBuilder _output = new();
     private readonly string _marker = Guid.NewGuid().ToString("N");
 
-    private MpiJob(string mpirun, int ranks, string arguments)
+    /// <summary>Starts one rank per entry of <paramref name="perRank"/>, each with its own CudaNn command line (mpirun's "A : B" form).</summary>
+    private MpiJob(string mpirun, IReadOnlyList<(int Ranks, string Arguments)> perRank)
     {
         string cli = Path.Combine(Path.GetDirectoryName(typeof(CliApp).Assembly.Location)!, "CudaNn.dll");
         Assert.That(File.Exists(cli), $"{cli} is built beside the tests");
         // --allow-run-as-root: CI runs as root; --oversubscribe: more ranks than cores is fine for a test.
-        var start = new ProcessStartInfo(mpirun,
-            $"--allow-run-as-root --oversubscribe -np {ranks} -x {MarkerVariable}={_marker} dotnet {cli} {arguments}")
+        string apps = string.Join(" : ", perRank.Select(p => $"-np {p.Ranks} -x {MarkerVariable}={_marker} dotnet {cli} {p.Arguments}"));
+        var start = new ProcessStartInfo(mpirun, $"--allow-run-as-root --oversubscribe {apps}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        TestContext.Out.WriteLine($"$ mpirun -np {ranks} dotnet CudaNn.dll {arguments}");
+        TestContext.Out.WriteLine("$ mpirun " + string.Join(" : ", perRank.Select(p => $"-np {p.Ranks} dotnet CudaNn.dll {p.Arguments}")));
         _mpirun = Process.Start(start)!;
         _mpirun.OutputDataReceived += (_, e) => Append(e.Data);
         _mpirun.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -39,7 +40,15 @@ internal sealed partial class MpiJob : IDisposable
     }
 
     /// <summary>Starts <paramref name="arguments"/> (a CudaNn command line) on <paramref name="ranks"/> ranks.</summary>
-    public static MpiJob Start(int ranks, string arguments) => new(Requirements.Mpirun(), ranks, arguments);
+    public static MpiJob Start(int ranks, string arguments) => new(Requirements.Mpirun(), [(ranks, arguments)]);
+
+    /// <summary>Runs a job whose rank r gets <paramref name="perRank"/>[r] as its command line, to its end; as <see cref="Run"/>.</summary>
+    public static (int Code, string Output) RunEach(IReadOnlyList<string> perRank, TimeSpan? deadline = null)
+    {
+        using var job = new MpiJob(Requirements.Mpirun(), perRank.Select(a => (1, a)).ToList());
+        int code = job.WaitForExit(deadline ?? TimeSpan.FromMinutes(2));
+        return (code, job.Output);
+    }
 
     /// <summary>Runs a job to its end (at most <paramref name="deadline"/>) and returns mpirun's exit code and all output.</summary>
     public static (int Code, string Output) Run(int ranks, string arguments, TimeSpan? deadline = null)
