@@ -22,6 +22,9 @@ internal sealed class LRScheduleSpec
     public const string Grammar = "step:SIZE[:GAMMA], multistep:M1/M2/..[:GAMMA], exponential:GAMMA, cosine:T_MAX[:ETA_MIN], " +
                                   "linear[:START[:END[:ITERS]]] or constant[:FACTOR[:ITERS]]; several in sequence as A@EPOCH,B";
 
+    /// <summary>The most schedules one --lr-schedule may chain.</summary>
+    public const int MaxParts = 100;
+
     private readonly (string Text, Func<Optimizer, LRScheduler> Create)[] _parts;
     private readonly int[] _milestones;
 
@@ -31,6 +34,8 @@ internal sealed class LRScheduleSpec
     /// <exception cref="CliException">The text does not follow the grammar, or a value is out of range (the message names which).</exception>
     public static LRScheduleSpec Parse(string text)
     {
+        int count = text.Count(c => c == ',') + 1;
+        if (count > MaxParts) throw Error(text, $"{count} schedules in sequence is more than the {MaxParts} allowed");
         var items = text.Split(',');
         var parts = new List<(string, Func<Optimizer, LRScheduler>)>();
         var milestones = new List<int>();
@@ -40,13 +45,13 @@ internal sealed class LRScheduleSpec
             if (i < items.Length - 1)
             {
                 int at = item.LastIndexOf('@');
-                if (at < 0) throw Error(text, $"'{item}' is followed by another schedule, so it needs '@EPOCH' to say where it ends");
+                if (at < 0) throw Error(text, $"{OptionValues.Quote(item)} is followed by another schedule, so it needs '@EPOCH' to say where it ends");
                 milestones.Add(Integer(text, item[(at + 1)..], "the epoch after '@'"));
                 item = item[..at];
             }
             else if (item.Contains('@'))
             {
-                throw Error(text, $"'{item}' is the last schedule; '@EPOCH' ends a schedule that another follows");
+                throw Error(text, $"{OptionValues.Quote(item)} is the last schedule; '@EPOCH' ends a schedule that another follows");
             }
             parts.Add((item, Part(text, item)));
         }
@@ -83,7 +88,7 @@ internal sealed class LRScheduleSpec
         int Count(int least, int most)
         {
             if (args.Length < least || args.Length > most)
-                throw Error(text, $"'{item}': {name} takes {(least == most ? $"{least}" : $"{least} to {most}")} value{(most == 1 ? "" : "s")} after '{name}', got {args.Length}");
+                throw Error(text, $"{OptionValues.Quote(item)}: {name} takes {(least == most ? $"{least}" : $"{least} to {most}")} value{(most == 1 ? "" : "s")} after '{name}', got {args.Length}");
             return args.Length;
         }
         double Real(int index, double fallback) => index < args.Length ? Number(text, args[index], $"{name}'s value {index + 1}") : fallback;
@@ -132,20 +137,20 @@ internal sealed class LRScheduleSpec
                 return o => new ConstantLR(o, factor, iters);
             }
             default:
-                throw Error(text, $"unknown schedule '{name}'");
+                throw Error(text, $"unknown schedule {OptionValues.Quote(name)}");
         }
     }
 
     private static double Number(string text, string value, string what) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
             ? v
-            : throw Error(text, $"{what} '{value}' is not a number");
+            : throw Error(text, $"{what} {OptionValues.Quote(value)} is not a number");
 
     private static int Integer(string text, string value, string what) =>
         int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v)
             ? v
-            : throw Error(text, $"{what} '{value}' is not a whole number");
+            : throw Error(text, $"{what} {OptionValues.Quote(value)} is not a whole number");
 
     private static CliException Error(string text, string problem) =>
-        new($"--lr-schedule '{text}': {problem}. Expected {Grammar}");
+        new($"--lr-schedule {OptionValues.Quote(text)}: {problem}. Expected {Grammar}");
 }

@@ -20,9 +20,22 @@ internal static class TrainCommand
         var batchSize = CommonOptions.BatchSize(64);
         var epochs = OptionValues.Whole("--epochs", "Total passes over the training set (with --resume: including those already done)", 5, 1, CliLimits.Epochs);
         var lr = OptionValues.Real("--lr", "Learning rate", 1e-3, OptionValues.IsPositive, "a positive number");
-        var schedule = new Option<string?>("--lr-schedule")
+        var schedule = new Option<LRScheduleSpec?>("--lr-schedule")
         {
-            Description = "Learning-rate schedule, stepped after each epoch: " + LRScheduleSpec.Grammar + " (e.g. linear:0.1:1:2@2,cosine:3)",
+            Description = "Learning-rate schedule, stepped after each epoch: " + LRScheduleSpec.Grammar +
+                $" (e.g. linear:0.1:1:2@2,cosine:3; at most {LRScheduleSpec.MaxParts} in sequence)",
+            CustomParser = r =>
+            {
+                try
+                {
+                    return LRScheduleSpec.Parse(string.Join(" ", r.Tokens.Select(t => t.Value)));
+                }
+                catch (CliException e)
+                {
+                    r.AddError(e.Message);
+                    return null;
+                }
+            },
         };
         var clipNorm = OptionValues.OptionalReal("--clip-grad-norm", "Scale each step's gradients so their total 2-norm is at most this (clip_grad_norm_)", OptionValues.IsPositive, "a positive number");
         var clipValue = OptionValues.OptionalReal("--clip-grad-value", "Clamp each gradient element to [-X, X] every step (clip_grad_value_)", OptionValues.IsPositive, "a positive number");
@@ -80,7 +93,7 @@ internal static class TrainCommand
             {
                 UseGraphs = !r.GetValue(noGraphs),
                 AllowNonFinite = r.GetValue(allowNonFinite),
-                Schedule = r.GetValue(schedule) is { } text ? LRScheduleSpec.Parse(text) : null,
+                Schedule = r.GetValue(schedule),
                 ClipGradNorm = r.GetValue(clipNorm),
                 ClipGradValue = r.GetValue(clipValue),
                 Dropout = r.GetValue(dropout),

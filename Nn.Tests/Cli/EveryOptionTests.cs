@@ -98,6 +98,20 @@ public class EveryOptionTests
         Assert.That(run.Error.Length, Is.LessThan(400));
     }
 
+    [Test]
+    public void AHugeSchedule_IsRefusedWhileParsing_AndQuotedShort()
+    {
+        var chained = CliRunner.Run("train", "--lr-schedule", string.Concat(Enumerable.Repeat("step:1@1,", 100_000)) + "cosine:1");
+        Assert.That(chained.Code, Is.EqualTo(CliApp.UsageError));
+        Assert.That(chained.Error, Does.Contain("(900,008 characters): 100001 schedules in sequence is more than the 100 allowed"));
+        Assert.That(chained.Error.Length, Is.LessThan(1000));
+
+        var digits = CliRunner.Run("train", "--lr-schedule", "step:" + new string('9', 100_000));
+        Assert.That(digits.Code, Is.EqualTo(CliApp.UsageError));
+        Assert.That(digits.Error, Does.Contain("step's value 1 '9999").And.Contain("(100,000 characters) is not a whole number"));
+        Assert.That(digits.Error.Length, Is.LessThan(1000));
+    }
+
     [TestCase("train")]
     [TestCase("playground")]
     public void TooManyParameters_IsAUsageErrorBeforeAnyWork(string command)
