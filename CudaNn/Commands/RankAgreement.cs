@@ -10,7 +10,7 @@ namespace CudaNn.Cli.Commands;
 /// given another learning rate, seed or data trains garbage quietly, and one given another batch size, model, optimizer or
 /// number of epochs fails later in a collective that cannot say why. Rank 0 sends its settings to every rank as text;
 /// the lowest rank that differs sends its own back, and rank 0 names the first field that differs with both values.
-/// What may differ per rank (the device, output paths, --json) is not part of the settings.
+/// What may differ per rank (the device, what rank 0 alone writes, --json, --collective-timeout) is not part of the settings.
 /// </summary>
 internal static class RankAgreement
 {
@@ -35,7 +35,7 @@ internal static class RankAgreement
             string otherValue = other.GetValueOrDefault(field, "(none)");
             if (otherValue != value)
                 return $"rank {rank}'s {field} is {OptionValues.Quote(otherValue)} but rank 0's is {OptionValues.Quote(value)}; " +
-                    "every rank of a job must be given the same run (only --device, output paths and --json may differ)";
+                    "every rank of a job must be given the same run (only --device, --save, --plot, --save-every, --keep, --json and --collective-timeout may differ)";
         }
         return $"rank {rank}'s settings differ from rank 0's";
     }

@@ -172,7 +172,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     /// <summary>
     /// Everything about a run that every rank of a job must share, as (option, value): the model, optimizer and
     /// hyperparameters, batch size, epochs, seed, schedule, precision, the checkpoints it starts from (by SHA-256) and the
-    /// data (sizes and SHA-256). Not the device, output paths or --json, which may differ per rank.
+    /// data (sizes and SHA-256). Not the device, what rank 0 alone writes (--save, --plot, --save-every, --keep), --json or
+    /// --collective-timeout, which may differ per rank.
     /// </summary>
     private static List<(string Field, string Value)> SharedSettings(TrainSettings s, RunData data)
     {
