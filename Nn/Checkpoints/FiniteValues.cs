@@ -5,6 +5,24 @@ namespace CudaNn.Checkpoints;
 /// <summary>Refuses a tensor read from a file that holds a NaN or an infinity, naming it and the first such element's position.</summary>
 internal static class FiniteValues
 {
+    /// <summary>
+    /// The tensor <paramref name="name"/> as a host tensor of <paramref name="like"/>'s shape and dtype (float32 or float64),
+    /// its shape checked, and its values checked finite unless <paramref name="allowNonFinite"/>.
+    /// </summary>
+    public static Tensor Read(SafetensorsFile file, string name, Tensor like, bool allowNonFinite)
+    {
+        long[] shape = like.Shape.ToArray().Select(d => (long)d).ToArray();
+        if (like.DType == DType.Float64)
+        {
+            double[] doubles = file.GetDoubles(name, shape);
+            if (!allowNonFinite) Check<double>(file.Source, name, shape, doubles);
+            return Tensor.FromArray(doubles, like.Shape);
+        }
+        float[] floats = file.GetFloats(name, shape);
+        if (!allowNonFinite) Check<float>(file.Source, name, shape, floats);
+        return Tensor.FromArray(floats, like.Shape);
+    }
+
     /// <summary>Throws <see cref="CheckpointFormatException"/> ("fc1.weight holds NaN at [3, 17]") at the first non-finite value.</summary>
     public static void Check<T>(string source, string name, IReadOnlyList<long> shape, ReadOnlySpan<T> values) where T : IFloatingPointIeee754<T>
     {

@@ -41,22 +41,7 @@ public static class ModelCheckpoint
         var values = new List<Tensor>();
         try
         {
-            foreach (var (name, p) in named)
-            {
-                long[] shape = p.Shape.ToArray().Select(d => (long)d).ToArray();
-                if (p.Value.DType == DType.Float64)
-                {
-                    double[] doubles = file.GetDoubles(name, shape);
-                    if (!allowNonFinite) FiniteValues.Check<double>(file.Source, name, shape, doubles);
-                    values.Add(Tensor.FromArray(doubles, p.Shape));
-                }
-                else
-                {
-                    float[] floats = file.GetFloats(name, shape);
-                    if (!allowNonFinite) FiniteValues.Check<float>(file.Source, name, shape, floats);
-                    values.Add(Tensor.FromArray(floats, p.Shape));
-                }
-            }
+            foreach (var (name, p) in named) values.Add(FiniteValues.Read(file, name, p.Value, allowNonFinite));
         }
         catch
         {

@@ -146,7 +146,7 @@ public static class TrainingCheckpoint
         if (!present.SetEquals(expected))
             throw new CheckpointFormatException(file.Source,
                 $"optimizer state [{string.Join(", ", present.Order())}] does not match {current}'s [{string.Join(", ", expected.Order())}]");
-        var values = buffers.ToDictionary(b => b.Key, b => ReadState(file, StatePrefix + b.Key, b.Value, allowNonFinite));
+        var values = buffers.ToDictionary(b => b.Key, b => FiniteValues.Read(file, StatePrefix + b.Key, b.Value, allowNonFinite));
         // Checkpoints written before the learning rate was saved ran at the rate they were made with.
         var groups = optimizer.Groups;
         double[]? rates = PerGroup(file, LearningRateName, groups.Count);
@@ -178,21 +178,6 @@ public static class TrainingCheckpoint
         {
             foreach (var t in values.Values) t.Dispose();
         }
-    }
-
-    /// <summary>An optimizer state buffer from the file, as a host tensor of <paramref name="like"/>'s dtype, checked finite unless allowed.</summary>
-    private static Tensor ReadState(SafetensorsFile file, string name, Tensor like, bool allowNonFinite)
-    {
-        long[] shape = [like.Numel];
-        if (like.DType == DType.Float64)
-        {
-            double[] doubles = file.GetDoubles(name, shape);
-            if (!allowNonFinite) FiniteValues.Check<double>(file.Source, name, shape, doubles);
-            return Tensor.FromArray(doubles, [checked((int)like.Numel)]);
-        }
-        float[] floats = file.GetFloats(name, shape);
-        if (!allowNonFinite) FiniteValues.Check<float>(file.Source, name, shape, floats);
-        return Tensor.FromArray(floats, [checked((int)like.Numel)]);
     }
 
     /// <summary>
