@@ -43,31 +43,29 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
     }
 
     /// <summary>
-    /// Per batch size of the seed MLP: "graph" and "eager" as the trainer runs them by default (see
-    /// <see cref="GpuDevice.FusedMlpMaxRows"/> and <see cref="GpuDevice.GemmEpilogues"/>), then each path forced, which
-    /// is how those settings are chosen: "graph, fused", "graph, cuBLAS layers", "graph, epilogues" (cuBLASLt), and
+    /// Per batch size of the seed MLP: "graph" and "eager" as the trainer runs them with the device's plan
+    /// (<see cref="GpuDevice.Plan"/>), then each plan pinned, which is how a plan is chosen: "graph, fused", "graph,
+    /// cuBLAS layers", "graph, epilogues" (cuBLASLt), and
     /// "graph, TF32" and "graph, BF16" with the GEMMs on tensor cores (<see cref="GpuDevice.Precision"/>). Then the wide
     /// MLP at its batch sizes, by cuBLAS layers and epilogues in each precision.
     /// </summary>
     public IReadOnlyList<StepTiming> Run()
     {
         var rows = new List<StepTiming>();
-        int limit = device.FusedMlpMaxRows;
-        bool epilogues = device.GemmEpilogues;
+        var plan = device.Plan;
         try
         {
             foreach (int batch in options.BatchSizes)
             {
                 rows.Add(Measure(MlpSpec.Default, batch, graphs: true));
                 rows.Add(Measure(MlpSpec.Default, batch, graphs: false));
-                device.FusedMlpMaxRows = int.MaxValue;
+                device.Plan = StepPlan.Fused;
                 rows.Add(Measure(MlpSpec.Default, batch, graphs: true) with { Mode = "graph, fused" });
-                device.FusedMlpMaxRows = 0;
-                device.GemmEpilogues = false;
+                device.Plan = StepPlan.Layers;
                 rows.Add(Measure(MlpSpec.Default, batch, graphs: true) with { Mode = "graph, cuBLAS layers" });
-                device.GemmEpilogues = true;
+                device.Plan = StepPlan.Epilogues;
                 rows.Add(Measure(MlpSpec.Default, batch, graphs: true) with { Mode = "graph, epilogues" });
-                (device.FusedMlpMaxRows, device.GemmEpilogues) = (limit, epilogues);
+                device.Plan = plan;
                 device.Precision = Precision.TF32;
                 rows.Add(Measure(MlpSpec.Default, batch, graphs: true) with { Mode = "graph, TF32" });
                 device.Precision = Precision.BF16;
@@ -79,15 +77,15 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
                 {
                     device.Precision = precision;
                     string suffix = precision == Precision.FP32 ? "" : $", {precision}";
-                    device.GemmEpilogues = false;
+                    device.Plan = StepPlan.Layers;
                     rows.Add(Measure(Wide, batch, graphs: true) with { Mode = "graph, cuBLAS layers" + suffix });
-                    device.GemmEpilogues = true;
+                    device.Plan = StepPlan.Epilogues;
                     rows.Add(Measure(Wide, batch, graphs: true) with { Mode = "graph, epilogues" + suffix });
                 }
         }
         finally
         {
-            (device.FusedMlpMaxRows, device.GemmEpilogues) = (limit, epilogues);
+            device.Plan = plan;
             device.Precision = Precision.FP32;
         }
         return rows;

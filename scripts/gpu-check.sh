@@ -161,7 +161,7 @@ if ! $emulator && grep -qiE 'not found|not available|unavailable|could not' "$st
     [ -n "$extra" ] && export LD_LIBRARY_PATH=$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
-for mode in "" --fused-mlp --gemm-epilogues "--precision tf32" "--precision bf16"; do
+for mode in "" "--plan fused" "--plan epilogues" "--precision tf32" "--precision bf16"; do
     run_step "CudaNn verify --device $device $mode" 150 "$dotnet" "$app/CudaNn.dll" verify --device "$device" $mode
     add_summary "verify ($device${mode:+, ${mode#--}})" "$( [ $step_rc = 0 ] && echo "pass: $(tail -1 "$step_log")" || echo "FAIL (exit $step_rc): $(grep -m1 -iE 'fail|error' "$step_log" | cut -c1-100)")"
 done

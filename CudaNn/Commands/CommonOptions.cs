@@ -23,6 +23,33 @@ internal static class CommonOptions
         "fp32 (the default), tf32 or bf16: on a GPU (or the emulator), GEMMs on tensor cores with inputs rounded to TF32 (10 mantissa bits) or bfloat16 (7), float32 everywhere else",
         "fp32", "tf32", "bf16");
 
+    public static Option<string> Plan() => OptionValues.Choice("--plan",
+        "how an MLP's layers run on a GPU or the emulator: layers (the default; GEMMs and elementwise kernels), epilogues (cuBLASLt GEMMs whose epilogues add the bias, apply ReLU and sum the bias gradients) or fused (three kernels a step; FP32, at most 4 layers of 128 outputs)",
+        "layers", "epilogues", "fused");
+
+    /// <summary>
+    /// Sets a --plan on the device (epilogues and fused need a GPU or the emulator) until the returned object is disposed,
+    /// as <see cref="ApplyPrecision"/> does.
+    /// </summary>
+    public static IDisposable ApplyPlan(CudaNn.Device device, string plan, out Backends.StepPlan stepPlan)
+    {
+        stepPlan = plan switch { "epilogues" => Backends.StepPlan.Epilogues, "fused" => Backends.StepPlan.Fused, _ => Backends.StepPlan.Layers };
+        if (device is not Backends.Cuda.GpuDevice gpu)
+            return stepPlan == Backends.StepPlan.Layers ? new PlanScope(null, default)
+                : throw new CliException($"--plan {plan} runs on a GPU or the emulator; {device.Name} runs an MLP layer by layer");
+        var scope = new PlanScope(gpu, gpu.Plan);
+        gpu.Plan = stepPlan;
+        return scope;
+    }
+
+    private sealed class PlanScope(Backends.Cuda.GpuDevice? gpu, Backends.StepPlan previous) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (gpu is { IsDisposed: false }) gpu.Plan = previous;
+        }
+    }
+
     /// <summary>
     /// Sets a --precision on the device (TF32 and BF16 need a GPU or the emulator) until the returned object is disposed: a
     /// device is shared by the whole process, and the next command run in it starts from FP32 again.

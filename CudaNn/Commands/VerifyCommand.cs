@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using CudaNn.Backends;
 using CudaNn.Data;
+using CudaNn.Training;
 using CudaNn.Verification;
 
 namespace CudaNn.Cli.Commands;
@@ -13,31 +15,22 @@ internal static class VerifyCommand
         var device = CommonOptions.Device();
         var data = CommonOptions.Data();
         var precision = CommonOptions.Precision();
-        var fusedMlp = new Option<bool>("--fused-mlp") { Description = "On a GPU or the emulator, run the MLP as the fused kernels (see GpuDevice.FusedMlpMaxRows)" };
-        var gemmEpilogues = new Option<bool>("--gemm-epilogues") { Description = "On a GPU or the emulator, run the MLP's bias, ReLU and bias gradients in cuBLASLt GEMM epilogues (see GpuDevice.GemmEpilogues)" };
+        var plan = CommonOptions.Plan();
         var command = new Command("verify", "Compare a device (a GPU, the emulator or the fast cpu backend) with the reference backend: forward, loss, gradients, one Adam step, ten steps")
         {
-            device, data, fusedMlp, gemmEpilogues, precision,
+            device, data, plan, precision,
         };
         command.SetAction(r =>
         {
-            bool fused = r.GetValue(fusedMlp), epilogues = r.GetValue(gemmEpilogues);
-            if (fused && epilogues)
-                throw new CliException("--fused-mlp and --gemm-epilogues are two ways to run the MLP; choose one");
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
-            foreach (var (asked, option) in new[] { (fused, "--fused-mlp"), (epilogues, "--gemm-epilogues") })
-                if (asked && dev is not Backends.Cuda.GpuDevice)
-                    throw new CliException($"{option} needs a GPU or the emulator, not {dev.Name}");
-            if (dev is Backends.Cuda.GpuDevice gpu)
-            {
-                if (fused) gpu.FusedMlpMaxRows = int.MaxValue;
-                gpu.GemmEpilogues = epilogues;
-            }
+            using var planScope = CommonOptions.ApplyPlan(dev, r.GetValue(plan)!, out var stepPlan);
             using var precisionScope = CommonOptions.ApplyPrecision(dev, r.GetValue(precision)!);
             var train = MnistDataSet.Load(CommonOptions.ResolveData(r.GetValue(data)), MnistSplit.Train);
+            if (stepPlan.WhyNotFor(dev, [MlpSpec.Default.Inputs, .. MlpSpec.Default.Hidden, MlpSpec.Default.Classes]) is { } whyNot)
+                throw new CliException($"--plan {r.GetValue(plan)} does not apply here: {whyNot}");
             var rows = BackendComparison.Run(dev, train);
             output.WriteLine($"CudaNn verify: {dev.Name} against the reference backend, 784-128-64-10 relu, batch 64, Adam lr 1e-3" +
-                (fused ? ", fused MLP kernels" : "") + (epilogues ? ", cuBLASLt GEMM epilogues" : "") + (r.GetValue(precision) is "tf32" or "bf16" ? $", {r.GetValue(precision)!.ToUpperInvariant()} GEMMs" : ""));
+                (stepPlan == StepPlan.Fused ? ", fused MLP kernels" : stepPlan == StepPlan.Epilogues ? ", cuBLASLt GEMM epilogues" : "") + (r.GetValue(precision) is "tf32" or "bf16" ? $", {r.GetValue(precision)!.ToUpperInvariant()} GEMMs" : ""));
             output.WriteLine($"{"tensor",-28} {"max abs err",12} {"max rel err",12} {"l2 rel err",12} {"tolerance",12}  result  why");
             foreach (var row in rows)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,

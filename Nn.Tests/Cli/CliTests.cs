@@ -68,21 +68,23 @@ public class CliTests
         Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
     }
 
-    [TestCase("--fused-mlp")]
-    [TestCase("--gemm-epilogues")]
-    public void VerifyWithAGpuPath_OnTheCpu_SaysItNeedsAGpuOrTheEmulator(string option)
+    [TestCase("fused")]
+    [TestCase("epilogues")]
+    public void VerifyWithAGpuPlan_OnTheCpu_SaysItNeedsAGpuOrTheEmulator(string plan)
     {
-        var result = Run("verify", "--device", "cpu", option);
+        var result = Run("verify", "--device", "cpu", "--plan", plan);
         Assert.That(result.Code, Is.EqualTo(2));
-        Assert.That(result.Error, Does.Contain($"{option} needs a GPU or the emulator, not cpu"));
+        Assert.That(result.Error, Does.Contain($"--plan {plan} runs on a GPU or the emulator; cpu runs an MLP layer by layer"));
     }
 
     [Test]
-    public void VerifyWithBothGpuPaths_SaysToChooseOne()
+    public void VerifyWithAPlanThatDoesNotApply_SaysWhy()
     {
-        var result = Run("verify", "--device", "cpu", "--fused-mlp", "--gemm-epilogues");
+        var result = Run("verify", "--device", "emulator", "--plan", "fused", "--precision", "tf32");
+        if (result.Error.Contains("C++ compiler", StringComparison.Ordinal))
+            Requirements.SkipOrFail(Requirements.RequireEmulator, $"the host emulator cannot be built: {result.Error}");
         Assert.That(result.Code, Is.EqualTo(2));
-        Assert.That(result.Error, Does.Contain("choose one"));
+        Assert.That(result.Error, Does.Contain("--plan fused does not apply here: the fused MLP kernels compute in FP32, not TF32"));
     }
 
     [Test]

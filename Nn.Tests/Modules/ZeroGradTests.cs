@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Backends.Cuda;
 using CudaNn.Nn;
 using CudaNn.Optim;
@@ -35,17 +36,13 @@ public class ZeroGradTests(string device) : AnyDeviceFixture(device, DType.Float
         var gpu = Device as GpuDevice;
         try
         {
-            if (path == Path.FusedKernels) gpu!.FusedMlpMaxRows = int.MaxValue;
-            if (path == Path.GemmEpilogues) gpu!.GemmEpilogues = true;
+            if (path == Path.FusedKernels) gpu!.Plan = StepPlan.Fused;
+            if (path == Path.GemmEpilogues) gpu!.Plan = StepPlan.Epilogues;
             body();
         }
         finally
         {
-            if (gpu is not null)
-            {
-                gpu.FusedMlpMaxRows = 0;
-                gpu.GemmEpilogues = false;
-            }
+            if (gpu is not null) gpu.Plan = StepPlan.Layers;
         }
     }
 

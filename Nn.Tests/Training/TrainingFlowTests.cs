@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Backends.Cuda;
 using CudaNn.Data;
 using CudaNn.Nn;
@@ -47,8 +48,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
     {
         TestContext.Out.WriteLine($"seed {Seed}");
         var reference = Run(CudaNn.Device.Cpu, graphs: false);
-        Device.FusedMlpMaxRows = path == MlpPath.Fused ? int.MaxValue : 0;
-        Device.GemmEpilogues = path == MlpPath.Epilogues;
+        Device.Plan = path switch { MlpPath.Fused => StepPlan.Fused, MlpPath.Epilogues => StepPlan.Epilogues, _ => StepPlan.Layers };
         FlowResult actual;
         try
         {
@@ -56,8 +56,7 @@ public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
         }
         finally
         {
-            Device.FusedMlpMaxRows = 0;
-            Device.GemmEpilogues = false;
+            Device.Plan = StepPlan.Layers;
         }
 
         Assert.That(actual.Steps, Is.EqualTo(16L), "5 + 5 + 6 optimizer steps");

@@ -50,7 +50,7 @@ public abstract class Backend
     /// of dz when dbias is given (dbias = those sums when <paramref name="accumulate"/> is false). Here as those two
     /// operations; the CUDA backend does both in one pass where the slope comes from the output (identity, ReLU, sigmoid, tanh).
     /// </summary>
-    public virtual void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation, bool accumulate = true)
+    internal virtual void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation, bool accumulate = true)
     {
         if (activation != Activation.Identity) ActivationBackward(saved, dz, dz, activation);
         if (dbias is not null) BiasGradient(dz, dbias, accumulate);
@@ -120,7 +120,7 @@ public abstract class Backend
     /// Batch gather from a uint8 data set: x[b,d] = (images[indices[b], d] / 255 - mean) / std, y[b] = labels[indices[b]].
     /// images is uint8 [M,D], labels uint8 [M], indices int32 [B], x [B,D] of this dtype, y int32 [B].
     /// </summary>
-    public abstract void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std);
+    internal abstract void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std);
 
     /// <summary>
     /// destination[b] = source[indices[b]], whole rows (dimension 0) of any dtype the backend stores (float32 and int32 on
@@ -128,73 +128,4 @@ public abstract class Backend
     /// An index outside [0, M) fills its row with NaN (floats) or -1 (int32).
     /// </summary>
     public abstract void GatherRows(Tensor source, Tensor indices, Tensor destination);
-
-    /// <summary>
-    /// The forward of a stack of Linear layers with their activations (a multilayer perceptron):
-    /// layers[l].Output = act_l(a_l · W_lᵀ + b_l), with a_0 = x [N, layers[0].In] and a_l = layers[l - 1].Output.
-    /// This runs each layer as a GEMM and a bias/activation pass, exactly as the layers themselves do; a backend may
-    /// override it with fewer launches (the CUDA backend fuses small stacks into one).
-    /// </summary>
-    public virtual void MlpForward(Tensor x, ReadOnlySpan<MlpLayer> layers)
-    {
-        BackendChecks.Mlp(this, x, layers, backward: false);
-        var input = x;
-        foreach (var layer in layers)
-        {
-            Gemm(false, true, 1.0, input, layer.Weight, 0.0, layer.Output);
-            if (layer.Bias is not null || layer.Activation != Activation.Identity)
-                BiasActivationForward(layer.Output, layer.Bias, layer.Activation);
-            input = layer.Output;
-        }
-    }
-
-    /// <summary>
-    /// The shape of the int32 tensor in which <see cref="MlpForward"/> records where a ReLU layer of
-    /// <paramref name="features"/> outputs was positive over <paramref name="rows"/> rows, for <see cref="MlpBackward"/>
-    /// (<see cref="MlpLayer.ReluMask"/>); null when this backend reads the layer's output instead, as the base does.
-    /// </summary>
-    public virtual int[]? MlpReluMaskShape(int rows, int features) => null;
-
-    /// <summary>
-    /// The backward of <see cref="MlpForward"/> from gradOutput = dLoss/d(the last layer's Output): every layer's
-    /// PreActivationGrad dz_l = dLoss/d(a_l · W_lᵀ + b_l) (the last layer's may be gradOutput itself when its activation
-    /// is the identity), WeightGrad_l += dz_lᵀ · a_l, BiasGrad_l += the column sums of dz_l (both written, not added, for a
-    /// layer with <see cref="MlpLayer.OverwriteGrads"/>), and gradInput = dz_0 · W_0 when given. The same operations, in the
-    /// same order, as the layers' own Backward; a backend may fuse them.
-    /// </summary>
-    public virtual void MlpBackward(Tensor x, ReadOnlySpan<MlpLayer> layers, Tensor gradOutput, Tensor? gradInput)
-    {
-        BackendChecks.Mlp(this, x, layers, backward: true);
-        var last = layers[^1];
-        if (!ReferenceEquals(last.PreActivationGrad, gradOutput))
-            ActivationBackward(last.Output, gradOutput, last.PreActivationGrad!, last.Activation);
-        if (last.BiasGrad is not null) BiasGradient(last.PreActivationGrad!, last.BiasGrad, !last.OverwriteGrads);
-        for (int l = layers.Length - 1; l >= 0; l--)
-        {
-            var layer = layers[l];
-            var dz = layer.PreActivationGrad!;
-            Gemm(true, false, 1.0, dz, l == 0 ? x : layers[l - 1].Output, layer.OverwriteGrads ? 0.0 : 1.0, layer.WeightGrad!);
-            if (l > 0)
-            {
-                // The layer below: its output's gradient, then (one pass on a GPU) its activation's backward and bias gradient.
-                var below = layers[l - 1];
-                Gemm(false, false, 1.0, dz, layer.Weight, 0.0, below.PreActivationGrad!);
-                ActivationBiasBackward(below.Output, below.PreActivationGrad!, below.BiasGrad, below.Activation, !below.OverwriteGrads);
-            }
-            else if (gradInput is not null)
-            {
-                Gemm(false, false, 1.0, dz, layer.Weight, 0.0, gradInput);
-            }
-        }
-    }
 }
-
-/// <summary>
-/// One layer of <see cref="Backend.MlpForward"/>: its parameters and activation, where its output goes and, for
-/// <see cref="Backend.MlpBackward"/>, where dLoss/d(pre-activation) and the parameter gradients go, and whether those
-/// gradients were cleared by zero_grad (<paramref name="OverwriteGrads"/>: written, not added to). A ReLU layer has a
-/// <paramref name="ReluMask"/> shaped by <see cref="Backend.MlpReluMaskShape"/> when the backend asks for one.
-/// </summary>
-public readonly record struct MlpLayer(Tensor Weight, Tensor? Bias, Activation Activation, Tensor Output,
-    Tensor? PreActivationGrad = null, Tensor? WeightGrad = null, Tensor? BiasGrad = null, bool OverwriteGrads = false,
-    Tensor? ReluMask = null);

@@ -1,3 +1,4 @@
+using CudaNn.Backends.Plans;
 namespace CudaNn.Backends;
 
 /// <summary>Shape and device checks shared by every backend, so each failure reads the same everywhere.</summary>
@@ -186,7 +187,7 @@ internal static class BackendChecks
         if (step.Numel != 1) throw new ArgumentException($"{op}: step must hold one element, got {step}");
     }
 
-    /// <summary>Checks a stack for MlpForward/MlpBackward: shapes chain from x [N, In] through every layer, all on this backend.</summary>
+    /// <summary>Checks a stack for a plan's forward or backward: shapes chain from x [N, In] through every layer, all on this backend.</summary>
     public static void Mlp(Backend backend, Tensor x, ReadOnlySpan<MlpLayer> layers, bool backward)
     {
         const string op = "Mlp";

@@ -26,18 +26,6 @@ public abstract class ActivationModule : Module
         return Remember(y, input.RequiresGrad, Activation.BackwardReadsInput() ? input : y);
     }
 
-    /// <summary>
-    /// act(linear(input)) with the activation fused into the linear layer's bias pass; this module then only
-    /// remembers the output for its Backward, which is unchanged. Only for activations whose backward reads the output.
-    /// </summary>
-    internal Tensor ForwardAfter(Linear linear, Tensor input)
-    {
-        ThrowIfDisposed();
-        if (Activation.BackwardReadsInput()) throw new InvalidOperationException($"{Activation}'s backward needs its input, which a fused pass overwrites");
-        var y = linear.Forward(input, Activation);
-        return Remember(y, inputRequiresGrad: true, y);
-    }
-
     private Tensor Remember(Tensor y, bool inputRequiresGrad, Tensor saved)
     {
         bool grad = GradMode.IsEnabled;

@@ -39,10 +39,7 @@ public sealed class Linear : Module
         if (Bias is not null) yield return ("bias", Bias);
     }
 
-    public override Tensor Forward(Tensor input) => Forward(input, Activation.Identity);
-
-    /// <summary>y = act(x W^T + b), the activation applied in the bias pass (the GEMM epilogue) instead of a pass of its own.</summary>
-    internal Tensor Forward(Tensor input, Activation epilogue)
+    public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
         if (input.Rank != 2 || input.Shape[1] != InFeatures)
@@ -51,7 +48,7 @@ public sealed class Linear : Module
         var y = _outputs.Get([input.Shape[0], OutFeatures], w);
         // y[N, out] = x[N, in] * W[out, in]^T, then y += b
         w.Backend.Gemm(false, true, 1.0, input, w, 0.0, y);
-        if (Bias is not null || epilogue != Activation.Identity) w.Backend.BiasActivationForward(y, Bias?.Value, epilogue);
+        if (Bias is not null) w.Backend.BiasActivationForward(y, Bias.Value, Activation.Identity);
         bool grad = GradMode.IsEnabled;
         y.RequiresGrad = grad;
         _input = grad ? input : null;

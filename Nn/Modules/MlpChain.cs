@@ -1,13 +1,15 @@
 using CudaNn.Backends;
+using CudaNn.Backends.Plans;
 
 namespace CudaNn.Nn;
 
 /// <summary>
-/// A <see cref="Sequential"/> that is a plain stack of <see cref="Linear"/> layers, each followed by at most one
-/// activation module, run as one <see cref="Backend.MlpForward"/> and one <see cref="Backend.MlpBackward"/> instead of
-/// module by module. On the reference backend these are the layers' own operations in the layers' order, so the numbers
-/// are the same; on a GPU a small stack becomes three fused launches. It keeps its own buffers, per shape and grad
-/// mode as the layers do (<see cref="ShapeBuffers"/>): each layer's output and each layer's dLoss/d(pre-activation).
+/// A run of <see cref="Linear"/> layers in a <see cref="Sequential"/>, each followed by at most one activation module,
+/// run by one <see cref="MlpPlan"/> instead of module by module: the plan chosen for each forward
+/// (<see cref="MlpPlan.For"/>) runs its backward too. Its layers plan is the layers' own operations in the layers' order,
+/// so the numbers are the same; on a GPU the device's plan may run the stack as cuBLASLt epilogues or three fused
+/// launches. It keeps its own buffers, per shape and grad mode as the layers do (<see cref="ShapeBuffers"/>): each
+/// layer's output and each layer's dLoss/d(pre-activation).
 /// </summary>
 internal sealed class MlpChain
 {
@@ -19,6 +21,7 @@ internal sealed class MlpChain
     private readonly ShapeBuffers _gradInputs = new();
     private readonly MlpLayer[] _layers;
     private Tensor? _input;
+    private MlpPlan _plan = LayersPlan.Instance;
     private bool _forwardWithoutGrad;
 
     private MlpChain(Linear[] linears, Activation[] activations)
@@ -31,18 +34,33 @@ internal sealed class MlpChain
         _layers = new MlpLayer[linears.Length];
     }
 
-    /// <summary>The chain of <paramref name="modules"/> when they are Linear layers each followed by at most one ReLU, sigmoid or tanh; else null.</summary>
-    public static MlpChain? TryCreate(IReadOnlyList<Module> modules)
+    /// <summary>
+    /// <paramref name="modules"/> in order, each maximal run of Linear layers (each followed by at most one activation
+    /// whose backward reads its output: identity, ReLU, sigmoid, tanh) as one chain, every other module on its own.
+    /// </summary>
+    public static List<(MlpChain? Chain, Module? Module)> Segments(IReadOnlyList<Module> modules)
     {
+        var segments = new List<(MlpChain?, Module?)>();
         var linears = new List<Linear>();
         var activations = new List<Activation>();
+        void CloseRun()
+        {
+            if (linears.Count > 0) segments.Add((new MlpChain([.. linears], [.. activations]), null));
+            linears.Clear();
+            activations.Clear();
+        }
         for (int i = 0; i < modules.Count; i++)
         {
-            if (modules[i] is not Linear linear) return null;
-            linears.Add(linear);
-            if (i + 1 < modules.Count && modules[i + 1] is ActivationModule activation)
+            if (modules[i] is not Linear linear)
             {
-                if (activation.Activation.BackwardReadsInput()) return null; // the stack keeps outputs only
+                CloseRun();
+                segments.Add((null, modules[i]));
+                continue;
+            }
+            linears.Add(linear);
+            // GELU and SiLU keep their input for the backward, which a chain does not keep: they run on their own.
+            if (i + 1 < modules.Count && modules[i + 1] is ActivationModule activation && !activation.Activation.BackwardReadsInput())
+            {
                 activations.Add(activation.Activation);
                 i++;
             }
@@ -51,7 +69,8 @@ internal sealed class MlpChain
                 activations.Add(Activation.Identity);
             }
         }
-        return linears.Count == 0 ? null : new MlpChain([.. linears], [.. activations]);
+        CloseRun();
+        return segments;
     }
 
     public Tensor Forward(Tensor input)
@@ -65,12 +84,14 @@ internal sealed class MlpChain
         {
             var linear = _linears[l];
             var weight = linear.Weight.Value;
-            // Where the backend keeps ReLU masks for the backward (GEMM epilogues), they are needed only when there is one.
-            var maskShape = grad && _activations[l] == Activation.ReLU ? input.Backend.MlpReluMaskShape(rows, linear.OutFeatures) : null;
-            _layers[l] = new MlpLayer(weight, linear.Bias?.Value, _activations[l], _outputs[l].Get([rows, linear.OutFeatures], weight),
-                ReluMask: maskShape is null ? null : _reluMasks[l].Get(maskShape, DType.Int32, weight.Device));
+            _layers[l] = new MlpLayer(weight, linear.Bias?.Value, _activations[l], _outputs[l].Get([rows, linear.OutFeatures], weight));
         }
-        input.Backend.MlpForward(input, _layers);
+        _plan = MlpPlan.For(input.Backend, input, _layers);
+        // Where the plan keeps ReLU masks for the backward (GEMM epilogues), they are needed only when there is one.
+        for (int l = 0; l < _linears.Length && grad; l++)
+            if (_activations[l] == Activation.ReLU && _plan.ReluMaskShape(rows, _linears[l].OutFeatures) is { } maskShape)
+                _layers[l] = _layers[l] with { ReluMask = _reluMasks[l].Get(maskShape, DType.Int32, _layers[l].Weight.Device) };
+        _plan.Forward(input.Backend, input, _layers);
         var output = _layers[^1].Output;
         output.RequiresGrad = grad;
         _input = grad ? input : null;
@@ -109,9 +130,12 @@ internal sealed class MlpChain
                 : layer with { PreActivationGrad = dz, WeightGrad = linear.Weight.Grad, BiasGrad = linear.Bias?.Grad };
         }
         var gradInput = x.RequiresGrad ? _gradInputs.Get(x.Shape, x) : null;
-        x.Backend.MlpBackward(x, _layers, gradOutput, gradInput);
+        _plan.Backward(x.Backend, x, _layers, gradOutput, gradInput);
         return gradInput;
     }
+
+    /// <summary>The plan the latest forward ran (and its backward runs).</summary>
+    public StepPlan Plan => _plan.Kind;
 
     /// <summary>Frees every buffer (the model moved, or is disposed).</summary>
     public void ReleaseBuffers()

@@ -6,16 +6,16 @@ namespace CudaNn.Nn;
 /// Modules applied one after another (torch.nn.Sequential). Children are named "0", "1", ... unless
 /// names are given, e.g. to match a PyTorch class's attributes:
 /// <code>new Sequential(("fc1", new Linear(784, 128)), ("relu1", new ReLU()), ("fc2", new Linear(128, 10)))</code>
-/// A stack made only of Linear layers, each followed by at most one ReLU, sigmoid or tanh (an MLP), runs as one forward
-/// and one backward operation of the backend (<see cref="MlpChain"/>): on a GPU a small one is three fused launches. In
-/// any other Sequential a Linear followed by one of those runs as one GEMM plus one bias-and-activation pass (GELU and
-/// SiLU keep their input for backward, so they run as passes of their own). Either
-/// way the results are those of running the modules one after the other, up to the rounding of the sums.
+/// Each run of Linear layers, each followed by at most one ReLU, sigmoid or tanh (an MLP), runs by its device's plan
+/// (<see cref="MlpChain"/>, <see cref="StepPlan"/>): a GEMM and one bias-and-activation pass per layer, cuBLASLt
+/// epilogues, or three fused launches. Every other module runs on its own (GELU and SiLU keep their input for the
+/// backward, so they end a run). The results are those of running the modules one after the other, up to the
+/// rounding of the sums.
 /// </summary>
 public sealed class Sequential : Module
 {
     private readonly List<(string Name, Module Module)> _children;
-    private MlpChain? _chain;
+    private List<(MlpChain? Chain, Module? Module)> _segments;
 
     public Sequential(params Module[] modules)
         : this(modules.Select((m, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), m)).ToArray())
@@ -27,7 +27,7 @@ public sealed class Sequential : Module
         if (modules.Length == 0) throw new ArgumentException("Sequential needs at least one module");
         _children = new List<(string, Module)>(modules.Length);
         foreach (var (name, module) in modules) AddChild(name, module);
-        _chain = MlpChain.TryCreate(_children.Select(m => m.Module).ToList());
+        _segments = MlpChain.Segments(_children.Select(m => m.Module).ToList());
     }
 
     public int Count => _children.Count;
@@ -59,8 +59,8 @@ public sealed class Sequential : Module
     {
         ThrowIfDisposed();
         AddChild(name, module);
-        _chain?.ReleaseBuffers();
-        _chain = MlpChain.TryCreate(_children.Select(m => m.Module).ToList());
+        ReleaseBuffers();
+        _segments = MlpChain.Segments(_children.Select(m => m.Module).ToList());
         return this;
     }
 
@@ -80,35 +80,25 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        if (_chain is not null) return _chain.Forward(input);
         var x = input;
-        for (int i = 0; i < _children.Count; i++)
-        {
-            if (_children[i].Module is Linear linear && i + 1 < _children.Count && _children[i + 1].Module is ActivationModule activation &&
-                !activation.Activation.BackwardReadsInput())
-            {
-                x = activation.ForwardAfter(linear, x);
-                i++;
-            }
-            else
-            {
-                x = _children[i].Module.Forward(x);
-            }
-        }
+        foreach (var (chain, module) in _segments)
+            x = chain is not null ? chain.Forward(x) : module!.Forward(x);
         return x;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        if (_chain is not null) return _chain.Backward(gradOutput);
         Tensor? grad = gradOutput;
-        for (int i = _children.Count - 1; i >= 0 && grad is not null; i--)
-            grad = _children[i].Module.Backward(grad);
+        for (int i = _segments.Count - 1; i >= 0 && grad is not null; i--)
+            grad = _segments[i].Chain is { } chain ? chain.Backward(grad) : _segments[i].Module!.Backward(grad);
         return grad;
     }
 
-    protected override void ReleaseBuffers() => _chain?.ReleaseBuffers();
+    protected override void ReleaseBuffers()
+    {
+        foreach (var (chain, _) in _segments) chain?.ReleaseBuffers();
+    }
 
     public override string ToString() =>
         "Sequential(\n" + string.Concat(_children.Select(c => $"  ({c.Name}): {c.Module}\n")) + ")";

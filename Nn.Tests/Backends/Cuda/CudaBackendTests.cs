@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Backends.Cuda;
 using CudaNn.Data;
 using CudaNn.Nn;
@@ -92,8 +93,7 @@ public class CudaBackendTests(string device) : GpuDeviceFixture(device)
     [TestCase(MlpPath.GemmEpilogues, Precision.BF16)]
     public void EveryMlpPath_MatchesTheCpuReference_ForwardLossGradientsAdamAndTenSteps(MlpPath path, Precision precision)
     {
-        Device.FusedMlpMaxRows = path == MlpPath.FusedKernels ? int.MaxValue : 0;
-        Device.GemmEpilogues = path == MlpPath.GemmEpilogues;
+        Device.Plan = path == MlpPath.FusedKernels ? StepPlan.Fused : StepPlan.Epilogues;
         Device.Precision = precision;
         try
         {
@@ -105,8 +105,7 @@ public class CudaBackendTests(string device) : GpuDeviceFixture(device)
         }
         finally
         {
-            Device.FusedMlpMaxRows = 0;
-            Device.GemmEpilogues = false;
+            Device.Plan = StepPlan.Layers;
             Device.Precision = Precision.FP32;
         }
     }

@@ -1,14 +1,15 @@
 using CudaNn.Backends;
 using CudaNn.Backends.Reference;
 using CudaNn.Backends.Cuda;
+using CudaNn.Backends.Plans;
 using CudaNn.Kernels.Emulation;
 using CudaNn.Tests.TestSupport;
 
 namespace CudaNn.Tests.Backends.Cuda;
 
 /// <summary>
-/// <see cref="Backend.MlpForward"/> and <see cref="Backend.MlpBackward"/> on the CUDA backend (the fused kernels, and
-/// the layer-by-layer path it falls back to) against the CPU reference, from the same weights, inputs and starting
+/// The fused plan (<see cref="FusedPlan"/>) and the layers plan it falls back to, on the CUDA backend, against the layers
+/// plan on the reference backend, from the same weights, inputs and starting
 /// gradients. Outputs are poisoned with NaN and gradients start from random values, so every element must be written
 /// and the parameter gradients must be added to, not overwritten. On the emulator each stack also runs with the
 /// warps in descending order and must give the same bits: a missing barrier between layers would not.
@@ -25,12 +26,12 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
 {
     private const double U = 1.0 / (1 << 24);
 
-    // The fused kernels are off by default until measured on a GPU; these tests turn them on for every batch size.
+    // The layers plan is the default; these tests ask the device for the fused one.
     [SetUp]
-    public void UseTheFusedKernels() => Device.FusedMlpMaxRows = int.MaxValue;
+    public void UseTheFusedKernels() => Device.Plan = StepPlan.Fused;
 
     [TearDown]
-    public void RestoreTheDefault() => Device.FusedMlpMaxRows = 0;
+    public void RestoreTheDefault() => Device.Plan = StepPlan.Layers;
 
     private static IEnumerable<TestCaseData> Stacks()
     {
@@ -78,19 +79,33 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
     }
 
     [Test]
-    public void ABatchAboveTheFusedLimit_RunsLayerByLayer_WithTheSameResults()
+    public void TheFusedPlanUnderTf32_DoesNotApply_AndTheRunTakesTheLayersPlan_WithTheSameResults()
     {
         var backend = Device.BackendFor(DType.Float32);
         var stack = Stack.Random(Seeded.Random(808), 40, [16, 8], "RI", true, 12, true);
-        var fused = stack.Run(backend, Device);
-        Device.FusedMlpMaxRows = 11;
-        var layered = stack.Run(backend, Device);
+        var (fused, fusedPlan) = stack.RunChosen(backend, Device);
+        Device.Precision = Precision.TF32;
+        try
+        {
+            Assert.That(StepPlan.Fused.WhyNotFor(Device, [40, 16, 8]), Is.EqualTo("the fused MLP kernels compute in FP32, not TF32"));
+            Assert.That(stack.RunChosen(backend, Device).Plan, Is.EqualTo(StepPlan.Layers), "TF32 GEMMs, not FP32 kernels");
+        }
+        finally
+        {
+            Device.Precision = Precision.FP32;
+        }
+        Device.Plan = StepPlan.Layers;
+        var (layered, layeredPlan) = stack.RunChosen(backend, Device);
+
+        Assert.That((fusedPlan, layeredPlan), Is.EqualTo((StepPlan.Fused, StepPlan.Layers)));
         foreach (var (name, values) in fused)
         {
             double scale = values.Max(v => Math.Abs((double)v));
             Close.Assert(values, layered[name], 4 * (40 + 24 + 12) * U * scale, 0, name);
         }
-        Assert.That(() => Device.FusedMlpMaxRows = -1, Throws.TypeOf<ArgumentOutOfRangeException>());
+        Assert.That(StepPlan.Fused.WhyNotFor(Device, [40, 129, 8]), Does.Contain("at most 128 outputs, not 129").Or.Contain("of 1 to 128 outputs, not 129"));
+        Assert.That(StepPlan.Fused.WhyNotFor(CudaNn.Device.Cpu, [40, 16, 8]), Does.Contain("need a GPU or the emulator, not cpu"));
+        Assert.That(() => Device.Plan = (StepPlan)7, Throws.TypeOf<ArgumentOutOfRangeException>());
     }
 
     /// <summary>A stack's weights, input and starting gradients on the host, and how to run it on a backend.</summary>
@@ -118,7 +133,10 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
         }
 
         /// <summary>Forward then backward on <paramref name="backend"/>; every output and gradient, by name, as floats.</summary>
-        public Dictionary<string, float[]> Run(Backend backend, Device device)
+        public Dictionary<string, float[]> Run(Backend backend, Device device) => RunChosen(backend, device).Results;
+
+        /// <summary>As <see cref="Run"/>, by the plan the device's setting chooses for this stack, and which that was.</summary>
+        public (Dictionary<string, float[]> Results, StepPlan Plan) RunChosen(Backend backend, Device device)
         {
             var owned = new List<Tensor>();
             Tensor Make(float[] values, int[] shape)
@@ -151,8 +169,9 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
                         BiasGrads[l] is { } db ? Make(db, [Widths[l]]) : null);
                 }
                 var gradInput = GradInput ? Poisoned([Rows, Inputs]) : null;
-                backend.MlpForward(x, stack);
-                backend.MlpBackward(x, stack, gradOutput, gradInput);
+                var plan = MlpPlan.For(backend, x, stack);
+                plan.Forward(backend, x, stack);
+                plan.Backward(backend, x, stack, gradOutput, gradInput);
 
                 var results = new Dictionary<string, float[]>();
                 for (int l = 0; l < layers; l++)
@@ -163,7 +182,7 @@ public class MlpFusionTests(string device) : GpuDeviceFixture(device)
                     if (stack[l].BiasGrad is { } biasGrad) results[$"layer {l} bias grad"] = biasGrad.ToArray<float>();
                 }
                 if (gradInput is not null) results["input grad"] = gradInput.ToArray<float>();
-                return results;
+                return (results, plan.Kind);
             }
             finally
             {

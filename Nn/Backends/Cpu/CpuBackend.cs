@@ -23,7 +23,7 @@ internal sealed partial class CpuBackend<T> : ReferenceBackend<T> where T : unma
         CpuGemm.Gemm(transA, transB, m, n, k, Of(alpha), a.Span<T>(), a.Shape[1], b.Span<T>(), b.Shape[1], Of(beta), c.Span<T>(), n);
     }
 
-    public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
+    internal override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
     {
         var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);
         // x[b, d] = (images[idx[b], d] / 255 - mean) / std ; y[b] = labels[idx[b]]

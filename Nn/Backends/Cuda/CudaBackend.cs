@@ -24,7 +24,12 @@ public sealed class CudaBackend : Backend, IDisposable
     public override Device Device => _device;
     public override DType DType => DType.Float32;
 
-    private IDeviceStream Stream => _device.Stream;
+    /// <summary>The device's one stream, which every operation of this backend and of the plans is enqueued on.</summary>
+    internal IDeviceStream Stream => _device.Stream;
+
+    /// <summary>kernels.cu's launchers on this device.</summary>
+    internal DeviceKernels Kernels => _device.Kernels;
+
     private DeviceKernels K => _device.Kernels;
 
     /// <summary>
@@ -38,7 +43,13 @@ public sealed class CudaBackend : Backend, IDisposable
     }
 
     /// <summary>The device address of an optional tensor, or null.</summary>
-    private DevicePtr PtrOrNull(Tensor? t) => t is null ? DevicePtr.Null : P(t);
+    private static DevicePtr PtrOrNull(Tensor? t) => t is null ? DevicePtr.Null : P(t);
+
+    /// <summary>The device address of a tensor's first element, for a plan's own launches (see <see cref="P"/>).</summary>
+    internal static DevicePtr Address(Tensor t) => P(t);
+
+    /// <summary>The device address of an optional tensor, or null.</summary>
+    internal static DevicePtr AddressOrNull(Tensor? t) => PtrOrNull(t);
 
     /// <summary>
     /// Row-major GEMM on column-major cuBLAS. A row-major matrix X [r, c] is, byte for byte, the column-major
@@ -58,7 +69,7 @@ public sealed class CudaBackend : Backend, IDisposable
     /// <see cref="Gemm"/> with a cuBLASLt epilogue, the same row-major-to-column-major swap: the epilogue's "rows" i of
     /// the column-major C are the row-major c's columns, so a bias or bias gradient runs along c's last dimension.
     /// </summary>
-    private void GemmWithEpilogue(bool transA, bool transB, Tensor a, Tensor b, double beta, Tensor c, GemmEpilogue epilogue, Tensor bias, Tensor? reluMask)
+    internal void GemmWithEpilogue(bool transA, bool transB, Tensor a, Tensor b, double beta, Tensor c, GemmEpilogue epilogue, Tensor bias, Tensor? reluMask)
     {
         var (m, n, k) = BackendChecks.Gemm(this, transA, transB, a, b, c);
         if (m == 0 || n == 0) return;
@@ -132,7 +143,7 @@ public sealed class CudaBackend : Backend, IDisposable
     }
 
     /// <summary>bias_grad with the activation's slope applied on the way, one launch for both (identity, ReLU, sigmoid, tanh).</summary>
-    public override void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation, bool accumulate = true)
+    internal override void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation, bool accumulate = true)
     {
         if (dbias is null || activation is not (Activation.Identity or Activation.ReLU or Activation.Sigmoid or Activation.Tanh))
         {
@@ -274,7 +285,7 @@ public sealed class CudaBackend : Backend, IDisposable
         if (src.Numel > 0) _device.Compute.CopyDeviceToDevice(Stream, P(dst), P(src), src.Numel * src.DType.Size());
     }
 
-    public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
+    internal override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
     {
         var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);
         K.GatherNormalize(Stream, P(images), P(labels), P(indices), P(x), P(y), batch, features, count, mean, std);
@@ -291,154 +302,6 @@ public sealed class CudaBackend : Backend, IDisposable
         };
         K.GatherRows(Stream, P(source), P(indices), P(destination), batch, width, count, missing);
     }
-
-    /// <summary>See <see cref="GpuDevice.FusedMlpMaxRows"/>.</summary>
-    internal int FusedMlpMaxRows { get; set; }
-
-    /// <summary>See <see cref="GpuDevice.GemmEpilogues"/>.</summary>
-    internal bool GemmEpilogues { get; set; }
-
-    /// <summary>One bit per element, as cuBLASLt's ReLU epilogue writes it: [rows, features rounded up to 128 bits] in int32 words.</summary>
-    public override int[]? MlpReluMaskShape(int rows, int features) =>
-        GemmEpilogues ? [rows, GemmEpilogueArguments.ReluMaskLd(features) / 32] : null;
-
-    /// <summary>
-    /// A stack of at most <see cref="DeviceKernels.MlpMaxLayers"/> layers no wider than <see cref="DeviceKernels.MlpMaxWidth"/>
-    /// and a batch of at most <see cref="FusedMlpMaxRows"/> runs as one launch (mlp_forward); with <see cref="GemmEpilogues"/>
-    /// every layer is one GEMM whose epilogue adds the bias and applies a ReLU (keeping its mask); anything else as the base does.
-    /// </summary>
-    public override void MlpForward(Tensor x, ReadOnlySpan<MlpLayer> layers)
-    {
-        if (!Fusable(x, layers))
-        {
-            if (GemmEpilogues) EpilogueForward(x, layers);
-            else base.MlpForward(x, layers);
-            return;
-        }
-        BackendChecks.Mlp(this, x, layers, backward: false);
-        Span<MlpLayerArgs> args = stackalloc MlpLayerArgs[layers.Length];
-        for (int l = 0; l < layers.Length; l++) args[l] = Args(layers[l], backward: false);
-        K.MlpForward(Stream, P(x), x.Shape[0], args);
-    }
-
-    /// <summary>
-    /// For a stack <see cref="MlpForward"/> fuses: two launches, the gradients down the stack (mlp_backward_data), then
-    /// every parameter gradient (mlp_weight_grads). With <see cref="GemmEpilogues"/>, the GEMMs' epilogues take the bias
-    /// gradients and ReLU's backward where the gradients were cleared by zero_grad (an epilogue writes, it cannot add).
-    /// </summary>
-    public override void MlpBackward(Tensor x, ReadOnlySpan<MlpLayer> layers, Tensor gradOutput, Tensor? gradInput)
-    {
-        if (!Fusable(x, layers))
-        {
-            if (GemmEpilogues) EpilogueBackward(x, layers, gradOutput, gradInput);
-            else base.MlpBackward(x, layers, gradOutput, gradInput);
-            return;
-        }
-        BackendChecks.Mlp(this, x, layers, backward: true);
-        BackendChecks.Same(this, nameof(MlpBackward), gradOutput, gradInput);
-        BackendChecks.SameNumel(nameof(MlpBackward), gradOutput, layers[^1].Output);
-        if (gradInput is not null) BackendChecks.SameNumel(nameof(MlpBackward), gradInput, x);
-        Span<MlpLayerArgs> args = stackalloc MlpLayerArgs[layers.Length];
-        for (int l = 0; l < layers.Length; l++) args[l] = Args(layers[l], backward: true);
-        int rows = x.Shape[0];
-        K.MlpBackwardData(Stream, P(gradOutput), PtrOrNull(gradInput), rows, args);
-        K.MlpWeightGrads(Stream, P(x), rows, args);
-    }
-
-    /// <summary>
-    /// Each layer as one GEMM with its epilogue: bias and ReLU (the mask kept in <see cref="MlpLayer.ReluMask"/>), bias
-    /// alone, or, for another activation or a ReLU without a mask (no gradients wanted), the GEMM and bias_activation.
-    /// </summary>
-    private void EpilogueForward(Tensor x, ReadOnlySpan<MlpLayer> layers)
-    {
-        BackendChecks.Mlp(this, x, layers, backward: false);
-        var input = x;
-        foreach (var layer in layers)
-        {
-            if (layer.Bias is not null && layer.Activation == Activation.ReLU && layer.ReluMask is not null)
-            {
-                CheckReluMask(layer);
-                GemmWithEpilogue(false, true, input, layer.Weight, 0.0, layer.Output, GemmEpilogue.ReluBias, layer.Bias, layer.ReluMask);
-            }
-            else if (layer.Bias is not null && layer.Activation == Activation.Identity)
-            {
-                GemmWithEpilogue(false, true, input, layer.Weight, 0.0, layer.Output, GemmEpilogue.Bias, layer.Bias, null);
-            }
-            else
-            {
-                Gemm(false, true, 1.0, input, layer.Weight, 0.0, layer.Output);
-                if (layer.Bias is not null || layer.Activation != Activation.Identity)
-                    BiasActivationForward(layer.Output, layer.Bias, layer.Activation);
-            }
-            input = layer.Output;
-        }
-    }
-
-    /// <summary>
-    /// The base's backward with epilogues where the gradients are written: the last layer's weight-gradient GEMM also
-    /// sums its bias gradient (BGRADB), and each input-gradient GEMM into a ReLU layer applies ReLU's backward from the
-    /// forward's mask and sums that layer's bias gradient (DRELU_BGRAD). Elsewhere the base's operations.
-    /// </summary>
-    private void EpilogueBackward(Tensor x, ReadOnlySpan<MlpLayer> layers, Tensor gradOutput, Tensor? gradInput)
-    {
-        BackendChecks.Mlp(this, x, layers, backward: true);
-        var last = layers[^1];
-        if (!ReferenceEquals(last.PreActivationGrad, gradOutput))
-            ActivationBackward(last.Output, gradOutput, last.PreActivationGrad!, last.Activation);
-        bool lastBiasByEpilogue = last.BiasGrad is not null && last.OverwriteGrads;
-        if (last.BiasGrad is not null && !lastBiasByEpilogue) BiasGradient(last.PreActivationGrad!, last.BiasGrad);
-        for (int l = layers.Length - 1; l >= 0; l--)
-        {
-            var layer = layers[l];
-            var dz = layer.PreActivationGrad!;
-            var below = l == 0 ? x : layers[l - 1].Output;
-            if (l == layers.Length - 1 && lastBiasByEpilogue)
-                GemmWithEpilogue(true, false, dz, below, 0.0, layer.WeightGrad!, GemmEpilogue.BiasGradFromB, layer.BiasGrad!, null);
-            else
-                Gemm(true, false, 1.0, dz, below, layer.OverwriteGrads ? 0.0 : 1.0, layer.WeightGrad!);
-            if (l > 0)
-            {
-                var lower = layers[l - 1];
-                if (lower.Activation == Activation.ReLU && lower.ReluMask is not null && lower.BiasGrad is not null && lower.OverwriteGrads)
-                {
-                    CheckReluMask(lower);
-                    GemmWithEpilogue(false, false, dz, layer.Weight, 0.0, lower.PreActivationGrad!, GemmEpilogue.ReluBackwardBiasGrad, lower.BiasGrad, lower.ReluMask);
-                }
-                else
-                {
-                    Gemm(false, false, 1.0, dz, layer.Weight, 0.0, lower.PreActivationGrad!);
-                    ActivationBiasBackward(lower.Output, lower.PreActivationGrad!, lower.BiasGrad, lower.Activation, !lower.OverwriteGrads);
-                }
-            }
-            else if (gradInput is not null)
-            {
-                Gemm(false, false, 1.0, dz, layer.Weight, 0.0, gradInput);
-            }
-        }
-    }
-
-    private void CheckReluMask(MlpLayer layer)
-    {
-        var mask = layer.ReluMask!;
-        BackendChecks.OnDevice(this, nameof(MlpLayer.ReluMask), mask);
-        long bits = (long)layer.Output.Shape[0] * GemmEpilogueArguments.ReluMaskLd(layer.Output.Shape[1]);
-        if (mask.DType != DType.Int32 || mask.Numel * 32 != bits)
-            throw new ArgumentException($"a ReLU mask for output {Tensor.ShapeText(layer.Output.Shape)} is int32 of {bits / 32} elements ({nameof(MlpReluMaskShape)}), not {mask}");
-    }
-
-    private bool Fusable(Tensor x, ReadOnlySpan<MlpLayer> layers)
-    {
-        if (layers.Length > DeviceKernels.MlpMaxLayers || x.Rank != 2 || x.Shape[0] > FusedMlpMaxRows || x.Shape[1] < 1) return false;
-        foreach (var layer in layers)
-            if (layer.Weight.Rank != 2 || layer.Weight.Shape[0] > DeviceKernels.MlpMaxWidth) return false;
-        return true;
-    }
-
-    private MlpLayerArgs Args(MlpLayer layer, bool backward) => new(
-        P(layer.Weight), PtrOrNull(layer.Bias), P(layer.Output),
-        backward ? P(layer.PreActivationGrad!) : DevicePtr.Null, backward ? P(layer.WeightGrad!) : DevicePtr.Null,
-        backward ? PtrOrNull(layer.BiasGrad) : DevicePtr.Null,
-        layer.Weight.Shape[1], layer.Weight.Shape[0], (KernelActivation)layer.Activation, layer.OverwriteGrads ? 1 : 0);
 
     public void Dispose() => _workspace.Dispose();
 }

@@ -11,6 +11,7 @@ namespace CudaNn.Backends.Cuda;
 public sealed class GpuDevice : Device, IDisposable
 {
     private readonly CudaBackend _backend;
+    private StepPlan _plan;
 
     internal GpuDevice(IComputeDevice compute, DeviceKernels kernels, string name, DeviceKind kind)
     {
@@ -38,35 +39,19 @@ public sealed class GpuDevice : Device, IDisposable
     public string Description => Compute.Name;
 
     /// <summary>
-    /// The largest batch for which a plain MLP (up to 4 Linear layers of at most 128 outputs, with activations) runs as
-    /// three fused kernels a step instead of cuBLAS layer by layer; 0, the default, never. It stays 0 until the fused
-    /// path has been measured faster on a GPU: the kernels are checked against the reference backend on the emulator, and
-    /// `Nn.Bench gpu` times both paths at every batch size.
+    /// How an MLP's Linear layers and activations run on this device (<see cref="StepPlan"/>): Layers, the default,
+    /// Epilogues (cuBLASLt) or Fused (three kernels a step). Where the plan does not apply (Fused beyond 4 layers of 128
+    /// outputs, or with a <see cref="Precision"/> other than FP32) a run takes Layers. Set it between steps: captured
+    /// training steps are captured again.
     /// </summary>
-    public int FusedMlpMaxRows
+    public StepPlan Plan
     {
-        get => _backend.FusedMlpMaxRows;
+        get => _plan;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _backend.FusedMlpMaxRows = value;
-        }
-    }
-
-    /// <summary>
-    /// Whether a plain MLP (Linear layers with ReLU or none between them) that does not run fused runs its bias, ReLU and
-    /// bias gradients in the epilogues of its GEMMs (cuBLASLt): a step of the seed MLP is then 10 operations instead of
-    /// 16. Off by default until measured faster on a GPU, where published results show epilogues are not always
-    /// faster; the emulator implements the same epilogues, so their use is checked against the reference backend in CI. Set
-    /// it between steps: captured training steps are captured again.
-    /// </summary>
-    public bool GemmEpilogues
-    {
-        get => _backend.GemmEpilogues;
-        set
-        {
-            if (value == _backend.GemmEpilogues) return;
-            _backend.GemmEpilogues = value;
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "not a StepPlan");
+            if (value == _plan) return;
+            _plan = value;
             NoteCapturedStateChanged();
         }
     }

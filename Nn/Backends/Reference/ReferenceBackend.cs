@@ -101,7 +101,7 @@ internal partial class ReferenceBackend<T> : Backend where T : unmanaged, IFloat
         }
     }
 
-    public override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
+    internal override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
     {
         var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);
         // x[b, d] = images[idx[b], d] * (1 / (255 std)) + (-mean / std) ; y[b] = labels[idx[b]]
