@@ -64,6 +64,7 @@ internal static class TrainCommand
         var continueOnNan = new Option<bool>("--continue-on-nan") { Description = "Keep training when the loss becomes NaN or infinite (default: stop, keeping the last good checkpoint)" };
         var noGraphs = new Option<bool>("--no-graphs") { Description = "On a GPU, run every step eagerly instead of replaying it as a captured CUDA graph (to debug; slower)" };
         var precision = CommonOptions.Precision();
+        var plan = CommonOptions.Plan();
         var distributed = new Option<bool>("--distributed")
         {
             Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.dll train --distributed ...): " +
@@ -75,7 +76,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train an MLP classifier on MNIST digits")
         {
             data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, allowNonFinite, noShuffle, maxSteps,
-            saveEvery, keep, plot, json, continueOnNan, noGraphs, precision, distributed, collectiveTimeout,
+            saveEvery, keep, plot, json, continueOnNan, noGraphs, precision, plan, distributed, collectiveTimeout,
         };
         command.SetAction(r =>
         {
@@ -101,6 +102,7 @@ internal static class TrainCommand
                 Task = regression ? TrainingTask.Regression : TrainingTask.Classification,
                 Target = r.GetValue(target),
                 TestFraction = r.GetValue(testFraction),
+                Plan = TrainSettings.ParsePlan(r.GetValue(plan)!),
             };
             using var precisionScope = CommonOptions.ApplyPrecision(settings.Device, r.GetValue(precision)!);
             if (regression && settings.PlotPath is not null)

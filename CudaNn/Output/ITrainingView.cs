@@ -4,7 +4,11 @@ namespace CudaNn.Cli.Output;
 
 /// <summary>The figures of a finished (or stopped) training run, for the summary table and the final JSON object.</summary>
 internal sealed record TrainingSummary(
-    string Model, int EpochsCompleted, long Steps, double? TrainLoss, EvaluationResult? Test, string? SavedTo, TimeSpan Elapsed);
+    string Model, int EpochsCompleted, long Steps, double? TrainLoss, EvaluationResult? Test, string? SavedTo, TimeSpan Elapsed)
+{
+    /// <summary>How the MLP's layers ran on a GPU or the emulator (--plan); null on the CPU.</summary>
+    public string? Plan { get; init; }
+}
 
 /// <summary>How `train` shows what it does: plain lines, a live terminal display, or JSON for scripts.</summary>
 internal interface ITrainingView

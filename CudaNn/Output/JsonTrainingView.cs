@@ -34,6 +34,7 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
         TestRmse = test.Task == TrainingTask.Regression ? test.RootMeanSquaredError : (double?)null,
         train.SamplesPerSecond,
         Seconds = train.Elapsed.TotalSeconds,
+        Plan = train.Plan?.ToString().ToLowerInvariant(),
     });
 
     public void Note(string line) => Write(new { Event = "note", Message = line });
@@ -42,6 +43,7 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
     {
         Event = "summary",
         s.Model,
+        s.Plan,
         s.EpochsCompleted,
         s.Steps,
         s.TrainLoss,

@@ -11,6 +11,7 @@ internal static class SummaryTable
         var table = new Table().Border(TableBorder.Rounded).Title("Training summary").AddColumn("").AddColumn("");
         table.HideHeaders();
         Add(table, "model", s.Model);
+        if (s.Plan is { } plan) Add(table, "plan", plan);
         Add(table, "epochs completed", s.EpochsCompleted.ToString(CultureInfo.InvariantCulture));
         Add(table, "optimizer steps", s.Steps.ToString(CultureInfo.InvariantCulture));
         if (s.TrainLoss is { } loss) Add(table, "last train loss", loss.ToString("F4", CultureInfo.InvariantCulture));

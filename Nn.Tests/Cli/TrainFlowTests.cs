@@ -78,6 +78,44 @@ public class TrainFlowTests(string device) : GpuDeviceFixture(device)
         Assert.That(refused.Error, Does.Contain($"--precision {precision} is GPU arithmetic (tensor cores); cpu computes in FP32"));
     }
 
+    /// <summary>
+    /// A pinned --plan is shown (header, --json), recorded in the checkpoint and replayed by a resume that does not name
+    /// one, so the resumed run ends bit-identical to the uninterrupted one; naming another is refused with both; on the
+    /// CPU, where the fused plan cannot run, the resume says so and continues layer by layer.
+    /// </summary>
+    [Test]
+    public void APinnedPlan_IsShownRecordedAndReplayedByAResume_BitForBit()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 300, 500);
+        string[] common = ["train", "--data", data, "--seed", "5"];
+        string three = dir.File("three.safetensors"), two = dir.File("two.safetensors"), resumed = dir.File("resumed.safetensors");
+        var uninterrupted = Run([.. common, "--device", Device.Name, "--plan", "fused", "--epochs", "3", "--json", "--save", three]);
+        var first = Run([.. common, "--device", Device.Name, "--plan", "fused", "--epochs", "2", "--save", two]);
+        var second = Run([.. common, "--device", Device.Name, "--resume", two, "--epochs", "3", "--save", resumed]);
+        Assert.That((uninterrupted.Code, first.Code, second.Code), Is.EqualTo((0, 0, 0)), uninterrupted.Error + first.Error + second.Error);
+
+        Assert.That(uninterrupted.Output, Does.Contain("\"event\":\"epoch\"").And.Contain("\"plan\":\"fused\""));
+        Assert.That(first.Output, Does.Contain($"device {Device.Name}, plan fused"));
+        Assert.That(second.Output, Does.Contain($"device {Device.Name}, plan fused"), "the resume replays the recorded plan");
+        Assert.That(SafetensorsReader.Read(two).Metadata["cudann.train.plan"], Is.EqualTo("fused"));
+        var expected = SafetensorsReader.Read(three);
+        var actual = SafetensorsReader.Read(resumed);
+        foreach (string name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias" })
+            Assert.That(actual.Get(name).ToFloatArray(), Is.EqualTo(expected.Get(name).ToFloatArray()), $"{name}: 2 + 1 epochs against 3");
+        Assert.That(Device.Plan, Is.EqualTo(CudaNn.Backends.StepPlan.Layers), "the device's plan is put back");
+
+        var other = Run([.. common, "--device", Device.Name, "--resume", two, "--plan", "epilogues", "--epochs", "3", "--save", dir.File("x.safetensors")]);
+        Assert.That(other.Code, Is.EqualTo(2));
+        Assert.That(other.Error, Does.Contain("--plan epilogues differs from the checkpoint's fused"));
+        var onCpu = Run([.. common, "--device", "cpu", "--resume", two, "--epochs", "3", "--save", dir.File("cpu.safetensors")]);
+        Assert.That(onCpu.Code, Is.Zero, onCpu.Error);
+        Assert.That(onCpu.Output, Does.Contain("was trained with --plan fused, which does not apply here").And.Contain("not be bit-identical"));
+        var pinnedOnCpu = Run([.. common, "--device", "cpu", "--plan", "fused", "--epochs", "1", "--save", dir.File("y.safetensors")]);
+        Assert.That(pinnedOnCpu.Code, Is.EqualTo(2));
+        Assert.That(pinnedOnCpu.Error, Does.Contain("--plan fused does not apply here: the fused MLP kernels need a GPU or the emulator, not cpu"));
+    }
+
     private static double TestLoss(string output) =>
         double.Parse(output.Split("Epoch 2/2: ")[^1].Split("test loss ")[1].Split(')')[0], System.Globalization.CultureInfo.InvariantCulture);
 

@@ -100,6 +100,21 @@ public sealed class Sequential : Module
         foreach (var (chain, _) in _segments) chain?.ReleaseBuffers();
     }
 
+    /// <summary>
+    /// The plan every run of Linear layers took in the latest forward (<see cref="StepPlan.Layers"/> when they differ,
+    /// as one that did not apply ran layer by layer); null when this Sequential has no Linear layer.
+    /// </summary>
+    internal StepPlan? Plan
+    {
+        get
+        {
+            StepPlan? plan = null;
+            foreach (var (chain, _) in _segments)
+                if (chain is not null) plan = plan is null || plan == chain.Plan ? chain.Plan : StepPlan.Layers;
+            return plan;
+        }
+    }
+
     public override string ToString() =>
         "Sequential(\n" + string.Concat(_children.Select(c => $"  ({c.Name}): {c.Module}\n")) + ")";
 

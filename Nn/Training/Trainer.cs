@@ -20,6 +20,9 @@ public sealed record EpochResult(int Epoch, long Steps, long Samples, double Tra
 
     /// <summary>That step's position within the epoch, from 1.</summary>
     public int? FirstNonFiniteBatch { get; init; }
+
+    /// <summary>How the model's Linear layers ran (<see cref="Backends.StepPlan"/>); null for a model that is not a Sequential.</summary>
+    public Backends.StepPlan? Plan { get; init; }
 }
 
 /// <summary>How far an epoch has got: batches done, samples seen, mean loss so far, time spent.</summary>
@@ -214,6 +217,7 @@ public sealed class Trainer : IDisposable
         return new EpochResult(epoch, Steps - startSteps, samples, meanLoss, clock.Elapsed)
         {
             LearningRate = learningRate,
+            Plan = (Model as Sequential)?.Plan,
             FirstNonFiniteBatch = bad + 1,
             FirstNonFiniteStep = bad is null ? null : startSteps + bad.Value + 1,
         };
