@@ -2,7 +2,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>y[n] = max(x, 0) (relu_forward); x and y may be the same buffer.</summary>
     public void ReluForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.ReluForward, x, y, n);

@@ -3,7 +3,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>
     /// Gathers a batch from a uint8 data set on the device (gather_normalize):

@@ -2,7 +2,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>
     /// Dropout in training (dropout_forward): noise[i] = <paramref name="scale"/> when element i is kept, else 0, and

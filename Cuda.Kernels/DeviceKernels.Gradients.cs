@@ -2,7 +2,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>Elements per chunk of <see cref="SumSquares"/> (NORM_CHUNK in kernels.cu): each chunk's sum is one float64 partial.</summary>
     public const int NormChunk = BlockSize * 64;

@@ -2,7 +2,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>
     /// nn.LayerNorm over the last dimension of x[rows, cols] (layer_norm_forward), one warp per row: y = (x - mean) *

@@ -2,7 +2,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     // Fixed in kernels.cu: rows per softmax chunk, elements per MSE chunk, threads of the loss kernels.
     private const int SoftmaxRowsPerChunk = 256;

@@ -11,11 +11,11 @@ namespace CudaNn.Kernels;
 /// <see cref="OverwriteGrads"/> (nonzero) makes mlp_weight_grads write the two gradients instead of adding to them.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
-public readonly record struct MlpLayerArgs(
+internal readonly record struct MlpLayerArgs(
     DevicePtr Weight, DevicePtr Bias, DevicePtr Output, DevicePtr PreActivationGrad, DevicePtr WeightGrad, DevicePtr BiasGrad,
     int In, int Out, KernelActivation Activation, int OverwriteGrads = 0);
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>Most layers a fused MLP launch takes.</summary>
     public const int MlpMaxLayers = 4;

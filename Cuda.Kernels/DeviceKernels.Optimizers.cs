@@ -2,7 +2,7 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Kernels;
 
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>
     /// One Adam/AdamW step over flat param, grad, m, v [n] (adam_step): t = step[0] + 1, stored back into step[0]

@@ -10,7 +10,7 @@ namespace CudaNn.Kernels;
 /// Element counts are <c>long</c>, row and column counts <c>int</c>; float buffers must be 4-byte aligned,
 /// and any 4-byte offset works (the kernels vectorise what they can). Use from one thread at a time.
 /// </summary>
-public sealed partial class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     /// <summary>Threads per block of the element-wise and reduction kernels.</summary>
     public const int BlockSize = 256;
@@ -30,7 +30,7 @@ public sealed partial class DeviceKernels
     /// from <paramref name="cache"/>) and loaded first; any other device must already know every kernel by name.
     /// Throws <see cref="KeyNotFoundException"/> naming the first kernel the device lacks.
     /// </summary>
-    public DeviceKernels(IComputeDevice device, KernelImageCache? cache = null)
+    internal DeviceKernels(IComputeDevice device, KernelImageCache? cache = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         Device = device;
@@ -49,7 +49,7 @@ public sealed partial class DeviceKernels
     public IComputeDevice Device { get; }
 
     /// <summary>The NVRTC image loaded on a real GPU; null on other devices.</summary>
-    public KernelImage? Image { get; }
+    internal KernelImage? Image { get; }
 
     /// <summary>One thread per <paramref name="workItems"/>, capped at a full wave; kernels stride over the rest.</summary>
     private LaunchConfig GridFor(long workItems, int block = BlockSize)

@@ -1,7 +1,7 @@
 namespace CudaNn.Kernels;
 
 /// <summary>The activation fused into <see cref="DeviceKernels.BiasActivationForward"/> (values as kernels.cu numbers them).</summary>
-public enum KernelActivation
+internal enum KernelActivation
 {
     /// <summary>y = x.</summary>
     Identity = 0,

@@ -9,14 +9,14 @@ namespace CudaNn.Kernels;
 /// <param name="Target">What was compiled.</param>
 /// <param name="FromCache">True when read from disk, false when NVRTC compiled it just now.</param>
 /// <param name="CachePath">The cache file for this source, target and NVRTC version.</param>
-public sealed record KernelImage(byte[] Image, KernelTarget Target, bool FromCache, string CachePath);
+internal sealed record KernelImage(byte[] Image, KernelTarget Target, bool FromCache, string CachePath);
 
 /// <summary>
 /// Compiles kernels.cu once per (source hash, compile options, target, NVRTC version) and keeps the image on
 /// disk, so a second start compiles nothing. A file is written to a temporary name and renamed; it carries
 /// the SHA-256 of its payload, and one that fails the check is recompiled and replaced, never loaded.
 /// </summary>
-public sealed class KernelImageCache(string directory)
+internal sealed class KernelImageCache(string directory)
 {
     // File layout: 8-byte magic, 32-byte SHA-256 of the payload, the payload (the image).
     private static readonly byte[] Magic = "CUDANNK1"u8.ToArray();

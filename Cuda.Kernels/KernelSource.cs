@@ -8,7 +8,7 @@ namespace CudaNn.Kernels;
 /// kernels.cu as embedded in this assembly: its text, the SHA-256 of its bytes (the cache key's first part),
 /// and the NVRTC options every compilation of it uses.
 /// </summary>
-public static class KernelSource
+internal static class KernelSource
 {
     /// <summary>The program name NVRTC reports in messages, and the resource's logical name.</summary>
     public const string ProgramName = "kernels.cu";

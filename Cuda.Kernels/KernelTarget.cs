@@ -6,7 +6,7 @@ namespace CudaNn.Kernels;
 /// What NVRTC is asked to produce for one device: a CUBIN for its real architecture ("sm_90") when NVRTC knows
 /// it, otherwise PTX for the newest architecture NVRTC knows below it ("compute_90"), which the driver JITs.
 /// </summary>
-public readonly record struct KernelTarget(string Architecture, bool IsCubin)
+internal readonly record struct KernelTarget(string Architecture, bool IsCubin)
 {
     /// <summary>The NVRTC option selecting this target, e.g. <c>-arch=sm_90</c>.</summary>
     public string Option => $"-arch={Architecture}";

@@ -5,7 +5,7 @@ namespace CudaNn.Kernels;
 /// AdamW (true: p *= 1 - lr wd). The kernel reads them, like the step count t, from device memory (the layout of
 /// <see cref="DeviceValues"/>), so a captured graph replays with whatever the host last wrote there.
 /// </summary>
-public readonly record struct AdamHyperparameters(double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled)
+internal readonly record struct AdamHyperparameters(double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled)
 {
     /// <summary>adam_step's float64 hyperparameter buffer: lr, beta1, beta2, eps, weight_decay.</summary>
     public double[] DeviceValues() => [LearningRate, Beta1, Beta2, Eps, WeightDecay];
@@ -25,7 +25,7 @@ public readonly record struct AdamHyperparameters(double LearningRate, double Be
 /// Scalars of <see cref="DeviceKernels.SgdStep"/>, PyTorch's SGD, read by the kernel from device memory as Adam's are;
 /// the first step is the one where the device counter is 1.
 /// </summary>
-public readonly record struct SgdHyperparameters(double LearningRate, double Momentum, double Dampening, bool Nesterov, double WeightDecay)
+internal readonly record struct SgdHyperparameters(double LearningRate, double Momentum, double Dampening, bool Nesterov, double WeightDecay)
 {
     /// <summary>sgd_step's float64 hyperparameter buffer: lr, momentum, dampening, nesterov (0 or 1), weight_decay.</summary>
     public double[] DeviceValues() => [LearningRate, Momentum, Dampening, Nesterov ? 1 : 0, WeightDecay];

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace CudaNn.Cuda;
 
 /// <summary>Human-readable byte counts for messages and reports: 2147483648 → "2.0 GiB".</summary>
-public static class ByteSize
+internal static class ByteSize
 {
     /// <summary>Formats with one decimal in the largest binary unit that keeps the value at least 1.</summary>
     public static string Format(long bytes)

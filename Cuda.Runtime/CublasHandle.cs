@@ -4,7 +4,7 @@ using static CudaNn.Cuda.CudaCheck;
 namespace CudaNn.Cuda;
 
 /// <summary>How cuBLAS may compute FP32 GEMMs.</summary>
-public enum CublasMathMode
+internal enum CublasMathMode
 {
     /// <summary>Full FP32 arithmetic (CUBLAS_DEFAULT_MATH); CudaNn's default, matches the reference backend to ~1e-5.</summary>
     Fp32 = 0,
@@ -17,7 +17,7 @@ public enum CublasMathMode
 /// A cuBLAS handle bound to one context. GEMMs are column-major with cuBLAS's argument conventions and run
 /// on the stream last given to <see cref="SetStream"/> (the legacy default stream until then).
 /// </summary>
-public sealed unsafe class CublasHandle : IDisposable
+internal sealed unsafe class CublasHandle : IDisposable
 {
     private readonly CublasSafeHandle handle;
 

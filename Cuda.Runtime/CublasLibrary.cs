@@ -3,7 +3,7 @@ using CudaNn.Cuda.Interop;
 namespace CudaNn.Cuda;
 
 /// <summary>Whether cuBLAS could be loaded, and its version; needs no GPU.</summary>
-public static class CublasLibrary
+internal static class CublasLibrary
 {
     /// <summary>Where libcublas was loaded from, or why not.</summary>
     public static NativeLibraryStatus Status => NativeLibraryResolver.Load(LibraryNames.Cublas);

@@ -11,7 +11,7 @@ namespace CudaNn.Cuda;
 /// cuBLASLt's heuristic picks are kept until <see cref="Dispose"/>, so the calls of later training steps, captured or
 /// not, only set pointers and enqueue.
 /// </summary>
-public sealed unsafe class CublasLtHandle : IDisposable
+internal sealed unsafe class CublasLtHandle : IDisposable
 {
     private readonly CublasLtSafeHandle handle;
     private readonly Dictionary<PlanKey, Plan> plans = [];

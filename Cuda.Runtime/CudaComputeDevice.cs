@@ -62,14 +62,14 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
 
     public CudaDevice Device { get; }
 
-    public CudaContext Context { get; }
+    internal CudaContext Context { get; }
 
     public string Name => Device.Name;
 
     public long MemoryInUse { get; private set; }
 
     /// <summary>Loads a PTX or CUBIN image; its kernels become reachable through <see cref="GetKernel"/>.</summary>
-    public CudaModule LoadModule(ReadOnlySpan<byte> image)
+    internal CudaModule LoadModule(ReadOnlySpan<byte> image)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         CudaModule module = Context.LoadModule(image);

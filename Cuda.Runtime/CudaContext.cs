@@ -4,14 +4,14 @@ using static CudaNn.Cuda.CudaCheck;
 namespace CudaNn.Cuda;
 
 /// <summary>Free and total device memory in bytes, as cuMemGetInfo reports them.</summary>
-public readonly record struct DeviceMemoryInfo(long FreeBytes, long TotalBytes);
+internal readonly record struct DeviceMemoryInfo(long FreeBytes, long TotalBytes);
 
 /// <summary>
 /// A device's primary context. Driver calls act on the context current on the calling thread, so every
 /// wrapper calls <see cref="MakeCurrent"/> first; handles released by a finaliser push it explicitly.
 /// Obtain it from <see cref="CudaDevice.PrimaryContext"/>.
 /// </summary>
-public sealed class CudaContext
+internal sealed class CudaContext
 {
     [ThreadStatic] private static nint currentOnThisThread;
 

@@ -47,7 +47,7 @@ public sealed unsafe class CudaDevice
     /// The device's primary context (shared with cuBLAS and any CUDA runtime code in the process), retained on
     /// first use and kept for the life of the process, so device memory can always be freed, even by finalisers.
     /// </summary>
-    public CudaContext PrimaryContext => primaryContext.Value;
+    internal CudaContext PrimaryContext => primaryContext.Value;
 
     internal int Handle { get; }
 

@@ -4,7 +4,7 @@ using static CudaNn.Cuda.CudaCheck;
 namespace CudaNn.Cuda;
 
 /// <summary>A marker in a stream: records when the work before it has finished, for timing and ordering.</summary>
-public sealed class CudaEvent : IDeviceEvent
+internal sealed class CudaEvent : IDeviceEvent
 {
     private readonly EventHandle cudaEvent;
 

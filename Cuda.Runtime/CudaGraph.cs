@@ -7,7 +7,7 @@ namespace CudaNn.Cuda;
 /// Work captured from a <see cref="CudaStream"/>, instantiated once and replayed with one launch. Kernel
 /// arguments are the values they had at capture time: replays read and write the same device addresses.
 /// </summary>
-public sealed class CudaGraph : IDeviceGraph
+internal sealed class CudaGraph : IDeviceGraph
 {
     private readonly GraphHandle graph;
     private readonly GraphExecHandle executable;

@@ -7,7 +7,7 @@ namespace CudaNn.Cuda;
 /// One <c>__global__</c> function of a <see cref="CudaModule"/>. Launches take the stream first, then the
 /// configuration, then the arguments (cuda.core's order). Valid while its module is loaded.
 /// </summary>
-public sealed unsafe class CudaKernel : IDeviceKernel
+internal sealed unsafe class CudaKernel : IDeviceKernel
 {
     private readonly CudaModule module;
 

@@ -9,7 +9,7 @@ namespace CudaNn.Cuda;
 /// when that fails the exception carries the JIT's error log. Kernels are looked up by their
 /// <c>extern "C"</c> name.
 /// </summary>
-public sealed unsafe class CudaModule : IDisposable
+internal sealed unsafe class CudaModule : IDisposable
 {
     private const int LogBytes = 16 * 1024;
     private readonly ModuleHandle module;

@@ -7,7 +7,7 @@ namespace CudaNn.Cuda;
 /// A CUDA stream: work enqueued on it runs in order. Created blocking (CU_STREAM_DEFAULT), so the synchronous
 /// copies of <see cref="DeviceBuffer{T}"/> wait for it. Can record its work into a <see cref="CudaGraph"/>.
 /// </summary>
-public sealed class CudaStream : IDeviceStream
+internal sealed class CudaStream : IDeviceStream
 {
     private readonly StreamHandle stream;
 

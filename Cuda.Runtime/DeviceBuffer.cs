@@ -8,7 +8,7 @@ namespace CudaNn.Cuda;
 /// <see cref="Dispose"/>, or by the finaliser of its handle if it is forgotten. Copies to and from host
 /// spans are synchronous: they wait for earlier work on blocking streams and return when the data has arrived.
 /// </summary>
-public sealed unsafe class DeviceBuffer<T> : IDisposable where T : unmanaged
+internal sealed unsafe class DeviceBuffer<T> : IDisposable where T : unmanaged
 {
     private readonly DeviceMemoryHandle memory;
 

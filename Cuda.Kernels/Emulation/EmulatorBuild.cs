@@ -12,7 +12,7 @@ public sealed record EmulatorBuildResult(string LibraryPath, bool FromCache, Tim
 /// Compiles a CUDA source for the host emulator with g++ into a shared library, cached on disk under the SHA-256
 /// of every file compiled and the flags, so an unchanged source never runs the compiler twice.
 /// </summary>
-public static class EmulatorBuild
+internal static class EmulatorBuild
 {
     /// <summary>g++ flags for every unit; part of the cache key. The fibers switch stacks with _longjmp, which fortify would reject.</summary>
     public static readonly IReadOnlyList<string> CompilerFlags =

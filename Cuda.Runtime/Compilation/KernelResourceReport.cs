@@ -13,7 +13,7 @@ namespace CudaNn.Cuda;
 /// <param name="SpillStoreBytes">Bytes of registers spilled to local memory per thread.</param>
 /// <param name="SpillLoadBytes">Bytes reloaded from spills per thread.</param>
 /// <param name="ConstantBytes">Bank-0 constant memory (kernel parameters and friends, "cmem[0]").</param>
-public sealed record KernelResources(
+internal sealed record KernelResources(
     string Kernel, string Architecture, int Registers, int SharedMemoryBytes,
     int StackFrameBytes, int SpillStoreBytes, int SpillLoadBytes, int ConstantBytes);
 
@@ -28,7 +28,7 @@ public sealed record KernelResources(
 /// </code>
 /// ("used N barriers" appears from CUDA 12; lines about non-entry functions are ignored).
 /// </summary>
-public sealed partial class KernelResourceReport(IReadOnlyList<KernelResources> kernels)
+internal sealed partial class KernelResourceReport(IReadOnlyList<KernelResources> kernels)
 {
     public IReadOnlyList<KernelResources> Kernels { get; } = kernels;
 

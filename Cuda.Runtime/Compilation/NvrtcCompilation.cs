@@ -8,7 +8,7 @@ namespace CudaNn.Cuda;
 public sealed record NvrtcCompilation(string ProgramName, string Ptx, byte[]? Cubin, string Log)
 {
     /// <summary>Per-kernel registers, shared memory and spills parsed from <see cref="Log"/> (empty without --ptxas-options=--verbose).</summary>
-    public KernelResourceReport Resources => KernelResourceReport.Parse(Log);
+    internal KernelResourceReport Resources => KernelResourceReport.Parse(Log);
 
     /// <summary>The image to load: the CUBIN when there is one, otherwise the PTX text.</summary>
     public byte[] Image => Cubin ?? System.Text.Encoding.UTF8.GetBytes(Ptx);

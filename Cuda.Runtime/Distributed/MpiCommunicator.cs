@@ -13,7 +13,7 @@ namespace CudaNn.Distributed;
 /// ends in a <see cref="CollectiveTimeoutException"/> after <see cref="Timeout"/> instead of waiting forever.
 /// Calls must come from one thread at a time (MPI_THREAD_SERIALIZED).
 /// </summary>
-public sealed unsafe class MpiCommunicator : IDisposable
+internal sealed unsafe class MpiCommunicator : IDisposable
 {
     private static readonly Lock Gate = new();
     private static MpiCommunicator? _world;

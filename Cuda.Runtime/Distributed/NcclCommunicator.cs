@@ -10,7 +10,7 @@ namespace CudaNn.Distributed;
 /// data-parallel training step still replays as one graph launch. Rank 0 makes the group's id
 /// (<see cref="CreateUniqueId"/>) and the launcher's channel (MPI) carries it to the others.
 /// </summary>
-public sealed unsafe class NcclCommunicator : IDisposable
+internal sealed unsafe class NcclCommunicator : IDisposable
 {
     private nint _comm;
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace CudaNn.Cuda;
 
 /// <summary>Typed conveniences over <see cref="IComputeDevice"/>; every implementation gets them for free.</summary>
-public static class ComputeDeviceExtensions
+internal static class ComputeDeviceExtensions
 {
     /// <summary>Allocates room for <paramref name="count"/> elements of <typeparamref name="T"/>.</summary>
     public static unsafe DevicePtr Allocate<T>(this IComputeDevice device, long count) where T : unmanaged =>

@@ -56,7 +56,7 @@ public enum GemmEpilogue
 /// Argument checks shared by every Sgemm implementation, so the real device and the emulator reject the
 /// same calls with the same message. Shapes are cuBLAS's, column-major: op(A) is m×k, op(B) is k×n, C is m×n.
 /// </summary>
-public static class GemmArguments
+internal static class GemmArguments
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first size or leading dimension cuBLAS would reject.</summary>
     public static void Validate(GemmOp transA, GemmOp transB, int m, int n, int k, int lda, int ldb, int ldc)
@@ -78,7 +78,7 @@ public static class GemmArguments
 }
 
 /// <summary>The checks of an epilogue's own operands, shared by the GPU and the emulator like <see cref="GemmArguments"/>.</summary>
-public static class GemmEpilogueArguments
+internal static class GemmEpilogueArguments
 {
     /// <summary>Whether <paramref name="epilogue"/> reads or writes a ReLU mask.</summary>
     public static bool UsesReluMask(GemmEpilogue epilogue) => epilogue is GemmEpilogue.ReluBias or GemmEpilogue.ReluBackwardBiasGrad;

@@ -17,7 +17,7 @@ public abstract class KernelDeviceFixture(string deviceKind)
     protected static readonly int[] Sizes = [1, 31, 32, 33, 1023, 4097];
 
     protected IComputeDevice Device { get; private set; } = null!;
-    protected DeviceKernels Kernels { get; private set; } = null!;
+    private protected DeviceKernels Kernels { get; private set; } = null!;
     protected IDeviceStream Stream { get; private set; } = null!;
 
     [OneTimeSetUp]

@@ -25,7 +25,7 @@ public enum Activation
     SiLU,
 }
 
-public static class ActivationExtensions
+internal static class ActivationExtensions
 {
     /// <summary>True when <see cref="Backend.ActivationBackward"/> takes the forward's input x rather than its output y.</summary>
     public static bool BackwardReadsInput(this Activation activation) => activation is Activation.GELU or Activation.SiLU;

@@ -8,7 +8,7 @@ namespace CudaNn.Backends;
 /// parameters' device (see <see cref="Backend.AdamStep"/>), so a captured training step replays with the current
 /// t and the learning rate last set, every time.
 /// </summary>
-public readonly record struct AdamStepArgs(
+internal readonly record struct AdamStepArgs(
     double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay, bool DecoupledWeightDecay)
 {
     /// <summary>How many values the hyperparameter buffer holds.</summary>
@@ -33,7 +33,7 @@ public readonly record struct AdamStepArgs(
 /// with momentum: buf = d on the first step, else buf = mu*buf + (1-dampening)*d; d = nesterov ? d + mu*buf : buf;
 /// p -= lr * d. Held in device memory like <see cref="AdamStepArgs"/>.
 /// </summary>
-public readonly record struct SgdStepArgs(
+internal readonly record struct SgdStepArgs(
     double LearningRate, double Momentum, double Dampening, bool Nesterov, double WeightDecay)
 {
     /// <summary>How many values the hyperparameter buffer holds.</summary>

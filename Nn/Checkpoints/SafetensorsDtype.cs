@@ -23,7 +23,7 @@ public enum SafetensorsDtype
 }
 
 /// <summary>Sizes and header names of <see cref="SafetensorsDtype"/> values.</summary>
-public static class SafetensorsDtypes
+internal static class SafetensorsDtypes
 {
     /// <summary>Bytes per element: 1 for Bool/U8/I8, 2 for I16/U16/F16/BF16, 4 for I32/U32/F32, 8 for I64/U64/F64.</summary>
     public static int ElementSize(this SafetensorsDtype dtype) => dtype switch

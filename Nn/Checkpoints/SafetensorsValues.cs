@@ -7,7 +7,7 @@ namespace CudaNn.Checkpoints;
 /// float, any float type to double, any integer type to long); F64 to float rounds to nearest.
 /// A dtype that cannot convert throws <see cref="InvalidOperationException"/> naming the tensor.
 /// </summary>
-public static class SafetensorsValues
+internal static class SafetensorsValues
 {
     /// <summary>The elements as float32: F32 as is, F16 and BF16 widened exactly, F64 rounded to nearest.</summary>
     public static float[] ToFloatArray(this SafetensorsEntry entry)

@@ -6,7 +6,7 @@ namespace CudaNn.Checkpoints;
 /// Writes safetensors files: an 8-byte little-endian header length, the JSON header padded
 /// with spaces to a multiple of 8, then every tensor's bytes back to back in the order given.
 /// </summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     /// <summary>
     /// A test hook: with this set to N, the process kills itself (as kill -9 or a power cut would) once N bytes of the

@@ -9,7 +9,7 @@ namespace CudaNn.Data;
 /// are both accepted; gzip is recognised by its magic bytes 1F 8B, not by the file name.
 /// Only unsigned byte data (type 0x08) is supported.
 /// </summary>
-public static class IdxReader
+internal static class IdxReader
 {
     /// <summary>The element type byte for unsigned bytes, the type of every MNIST file.</summary>
     public const byte UnsignedByteType = 0x08;

@@ -8,7 +8,7 @@ namespace CudaNn.Data;
 /// Writes unsigned-byte IDX files (the MNIST format), raw or gzip-compressed, the inverse of
 /// <see cref="IdxReader"/>.
 /// </summary>
-public static class IdxWriter
+internal static class IdxWriter
 {
     /// <summary>
     /// Writes <paramref name="data"/> with the given dimensions to <paramref name="path"/>,

@@ -10,7 +10,7 @@ namespace CudaNn.Distributed;
 /// records its all-reduce and replays it, as a GPU's step does NCCL's. An average is the sum multiplied by 1/WorldSize
 /// on every rank alike.
 /// </summary>
-public sealed class MpiProcessGroup : ProcessGroup
+internal sealed class MpiProcessGroup : ProcessGroup
 {
     private readonly MpiCommunicator _world;
     private readonly GpuDevice? _emulator;

@@ -10,7 +10,7 @@ namespace CudaNn.Distributed;
 /// the step's kernels and captured with them into the step's CUDA graph. MPI carries rank 0's NCCL id to the other
 /// ranks and serves the barrier and the abort; a single rank needs no MPI.
 /// </summary>
-public sealed class NcclProcessGroup : ProcessGroup
+internal sealed class NcclProcessGroup : ProcessGroup
 {
     private readonly GpuDevice _device;
     private readonly NcclCommunicator _nccl;

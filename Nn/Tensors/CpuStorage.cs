@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace CudaNn;
 
 /// <summary>Host memory: a managed array of <typeparamref name="T"/>.</summary>
-public sealed class CpuStorage<T> : Storage where T : unmanaged
+internal sealed class CpuStorage<T> : Storage where T : unmanaged
 {
     public CpuStorage(long length) : this(Device.Cpu, length) { }
 

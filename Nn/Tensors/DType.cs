@@ -9,7 +9,7 @@ public enum DType
     UInt8,
 }
 
-public static class DTypeExtensions
+internal static class DTypeExtensions
 {
     /// <summary>Bytes per element.</summary>
     public static int Size(this DType dtype) => dtype switch

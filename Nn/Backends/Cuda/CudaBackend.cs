@@ -8,7 +8,7 @@ namespace CudaNn.Backends.Cuda;
 /// enqueued on the device's one stream with no host round trip. Reductions are deterministic (no atomics), so
 /// the same inputs give bit-identical results run after run on a given device.
 /// </summary>
-public sealed class CudaBackend : Backend, IDisposable
+internal sealed class CudaBackend : Backend, IDisposable
 {
     private readonly GpuDevice _device;
     private readonly Workspace _workspace;

@@ -3,7 +3,7 @@ using CudaNn.Cuda;
 namespace CudaNn.Backends.Cuda;
 
 /// <summary>Device memory of a <see cref="GpuDevice"/>: a real GPU's or the host emulator's.</summary>
-public sealed class DeviceStorage : Storage
+internal sealed class DeviceStorage : Storage
 {
     private readonly GpuDevice _device;
     private bool _usedByGraph;

@@ -27,13 +27,13 @@ public sealed class GpuDevice : Device, IDisposable
     public override DeviceKind Kind { get; }
 
     /// <summary>The device seam implementation underneath: memory, launches, cuBLAS.</summary>
-    public IComputeDevice Compute { get; }
+    internal IComputeDevice Compute { get; }
 
     /// <summary>The typed kernel launchers of kernels.cu on this device.</summary>
-    public DeviceKernels Kernels { get; }
+    internal DeviceKernels Kernels { get; }
 
     /// <summary>The stream all of this device's work is enqueued on.</summary>
-    public IDeviceStream Stream { get; }
+    internal IDeviceStream Stream { get; }
 
     /// <summary>What the hardware is, e.g. "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
     public string Description => Compute.Name;
