@@ -1204,8 +1204,3 @@ extern "C" __global__ void multiply(const float* x, const float* y, float* z, lo
     map_binary(x, y, z, n, [](float a, float b) { return a * b; });
 }
 
-// y[n] *= alpha; reads 4n bytes, writes 4n.
-extern "C" __global__ void scale(float* __restrict__ y, long long n, float alpha)
-{
-    map_unary(y, y, n, [alpha](float a) { return a * alpha; });
-}

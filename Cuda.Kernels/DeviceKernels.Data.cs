@@ -83,15 +83,4 @@ internal sealed partial class DeviceKernels
 
     /// <summary>y[n] = x, 4-byte words bit for bit, so int32 data copies too (copy); x and y must not overlap.</summary>
     public void Copy(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.Copy, x, y, n);
-
-    /// <summary>y[n] *= alpha (scale).</summary>
-    public void Scale(IDeviceStream stream, DevicePtr y, long n, float alpha)
-    {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(y, nameof(y));
-        Launch(stream, KernelNames.Scale, ElementGrid(n), Arguments().Add(y).Add(n).Add(alpha));
-    }
 }

@@ -37,13 +37,12 @@ internal static class KernelNames
     public const string Axpy = "axpy";
     public const string Copy = "copy";
     public const string Multiply = "multiply";
-    public const string Scale = "scale";
 
     public static IReadOnlyList<string> All { get; } =
     [
         ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward, GeluForward, GeluBackward, SiluForward, SiluBackward,
         BiasActivationForward, BiasGrad, BiasGradFinish, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
         AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
-        GatherNormalize, GatherRows, Fill, Axpy, Copy, Multiply, Scale,
+        GatherNormalize, GatherRows, Fill, Axpy, Copy, Multiply,
     ];
 }

@@ -99,18 +99,6 @@ internal sealed unsafe class CublasHandle : IDisposable
             $"for m={m}, n={n}, k={k} (BF16)");
     }
 
-    /// <summary><see cref="SgemmBf16"/> over <paramref name="batchCount"/> problems at element strides strideA, strideB, strideC.</summary>
-    public void SgemmStridedBatchedBf16(GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
-        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
-    {
-        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
-        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
-        Check(Cublas.cublasGemmStridedBatchedEx(Raw, (CublasOperation)transA, (CublasOperation)transB, m, n, k, &alpha,
-            a.Address, CudaR32F, lda, strideA, b.Address, CudaR32F, ldb, strideB, &beta, c.Address, CudaR32F, ldc, strideC, batchCount,
-            CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF, GemmDefaultAlgorithm), $"for m={m}, n={n}, k={k}, batchCount={batchCount} (BF16)");
-    }
-
     /// <summary><see cref="Sgemm"/> over <paramref name="batchCount"/> problems at element strides strideA, strideB, strideC.</summary>
     public void SgemmStridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,

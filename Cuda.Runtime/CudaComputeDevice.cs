@@ -165,17 +165,6 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         else cublas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
-        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
-    {
-        UseCublasOn(CudaStream.From(stream));
-        if (gemmPrecision == GemmPrecision.Bf16)
-            cublas.SgemmStridedBatchedBf16(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
-        else
-            cublas.SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
-    }
-
     /// <summary>
     /// cuBLASLt's matmul with the epilogue, at <see cref="GemmPrecision"/>. It shares cuBLAS's workspace as cuBLAS's own
     /// GEMMs share it whatever their stream: GEMMs enqueued in order on one stream never use it at once. Throws

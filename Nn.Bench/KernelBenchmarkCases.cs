@@ -74,7 +74,6 @@ internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffe
         yield return new("fill", 4 * n, [f], null, b => k.Fill(s, b[0], n, 0.5f));
         yield return new("axpy", 12 * n, [f, f], null, b => k.Axpy(s, b[0], b[1], n, 0.5f));
         yield return new("copy", 8 * n, [f, f], null, b => k.Copy(s, b[0], b[1], n));
-        yield return new("scale", 8 * n, [f], null, b => k.Scale(s, b[0], n, 0.999f));
     }
 
     // An epoch's shuffled order, so rows are gathered from all over the data set as in training.

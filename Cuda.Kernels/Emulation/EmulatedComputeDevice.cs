@@ -160,8 +160,11 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     public GemmPrecision GemmPrecision { get; set; }
 
     public void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) =>
-        SgemmStridedBatched(stream, transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
+    {
+        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        Enqueue(stream, Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    }
 
     /// <summary>
     /// The host Sgemm, then <see cref="HostSgemm.ApplyEpilogue"/>: cuBLASLt's epilogues, every operand checked, as one
@@ -173,7 +176,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     {
         GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
         GemmEpilogueArguments.Validate(epilogue, m, n, bias, reluMask, reluMaskLd);
-        Action gemm = Gemm(transA, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+        Action gemm = Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         long biasBytes = (epilogue == GemmEpilogue.BiasGradFromB ? n : m) * (long)sizeof(float);
         long maskBytes = GemmEpilogueArguments.UsesReluMask(epilogue) ? (long)reluMaskLd * n / 8 : 0;
         long bBytes = HostSgemm.Extent(transB == GemmOp.None ? k : n, transB == GemmOp.None ? n : k, ldb);
@@ -190,20 +193,10 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         });
     }
 
-    public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
-        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
-    {
-        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
-        Enqueue(stream, Gemm(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount));
-    }
-
-    /// <summary>The work of one (batched) Sgemm, its sizes validated and its precision fixed at enqueue time, as cuBLAS picks its kernel at the call.</summary>
+    /// <summary>The work of one Sgemm, its sizes validated and its precision fixed at enqueue time, as cuBLAS picks its kernel at the call.</summary>
     private Action Gemm(GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
-        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
+        float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
         GemmPrecision precision = GemmPrecision; // fixed at enqueue time, as cuBLAS picks its kernel at the call
         bool readsAB = alpha != 0 && k != 0;
         long aBytes = HostSgemm.Extent(transA == GemmOp.None ? m : k, transA == GemmOp.None ? k : m, lda);
@@ -211,17 +204,13 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         long cBytes = HostSgemm.Extent(m, n, ldc);
         return () =>
         {
-            for (int batch = 0; batch < batchCount; batch++)
+            if (readsAB)
             {
-                DevicePtr ai = a.Element<float>(batch * strideA), bi = b.Element<float>(batch * strideB), ci = c.Element<float>(batch * strideC);
-                if (readsAB)
-                {
-                    memory.CheckRange(ai, aBytes, $"Sgemm A (batch {batch})");
-                    memory.CheckRange(bi, bBytes, $"Sgemm B (batch {batch})");
-                }
-                memory.CheckRange(ci, cBytes, $"Sgemm C (batch {batch})");
-                HostSgemm.Run(transA, transB, m, n, k, alpha, (float*)ai.Address, lda, (float*)bi.Address, ldb, beta, (float*)ci.Address, ldc, precision);
+                memory.CheckRange(a, aBytes, "Sgemm A");
+                memory.CheckRange(b, bBytes, "Sgemm B");
             }
+            memory.CheckRange(c, cBytes, "Sgemm C");
+            HostSgemm.Run(transA, transB, m, n, k, alpha, (float*)a.Address, lda, (float*)b.Address, ldb, beta, (float*)c.Address, ldc, precision);
         };
     }
 

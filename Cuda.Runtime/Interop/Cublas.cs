@@ -84,11 +84,6 @@ internal static unsafe partial class Cublas
         CublasComputeType computeType, int algo);
 
     [LibraryImport(LibraryNames.Cublas)]
-    public static partial CublasStatus cublasGemmStridedBatchedEx(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
-        float* alpha, ulong a, int aType, int lda, long strideA, ulong b, int bType, int ldb, long strideB, float* beta,
-        ulong c, int cType, int ldc, long strideC, int batchCount, CublasComputeType computeType, int algo);
-
-    [LibraryImport(LibraryNames.Cublas)]
     public static partial CublasStatus cublasSgemmStridedBatched(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
         float* alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float* beta, ulong c, int ldc, long strideC, int batchCount);
 }

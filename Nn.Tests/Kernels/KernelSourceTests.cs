@@ -59,6 +59,6 @@ internal static class ExpectedKernels
         "bias_activation_forward", "bias_grad", "bias_grad_finish", "layer_norm_forward", "layer_norm_backward",
         "softmax_cross_entropy", "mse_loss", "loss_finish",
         "adam_step", "sgd_step", "sum_squares", "clip_coefficient", "scale_by", "clamp", "dropout_forward", "mlp_forward", "mlp_backward_data",
-        "mlp_weight_grads", "gather_normalize", "gather_rows", "fill", "axpy", "copy", "multiply", "scale",
+        "mlp_weight_grads", "gather_normalize", "gather_rows", "fill", "axpy", "copy", "multiply",
     ];
 }

@@ -59,10 +59,6 @@ internal sealed class RecordingDevice : IComputeDevice
         DevicePtr b, int ldb, float beta, DevicePtr c, int ldc, GemmEpilogue epilogue, DevicePtr bias, DevicePtr reluMask, int reluMaskLd) =>
         throw new NotSupportedException();
 
-    public void SgemmStridedBatched(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a,
-        int lda, long strideA, DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batchCount) =>
-        throw new NotSupportedException();
-
     public IDeviceEvent CreateEvent() => throw new NotSupportedException();
     public void Synchronize() { }
     public void Dispose() { }
