@@ -23,25 +23,11 @@ internal sealed partial class CpuBackend<T> : ReferenceBackend<T> where T : unma
         CpuGemm.Gemm(transA, transB, m, n, k, Of(alpha), a.Span<T>(), a.Shape[1], b.Span<T>(), b.Shape[1], Of(beta), c.Span<T>(), n);
     }
 
-    internal override void GatherNormalize(Tensor images, Tensor labels, Tensor indices, Tensor x, Tensor y, double mean, double std)
+    /// <summary>The gather's row a vector at a time: convert, multiply, add, each rounded as the loops round it.</summary>
+    private protected override void NormalizeRow(ReadOnlySpan<byte> pixels, Span<T> x, T scale, T shift)
     {
-        var (count, features, batch) = BackendChecks.GatherNormalize(this, images, labels, indices, x, y);
-        // x[b, d] = (images[idx[b], d] / 255 - mean) / std ; y[b] = labels[idx[b]]
-        var img = images.Span<byte>();
-        var lab = labels.Span<byte>();
-        var idx = indices.Span<int>();
-        var xs = x.Span<T>();
-        var ys = y.Span<int>();
-        T scale = Of(1.0 / (255.0 * std)), shift = Of(-mean / std);
-        for (int b = 0; b < batch; b++)
-        {
-            int row = idx[b];
-            if ((uint)row >= (uint)count) throw new ArgumentOutOfRangeException(nameof(indices), $"index {row} outside a data set of {count}");
-            var dst = xs.Slice(b * features, features);
-            TensorPrimitives.ConvertTruncating(img.Slice(row * features, features), dst);
-            TensorPrimitives.Multiply(dst, scale, dst);
-            TensorPrimitives.Add(dst, shift, dst);
-            ys[b] = lab[row];
-        }
+        TensorPrimitives.ConvertTruncating(pixels, x);
+        TensorPrimitives.Multiply(x, scale, x);
+        TensorPrimitives.Add(x, shift, x);
     }
 }

@@ -115,9 +115,15 @@ internal partial class ReferenceBackend<T> : Backend where T : unmanaged, IFloat
         {
             int row = idx[b];
             if ((uint)row >= (uint)count) throw new ArgumentOutOfRangeException(nameof(indices), $"index {row} outside a data set of {count}");
-            for (int d = 0; d < features; d++)
-                xs[b * features + d] = T.CreateTruncating(img[row * features + d]) * scale + shift;
+            NormalizeRow(img.Slice(row * features, features), xs.Slice(b * features, features), scale, shift);
             ys[b] = lab[row];
         }
+    }
+
+    /// <summary>x[d] = pixels[d] * scale + shift, one image's row of the gather.</summary>
+    private protected virtual void NormalizeRow(ReadOnlySpan<byte> pixels, Span<T> x, T scale, T shift)
+    {
+        for (int d = 0; d < x.Length; d++)
+            x[d] = T.CreateTruncating(pixels[d]) * scale + shift;
     }
 }
