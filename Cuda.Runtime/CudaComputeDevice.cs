@@ -4,7 +4,7 @@ using static CudaNn.Cuda.CudaCheck;
 namespace CudaNn.Cuda;
 
 /// <summary>
-/// The device seam on a real GPU: the primary context of one <see cref="CudaDevice"/>, its allocations,
+/// The device seam on a real GPU: the primary context of one <see cref="CudaGpu"/>, its allocations,
 /// the modules loaded with <see cref="LoadModule"/>, and one cuBLAS handle with a workspace of its own, made once
 /// (so GEMMs captured into a graph allocate nothing and the graph holds no memory of cuBLAS's); the GEMMs with an
 /// epilogue go to a cuBLASLt handle, made on the first of them, that uses the same workspace. Disposing frees
@@ -22,7 +22,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private CudaStream? cublasStream;
     private bool disposed;
 
-    public CudaComputeDevice(CudaDevice device, GemmPrecision precision = GemmPrecision.Fp32)
+    public CudaComputeDevice(CudaGpu device, GemmPrecision precision = GemmPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(device);
         Device = device;
@@ -58,9 +58,9 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private static long RecommendedCublasWorkspace(ComputeCapability capability) => (capability.Major >= 9 ? 32L : 4L) << 20;
 
     /// <summary>The usable device <paramref name="ordinal"/>; throws <see cref="CudaUnavailableException"/> with the reason otherwise.</summary>
-    public static CudaComputeDevice Open(int ordinal = 0) => new(CudaDevice.Get(ordinal));
+    public static CudaComputeDevice Open(int ordinal = 0) => new(CudaGpu.Get(ordinal));
 
-    public CudaDevice Device { get; }
+    public CudaGpu Device { get; }
 
     internal CudaContext Context { get; }
 

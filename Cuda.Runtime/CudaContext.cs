@@ -9,13 +9,13 @@ internal readonly record struct DeviceMemoryInfo(long FreeBytes, long TotalBytes
 /// <summary>
 /// A device's primary context. Driver calls act on the context current on the calling thread, so every
 /// wrapper calls <see cref="MakeCurrent"/> first; handles released by a finaliser push it explicitly.
-/// Obtain it from <see cref="CudaDevice.PrimaryContext"/>.
+/// Obtain it from <see cref="CudaGpu.PrimaryContext"/>.
 /// </summary>
 internal sealed class CudaContext
 {
     [ThreadStatic] private static nint currentOnThisThread;
 
-    internal CudaContext(CudaDevice device)
+    internal CudaContext(CudaGpu device)
     {
         CudaDriver.EnsureAvailable();
         Check(Driver.cuDevicePrimaryCtxRetain(out nint handle, device.Handle));
@@ -23,7 +23,7 @@ internal sealed class CudaContext
         Handle = handle;
     }
 
-    public CudaDevice Device { get; }
+    public CudaGpu Device { get; }
 
     internal nint Handle { get; }
 

@@ -78,8 +78,8 @@ public static class CudaEnvironment
         string? reason = null;
         try
         {
-            devices = CudaDevice.GetAll().Select(d => d.ToString()).ToList();
-            CudaDevice.TryGet(out _, out reason);
+            devices = CudaGpu.GetAll().Select(d => d.ToString()).ToList();
+            CudaGpu.TryGet(out _, out reason);
         }
         catch (Exception e) when (e is CudaException or CudaUnavailableException)
         {

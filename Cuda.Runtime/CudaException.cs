@@ -34,7 +34,7 @@ public sealed class CudaException : Exception
 
 /// <summary>
 /// CUDA cannot be used here at all (no driver library, no device, a driver too old); the message is the
-/// precise reason, the same text <see cref="CudaDevice.TryGet(out CudaDevice?, out string?)"/> gives.
+/// precise reason, the same text <see cref="CudaGpu.TryGet(out CudaGpu?, out string?)"/> gives.
 /// </summary>
 public sealed class CudaUnavailableException(string reason) : InvalidOperationException(reason)
 {

@@ -21,7 +21,7 @@ internal sealed record EpochTiming(string Mode, long StepsPerEpoch, double Epoch
 /// shuffling DataLoader at batch 64): each step also gathers and normalises its batch on the device and keeps its
 /// loss. One untimed epoch captures the graphs; the timed epochs are measured with events (and the wall clock).
 /// </summary>
-internal sealed class GpuEpochBenchmark(GpuDevice device, GpuSuiteOptions options)
+internal sealed class GpuEpochBenchmark(CudaDevice device, GpuSuiteOptions options)
 {
     public const int BatchSize = 64;
     private const int EmulatorSteps = 3;

@@ -22,7 +22,7 @@ internal sealed record StepTiming(string Model, int BatchSize, string Mode, doub
 /// the median is reported. GEMM work per sample: 6·(784·128 + 128·64 + 64·10) FLOP (forward and both backward GEMMs).
 /// A wide MLP, 784-4096-4096-10, shows the GEMM-bound end: 6·(784·4096 + 4096·4096 + 4096·10) FLOP per sample.
 /// </summary>
-internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options)
+internal sealed class GpuStepBenchmark(CudaDevice device, GpuSuiteOptions options)
 {
     private const int Seed = 20240607;
 
@@ -44,9 +44,9 @@ internal sealed class GpuStepBenchmark(GpuDevice device, GpuSuiteOptions options
 
     /// <summary>
     /// Per batch size of the seed MLP: "graph" and "eager" as the trainer runs them with the device's plan
-    /// (<see cref="GpuDevice.Plan"/>), then each plan pinned, which is how a plan is chosen: "graph, fused", "graph,
+    /// (<see cref="CudaDevice.Plan"/>), then each plan pinned, which is how a plan is chosen: "graph, fused", "graph,
     /// cuBLAS layers", "graph, epilogues" (cuBLASLt), and
-    /// "graph, TF32" and "graph, BF16" with the GEMMs on tensor cores (<see cref="GpuDevice.Precision"/>). Then the wide
+    /// "graph, TF32" and "graph, BF16" with the GEMMs on tensor cores (<see cref="CudaDevice.Precision"/>). Then the wide
     /// MLP at its batch sizes, by cuBLAS layers and epilogues in each precision.
     /// </summary>
     public IReadOnlyList<StepTiming> Run()

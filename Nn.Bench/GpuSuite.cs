@@ -31,14 +31,14 @@ public static class GpuSuite
         long memoryBytes = 1L << 30;
         if (!options.Emulator)
         {
-            if (!CudaDevice.TryGet(out CudaDevice? gpu, out string? reason))
+            if (!CudaGpu.TryGet(out CudaGpu? gpu, out string? reason))
             {
                 output.WriteLine($"skipped: no GPU ({reason})");
                 return 0;
             }
             memoryBytes = gpu.TotalMemoryBytes;
         }
-        GpuDevice device = options.Emulator ? GpuDevices.Emulator() : GpuDevices.Cuda();
+        CudaDevice device = options.Emulator ? CudaDevices.Emulator() : CudaDevices.Cuda();
         output.WriteLine($"## Nn.Bench gpu: {device.Name} ({device.Description}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" +
             (options.Quick ? ", quick" : "") + (options.Emulator ? " (emulator: code path only, timings mean nothing)" : ""));
         int failures = 0;

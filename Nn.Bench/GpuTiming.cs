@@ -8,7 +8,7 @@ namespace CudaNn.Bench;
 internal static class GpuTiming
 {
     /// <summary>Device milliseconds of one run of <paramref name="enqueue"/>: start event, the work, end event, wait for the end.</summary>
-    public static double Milliseconds(GpuDevice device, Action enqueue)
+    public static double Milliseconds(CudaDevice device, Action enqueue)
     {
         using IDeviceEvent start = device.Compute.CreateEvent(), end = device.Compute.CreateEvent();
         device.Stream.Synchronize();
@@ -20,7 +20,7 @@ internal static class GpuTiming
     }
 
     /// <summary>Runs <paramref name="step"/> at least <paramref name="minimumSteps"/> times and until <paramref name="duration"/> has passed.</summary>
-    public static void WarmUp(GpuDevice device, Action step, int minimumSteps, TimeSpan duration)
+    public static void WarmUp(CudaDevice device, Action step, int minimumSteps, TimeSpan duration)
     {
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < minimumSteps || clock.Elapsed < duration; i++) step();

@@ -19,7 +19,7 @@ public static class KernelBenchmarks
     public static int Run(TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        if (!CudaDevice.TryGet(out CudaDevice? gpu, out string? reason))
+        if (!CudaGpu.TryGet(out CudaGpu? gpu, out string? reason))
         {
             output.WriteLine($"KernelBenchmarks skipped: no GPU ({reason})");
             return 0;

@@ -11,7 +11,7 @@ public class PublicApiTests
 {
     private const string UpdateVariable = "CUDANN_UPDATE_API";
 
-    [TestCase("CudaNn.Runtime", typeof(CudaNn.Cuda.CudaDevice))]
+    [TestCase("CudaNn.Runtime", typeof(CudaNn.Cuda.CudaGpu))]
     [TestCase("CudaNn.Kernels", typeof(CudaNn.Kernels.DeviceKernels))]
     [TestCase("CudaNn", typeof(Tensor))]
     public void ThePublicSurface_IsTheCheckedInListing(string package, Type anyType)

@@ -34,7 +34,7 @@ internal static class CommonOptions
     public static IDisposable ApplyPlan(CudaNn.Device device, string plan, out Backends.StepPlan stepPlan)
     {
         stepPlan = plan switch { "epilogues" => Backends.StepPlan.Epilogues, "fused" => Backends.StepPlan.Fused, _ => Backends.StepPlan.Layers };
-        if (device is not Backends.Cuda.GpuDevice gpu)
+        if (device is not Backends.Cuda.CudaDevice gpu)
             return stepPlan == Backends.StepPlan.Layers ? new PlanScope(null, default)
                 : throw new CliException($"--plan {plan} runs on a GPU or the emulator; {device.Name} runs an MLP layer by layer");
         var scope = new PlanScope(gpu, gpu.Plan);
@@ -42,7 +42,7 @@ internal static class CommonOptions
         return scope;
     }
 
-    private sealed class PlanScope(Backends.Cuda.GpuDevice? gpu, Backends.StepPlan previous) : IDisposable
+    private sealed class PlanScope(Backends.Cuda.CudaDevice? gpu, Backends.StepPlan previous) : IDisposable
     {
         public void Dispose()
         {
@@ -56,7 +56,7 @@ internal static class CommonOptions
     /// </summary>
     public static IDisposable ApplyPrecision(CudaNn.Device device, string precision)
     {
-        if (device is not Backends.Cuda.GpuDevice gpu)
+        if (device is not Backends.Cuda.CudaDevice gpu)
             return precision == "fp32" ? new PrecisionScope(null, default)
                 : throw new CliException($"--precision {precision} is GPU arithmetic (tensor cores); {device.Name} computes in FP32");
         var scope = new PrecisionScope(gpu, gpu.Precision);
@@ -69,7 +69,7 @@ internal static class CommonOptions
         return scope;
     }
 
-    private sealed class PrecisionScope(Backends.Cuda.GpuDevice? gpu, Backends.Cuda.Precision previous) : IDisposable
+    private sealed class PrecisionScope(Backends.Cuda.CudaDevice? gpu, Backends.Cuda.Precision previous) : IDisposable
     {
         public void Dispose()
         {

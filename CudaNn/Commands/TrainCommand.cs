@@ -151,7 +151,7 @@ internal static class TrainCommand
     {
         if (launch is null) return given;
         string name = given.Trim().ToLowerInvariant();
-        return name == "cuda" || name == "auto" && GpuDevices.IsCudaUsable(out _)
+        return name == "cuda" || name == "auto" && CudaDevices.IsCudaUsable(out _)
             ? $"cuda:{launch.LocalRank.ToString(CultureInfo.InvariantCulture)}"
             : given;
     }

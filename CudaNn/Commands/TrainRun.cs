@@ -54,7 +54,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             throw new CliException($"--hidden {string.Join(",", spec.Hidden)}: {tooLarge}");
 
         s = PlanThatRuns(s, [spec.Inputs, .. spec.Hidden, spec.Classes], given);
-        using var planScope = s.Device is Backends.Cuda.GpuDevice gpu ? new PlanScope(gpu, s.Plan) : null;
+        using var planScope = s.Device is Backends.Cuda.CudaDevice gpu ? new PlanScope(gpu, s.Plan) : null;
 
         var generator = new Generator(s.Seed);
         using var model = spec.Create(generator, s.Device);
@@ -87,8 +87,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     (s.ClipGradValue is { } bound ? $", gradients clamped to ±{bound.ToString(CultureInfo.InvariantCulture)}" : "") +
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}" +
-                    (s.Device is Backends.Cuda.GpuDevice { Precision: not Backends.Cuda.Precision.FP32 } reduced ? $" ({reduced.Precision} GEMMs)" : "") +
-                    (s.Device is Backends.Cuda.GpuDevice ? $", plan {TrainSettings.PlanName(s.Plan)}" : "") +
+                    (s.Device is Backends.Cuda.CudaDevice { Precision: not Backends.Cuda.Precision.FP32 } reduced ? $" ({reduced.Precision} GEMMs)" : "") +
+                    (s.Device is Backends.Cuda.CudaDevice ? $", plan {TrainSettings.PlanName(s.Plan)}" : "") +
                     (group is null ? "" : $" on each of {group.WorldSize} ranks ({group.Backend}; {group.WorldSize * s.BatchSize} samples a step in all)"));
         view.Header($"data: {s.DataDirectory} ({data.Description})" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +
@@ -156,7 +156,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         }
         view.Finished(new TrainingSummary(spec.ToString(), completed, trainer.Steps, last?.TrainLoss, lastTest, s.SavePath, total.Elapsed)
         {
-            Plan = s.Device is Backends.Cuda.GpuDevice && last?.Plan is { } plan ? TrainSettings.PlanName(plan) : null,
+            Plan = s.Device is Backends.Cuda.CudaDevice && last?.Plan is { } plan ? TrainSettings.PlanName(plan) : null,
         });
         return 0;
 
@@ -187,7 +187,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     {
         static string R(double? v) => v?.ToString("R", CultureInfo.InvariantCulture) ?? "none";
         static string B(bool v) => v ? "yes" : "no";
-        string precision = s.Device is Backends.Cuda.GpuDevice gpu ? gpu.Precision.ToString().ToLowerInvariant() : "fp32";
+        string precision = s.Device is Backends.Cuda.CudaDevice gpu ? gpu.Precision.ToString().ToLowerInvariant() : "fp32";
         return
         [
             ("--task", s.Task.ToString().ToLowerInvariant()), ("--target", s.Target ?? "none"), ("--test-fraction", R(s.TestFraction)),
@@ -222,10 +222,10 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     /// <summary>Sets the device's plan for the run and puts the previous one back (a device is shared by the process).</summary>
     private sealed class PlanScope : IDisposable
     {
-        private readonly Backends.Cuda.GpuDevice _gpu;
+        private readonly Backends.Cuda.CudaDevice _gpu;
         private readonly StepPlan _previous;
 
-        public PlanScope(Backends.Cuda.GpuDevice gpu, StepPlan plan)
+        public PlanScope(Backends.Cuda.CudaDevice gpu, StepPlan plan)
         {
             (_gpu, _previous) = (gpu, gpu.Plan);
             gpu.Plan = plan;

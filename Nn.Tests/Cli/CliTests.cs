@@ -90,7 +90,7 @@ public class CliTests
     [Test]
     public void CudaWithoutAUsableGpu_SaysWhyAndExitsWith1()
     {
-        if (CudaNn.Backends.Cuda.GpuDevices.IsCudaUsable(out _)) Assert.Ignore("a GPU is usable here");
+        if (CudaNn.Backends.Cuda.CudaDevices.IsCudaUsable(out _)) Assert.Ignore("a GPU is usable here");
         var result = Run("train", "--device", "cuda", "--max-steps", "1");
         Assert.That(result.Code, Is.EqualTo(1));
         Assert.That(result.Error, Does.Contain("cuda:0 is not usable"));

@@ -79,9 +79,9 @@ public class RegressionCliTests
 }
 
 /// <summary>The same regression on the CUDA backend (the emulator in CI), graphs on, beside the CPU: the same test RMSE to float32 rounding.</summary>
-[TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
-public class RegressionCliDeviceTests(string device) : GpuDeviceFixture(device)
+[TestFixture(CudaDeviceFixture.Emulator)]
+[TestFixture(CudaDeviceFixture.Cuda, Category = "Gpu")]
+public class RegressionCliDeviceTests(string device) : CudaDeviceFixture(device)
 {
     [Test]
     public void Train_MatchesTheCpu()

@@ -18,9 +18,9 @@ namespace CudaNn.Tests.Cli;
 /// <see cref="Training.TrainingFlowTests"/>), but for at most 0.1% of them, which may differ by up to the whole Σ lr:
 /// Adam turns rounding noise in a near-zero gradient into a share of lr (see <see cref="Close.AssertAlmostAll"/>).
 /// </remarks>
-[TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
-public class TrainFlowTests(string device) : GpuDeviceFixture(device)
+[TestFixture(CudaDeviceFixture.Emulator)]
+[TestFixture(CudaDeviceFixture.Cuda, Category = "Gpu")]
+public class TrainFlowTests(string device) : CudaDeviceFixture(device)
 {
     private const double SummedRates = 15 * 1e-3;
     private const double WeightTolerance = 0.01 * SummedRates;

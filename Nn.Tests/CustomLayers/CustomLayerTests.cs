@@ -13,9 +13,9 @@ namespace CudaNn.Tests.CustomLayers;
 /// match float64 central differences on the CPU, and it trains on the CUDA backend (the emulator in CI) inside a
 /// replayed graph to the CPU's weights. The README shows exactly the code tested here.
 /// </summary>
-[TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
-public class CustomLayerTests(string device) : GpuDeviceFixture(device)
+[TestFixture(CudaDeviceFixture.Emulator)]
+[TestFixture(CudaDeviceFixture.Cuda, Category = "Gpu")]
+public class CustomLayerTests(string device) : CudaDeviceFixture(device)
 {
     private const ulong Seed = 20261201;
 

@@ -17,8 +17,8 @@ namespace CudaNn.Tests.Distributed;
 public class NcclProcessGroupTests
 {
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Structure", "NUnit1032",
-        Justification = "GpuDevices hands out one device per process; it outlives every fixture.")]
-    private GpuDevice _gpu = null!;
+        Justification = "CudaDevices hands out one device per process; it outlives every fixture.")]
+    private CudaDevice _gpu = null!;
 
     [OneTimeSetUp]
     public void OpenGpuAndNccl()
@@ -26,7 +26,7 @@ public class NcclProcessGroupTests
         Requirements.Gpu();
         if (!NcclCommunicator.LibraryStatus.IsLoaded)
             Requirements.SkipOrFail(Requirements.RequireGpu, $"NCCL is not available: {NcclCommunicator.LibraryStatus.FailureReason}");
-        _gpu = GpuDevices.Cuda();
+        _gpu = CudaDevices.Cuda();
         TestContext.Out.WriteLine($"NCCL {NcclCommunicator.Version} from {NcclCommunicator.LibraryStatus.LoadedFrom} on {_gpu.Description}");
     }
 

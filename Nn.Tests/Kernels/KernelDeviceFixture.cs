@@ -96,7 +96,7 @@ public abstract class KernelDeviceFixture(string deviceKind)
 
     private static CudaComputeDevice OpenGpu()
     {
-        CudaDevice gpu = Requirements.Gpu();
+        CudaGpu gpu = Requirements.Gpu();
         Requirements.Nvrtc();
         return new CudaComputeDevice(gpu);
     }

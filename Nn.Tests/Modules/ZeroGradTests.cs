@@ -31,9 +31,9 @@ public class ZeroGradTests(string device) : AnyDeviceFixture(device, DType.Float
     /// <summary>Runs <paramref name="body"/> with the path's GPU setting on, and puts the defaults back.</summary>
     private void On(Path path, Action body)
     {
-        if (path is Path.FusedKernels or Path.GemmEpilogues && Device is not GpuDevice)
+        if (path is Path.FusedKernels or Path.GemmEpilogues && Device is not CudaDevice)
             Assert.Ignore($"{path} is a GPU path; {Device.Name} has none");
-        var gpu = Device as GpuDevice;
+        var gpu = Device as CudaDevice;
         try
         {
             if (path == Path.FusedKernels) gpu!.Plan = StepPlan.Fused;

@@ -9,7 +9,7 @@ public class CudaComputeDeviceGpuTests
 {
     private static CudaComputeDevice Open()
     {
-        CudaDevice device = Requirements.Gpu();
+        CudaGpu device = Requirements.Gpu();
         var compute = new CudaComputeDevice(device);
         compute.LoadModule(GpuTestSupport.CompileTestKernels(device));
         return compute;

@@ -80,7 +80,7 @@ public class DeviceBufferGpuTests
     [Test]
     public void Allocate_MoreThanTheDevice_ThrowsOutOfMemoryWithSizes()
     {
-        CudaDevice device = Requirements.Gpu();
+        CudaGpu device = Requirements.Gpu();
         long tooMuch = device.TotalMemoryBytes * 2;
 
         var error = Assert.Throws<CudaException>(() => device.PrimaryContext.Allocate<byte>(tooMuch, "the test's oversized buffer"));

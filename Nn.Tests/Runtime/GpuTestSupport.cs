@@ -10,7 +10,7 @@ internal static class GpuTestSupport
     /// Compiles <see cref="TestKernels.Source"/> for <paramref name="device"/>: a CUBIN when this NVRTC knows the
     /// device's architecture, otherwise PTX for the newest architecture it knows below it (the driver JITs it).
     /// </summary>
-    public static byte[] CompileTestKernels(CudaDevice device)
+    public static byte[] CompileTestKernels(CudaGpu device)
     {
         NvrtcCompiler nvrtc = Requirements.Nvrtc();
         ComputeCapability cc = device.ComputeCapability;

@@ -13,7 +13,7 @@ public class KernelLaunchGpuTests
     [Test]
     public void Launch_Axpy_ComputesAxPlusYForEveryElement()
     {
-        CudaDevice device = Requirements.Gpu();
+        CudaGpu device = Requirements.Gpu();
         using CudaModule module = device.PrimaryContext.LoadModule(GpuTestSupport.CompileTestKernels(device));
         CudaKernel axpy = module.GetKernel("axpy");
         const int n = 6 * 512 + 7;
@@ -43,7 +43,7 @@ public class KernelLaunchGpuTests
     [Test]
     public void GetKernel_UnknownName_ThrowsNamingIt()
     {
-        CudaDevice device = Requirements.Gpu();
+        CudaGpu device = Requirements.Gpu();
         using CudaModule module = device.PrimaryContext.LoadModule(GpuTestSupport.CompileTestKernels(device));
 
         Assert.That(() => module.GetKernel("relu_forward"), Throws.TypeOf<KeyNotFoundException>().With.Message.Contains("relu_forward"));
@@ -52,7 +52,7 @@ public class KernelLaunchGpuTests
     [Test]
     public void LoadModule_InvalidPtx_ThrowsWithTheJitLog()
     {
-        CudaDevice device = Requirements.Gpu();
+        CudaGpu device = Requirements.Gpu();
         byte[] ptx = Encoding.UTF8.GetBytes(".version 7.0\n.target sm_70\n.address_size 64\n.visible .entry broken() { this is not ptx; }\n");
 
         var error = Assert.Throws<CudaException>(() => device.PrimaryContext.LoadModule(ptx).Dispose());
@@ -92,7 +92,7 @@ public class KernelLaunchGpuTests
     [Test]
     public void Graph_CapturedAxpy_RunsOnlyWhenLaunchedAndOncePerLaunch()
     {
-        CudaDevice device = Requirements.Gpu();
+        CudaGpu device = Requirements.Gpu();
         CudaContext context = device.PrimaryContext;
         using CudaModule module = context.LoadModule(GpuTestSupport.CompileTestKernels(device));
         const int n = 1000;

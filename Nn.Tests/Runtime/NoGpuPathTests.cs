@@ -19,7 +19,7 @@ public class NoGpuPathTests
     {
         RequireNoDriver();
 
-        bool found = CudaDevice.TryGet(out CudaDevice? device, out string? reason);
+        bool found = CudaGpu.TryGet(out CudaGpu? device, out string? reason);
         TestContext.Out.WriteLine(reason);
 
         Assert.That(found, Is.False);
@@ -30,7 +30,7 @@ public class NoGpuPathTests
     [Test]
     public void TryGet_EitherGivesADeviceOrAReason()
     {
-        bool found = CudaDevice.TryGet(out CudaDevice? device, out string? reason);
+        bool found = CudaGpu.TryGet(out CudaGpu? device, out string? reason);
 
         Assert.That(found ? device is not null && reason is null : device is null && !string.IsNullOrWhiteSpace(reason), Is.True,
             $"found={found}, device={device}, reason={reason}");
@@ -43,10 +43,10 @@ public class NoGpuPathTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(() => CudaDevice.GetCount(), Throws.TypeOf<CudaUnavailableException>().With.Message.EqualTo(reason));
-            Assert.That(() => CudaDevice.Get(), Throws.TypeOf<CudaUnavailableException>().With.Message.EqualTo(reason));
+            Assert.That(() => CudaGpu.GetCount(), Throws.TypeOf<CudaUnavailableException>().With.Message.EqualTo(reason));
+            Assert.That(() => CudaGpu.Get(), Throws.TypeOf<CudaUnavailableException>().With.Message.EqualTo(reason));
             Assert.That(() => CudaComputeDevice.Open(), Throws.TypeOf<CudaUnavailableException>().With.Message.EqualTo(reason));
-            Assert.That(CudaDevice.GetAll(), Is.Empty);
+            Assert.That(CudaGpu.GetAll(), Is.Empty);
         });
     }
 

@@ -22,7 +22,7 @@ public class DeviceTests
     [Test]
     public void CudaWithoutAUsableGpu_SaysWhy_AndAutoFallsBackToTheCpu()
     {
-        if (GpuDevices.IsCudaUsable(out _)) Assert.Ignore("a GPU is usable here");
+        if (CudaDevices.IsCudaUsable(out _)) Assert.Ignore("a GPU is usable here");
         var ex = Assert.Throws<CudaUnavailableException>(() => Device.Parse("cuda:0"));
         Assert.That(ex!.Message, Does.StartWith("cuda:0 is not usable: "));
         Assert.That(Device.Auto(), Is.SameAs(Device.Cpu));

@@ -11,7 +11,7 @@ namespace CudaNn.Tests.TestSupport;
 public abstract class AnyDeviceFixture(string deviceName, DType dtype)
 {
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Structure", "NUnit1032",
-        Justification = "GpuDevices hands out one device per process; it outlives every fixture.")]
+        Justification = "CudaDevices hands out one device per process; it outlives every fixture.")]
     private Device _device = null!;
 
     protected Device Device => _device;
@@ -31,12 +31,12 @@ public abstract class AnyDeviceFixture(string deviceName, DType dtype)
         if (deviceName == "cuda")
         {
             Requirements.Gpu();
-            _device = GpuDevices.Cuda();
+            _device = CudaDevices.Cuda();
             return;
         }
         try
         {
-            _device = GpuDevices.Emulator();
+            _device = CudaDevices.Emulator();
         }
         catch (EmulatorBuildException e) when (e.IsCompilerMissing)
         {

@@ -51,9 +51,9 @@ public static class Requirements
     }
 
     /// <summary>A usable GPU with cuBLAS loaded, or skip/fail (<see cref="RequireGpu"/>).</summary>
-    public static CudaDevice Gpu()
+    public static CudaGpu Gpu()
     {
-        if (!CudaDevice.TryGet(out CudaDevice? device, out string? reason))
+        if (!CudaGpu.TryGet(out CudaGpu? device, out string? reason))
             SkipOrFail(RequireGpu, $"no usable GPU: {reason}");
         if (!CublasLibrary.Status.IsLoaded)
             SkipOrFail(RequireGpu, $"cuBLAS is not available: {CublasLibrary.Status.FailureReason}");

@@ -21,9 +21,9 @@ namespace CudaNn.Tests.Training;
 /// ~1e-7 relative) and Adam can turn that into a different step only where a gradient is near zero. A replay into the
 /// wrong buffer, or a stale learning rate, moves weights by a sizeable fraction of lr per step, far past 1%.
 /// </remarks>
-[TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
-public class TrainingFlowTests(string device) : GpuDeviceFixture(device)
+[TestFixture(CudaDeviceFixture.Emulator)]
+[TestFixture(CudaDeviceFixture.Cuda, Category = "Gpu")]
+public class TrainingFlowTests(string device) : CudaDeviceFixture(device)
 {
     private const ulong Seed = 20261130;
     private static readonly MnistDataSet Train = Slice(MnistDataSet.LoadDefault(MnistSplit.Train), 300);

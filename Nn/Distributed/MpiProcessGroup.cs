@@ -13,7 +13,7 @@ namespace CudaNn.Distributed;
 internal sealed class MpiProcessGroup : ProcessGroup
 {
     private readonly MpiCommunicator _world;
-    private readonly GpuDevice? _emulator;
+    private readonly CudaDevice? _emulator;
 
     /// <summary>A group of every rank of <paramref name="world"/> for tensors on <paramref name="device"/> (the CPU, the
     /// default, or the emulator); disposing it finalises MPI.</summary>
@@ -21,7 +21,7 @@ internal sealed class MpiProcessGroup : ProcessGroup
     {
         _world = world ?? throw new ArgumentNullException(nameof(world));
         device ??= Device.Cpu;
-        if (device.Kind == DeviceKind.Emulator) _emulator = (GpuDevice)device;
+        if (device.Kind == DeviceKind.Emulator) _emulator = (CudaDevice)device;
         else if (device.Kind != DeviceKind.Cpu)
             throw new CollectiveException($"MPI collectives here take CPU or emulator tensors; {device.Name} is a GPU, whose ranks use NCCL");
         Device = device;

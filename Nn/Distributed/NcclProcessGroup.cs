@@ -12,15 +12,15 @@ namespace CudaNn.Distributed;
 /// </summary>
 internal sealed class NcclProcessGroup : ProcessGroup
 {
-    private readonly GpuDevice _device;
+    private readonly CudaDevice _device;
     private readonly NcclCommunicator _nccl;
     private readonly MpiCommunicator? _mpi;
     private IDeviceEvent? _queueDone;
 
-    private NcclProcessGroup(GpuDevice device, NcclCommunicator nccl, MpiCommunicator? mpi) => (_device, _nccl, _mpi) = (device, nccl, mpi);
+    private NcclProcessGroup(CudaDevice device, NcclCommunicator nccl, MpiCommunicator? mpi) => (_device, _nccl, _mpi) = (device, nccl, mpi);
 
     /// <summary>A group of one GPU, for trying the NCCL path (and its graph capture) on a single card without a launcher.</summary>
-    public static NcclProcessGroup Single(GpuDevice device)
+    public static NcclProcessGroup Single(CudaDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
         RequireCuda(device);
@@ -28,7 +28,7 @@ internal sealed class NcclProcessGroup : ProcessGroup
     }
 
     /// <summary>Every rank of <paramref name="mpi"/>'s job on its own GPU, <paramref name="device"/> being this rank's.</summary>
-    public static NcclProcessGroup Create(GpuDevice device, MpiCommunicator mpi, MpiLaunch launch)
+    public static NcclProcessGroup Create(CudaDevice device, MpiCommunicator mpi, MpiLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(mpi);
@@ -45,7 +45,7 @@ internal sealed class NcclProcessGroup : ProcessGroup
         return group;
     }
 
-    private static void RequireCuda(GpuDevice device)
+    private static void RequireCuda(CudaDevice device)
     {
         if (device.Kind != DeviceKind.Cuda)
             throw new CollectiveException($"NCCL runs on CUDA devices, not on {device.Name}");

@@ -140,7 +140,7 @@ public abstract class ProcessGroup : IDisposable
         var limit = timeout ?? DefaultTimeout;
         return device.Kind switch
         {
-            DeviceKind.Cuda => NcclProcessGroup.Create((GpuDevice)device, MpiCommunicator.World(limit), launch),
+            DeviceKind.Cuda => NcclProcessGroup.Create((CudaDevice)device, MpiCommunicator.World(limit), launch),
             _ => new MpiProcessGroup(MpiCommunicator.World(limit), device) { Timeout = limit },
         };
     }

@@ -6,22 +6,22 @@ namespace CudaNn;
 public abstract class Device
 {
     /// <summary>The host CPU, computing with the fast CPU backend (packed GEMMs, all cores, SIMD).</summary>
-    public static Device Cpu { get; } = new CpuDevice("cpu", reference: false);
+    public static Device Cpu { get; } = new HostDevice("cpu", reference: false);
 
     /// <summary>
     /// The host CPU computing with the reference backend: plain loops, obviously right, in float32 or float64. What
     /// <c>verify</c>, gradient checks and the device tests compare against; far slower than <see cref="Cpu"/>.
     /// </summary>
-    public static Device Reference { get; } = new CpuDevice("reference", reference: true);
+    public static Device Reference { get; } = new HostDevice("reference", reference: true);
 
     /// <summary>CUDA device <paramref name="ordinal"/> (torch.device("cuda:0")); throws saying why when there is none.</summary>
-    public static Device Cuda(int ordinal = 0) => Backends.Cuda.GpuDevices.Cuda(ordinal);
+    public static Device Cuda(int ordinal = 0) => Backends.Cuda.CudaDevices.Cuda(ordinal);
 
     /// <summary>The host emulator: the CUDA backend with kernels.cu compiled for the CPU (needs g++).</summary>
-    public static Device Emulator() => Backends.Cuda.GpuDevices.Emulator();
+    public static Device Emulator() => Backends.Cuda.CudaDevices.Emulator();
 
     /// <summary>CUDA device 0 when it is usable, else the CPU.</summary>
-    public static Device Auto() => Backends.Cuda.GpuDevices.IsCudaUsable(out _) ? Cuda() : Cpu;
+    public static Device Auto() => Backends.Cuda.CudaDevices.IsCudaUsable(out _) ? Cuda() : Cpu;
 
     /// <summary>"cpu", "reference", "cuda", "cuda:N", "emulator" or "auto".</summary>
     public static Device Parse(string name)

@@ -13,10 +13,10 @@ namespace CudaNn.Training;
 /// Layers keep their buffers per shape (<see cref="Nn.ShapeBuffers"/>), the backend's workspace never shrinks and the
 /// optimizer's state and hyperparameters never move, so in a normal run nothing a graph uses is freed. When
 /// something is (the model moved, a layer dropped a shape, a caller disposed an output), or the GEMMs' precision changes, the device's count of
-/// <see cref="GpuDevice.CapturedStateChanges"/> moves on, and every graph is dropped before the next replay and
+/// <see cref="CudaDevice.CapturedStateChanges"/> moves on, and every graph is dropped before the next replay and
 /// captured again. Values that change between replays (step count, learning rate) are read from device memory.
 /// </remarks>
-internal sealed class StepGraphs(GpuDevice device) : IDisposable
+internal sealed class StepGraphs(CudaDevice device) : IDisposable
 {
     private readonly Dictionary<(Tensor X, Tensor Y), IDeviceGraph> _graphs = new(BatchComparer.Instance);
     private readonly HashSet<(Tensor X, Tensor Y)> _warm = new(BatchComparer.Instance);

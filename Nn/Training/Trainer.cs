@@ -99,7 +99,7 @@ public sealed class Trainer : IDisposable
         _lossSum = Tensor.Zeros([1], first.DType, first.Device);
         _evalLossSum = Tensor.Zeros([1], first.DType, first.Device);
         _correct = Tensor.Zeros([1], DType.Int32, first.Device);
-        if (useGraphs && first.Device is GpuDevice gpu) _graphs = new StepGraphs(gpu);
+        if (useGraphs && first.Device is CudaDevice gpu) _graphs = new StepGraphs(gpu);
         _stepOnBatch = () => Step(_batch.X, _batch.Y);
         _allGrads = [optimizer.Gradients.Flat];
         if (processGroup is not null)

@@ -45,7 +45,7 @@ public sealed record ComparisonRow(string Tensor, double MaxAbsError, double Max
 /// steps. The tolerances follow float32 rounding (unit roundoff u = 2^-24 ≈ 6e-8): a dot product of length k
 /// may differ by up to about k·u relative to its scale when the device sums in another order. The Adam step is
 /// checked from identical gradients, so it tests the update alone; the ten steps are checked end to end.
-/// A GPU (or the emulator) whose <see cref="GpuDevice.Precision"/> is TF32 rounds each GEMM input to 10 mantissa bits
+/// A GPU (or the emulator) whose <see cref="CudaDevice.Precision"/> is TF32 rounds each GEMM input to 10 mantissa bits
 /// (relative error up to 2^-11), so each product may be off by 2·2^-11 of its size; the GEMM rows then allow 4 times
 /// that, 2^-8 ≈ 3.9e-3 of the output's scale (sums of products that partly cancel, through three layers), and the loss
 /// the same. BF16 rounds to 7 bits (2^-8), so its rows allow 4·2·2^-8 = 2^-5 ≈ 3.1e-2 alike. Under either, a hidden
@@ -91,7 +91,7 @@ public static class BackendComparison
     public static IReadOnlyList<ComparisonRow> Run(Device device, MnistDataSet data, int batchSize = 64, ulong seed = 1)
     {
         var rows = new List<ComparisonRow>();
-        var precision = device is GpuDevice gpu ? gpu.Precision : Precision.FP32;
+        var precision = device is CudaDevice gpu ? gpu.Precision : Precision.FP32;
         bool reduced = precision != Precision.FP32;
         double gemmTolerance = precision switch { Precision.TF32 => Tf32GemmTolerance, Precision.BF16 => Bf16GemmTolerance, _ => GemmTolerance };
         double lossTolerance = reduced ? gemmTolerance : LossTolerance;

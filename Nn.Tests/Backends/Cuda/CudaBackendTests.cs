@@ -8,9 +8,9 @@ using CudaNn.Verification;
 
 namespace CudaNn.Tests.Backends.Cuda;
 
-[TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
-public class CudaBackendTests(string device) : GpuDeviceFixture(device)
+[TestFixture(CudaDeviceFixture.Emulator)]
+[TestFixture(CudaDeviceFixture.Cuda, Category = "Gpu")]
+public class CudaBackendTests(string device) : CudaDeviceFixture(device)
 {
     private static readonly MnistDataSet Train = MnistDataSet.LoadDefault(MnistSplit.Train);
 

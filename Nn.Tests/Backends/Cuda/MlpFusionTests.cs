@@ -20,9 +20,9 @@ namespace CudaNn.Tests.Backends.Cuda;
 /// than the CPU's blocked GEMMs, which moves each sum by up to about its length in units of rounding; a wrong index
 /// or a missed element is off by the values themselves.
 /// </remarks>
-[TestFixture(GpuDeviceFixture.Emulator)]
-[TestFixture(GpuDeviceFixture.Cuda, Category = "Gpu")]
-public class MlpFusionTests(string device) : GpuDeviceFixture(device)
+[TestFixture(CudaDeviceFixture.Emulator)]
+[TestFixture(CudaDeviceFixture.Cuda, Category = "Gpu")]
+public class MlpFusionTests(string device) : CudaDeviceFixture(device)
 {
     private const double U = 1.0 / (1 << 24);
 

@@ -10,12 +10,12 @@ namespace CudaNn.Backends.Cuda;
 /// </summary>
 internal sealed class CudaBackend : Backend, IDisposable
 {
-    private readonly GpuDevice _device;
+    private readonly CudaDevice _device;
     private readonly Workspace _workspace;
     private DevicePtr _blocksDone;
     private readonly List<(Tensor Start, long Count)> _runs = [];
 
-    internal CudaBackend(GpuDevice device)
+    internal CudaBackend(CudaDevice device)
     {
         _device = device;
         _workspace = new Workspace(device.Compute);

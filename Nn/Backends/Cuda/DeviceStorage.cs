@@ -2,13 +2,13 @@ using CudaNn.Cuda;
 
 namespace CudaNn.Backends.Cuda;
 
-/// <summary>Device memory of a <see cref="GpuDevice"/>: a real GPU's or the host emulator's.</summary>
+/// <summary>Device memory of a <see cref="CudaDevice"/>: a real GPU's or the host emulator's.</summary>
 internal sealed class DeviceStorage : Storage
 {
-    private readonly GpuDevice _device;
+    private readonly CudaDevice _device;
     private bool _usedByGraph;
 
-    internal DeviceStorage(GpuDevice device, DType dtype, long length) : base(device, dtype, length)
+    internal DeviceStorage(CudaDevice device, DType dtype, long length) : base(device, dtype, length)
     {
         _device = device;
         long bytes = checked(length * dtype.Size());
@@ -33,7 +33,7 @@ internal sealed class DeviceStorage : Storage
     /// <summary>
     /// The address of element <paramref name="index"/> for work enqueued now on the device's stream (a kernel, a GEMM, a
     /// collective). While a graph is being captured it notes that the graph reads or writes this memory, so freeing it
-    /// must retire that graph (see <see cref="GpuDevice.CapturedStateChanges"/>).
+    /// must retire that graph (see <see cref="CudaDevice.CapturedStateChanges"/>).
     /// </summary>
     internal DevicePtr ForWork(long index)
     {

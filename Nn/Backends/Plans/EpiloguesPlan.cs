@@ -18,7 +18,7 @@ internal sealed class EpiloguesPlan : MlpPlan
     public override StepPlan Kind => StepPlan.Epilogues;
 
     public override string? WhyNot(Device device, ReadOnlySpan<int> widths) =>
-        device is GpuDevice ? null : $"cuBLASLt's GEMM epilogues need a GPU or the emulator, not {device.Name}";
+        device is CudaDevice ? null : $"cuBLASLt's GEMM epilogues need a GPU or the emulator, not {device.Name}";
 
     /// <summary>One bit per element, as cuBLASLt's ReLU epilogue writes it: [rows, features rounded up to 128 bits] in int32 words.</summary>
     public override int[]? ReluMaskShape(int rows, int features) => [rows, GemmEpilogueArguments.ReluMaskLd(features) / 32];

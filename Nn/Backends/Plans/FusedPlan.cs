@@ -18,7 +18,7 @@ internal sealed class FusedPlan : MlpPlan
 
     public override string? WhyNot(Device device, ReadOnlySpan<int> widths)
     {
-        if (device is not GpuDevice gpu)
+        if (device is not CudaDevice gpu)
             return $"the fused MLP kernels need a GPU or the emulator, not {device.Name}";
         if (gpu.Precision != Precision.FP32)
             return $"the fused MLP kernels compute in FP32, not {gpu.Precision}";

@@ -37,12 +37,12 @@ internal abstract class MlpPlan
     };
 
     /// <summary>
-    /// The one place a plan is chosen: the device's (<see cref="GpuDevice.Plan"/>; <see cref="StepPlan.Layers"/> on the
+    /// The one place a plan is chosen: the device's (<see cref="CudaDevice.Plan"/>; <see cref="StepPlan.Layers"/> on the
     /// CPU) where it applies to these layers, else <see cref="LayersPlan"/>.
     /// </summary>
     public static MlpPlan For(Backend backend, Tensor x, ReadOnlySpan<MlpLayer> layers)
     {
-        var plan = Of(backend.Device is GpuDevice gpu ? gpu.Plan : StepPlan.Layers);
+        var plan = Of(backend.Device is CudaDevice gpu ? gpu.Plan : StepPlan.Layers);
         if (plan == LayersPlan.Instance || layers.Length > 64) return LayersPlan.Instance;
         Span<int> widths = stackalloc int[layers.Length + 1];
         widths[0] = x.Rank == 2 ? x.Shape[1] : 0;

@@ -28,7 +28,7 @@ public static class StepPlanExtensions
 {
     /// <summary>
     /// Why <paramref name="plan"/> cannot run an MLP of <paramref name="widths"/> (its input features, then each layer's
-    /// outputs) on <paramref name="device"/> with its present settings (a GPU's <see cref="Cuda.GpuDevice.Precision"/>),
+    /// outputs) on <paramref name="device"/> with its present settings (a GPU's <see cref="Cuda.CudaDevice.Precision"/>),
     /// or null when it can. Such a run takes <see cref="StepPlan.Layers"/>.
     /// </summary>
     public static string? WhyNotFor(this StepPlan plan, Device device, IReadOnlyList<int> widths)

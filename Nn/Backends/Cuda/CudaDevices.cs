@@ -8,25 +8,25 @@ namespace CudaNn.Backends.Cuda;
 /// The process's GPU devices, opened on first use and kept for the life of the process (as PyTorch keeps
 /// its CUDA contexts): kernels.cu is compiled (or read from the cache) and loaded once per device.
 /// </summary>
-public static class GpuDevices
+public static class CudaDevices
 {
     private static readonly Lock Gate = new();
-    private static readonly Dictionary<int, GpuDevice> CudaDevices = [];
-    private static GpuDevice? _emulator;
+    private static readonly Dictionary<int, CudaDevice> Opened = [];
+    private static CudaDevice? _emulator;
 
     /// <summary>The CUDA device with this ordinal; throws <see cref="CudaUnavailableException"/> saying why there is none.</summary>
-    public static GpuDevice Cuda(int ordinal = 0)
+    public static CudaDevice Cuda(int ordinal = 0)
     {
         lock (Gate)
         {
-            if (CudaDevices.TryGetValue(ordinal, out var open)) return open;
-            if (!CudaDevice.TryGet(ordinal, out var device, out string? reason))
+            if (Opened.TryGetValue(ordinal, out var open)) return open;
+            if (!CudaGpu.TryGet(ordinal, out var device, out string? reason))
                 throw new CudaUnavailableException($"cuda:{ordinal} is not usable: {reason}");
             var compute = new CudaComputeDevice(device);
             try
             {
-                var gpu = new GpuDevice(compute, new DeviceKernels(compute), $"cuda:{ordinal}", DeviceKind.Cuda);
-                CudaDevices[ordinal] = gpu;
+                var gpu = new CudaDevice(compute, new DeviceKernels(compute), $"cuda:{ordinal}", DeviceKind.Cuda);
+                Opened[ordinal] = gpu;
                 return gpu;
             }
             catch
@@ -40,12 +40,12 @@ public static class GpuDevices
     /// <summary>Whether CUDA device 0 is usable, without opening it; <paramref name="reason"/> says why not.</summary>
     public static bool IsCudaUsable(out string? reason)
     {
-        bool usable = CudaDevice.TryGet(out _, out reason);
+        bool usable = CudaGpu.TryGet(out _, out reason);
         return usable;
     }
 
     /// <summary>The host emulator: the CUDA backend and kernels.cu running on the CPU (built with g++ on first use).</summary>
-    public static GpuDevice Emulator()
+    public static CudaDevice Emulator()
     {
         lock (Gate)
         {
@@ -53,7 +53,7 @@ public static class GpuDevices
             var compute = new EmulatedComputeDevice(KernelSource.Text);
             try
             {
-                _emulator = new GpuDevice(compute, new DeviceKernels(compute), "emulator", DeviceKind.Emulator);
+                _emulator = new CudaDevice(compute, new DeviceKernels(compute), "emulator", DeviceKind.Emulator);
                 return _emulator;
             }
             catch

@@ -6,14 +6,14 @@ using static CudaNn.Cuda.CudaCheck;
 namespace CudaNn.Cuda;
 
 /// <summary>
-/// One NVIDIA GPU as the driver sees it. <see cref="TryGet(out CudaDevice?, out string?)"/> is the entry
+/// One NVIDIA GPU as the driver sees it. <see cref="TryGet(out CudaGpu?, out string?)"/> is the entry
 /// point: it says which device is usable or exactly why none is.
 /// </summary>
-public sealed unsafe class CudaDevice
+public sealed unsafe class CudaGpu
 {
     private readonly Lazy<CudaContext> primaryContext;
 
-    private CudaDevice(int ordinal, int handle)
+    private CudaGpu(int ordinal, int handle)
     {
         Ordinal = ordinal;
         Handle = handle;
@@ -60,11 +60,11 @@ public sealed unsafe class CudaDevice
     }
 
     /// <summary>The device with this ordinal; throws <see cref="CudaUnavailableException"/> with the reason if unusable.</summary>
-    public static CudaDevice Get(int ordinal = 0) =>
-        TryGet(ordinal, out CudaDevice? device, out string? reason) ? device : throw new CudaUnavailableException(reason);
+    public static CudaGpu Get(int ordinal = 0) =>
+        TryGet(ordinal, out CudaGpu? device, out string? reason) ? device : throw new CudaUnavailableException(reason);
 
     /// <summary>Device 0, or the reason it cannot be used.</summary>
-    public static bool TryGet([NotNullWhen(true)] out CudaDevice? device, [NotNullWhen(false)] out string? reason) =>
+    public static bool TryGet([NotNullWhen(true)] out CudaGpu? device, [NotNullWhen(false)] out string? reason) =>
         TryGet(0, out device, out reason);
 
     /// <summary>
@@ -72,7 +72,7 @@ public sealed unsafe class CudaDevice
     /// "cuInit failed: CUDA_ERROR_NO_DEVICE (...)", "driver 11.4 too old ...", a capability below 7.0.
     /// Never throws for a missing or broken CUDA installation.
     /// </summary>
-    public static bool TryGet(int ordinal, [NotNullWhen(true)] out CudaDevice? device, [NotNullWhen(false)] out string? reason)
+    public static bool TryGet(int ordinal, [NotNullWhen(true)] out CudaGpu? device, [NotNullWhen(false)] out string? reason)
     {
         device = null;
         reason = CudaDriver.UnavailableReason;
@@ -88,7 +88,7 @@ public sealed unsafe class CudaDevice
             else
             {
                 Check(Driver.cuDeviceGet(out int handle, ordinal));
-                var candidate = new CudaDevice(ordinal, handle);
+                var candidate = new CudaGpu(ordinal, handle);
                 if (candidate.ComputeCapability < ComputeCapability.Minimum)
                     reason = $"device {ordinal} ({candidate.Name}) has compute capability {candidate.ComputeCapability}; CudaNn needs {ComputeCapability.Minimum} or newer";
                 else
@@ -103,14 +103,14 @@ public sealed unsafe class CudaDevice
     }
 
     /// <summary>Every device the driver reports, usable or not; empty without a driver.</summary>
-    public static IReadOnlyList<CudaDevice> GetAll()
+    public static IReadOnlyList<CudaGpu> GetAll()
     {
         if (CudaDriver.UnavailableReason is not null)
             return [];
         return Enumerable.Range(0, GetCount()).Select(i =>
         {
             Check(Driver.cuDeviceGet(out int handle, i));
-            return new CudaDevice(i, handle);
+            return new CudaGpu(i, handle);
         }).ToList();
     }
 

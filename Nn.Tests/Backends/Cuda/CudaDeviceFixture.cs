@@ -8,11 +8,11 @@ namespace CudaNn.Tests.Backends.Cuda;
 /// The CUDA backend's tests, written once and run on every device that runs it: the host emulator in CI,
 /// and a real GPU where there is one (skipped without, failing instead under CUDANN_REQUIRE_GPU=1).
 /// </summary>
-public abstract class GpuDeviceFixture(string device)
+public abstract class CudaDeviceFixture(string device)
 {
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Structure", "NUnit1032",
-        Justification = "GpuDevices hands out one device per process, as PyTorch keeps one context; it outlives every fixture.")]
-    protected GpuDevice Device { get; private set; } = null!;
+        Justification = "CudaDevices hands out one device per process, as PyTorch keeps one context; it outlives every fixture.")]
+    protected CudaDevice Device { get; private set; } = null!;
 
     [OneTimeSetUp]
     public void OpenDevice()
@@ -20,13 +20,13 @@ public abstract class GpuDeviceFixture(string device)
         if (device == "cuda")
         {
             Requirements.Gpu();
-            Device = GpuDevices.Cuda();
+            Device = CudaDevices.Cuda();
         }
         else
         {
             try
             {
-                Device = GpuDevices.Emulator();
+                Device = CudaDevices.Emulator();
             }
             catch (EmulatorBuildException e) when (e.IsCompilerMissing)
             {

@@ -8,7 +8,7 @@ namespace CudaNn;
 /// Host memory, computed on by one of two backends: "cpu" by the fast <see cref="CpuBackend{T}"/>, "reference" by the
 /// plain-loop <see cref="ReferenceBackend{T}"/>. Their tensors are host arrays either way, so an operation may mix them.
 /// </summary>
-internal sealed class CpuDevice(string name, bool reference) : Device
+internal sealed class HostDevice(string name, bool reference) : Device
 {
     public override string Name => name;
     public override DeviceKind Kind => DeviceKind.Cpu;

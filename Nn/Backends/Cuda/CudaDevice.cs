@@ -8,12 +8,12 @@ namespace CudaNn.Backends.Cuda;
 /// ("emulator"), which runs the same kernels.cu on the CPU. All work goes to one stream, in order; host
 /// copies wait for it. Tensors on it are float32 for computing (int32 and uint8 for labels, indices and data).
 /// </summary>
-public sealed class GpuDevice : Device, IDisposable
+public sealed class CudaDevice : Device, IDisposable
 {
     private readonly CudaBackend _backend;
     private StepPlan _plan;
 
-    internal GpuDevice(IComputeDevice compute, DeviceKernels kernels, string name, DeviceKind kind)
+    internal CudaDevice(IComputeDevice compute, DeviceKernels kernels, string name, DeviceKind kind)
     {
         Compute = compute;
         Kernels = kernels;
@@ -129,7 +129,7 @@ public sealed class GpuDevice : Device, IDisposable
     }
 }
 
-/// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="GpuDevice.Precision"/>); the values are <see cref="GemmPrecision"/>'s.</summary>
+/// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="CudaDevice.Precision"/>); the values are <see cref="GemmPrecision"/>'s.</summary>
 public enum Precision
 {
     /// <summary>Full float32 (cuBLAS's default math): the reference backend's results to float32 rounding.</summary>
