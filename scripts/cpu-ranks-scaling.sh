@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 command -v mpirun > /dev/null || { echo "cpu-ranks-scaling: needs Open MPI's mpirun (apt-get install openmpi-bin)" >&2; exit 1; }
 dotnet build CudaNn -c Release -v quiet -nologo > /dev/null
-cudann=CudaNn/bin/Release/net10.0/CudaNn.dll
+cudann=CudaNn/bin/Release/net10.0/CudaNn.Cli.dll
 log=$(mktemp)
 save=$(mktemp -d)
 trap 'rm -rf "$log" "$save"' EXIT

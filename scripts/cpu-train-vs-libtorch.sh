@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 threads=$(nproc)
 dotnet build CudaNn -c Release -v quiet -nologo > /dev/null
-cudann=CudaNn/bin/Release/net10.0/CudaNn.dll
+cudann=CudaNn/bin/Release/net10.0/CudaNn.Cli.dll
 peer=$(bash Nn.Bench/baselines/torchsharp/build.sh | tail -1)
 log=$(mktemp)
 trap 'rm -f "$log" /tmp/cudann-vs-libtorch.safetensors' EXIT

@@ -141,14 +141,14 @@ else
     dotnet=$(command -v dotnet || echo missing-dotnet)
 fi
 echo "runtime: $dotnet ($("$dotnet" --list-runtimes 2>&1 | head -1))" | tee -a "$tmp/environment.txt"
-if [ ! -f "$app/CudaNn.dll" ]; then
-    add_summary "publish" "FAILED: no $app/CudaNn.dll; run scripts/gpu-publish.sh and carry .gpu"
+if [ ! -f "$app/CudaNn.Cli.dll" ]; then
+    add_summary "publish" "FAILED: no $app/CudaNn.Cli.dll; run scripts/gpu-publish.sh and carry .gpu"
 fi
 write_report
 
 # --- the steps ------------------------------------------------------------------------------------------------------
 # CudaNn's own library search, with the loader's path as this machine set it: info must find the GPU, NVRTC and cuBLAS.
-run_step "CudaNn info" 30 "$dotnet" "$app/CudaNn.dll" info
+run_step "CudaNn info" 30 "$dotnet" "$app/CudaNn.Cli.dll" info
 add_summary "info" "$( [ $step_rc = 0 ] && grep -m1 '^GPU' "$step_log" | cut -c1-120 || echo "FAILED (exit $step_rc)")"
 if ! $emulator && grep -qiE 'not found|not available|unavailable|could not' "$step_log"; then
     # Record the miss, then put the folders that hold the libraries on the loader's path so the other steps still run.
@@ -162,7 +162,7 @@ if ! $emulator && grep -qiE 'not found|not available|unavailable|could not' "$st
 fi
 
 for mode in "" "--plan fused" "--plan epilogues" "--precision tf32" "--precision bf16"; do
-    run_step "CudaNn verify --device $device $mode" 150 "$dotnet" "$app/CudaNn.dll" verify --device "$device" $mode
+    run_step "CudaNn verify --device $device $mode" 150 "$dotnet" "$app/CudaNn.Cli.dll" verify --device "$device" $mode
     add_summary "verify ($device${mode:+, ${mode#--}})" "$( [ $step_rc = 0 ] && echo "pass: $(tail -1 "$step_log")" || echo "FAIL (exit $step_rc): $(grep -m1 -iE 'fail|error' "$step_log" | cut -c1-100)")"
 done
 
@@ -197,7 +197,7 @@ train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and th
     local label=$1 limit=$2
     shift 2
     local t0=$(date +%s.%N)
-    run_step "CudaNn $* ($label)" "$limit" "$dotnet" "$app/CudaNn.dll" "$@"
+    run_step "CudaNn $* ($label)" "$limit" "$dotnet" "$app/CudaNn.Cli.dll" "$@"
     local wall=$(since "$t0") rc=$step_rc log=$step_log
     local accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$log" | tail -1 | cut -d' ' -f3)
     local loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$log" | tail -1 | awk '{ print $NF }')
@@ -208,7 +208,7 @@ train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and th
         [ "${cpu_args[$i]}" = "$device" ] && cpu_args[$i]=cpu
         [ "$i" -gt 0 ] && [ "${cpu_args[$((i - 1))]}" = "--save" ] && cpu_args[$i]=$tmp/cpu-reference.safetensors
     done
-    run_step "CudaNn ${cpu_args[*]} ($label, CPU)" 60 "$dotnet" "$app/CudaNn.dll" "${cpu_args[@]}"
+    run_step "CudaNn ${cpu_args[*]} ($label, CPU)" 60 "$dotnet" "$app/CudaNn.Cli.dll" "${cpu_args[@]}"
     local cpu_accuracy=$(grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 | cut -d' ' -f3)
     local cpu_loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$step_log" | tail -1 | awk '{ print $NF }')
     local versus=$(awk -v a="${accuracy%\%}" -v b="${cpu_accuracy%\%}" -v l="$loss" -v m="$cpu_loss" \
@@ -227,7 +227,7 @@ if ! $emulator; then
     if command -v mpirun > /dev/null; then
         as_root=(); [ "$(id -u)" = 0 ] && as_root=(--allow-run-as-root)
         run_step "mpirun -np 1 CudaNn train --distributed" 90 mpirun "${as_root[@]}" -np 1 -x TERM=dumb \
-            "$dotnet" "$app/CudaNn.dll" train --distributed --device cuda --epochs 2 --save "$tmp/distributed.safetensors"
+            "$dotnet" "$app/CudaNn.Cli.dll" train --distributed --device cuda --epochs 2 --save "$tmp/distributed.safetensors"
         add_summary "train --distributed, 1 rank (NCCL)" "$( [ $step_rc = 0 ] && grep -oE 'Test Accuracy: [0-9.]+%' "$step_log" | tail -1 || echo "FAILED (exit $step_rc): $(grep -m1 -iE 'error|exception' "$step_log" | cut -c1-100)")"
     else
         add_summary "train --distributed" "not run: no mpirun on this machine"
@@ -255,7 +255,7 @@ fi
 # epochs under compute-sanitizer's memcheck, where the machine lets the tool read the GPU.
 if ! $emulator && command -v compute-sanitizer > /dev/null; then
     run_step "compute-sanitizer memcheck: train, 2 epochs, batch 500" 90 compute-sanitizer --tool memcheck --error-exitcode 3 \
-        "$dotnet" "$app/CudaNn.dll" train --device cuda --batch-size 500 --epochs 2 --save "$tmp/memcheck.safetensors"
+        "$dotnet" "$app/CudaNn.Cli.dll" train --device cuda --batch-size 500 --epochs 2 --save "$tmp/memcheck.safetensors"
     add_summary "compute-sanitizer memcheck" "$( [ $step_rc = 0 ] && (grep -m1 'ERROR SUMMARY' "$step_log" || echo ok) || echo "exit $step_rc: $(grep -m1 -E 'ERROR SUMMARY|Invalid|not supported|error' "$step_log" | cut -c1-100)")"
 fi
 
@@ -263,7 +263,7 @@ fi
 # 64 (28 launches a step; the first 400 launches, eager and captured steps, are skipped), at the card's own clocks.
 if ! $emulator && command -v ncu > /dev/null; then
     run_step "ncu: kernels of 3 training steps, batch 64" 90 ncu --clock-control none --print-summary per-kernel \
-        --launch-skip 400 --launch-count 84 "$dotnet" "$app/CudaNn.dll" train --device cuda --epochs 1 \
+        --launch-skip 400 --launch-count 84 "$dotnet" "$app/CudaNn.Cli.dll" train --device cuda --epochs 1 \
         --save "$tmp/ncu.safetensors"
     add_summary "ncu" "$( [ $step_rc = 0 ] && echo "ok: $(grep -cE '^  [a-zA-Z].*Invocations' "$step_log") kernel rows, see its section" || echo "exit $step_rc: $(grep -m1 -iE 'error|not supported' "$step_log" | cut -c1-100)")"
 fi

@@ -67,7 +67,7 @@ internal static class TrainCommand
         var plan = CommonOptions.Plan();
         var distributed = new Option<bool>("--distributed")
         {
-            Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.dll train --distributed ...): " +
+            Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.Cli.dll train --distributed ...): " +
                 "each rank takes --batch-size samples of every step; CPU (and emulator) ranks average gradients over MPI, GPU ranks (cuda:LOCAL_RANK) over NCCL",
         };
         var collectiveTimeout = OptionValues.Real("--collective-timeout", "With --distributed: seconds a rank waits for the others in a collective before it ends the job", 600,
@@ -141,7 +141,7 @@ internal static class TrainCommand
             if (MpiLaunch.ForeignLauncher(Environment.GetEnvironmentVariable) is { } foreign)
                 throw new CliException($"--distributed: this process was started by {foreign}; CudaNn joins jobs of Open MPI's mpirun", CliApp.RunError);
             context.Error.WriteLine("note: --distributed without a launcher (OMPI_COMM_WORLD_SIZE is not set): training as a single rank. " +
-                "Start N ranks with: mpirun -np N dotnet CudaNn.dll train --distributed ...");
+                "Start N ranks with: mpirun -np N dotnet CudaNn.Cli.dll train --distributed ...");
         }
         return launch;
     }

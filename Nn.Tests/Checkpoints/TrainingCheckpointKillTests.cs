@@ -18,7 +18,7 @@ public class TrainingCheckpointKillTests
     [Test]
     public void KilledAtAnyByteOfTheWrite_LeavesThePreviousCheckpointIntact()
     {
-        string cli = Path.Combine(Path.GetDirectoryName(typeof(CliApp).Assembly.Location)!, "CudaNn.dll");
+        string cli = Path.Combine(Path.GetDirectoryName(typeof(CliApp).Assembly.Location)!, "CudaNn.Cli.dll");
         Assert.That(File.Exists(cli), $"{cli} is built beside the tests (Nn.Tests references the CudaNn project)");
         using var dir = new TempDirectory();
         string data = CliRunner.SmallMnist(dir, 8, 8);

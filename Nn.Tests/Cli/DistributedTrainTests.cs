@@ -6,7 +6,7 @@ using static CudaNn.Tests.Cli.CliRunner;
 namespace CudaNn.Tests.Cli;
 
 /// <summary>
-/// `mpirun -np N dotnet CudaNn.dll train --distributed` as users launch it, over Open MPI: on CPU ranks against one
+/// `mpirun -np N dotnet CudaNn.Cli.dll train --distributed` as users launch it, over Open MPI: on CPU ranks against one
 /// process with the combined batch, twice for bit-identity, resumed, and with a rank that hangs or dies; on emulator
 /// ranks, whose captured steps replay their all-reduce, against CPU ranks.
 /// </summary>
@@ -202,7 +202,7 @@ public class DistributedTrainTests
         string data = SmallMnist(dir, 64, 16);
         var run = Run("train", "--distributed", "--data", data, "--hidden", "8", "--epochs", "1", "--device", "cpu", "--save", dir.File("one.safetensors"));
         Assert.That(run.Code, Is.Zero, run.Error);
-        Assert.That(run.Error, Does.Contain("note: --distributed without a launcher").And.Contain("mpirun -np N dotnet CudaNn.dll train --distributed"));
+        Assert.That(run.Error, Does.Contain("note: --distributed without a launcher").And.Contain("mpirun -np N dotnet CudaNn.Cli.dll train --distributed"));
         Assert.That(SafetensorsReader.Read(dir.File("one.safetensors")).Metadata.ContainsKey("cudann.train.world_size"), Is.False);
     }
 

@@ -21,7 +21,7 @@ internal sealed partial class MpiJob : IDisposable
     /// <summary>Starts one rank per entry of <paramref name="perRank"/>, each with its own CudaNn command line (mpirun's "A : B" form).</summary>
     private MpiJob(string mpirun, IReadOnlyList<(int Ranks, string Arguments)> perRank)
     {
-        string cli = Path.Combine(Path.GetDirectoryName(typeof(CliApp).Assembly.Location)!, "CudaNn.dll");
+        string cli = Path.Combine(Path.GetDirectoryName(typeof(CliApp).Assembly.Location)!, "CudaNn.Cli.dll");
         Assert.That(File.Exists(cli), $"{cli} is built beside the tests");
         // --allow-run-as-root: CI runs as root; --oversubscribe: more ranks than cores is fine for a test.
         string apps = string.Join(" : ", perRank.Select(p => $"-np {p.Ranks} -x {MarkerVariable}={_marker} dotnet {cli} {p.Arguments}"));
@@ -31,7 +31,7 @@ internal sealed partial class MpiJob : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        TestContext.Out.WriteLine("$ mpirun " + string.Join(" : ", perRank.Select(p => $"-np {p.Ranks} dotnet CudaNn.dll {p.Arguments}")));
+        TestContext.Out.WriteLine("$ mpirun " + string.Join(" : ", perRank.Select(p => $"-np {p.Ranks} dotnet CudaNn.Cli.dll {p.Arguments}")));
         _mpirun = Process.Start(start)!;
         _mpirun.OutputDataReceived += (_, e) => Append(e.Data);
         _mpirun.ErrorDataReceived += (_, e) => Append(e.Data);
