@@ -64,15 +64,18 @@ public class PublicApiTests
         _ => false,
     };
 
+    // Public members are listed bare; protected ones say so, as an override or a subclass depends on them.
     private static string Describe(MemberInfo member) => member switch
     {
-        PropertyInfo p => $"property {p.PropertyType} {p.Name} {{{(p.GetMethod is { } g && Visible(g) ? " get;" : "")}{(p.SetMethod is { } s && Visible(s) ? " set;" : "")} }}",
-        FieldInfo f => $"field {(f.IsStatic ? "static " : "")}{(f.IsLiteral ? "const " : "")}{f.FieldType} {f.Name}",
-        ConstructorInfo c => $"constructor {c}",
-        MethodInfo m => $"method {(m.IsStatic ? "static " : "")}{(m.IsAbstract ? "abstract " : m.IsVirtual && !m.IsFinal ? "virtual " : "")}{m}",
+        PropertyInfo p => $"{Access(p.GetMethod is { } getter && Visible(getter) ? getter : p.SetMethod!)}property {p.PropertyType} {p.Name} {{{(p.GetMethod is { } g && Visible(g) ? " get;" : "")}{(p.SetMethod is { } s && Visible(s) ? " set;" : "")} }}",
+        FieldInfo f => $"{(f.IsPublic ? "" : f.IsFamilyOrAssembly ? "protected internal " : "protected ")}field {(f.IsStatic ? "static " : "")}{(f.IsLiteral ? "const " : "")}{f.FieldType} {f.Name}",
+        ConstructorInfo c => $"{Access(c)}constructor {c}",
+        MethodInfo m => $"{Access(m)}method {(m.IsStatic ? "static " : "")}{(m.IsAbstract ? "abstract " : m.IsVirtual && !m.IsFinal ? "virtual " : "")}{m}",
         EventInfo e => $"event {e.EventHandlerType} {e.Name}",
         _ => member.ToString() ?? member.Name,
     };
+
+    private static string Access(MethodBase method) => method.IsPublic ? "" : method.IsFamilyOrAssembly ? "protected internal " : "protected ";
 
     private static string RepositoryRoot()
     {
