@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CudaNn.Cli.Commands;
+using CudaNn.Cli.Commands.Train;
 using CudaNn.Cli.Output;
 
 namespace CudaNn.Cli;

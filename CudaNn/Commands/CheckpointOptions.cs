@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CudaNn.Checkpoints;
+using CudaNn.Cli.Commands.Train;
 using CudaNn.Nn;
 using CudaNn.Training;
 

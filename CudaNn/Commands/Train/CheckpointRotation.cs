@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// `--save-every N --keep K`: numbered copies NAME.epoch-E.safetensors beside the checkpoint, of which only the

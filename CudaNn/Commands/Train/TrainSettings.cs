@@ -2,7 +2,7 @@ using System.Globalization;
 using CudaNn.Backends;
 using CudaNn.Checkpoints;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>Everything `train` was asked to do.</summary>
 internal sealed record TrainSettings(

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using CudaNn.Distributed;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// Checks at start-up that every rank of a data-parallel job was given the same run: the ranks step together, so one

@@ -5,7 +5,7 @@ using CudaNn.Cli.Output;
 using CudaNn.Distributed;
 using CudaNn.Training;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// `train`: PyTorch's MNIST example (784-128-64-10 ReLU MLP, Adam 1e-3, batch 64, 5 epochs) by default; with

@@ -2,7 +2,7 @@ using System.Globalization;
 using CudaNn.Nn;
 using CudaNn.Optim;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// `train --lr-schedule`: a learning-rate schedule written as text, stepped once per epoch. One schedule, or several

@@ -3,7 +3,7 @@ using CudaNn.Data;
 using CudaNn.Distributed;
 using CudaNn.Training;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// What `train` learns from: MNIST digits from a folder (classification), or the rows of a CSV file split into

@@ -1,7 +1,7 @@
 using CudaNn.Nn;
 using CudaNn.Optim;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 internal static class OptimizerFactory
 {

@@ -8,7 +8,7 @@ using CudaNn.Data;
 using CudaNn.Distributed;
 using CudaNn.Training;
 
-namespace CudaNn.Cli.Commands;
+namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// One `train` run: build (or restore) model, optimizer and shuffling generator, train epoch by epoch, check
