@@ -144,6 +144,8 @@ public class HostileCheckpointTests
     [TestCase("cudann.train.optimizer", "adagrad", "metadata cudann.train.optimizer 'adagrad' cannot be read")]
     [TestCase("cudann.train.lr", "Infinity", "metadata cudann.train.lr 'Infinity' cannot be read")]
     [TestCase("cudann.train.batch_size", "100000000", "metadata cudann.train.batch_size '100000000' cannot be read")]
+    [TestCase("cudann.train.plan", "Fused", "metadata cudann.train.plan 'Fused' is not layers, epilogues or fused")]
+    [TestCase("cudann.train.plan", "7", "metadata cudann.train.plan '7' is not layers, epilogues or fused")]
     public void MetadataOutOfRange_IsRefusedByResume(string key, string value, string expected)
     {
         string path = Edited($"meta-{key}-{value}", new() { [key] = value });
