@@ -27,18 +27,30 @@ internal static class CommonOptions
         "how an MLP's layers run on a GPU or the emulator: layers (the default; GEMMs and elementwise kernels), epilogues (cuBLASLt GEMMs whose epilogues add the bias, apply ReLU and sum the bias gradients) or fused (three kernels a step; FP32, at most 4 layers of 128 outputs)",
         "layers", "epilogues", "fused");
 
+    /// <summary>"layers", "epilogues" or "fused", as --plan takes it and a checkpoint records it.</summary>
+    public static string PlanName(Backends.StepPlan plan) => plan.ToString().ToLowerInvariant();
+
+    /// <summary>A --plan value (already one of the names) as the plan.</summary>
+    public static Backends.StepPlan ParsePlan(string name) => Enum.Parse<Backends.StepPlan>(name, ignoreCase: true);
+
     /// <summary>
     /// Sets a --plan on the device (epilogues and fused need a GPU or the emulator) until the returned object is disposed,
     /// as <see cref="ApplyPrecision"/> does.
     /// </summary>
     public static IDisposable ApplyPlan(CudaNn.Device device, string plan, out Backends.StepPlan stepPlan)
     {
-        stepPlan = plan switch { "epilogues" => Backends.StepPlan.Epilogues, "fused" => Backends.StepPlan.Fused, _ => Backends.StepPlan.Layers };
-        if (device is not Backends.Cuda.CudaDevice gpu)
-            return stepPlan == Backends.StepPlan.Layers ? new PlanScope(null, default)
-                : throw new CliException($"--plan {plan} runs on a GPU or the emulator; {device.Name} runs an MLP layer by layer");
+        stepPlan = ParsePlan(plan);
+        if (device is not Backends.Cuda.CudaDevice && stepPlan != Backends.StepPlan.Layers)
+            throw new CliException($"--plan {plan} runs on a GPU or the emulator; {device.Name} runs an MLP layer by layer");
+        return UsePlan(device, stepPlan);
+    }
+
+    /// <summary>Sets <paramref name="plan"/> on a GPU or the emulator until disposed; elsewhere every run is layers already.</summary>
+    public static IDisposable UsePlan(CudaNn.Device device, Backends.StepPlan plan)
+    {
+        if (device is not Backends.Cuda.CudaDevice gpu) return new PlanScope(null, default);
         var scope = new PlanScope(gpu, gpu.Plan);
-        gpu.Plan = stepPlan;
+        gpu.Plan = plan;
         return scope;
     }
 

@@ -34,7 +34,7 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
         TestRmse = test.Task == TrainingTask.Regression ? test.RootMeanSquaredError : (double?)null,
         train.SamplesPerSecond,
         Seconds = train.Elapsed.TotalSeconds,
-        Plan = train.Plan?.ToString().ToLowerInvariant(),
+        Plan = train.Plan is { } plan ? Commands.CommonOptions.PlanName(plan) : null,
     });
 
     public void Note(string line) => Write(new { Event = "note", Message = line });

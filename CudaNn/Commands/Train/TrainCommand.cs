@@ -102,7 +102,7 @@ internal static class TrainCommand
                 Task = regression ? TrainingTask.Regression : TrainingTask.Classification,
                 Target = r.GetValue(target),
                 TestFraction = r.GetValue(testFraction),
-                Plan = TrainSettings.ParsePlan(r.GetValue(plan)!),
+                Plan = CommonOptions.ParsePlan(r.GetValue(plan)!),
             };
             using var precisionScope = CommonOptions.ApplyPrecision(settings.Device, r.GetValue(precision)!);
             if (regression && settings.PlotPath is not null)

@@ -54,7 +54,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             throw new CliException($"--hidden {string.Join(",", spec.Hidden)}: {tooLarge}");
 
         s = PlanThatRuns(s, [spec.Inputs, .. spec.Hidden, spec.Classes], given);
-        using var planScope = s.Device is Backends.Cuda.CudaDevice gpu ? new PlanScope(gpu, s.Plan) : null;
+        using var planScope = CommonOptions.UsePlan(s.Device, s.Plan);
 
         var generator = new Generator(s.Seed);
         using var model = spec.Create(generator, s.Device);
@@ -88,7 +88,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}" +
                     (s.Device is Backends.Cuda.CudaDevice { Precision: not Backends.Cuda.Precision.FP32 } reduced ? $" ({reduced.Precision} GEMMs)" : "") +
-                    (s.Device is Backends.Cuda.CudaDevice ? $", plan {TrainSettings.PlanName(s.Plan)}" : "") +
+                    (s.Device is Backends.Cuda.CudaDevice ? $", plan {CommonOptions.PlanName(s.Plan)}" : "") +
                     (group is null ? "" : $" on each of {group.WorldSize} ranks ({group.Backend}; {group.WorldSize * s.BatchSize} samples a step in all)"));
         view.Header($"data: {s.DataDirectory} ({data.Description})" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +
@@ -156,7 +156,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         }
         view.Finished(new TrainingSummary(spec.ToString(), completed, trainer.Steps, last?.TrainLoss, lastTest, s.SavePath, total.Elapsed)
         {
-            Plan = s.Device is Backends.Cuda.CudaDevice && last?.Plan is { } plan ? TrainSettings.PlanName(plan) : null,
+            Plan = s.Device is Backends.Cuda.CudaDevice && last?.Plan is { } plan ? CommonOptions.PlanName(plan) : null,
         });
         return 0;
 
@@ -196,7 +196,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             ("--clip-grad-norm", R(s.ClipGradNorm)), ("--clip-grad-value", R(s.ClipGradValue)),
             ("--batch-size", s.BatchSize.ToString(CultureInfo.InvariantCulture)), ("--epochs", s.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("--max-steps", s.MaxSteps.ToString(CultureInfo.InvariantCulture)), ("--seed", s.Seed.ToString(CultureInfo.InvariantCulture)),
-            ("--no-shuffle", B(!s.Shuffle)), ("--precision", precision), ("--plan", TrainSettings.PlanName(s.Plan)), ("--no-graphs", B(!s.UseGraphs)), ("--continue-on-nan", B(s.ContinueOnNan)),
+            ("--no-shuffle", B(!s.Shuffle)), ("--precision", precision), ("--plan", CommonOptions.PlanName(s.Plan)), ("--no-graphs", B(!s.UseGraphs)), ("--continue-on-nan", B(s.ContinueOnNan)),
             ("--allow-nonfinite", B(s.AllowNonFinite)),
             ("--resume", s.Resume is null ? "none" : "sha256 " + RankAgreement.FileDigest(s.Resume)),
             ("--init", s.Init is null ? "none" : "sha256 " + RankAgreement.FileDigest(s.Init)),
@@ -212,28 +212,10 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     private TrainSettings PlanThatRuns(TrainSettings s, IReadOnlyList<int> widths, Func<string, bool> given)
     {
         if (s.Plan.WhyNotFor(s.Device, widths) is not { } why) return s;
-        string name = TrainSettings.PlanName(s.Plan);
+        string name = CommonOptions.PlanName(s.Plan);
         if (given("--plan") || s.Resume is null) throw new CliException($"--plan {name} does not apply here: {why}");
         view.Note($"note: '{s.Resume}' was trained with --plan {name}, which does not apply here ({why}); continuing with --plan layers, " +
                   "so the weights will not be bit-identical to an uninterrupted run's");
         return s with { Plan = StepPlan.Layers };
-    }
-
-    /// <summary>Sets the device's plan for the run and puts the previous one back (a device is shared by the process).</summary>
-    private sealed class PlanScope : IDisposable
-    {
-        private readonly Backends.Cuda.CudaDevice _gpu;
-        private readonly StepPlan _previous;
-
-        public PlanScope(Backends.Cuda.CudaDevice gpu, StepPlan plan)
-        {
-            (_gpu, _previous) = (gpu, gpu.Plan);
-            gpu.Plan = plan;
-        }
-
-        public void Dispose()
-        {
-            if (!_gpu.IsDisposed) _gpu.Plan = _previous;
-        }
     }
 }

@@ -54,12 +54,6 @@ internal sealed record TrainSettings(
     /// <summary>How the MLP's layers run on a GPU or the emulator (--plan); recorded, and replayed by a resume.</summary>
     public StepPlan Plan { get; init; }
 
-    /// <summary>"layers", "epilogues" or "fused", as --plan takes it and the checkpoint records it.</summary>
-    public static string PlanName(StepPlan plan) => plan.ToString().ToLowerInvariant();
-
-    /// <summary>A --plan value (already one of the names) as the plan.</summary>
-    public static StepPlan ParsePlan(string name) => Enum.Parse<StepPlan>(name, ignoreCase: true);
-
     /// <summary>The settings a resumed run must share with the run that wrote the checkpoint, as metadata.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata()
     {
@@ -70,7 +64,7 @@ internal sealed record TrainSettings(
             [Key + "batch_size"] = BatchSize.ToString(CultureInfo.InvariantCulture),
             [Key + "seed"] = Seed.ToString(CultureInfo.InvariantCulture),
             [Key + "shuffle"] = Shuffle ? "true" : "false",
-            [Key + "plan"] = PlanName(Plan),
+            [Key + "plan"] = CommonOptions.PlanName(Plan),
         };
         if (Schedule is not null) metadata[Key + "lr_schedule"] = Schedule.ToString();
         if (ClipGradNorm is { } norm) metadata[Key + "clip_grad_norm"] = norm.ToString("R", CultureInfo.InvariantCulture);
@@ -118,7 +112,7 @@ internal sealed record TrainSettings(
             Target = file.Metadata.GetValueOrDefault(TargetKey),
             // Checkpoints written before plans existed ran layer by layer.
             Plan = file.Metadata.TryGetValue(Key + "plan", out string? plan)
-                ? Enum.TryParse(plan, ignoreCase: true, out StepPlan recorded) && Enum.IsDefined(recorded) && PlanName(recorded) == plan ? recorded
+                ? Enum.TryParse(plan, ignoreCase: true, out StepPlan recorded) && Enum.IsDefined(recorded) && CommonOptions.PlanName(recorded) == plan ? recorded
                     : throw new CheckpointFormatException(file.Source, $"metadata {Key}plan {OptionValues.Quote(plan)} is not layers, epilogues or fused")
                 : StepPlan.Layers,
             TestFraction = Optional("test_fraction") is { } fraction
@@ -140,7 +134,7 @@ internal sealed record TrainSettings(
         Conflict(given, "--task", Task, resumed.Task);
         Conflict(given, "--target", Target ?? "none", resumed.Target ?? "none");
         Conflict(given, "--test-fraction", TestFraction, resumed.TestFraction);
-        Conflict(given, "--plan", PlanName(Plan), PlanName(resumed.Plan));
+        Conflict(given, "--plan", CommonOptions.PlanName(Plan), CommonOptions.PlanName(resumed.Plan));
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
     }
