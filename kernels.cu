@@ -131,8 +131,10 @@ __device__ __forceinline__ bool last_block_done(int* blocksDone)
 
 // ================================================================ Activations
 
-// Each activation: forward y = act(x), and act'(x) expressed through y = act(x) (slope), or, for GELU and SiLU whose
-// derivative needs x, through x (slope_at_input).
+// Each activation is a functor: forward(x), and slope(saved) = act'(x) computed from what its backward keeps, the
+// output y for most, the input x for the rest (Activation.cs says which, as BackwardReadsInput). Its number is
+// Activation.cs's kernel number; with_activation maps the number to the functor, handing the parameter to those that
+// take one. A new activation is one functor here and one case in with_activation.
 struct Identity
 {
     __device__ float forward(float x) const { return x; }
@@ -157,11 +159,11 @@ struct Tanh
     __device__ float slope(float y) const { return 1.0f - y * y; }
 };
 
-// y = x Phi(x), Phi the standard normal CDF (torch.nn.GELU, approximate='none'), written as PyTorch writes it.
+// y = x Phi(x), Phi the standard normal CDF (torch.nn.GELU, approximate='none'), written as PyTorch writes it; slope at x.
 struct Gelu
 {
     __device__ float forward(float x) const { return x * 0.5f * (1.0f + erff(x * 0.70710678118654752f)); }
-    __device__ float slope_at_input(float x) const
+    __device__ float slope(float x) const
     {
         const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
         const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
@@ -169,105 +171,102 @@ struct Gelu
     }
 };
 
-// y = x sigmoid(x) (torch.nn.SiLU), written as PyTorch writes it.
+// y = x sigmoid(x) (torch.nn.SiLU), written as PyTorch writes it; slope at x.
 struct Silu
 {
     __device__ float forward(float x) const { return x / (1.0f + expf(-x)); }
-    __device__ float slope_at_input(float x) const
+    __device__ float slope(float x) const
     {
         const float s = 1.0f / (1.0f + expf(-x));
         return s * (1.0f + x * (1.0f - s));
     }
 };
 
-template <class Act>
-__device__ __forceinline__ void activation_forward(const float* x, float* y, long long n)
+// Calls f with the functor of activation number `activation` (an unknown number does nothing: the launcher refuses it).
+template <class F>
+__device__ __forceinline__ void with_activation(int activation, float parameter, F f)
 {
-    map_unary(x, y, n, [](float v) { return Act().forward(v); });
+    switch (activation)
+    {
+        case 0: f(Identity()); break;
+        case 1: f(Relu()); break;
+        case 2: f(Sigmoid()); break;
+        case 3: f(Tanh()); break;
+        case 4: f(Gelu()); break;
+        case 5: f(Silu()); break;
+        default: break;
+    }
 }
 
-template <class Act>
-__device__ __forceinline__ void activation_backward(const float* y, const float* dy, float* dx, long long n)
+// act(x) and act'(y) for the activations whose slope comes from the output, numbers 0..3 (identity, ReLU, sigmoid,
+// tanh): what bias_grad and the fused MLP kernels, which keep only y, take.
+__device__ __forceinline__ float forward_keeping_output(int activation, float x)
 {
-    map_binary(y, dy, dx, n, [](float out, float grad) { return grad * Act().slope(out); });
+    switch (activation)
+    {
+        case 1: return Relu().forward(x);
+        case 2: return Sigmoid().forward(x);
+        case 3: return Tanh().forward(x);
+        default: return x;
+    }
 }
 
-template <class Act>
-__device__ __forceinline__ void activation_backward_from_input(const float* x, const float* dy, float* dx, long long n)
+__device__ __forceinline__ float slope_from_output(int activation, float y)
 {
-    map_binary(x, dy, dx, n, [](float in, float grad) { return grad * Act().slope_at_input(in); });
+    switch (activation)
+    {
+        case 1: return Relu().slope(y);
+        case 2: return Sigmoid().slope(y);
+        case 3: return Tanh().slope(y);
+        default: return 1.0f;
+    }
 }
 
-// y[n] = max(x, 0); reads 4n bytes, writes 4n.
-extern "C" __global__ void relu_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
+// The bodies with_activation calls (functors, since NVRTC takes no generic lambda in device code).
+struct ActivationForwardBody
 {
-    activation_forward<Relu>(x, y, n);
+    const float* x;
+    float* y;
+    long long n;
+    template <class Act>
+    __device__ void operator()(Act act) const { map_unary(x, y, n, [act](float v) { return act.forward(v); }); }
+};
+
+struct ActivationBackwardBody
+{
+    const float* saved;
+    const float* dy;
+    float* dx;
+    long long n;
+    template <class Act>
+    __device__ void operator()(Act act) const { map_binary(saved, dy, dx, n, [act](float s, float grad) { return grad * act.slope(s); }); }
+};
+
+// One kernel serves every activation, so it would hold the registers of the costliest (GELU's erff); the launch bounds
+// (six blocks of 256 per multiprocessor) keep it to 40 or fewer, what each activation used in a kernel of its own.
+// y[n] = act(x), x == y allowed; reads 4n bytes, writes 4n.
+extern "C" __global__ void __launch_bounds__(256, 6) activation_forward(const float* __restrict__ x, float* __restrict__ y, long long n, int activation, float parameter)
+{
+    with_activation(activation, parameter, ActivationForwardBody{x, y, n});
 }
 
-// dx[n] = dy * (y > 0); reads 8n bytes, writes 4n.
-extern "C" __global__ void relu_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
+// dx[n] = dy * act'(x), from the forward's output y or input x (whichever the activation keeps); reads 8n bytes, writes 4n.
+extern "C" __global__ void __launch_bounds__(256, 6) activation_backward(const float* __restrict__ saved, const float* __restrict__ dy, float* __restrict__ dx, long long n,
+                                               int activation, float parameter)
 {
-    activation_backward<Relu>(y, dy, dx, n);
-}
-
-// y[n] = 1 / (1 + exp(-x)); reads 4n bytes, writes 4n.
-extern "C" __global__ void sigmoid_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
-{
-    activation_forward<Sigmoid>(x, y, n);
-}
-
-// dx[n] = dy * y * (1 - y); reads 8n bytes, writes 4n.
-extern "C" __global__ void sigmoid_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
-{
-    activation_backward<Sigmoid>(y, dy, dx, n);
-}
-
-// y[n] = tanh(x); reads 4n bytes, writes 4n.
-extern "C" __global__ void tanh_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
-{
-    activation_forward<Tanh>(x, y, n);
-}
-
-// dx[n] = dy * (1 - y^2); reads 8n bytes, writes 4n.
-extern "C" __global__ void tanh_backward(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx, long long n)
-{
-    activation_backward<Tanh>(y, dy, dx, n);
-}
-
-// y[n] = x Phi(x); reads 4n bytes, writes 4n.
-extern "C" __global__ void gelu_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
-{
-    activation_forward<Gelu>(x, y, n);
-}
-
-// dx[n] = dy * (Phi(x) + x phi(x)), from the forward's INPUT x; reads 8n bytes, writes 4n.
-extern "C" __global__ void gelu_backward(const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dx, long long n)
-{
-    activation_backward_from_input<Gelu>(x, dy, dx, n);
-}
-
-// y[n] = x / (1 + exp(-x)); reads 4n bytes, writes 4n.
-extern "C" __global__ void silu_forward(const float* __restrict__ x, float* __restrict__ y, long long n)
-{
-    activation_forward<Silu>(x, y, n);
-}
-
-// dx[n] = dy * s (1 + x (1 - s)), s = sigmoid(x), from the forward's INPUT x; reads 8n bytes, writes 4n.
-extern "C" __global__ void silu_backward(const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dx, long long n)
-{
-    activation_backward_from_input<Silu>(x, dy, dx, n);
+    with_activation(activation, parameter, ActivationBackwardBody{saved, dy, dx, n});
 }
 
 // ================================================================ Bias epilogue and bias gradient
 
 // y[rows, cols] = act(y + bias[c]) in place, walking columns incrementally (no division per element).
 template <class Act>
-__device__ __forceinline__ void bias_activation(float* y, const float* bias, int rows, int cols)
+__device__ __forceinline__ void bias_activation(Act act, float* y, const float* bias, int rows, int cols)
 {
     const long long n = (long long)rows * cols;
     if (bias == 0)
     {
-        activation_forward<Act>(y, y, n);
+        map_unary(y, y, n, [act](float v) { return act.forward(v); });
         return;
     }
     if (n == 0)
@@ -285,7 +284,7 @@ __device__ __forceinline__ void bias_activation(float* y, const float* bias, int
         {
             const float4 a = y4[v];
             const float4 b = b4[c];
-            y4[v] = make_float4(Act().forward(a.x + b.x), Act().forward(a.y + b.y), Act().forward(a.z + b.z), Act().forward(a.w + b.w));
+            y4[v] = make_float4(act.forward(a.x + b.x), act.forward(a.y + b.y), act.forward(a.z + b.z), act.forward(a.w + b.w));
             c += step;
             if (c >= rowVectors) c -= rowVectors;
         }
@@ -295,41 +294,31 @@ __device__ __forceinline__ void bias_activation(float* y, const float* bias, int
     const int step = (int)(stride % cols);
     for (long long i = first; i < n; i += stride)
     {
-        y[i] = Act().forward(y[i] + bias[c]);
+        y[i] = act.forward(y[i] + bias[c]);
         c += step;
         if (c >= cols) c -= cols;
     }
 }
 
-// y[rows, cols] = act(y + bias[cols]) in place, bias nullable, act 0..5 = id/relu/sigmoid/tanh/gelu/silu; reads 4 rows cols B, writes 4 rows cols.
-extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const float* __restrict__ bias, int rows, int cols, int activation)
+struct BiasActivationBody
 {
-    switch (activation)
-    {
-        case 0: bias_activation<Identity>(y, bias, rows, cols); break;
-        case 1: bias_activation<Relu>(y, bias, rows, cols); break;
-        case 2: bias_activation<Sigmoid>(y, bias, rows, cols); break;
-        case 3: bias_activation<Tanh>(y, bias, rows, cols); break;
-        case 4: bias_activation<Gelu>(y, bias, rows, cols); break;
-        case 5: bias_activation<Silu>(y, bias, rows, cols); break;
-        default: break;
-    }
+    float* y;
+    const float* bias;
+    int rows;
+    int cols;
+    template <class Act>
+    __device__ void operator()(Act act) const { bias_activation(act, y, bias, rows, cols); }
+};
+
+// y[rows, cols] = act(y + bias[cols]) in place, bias nullable, act any activation number; reads 4 rows cols B, writes 4 rows cols.
+extern "C" __global__ void bias_activation_forward(float* __restrict__ y, const float* __restrict__ bias, int rows, int cols, int activation,
+                                                   float parameter)
+{
+    with_activation(activation, parameter, BiasActivationBody{y, bias, rows, cols});
 }
 
 #define BIAS_GRAD_BLOCK 256
 #define BIAS_GRAD_TILE 32
-
-// act'(y) for act 0..3 = id/relu/sigmoid/tanh, from the activation's output y.
-__device__ __forceinline__ float slope_from_output(int activation, float y)
-{
-    switch (activation)
-    {
-        case 1: return Relu().slope(y);
-        case 2: return Sigmoid().slope(y);
-        case 3: return Tanh().slope(y);
-        default: return 1.0f;
-    }
-}
 
 // dbias[cols] += sum_n dz (= with accumulate 0; one chunk) or partial[chunks, cols] = per-chunk sums, dz = dy, or with y (act 0..3) dz = dy * act'(y) also written over dy; reads 4 rows cols B (8 with y), writes 4 chunks cols (and 4 rows cols with y).
 extern "C" __global__ void bias_grad(float* __restrict__ dy, float* __restrict__ dbias, float* __restrict__ partial,
@@ -932,28 +921,6 @@ struct MlpLayer
     int overwrite; // nonzero: dw and db hold nothing yet (cleared by zero_grad), so they are written, not added to
 };
 
-__device__ __forceinline__ float mlp_activate(int act, float v)
-{
-    switch (act)
-    {
-        case 1: return Relu().forward(v);
-        case 2: return Sigmoid().forward(v);
-        case 3: return Tanh().forward(v);
-        default: return v;
-    }
-}
-
-__device__ __forceinline__ float mlp_slope(int act, float y)
-{
-    switch (act)
-    {
-        case 1: return Relu().slope(y);
-        case 2: return Sigmoid().slope(y);
-        case 3: return Tanh().slope(y);
-        default: return 1.0f;
-    }
-}
-
 // Layer `layer` of the stack (0-based), copied: selecting among the parameters by value keeps them in registers, where
 // a reference would put the four in local memory.
 __device__ __forceinline__ MlpLayer mlp_layer(int layer, const MlpLayer l0, const MlpLayer l1, const MlpLayer l2, const MlpLayer l3)
@@ -983,7 +950,7 @@ __device__ __forceinline__ void mlp_forward_layer(const MlpLayer L, const float*
         const float bias = L.b != 0 ? L.b[j] : 0.0f;
         for (int r = 0; r < count; r++)
         {
-            const float v = mlp_activate(L.act, L.b != 0 ? acc[r] + bias : acc[r]);
+            const float v = forward_keeping_output(L.act, L.b != 0 ? acc[r] + bias : acc[r]);
             L.y[(long long)(row0 + r) * L.out + j] = v;
             next[r * MLP_WIDTH + j] = v;
         }
@@ -1021,7 +988,7 @@ extern "C" __global__ void mlp_backward_data(const float* __restrict__ gradOutpu
             for (int r = 0; r < count; r++)
             {
                 const long long i = (long long)(row0 + r) * last.out + j;
-                const float dz = last.act == 0 ? gradOutput[i] : gradOutput[i] * mlp_slope(last.act, last.y[i]);
+                const float dz = last.act == 0 ? gradOutput[i] : gradOutput[i] * slope_from_output(last.act, last.y[i]);
                 if (last.dz != gradOutput)
                     last.dz[i] = dz;
                 current[r * MLP_WIDTH + j] = dz;
@@ -1056,7 +1023,7 @@ extern "C" __global__ void mlp_backward_data(const float* __restrict__ gradOutpu
                     }
                     else
                     {
-                        const float dz = acc[r] * mlp_slope(below.act, below.y[i]);
+                        const float dz = acc[r] * slope_from_output(below.act, below.y[i]);
                         below.dz[i] = dz;
                         next[r * MLP_WIDTH + k] = dz;
                     }

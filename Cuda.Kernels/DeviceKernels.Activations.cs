@@ -4,40 +4,36 @@ namespace CudaNn.Kernels;
 
 internal sealed partial class DeviceKernels
 {
-    /// <summary>y[n] = max(x, 0) (relu_forward); x and y may be the same buffer.</summary>
-    public void ReluForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.ReluForward, x, y, n);
+    /// <summary>y[n] = act(x) (activation_forward); x and y may be the same buffer.</summary>
+    public void ActivationForward(IDeviceStream stream, KernelActivation activation, DevicePtr x, DevicePtr y, long n)
+    {
+        CheckStream(stream);
+        CheckActivation(activation);
+        CheckCount(n, nameof(n));
+        if (n == 0)
+            return;
+        CheckBuffer(x, nameof(x));
+        CheckBuffer(y, nameof(y));
+        Launch(stream, KernelNames.ActivationForward, ElementGrid(n), Arguments().Add(x).Add(y).Add(n).Add(activation.Number).Add(activation.Parameter));
+    }
 
-    /// <summary>dx[n] = dy * (y &gt; 0), from the forward's output y (relu_backward).</summary>
-    public void ReluBackward(IDeviceStream stream, DevicePtr y, DevicePtr dy, DevicePtr dx, long n) =>
-        Backward(stream, KernelNames.ReluBackward, y, dy, dx, n);
-
-    /// <summary>y[n] = 1 / (1 + exp(-x)) (sigmoid_forward).</summary>
-    public void SigmoidForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.SigmoidForward, x, y, n);
-
-    /// <summary>dx[n] = dy * y * (1 - y) (sigmoid_backward).</summary>
-    public void SigmoidBackward(IDeviceStream stream, DevicePtr y, DevicePtr dy, DevicePtr dx, long n) =>
-        Backward(stream, KernelNames.SigmoidBackward, y, dy, dx, n);
-
-    /// <summary>y[n] = tanh(x) (tanh_forward).</summary>
-    public void TanhForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.TanhForward, x, y, n);
-
-    /// <summary>dx[n] = dy * (1 - y^2) (tanh_backward).</summary>
-    public void TanhBackward(IDeviceStream stream, DevicePtr y, DevicePtr dy, DevicePtr dx, long n) =>
-        Backward(stream, KernelNames.TanhBackward, y, dy, dx, n);
-
-    /// <summary>y[n] = x Φ(x), Φ the standard normal CDF (gelu_forward).</summary>
-    public void GeluForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.GeluForward, x, y, n);
-
-    /// <summary>dx[n] = dy * (Φ(x) + x φ(x)), from the forward's INPUT x (gelu_backward).</summary>
-    public void GeluBackward(IDeviceStream stream, DevicePtr x, DevicePtr dy, DevicePtr dx, long n) =>
-        Backward(stream, KernelNames.GeluBackward, x, dy, dx, n);
-
-    /// <summary>y[n] = x / (1 + exp(-x)) (silu_forward).</summary>
-    public void SiluForward(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.SiluForward, x, y, n);
-
-    /// <summary>dx[n] = dy * s (1 + x (1 - s)), s = sigmoid(x), from the forward's INPUT x (silu_backward).</summary>
-    public void SiluBackward(IDeviceStream stream, DevicePtr x, DevicePtr dy, DevicePtr dx, long n) =>
-        Backward(stream, KernelNames.SiluBackward, x, dy, dx, n);
+    /// <summary>
+    /// dx[n] = dy * act'(x) (activation_backward), from <paramref name="saved"/>: the forward's output y, or its input x
+    /// for the activations whose derivative needs it (kernels.cu's functor says which its slope takes).
+    /// </summary>
+    public void ActivationBackward(IDeviceStream stream, KernelActivation activation, DevicePtr saved, DevicePtr dy, DevicePtr dx, long n)
+    {
+        CheckStream(stream);
+        CheckActivation(activation);
+        CheckCount(n, nameof(n));
+        if (n == 0)
+            return;
+        CheckBuffer(saved, nameof(saved));
+        CheckBuffer(dy, nameof(dy));
+        CheckBuffer(dx, nameof(dx));
+        Launch(stream, KernelNames.ActivationBackward, ElementGrid(n),
+            Arguments().Add(saved).Add(dy).Add(dx).Add(n).Add(activation.Number).Add(activation.Parameter));
+    }
 
     /// <summary>
     /// y[rows, cols] = act(y + bias[cols]) in place, the epilogue after a GEMM (bias_activation_forward);
@@ -48,14 +44,13 @@ internal sealed partial class DeviceKernels
         CheckStream(stream);
         CheckCount(rows, nameof(rows));
         CheckCount(cols, nameof(cols));
-        if (!Enum.IsDefined(activation))
-            throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        CheckActivation(activation);
         long n = (long)rows * cols;
         if (n == 0)
             return;
         CheckBuffer(y, nameof(y));
         CheckOptionalBuffer(bias, nameof(bias));
-        Launch(stream, KernelNames.BiasActivationForward, ElementGrid(n), Arguments().Add(y).Add(bias).Add(rows).Add(cols).Add((int)activation));
+        Launch(stream, KernelNames.BiasActivationForward, ElementGrid(n), Arguments().Add(y).Add(bias).Add(rows).Add(cols).Add(activation.Number).Add(activation.Parameter));
     }
 
     /// <summary>Bytes of workspace <see cref="BiasGrad"/> needs for dy[rows, cols] (0 when one pass suffices).</summary>
@@ -72,17 +67,17 @@ internal sealed partial class DeviceKernels
     /// chunks), a fixed-order two-level reduction: the same inputs give the same bits every run.
     /// <paramref name="workspace"/> holds <see cref="BiasGradWorkspaceBytes"/> bytes (may be null when that is 0).
     /// With <paramref name="saved"/>, an activation's output y[rows, cols], dy is first replaced in place by
-    /// dy · act'(y) (what <see cref="ReluBackward"/> and its kin write, bit for bit) and that is summed: an activation's
+    /// dy · act'(y) (what <see cref="ActivationBackward"/> writes, bit for bit) and that is summed: an activation's
     /// backward and the bias gradient below it in one pass. Only activations whose slope comes from y: identity, ReLU,
     /// sigmoid, tanh. With <paramref name="accumulate"/> false the sums are written over dbias instead of added (a
     /// gradient cleared by zero_grad).
     /// </summary>
     public void BiasGrad(IDeviceStream stream, DevicePtr dy, DevicePtr dbias, int rows, int cols, DevicePtr workspace,
-        DevicePtr saved = default, KernelActivation activation = KernelActivation.Identity, bool accumulate = true)
+        DevicePtr saved = default, KernelActivation activation = default, bool accumulate = true)
     {
         CheckStream(stream);
         long workspaceBytes = BiasGradWorkspaceBytes(rows, cols);
-        if (activation is not (KernelActivation.Identity or KernelActivation.ReLU or KernelActivation.Sigmoid or KernelActivation.Tanh))
+        if (!activation.SlopeFromOutput)
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "bias_grad applies identity, ReLU, sigmoid or tanh, whose slope comes from the output");
         if (rows == 0 || cols == 0)
             return;
@@ -95,7 +90,7 @@ internal sealed partial class DeviceKernels
         int tiles = (cols + 31) / 32;
         var config = new LaunchConfig(new Dim3(tiles, chunks), BlockSize);
         Launch(stream, KernelNames.BiasGrad, config,
-            Arguments().Add(dy).Add(dbias).Add(workspace).Add(rows).Add(cols).Add(rowsPerChunk).Add(saved).Add((int)activation).Add(accumulate ? 1 : 0));
+            Arguments().Add(dy).Add(dbias).Add(workspace).Add(rows).Add(cols).Add(rowsPerChunk).Add(saved).Add(activation.Number).Add(accumulate ? 1 : 0));
         if (chunks > 1)
             Launch(stream, KernelNames.BiasGradFinish, GridFor(cols), Arguments().Add(workspace).Add(dbias).Add(chunks).Add(cols).Add(accumulate ? 1 : 0));
     }
@@ -107,27 +102,9 @@ internal sealed partial class DeviceKernels
         return (rowsPerChunk, (int)(((long)rows + rowsPerChunk - 1) / rowsPerChunk));
     }
 
-    private void Forward(IDeviceStream stream, string kernel, DevicePtr x, DevicePtr y, long n)
+    private static void CheckActivation(KernelActivation activation)
     {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(x, nameof(x));
-        CheckBuffer(y, nameof(y));
-        Launch(stream, kernel, ElementGrid(n), Arguments().Add(x).Add(y).Add(n));
-    }
-
-    /// <summary>An activation backward: <paramref name="saved"/> is the forward's output y, or its input x for GELU and SiLU.</summary>
-    private void Backward(IDeviceStream stream, string kernel, DevicePtr saved, DevicePtr dy, DevicePtr dx, long n)
-    {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(saved, nameof(saved));
-        CheckBuffer(dy, nameof(dy));
-        CheckBuffer(dx, nameof(dx));
-        Launch(stream, kernel, ElementGrid(n), Arguments().Add(saved).Add(dy).Add(dx).Add(n));
+        if (activation.Number < 0 || !float.IsFinite(activation.Parameter))
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, "An activation has a number from 0 and a finite parameter.");
     }
 }

@@ -82,5 +82,14 @@ internal sealed partial class DeviceKernels
     }
 
     /// <summary>y[n] = x, 4-byte words bit for bit, so int32 data copies too (copy); x and y must not overlap.</summary>
-    public void Copy(IDeviceStream stream, DevicePtr x, DevicePtr y, long n) => Forward(stream, KernelNames.Copy, x, y, n);
+    public void Copy(IDeviceStream stream, DevicePtr x, DevicePtr y, long n)
+    {
+        CheckStream(stream);
+        CheckCount(n, nameof(n));
+        if (n == 0)
+            return;
+        CheckBuffer(x, nameof(x));
+        CheckBuffer(y, nameof(y));
+        Launch(stream, KernelNames.Copy, ElementGrid(n), Arguments().Add(x).Add(y).Add(n));
+    }
 }

@@ -13,7 +13,7 @@ namespace CudaNn.Kernels;
 [StructLayout(LayoutKind.Sequential)]
 internal readonly record struct MlpLayerArgs(
     DevicePtr Weight, DevicePtr Bias, DevicePtr Output, DevicePtr PreActivationGrad, DevicePtr WeightGrad, DevicePtr BiasGrad,
-    int In, int Out, KernelActivation Activation, int OverwriteGrads = 0);
+    int In, int Out, int Activation, int OverwriteGrads = 0);
 
 internal sealed partial class DeviceKernels
 {
@@ -55,7 +55,7 @@ internal sealed partial class DeviceKernels
         CheckBuffer(gradOutput, nameof(gradOutput));
         CheckOptionalBuffer(gradInput, nameof(gradInput));
         var last = layers[^1];
-        if (last.PreActivationGrad == gradOutput && last.Activation != KernelActivation.Identity)
+        if (last.PreActivationGrad == gradOutput && last.Activation != KernelActivation.Identity.Number)
             throw new ArgumentException("The last layer's dz may be gradOutput itself only when its activation is the identity.", nameof(layers));
         Launch(stream, KernelNames.MlpBackwardData, MlpRowGrid(rows),
             MlpArguments(Arguments().Add(gradOutput).Add(gradInput).Add(rows), layers));
@@ -104,8 +104,8 @@ internal sealed partial class DeviceKernels
                     $"Layer {i} is {layer.In} -> {layer.Out}; a fused MLP layer has at least one input and 1 to {MlpMaxWidth} outputs.");
             if (i > 0 && layer.In != layers[i - 1].Out)
                 throw new ArgumentException($"Layer {i} takes {layer.In} inputs but layer {i - 1} gives {layers[i - 1].Out}.", nameof(layers));
-            if (!Enum.IsDefined(layer.Activation) || layer.Activation > KernelActivation.Tanh)
-                throw new ArgumentOutOfRangeException(nameof(layers), layer.Activation, $"Layer {i}: the fused MLP kernels take identity, ReLU, sigmoid or tanh.");
+            if (!new KernelActivation(layer.Activation).SlopeFromOutput)
+                throw new ArgumentOutOfRangeException(nameof(layers), layer.Activation, $"Layer {i}: the fused MLP kernels take identity, ReLU, sigmoid or tanh (activation numbers 0 to 3).");
             CheckBuffer(layer.Weight, "layers.Weight");
             CheckOptionalBuffer(layer.Bias, "layers.Bias");
             CheckBuffer(layer.Output, "layers.Output");

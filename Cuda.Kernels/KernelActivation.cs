@@ -1,23 +1,17 @@
 namespace CudaNn.Kernels;
 
-/// <summary>The activation fused into <see cref="DeviceKernels.BiasActivationForward"/> (values as kernels.cu numbers them).</summary>
-internal enum KernelActivation
+/// <summary>
+/// An activation as kernels.cu's <c>with_activation</c> takes it: its number and its one parameter, where it takes one
+/// (0 otherwise). The numbers are declared once, by CudaNn's <c>Activation</c>.
+/// </summary>
+internal readonly record struct KernelActivation(int Number, float Parameter = 0)
 {
-    /// <summary>y = x.</summary>
-    Identity = 0,
+    /// <summary>y = x, number 0.</summary>
+    public static KernelActivation Identity => default;
 
-    /// <summary>y = max(x, 0).</summary>
-    ReLU = 1,
-
-    /// <summary>y = 1 / (1 + exp(-x)).</summary>
-    Sigmoid = 2,
-
-    /// <summary>y = tanh(x).</summary>
-    Tanh = 3,
-
-    /// <summary>y = x Φ(x) (the bias epilogue only: the fused MLP kernels take the four above).</summary>
-    GELU = 4,
-
-    /// <summary>y = x / (1 + exp(-x)) (the bias epilogue only).</summary>
-    SiLU = 5,
+    /// <summary>
+    /// Identity, ReLU, sigmoid and tanh (numbers 0 to 3), whose slope kernels.cu's <c>slope_from_output</c> computes from
+    /// the output y: the only ones bias_grad and the fused MLP kernels, which keep y alone, apply.
+    /// </summary>
+    public bool SlopeFromOutput => Number is >= 0 and <= 3;
 }

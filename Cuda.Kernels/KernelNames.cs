@@ -3,16 +3,8 @@ namespace CudaNn.Kernels;
 /// <summary>The <c>extern "C"</c> entry points of kernels.cu; nothing outside this assembly spells them.</summary>
 internal static class KernelNames
 {
-    public const string ReluForward = "relu_forward";
-    public const string ReluBackward = "relu_backward";
-    public const string SigmoidForward = "sigmoid_forward";
-    public const string SigmoidBackward = "sigmoid_backward";
-    public const string TanhForward = "tanh_forward";
-    public const string TanhBackward = "tanh_backward";
-    public const string GeluForward = "gelu_forward";
-    public const string GeluBackward = "gelu_backward";
-    public const string SiluForward = "silu_forward";
-    public const string SiluBackward = "silu_backward";
+    public const string ActivationForward = "activation_forward";
+    public const string ActivationBackward = "activation_backward";
     public const string BiasActivationForward = "bias_activation_forward";
     public const string BiasGrad = "bias_grad";
     public const string BiasGradFinish = "bias_grad_finish";
@@ -40,8 +32,7 @@ internal static class KernelNames
 
     public static IReadOnlyList<string> All { get; } =
     [
-        ReluForward, ReluBackward, SigmoidForward, SigmoidBackward, TanhForward, TanhBackward, GeluForward, GeluBackward, SiluForward, SiluBackward,
-        BiasActivationForward, BiasGrad, BiasGradFinish, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
+        ActivationForward, ActivationBackward, BiasActivationForward, BiasGrad, BiasGradFinish, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
         AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
         GatherNormalize, GatherRows, Fill, Axpy, Copy, Multiply,
     ];

@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 
@@ -13,16 +14,16 @@ internal sealed record KernelBenchmarkCase(string Name, long Bytes, long[] Buffe
     public static IEnumerable<KernelBenchmarkCase> All(IComputeDevice device, DeviceKernels k, IDeviceStream s, long n)
     {
         long f = 4 * n;
-        yield return new("relu_forward", 8 * n, [f, f], null, b => k.ReluForward(s, b[0], b[1], n));
-        yield return new("relu_backward", 12 * n, [f, f, f], null, b => k.ReluBackward(s, b[0], b[1], b[2], n));
-        yield return new("sigmoid_forward", 8 * n, [f, f], null, b => k.SigmoidForward(s, b[0], b[1], n));
-        yield return new("sigmoid_backward", 12 * n, [f, f, f], null, b => k.SigmoidBackward(s, b[0], b[1], b[2], n));
-        yield return new("tanh_forward", 8 * n, [f, f], null, b => k.TanhForward(s, b[0], b[1], n));
-        yield return new("tanh_backward", 12 * n, [f, f, f], null, b => k.TanhBackward(s, b[0], b[1], b[2], n));
+        foreach (var activation in Activation.Nonlinear)
+        {
+            var act = activation.Kernel;
+            yield return new($"activation_fwd/{activation.Name}", 8 * n, [f, f], null, b => k.ActivationForward(s, act, b[0], b[1], n));
+            yield return new($"activation_bwd/{activation.Name}", 12 * n, [f, f, f], null, b => k.ActivationBackward(s, act, b[0], b[1], b[2], n));
+        }
 
         int rows = (int)(n / Cols);
         yield return new($"bias_activation_fwd/{Cols}", 8L * rows * Cols, [f, 4 * Cols], null,
-            b => k.BiasActivationForward(s, b[0], b[1], rows, Cols, KernelActivation.ReLU));
+            b => k.BiasActivationForward(s, b[0], b[1], rows, Cols, Activation.ReLU.Kernel));
         yield return new($"bias_grad/{Cols}", 4L * rows * Cols, [f, 4 * Cols, DeviceKernels.BiasGradWorkspaceBytes(rows, Cols)], null,
             b => k.BiasGrad(s, b[0], b[1], rows, Cols, b[2]));
 

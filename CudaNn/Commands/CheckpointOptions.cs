@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CudaNn.Backends;
 using CudaNn.Checkpoints;
 using CudaNn.Cli.Commands.Train;
 using CudaNn.Nn;
@@ -15,7 +16,7 @@ internal static class CheckpointOptions
         Required = true,
     };
 
-    public static Option<string> Activation() => CommonOptions.ActivationChoice("Activation for checkpoints that do not record one");
+    public static Option<Activation> Activation() => CommonOptions.ActivationChoice("Activation for checkpoints that do not record one");
 
     public static Option<bool> AllowNonFinite() => new("--allow-nonfinite")
     {
@@ -34,14 +35,14 @@ internal static class CheckpointOptions
     /// Rebuilds the MLP a checkpoint describes and loads its weights. The metadata, and the tensors' names and shapes, are
     /// checked before the model is built, so a file cannot make it allocate more than its own tensors hold.
     /// </summary>
-    public static (Sequential Model, MlpSpec Spec) Load(string path, string activation, Device device, bool allowNonFinite)
+    public static (Sequential Model, MlpSpec Spec) Load(string path, Activation activation, Device device, bool allowNonFinite)
     {
         if (!File.Exists(path)) throw new CliException($"--checkpoint: file '{path}' does not exist", CliApp.RunError);
         var file = SafetensorsReader.Read(path);
         if (TrainSettings.ReadTask(file) == TrainingTask.Regression)
             throw new CliException($"--checkpoint: '{path}' holds a regression (target '{file.Metadata.GetValueOrDefault(TrainSettings.TargetKey)}'); " +
                 "eval and predict take MNIST classifiers, and `train --task regression` reports the test RMSE after every epoch", CliApp.RunError);
-        var spec = MlpSpec.FromCheckpoint(file, Mlp.ParseActivation(activation));
+        var spec = MlpSpec.FromCheckpoint(file, activation);
         var model = spec.Create(device: device);
         try
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CudaNn.Backends;
 using System.Globalization;
 using CudaNn.Data;
 using CudaNn.Training;
@@ -107,11 +108,30 @@ internal static class CommonOptions
         },
     };
 
-    /// <summary>--activation, with <paramref name="defaultValue"/> first among the choices.</summary>
-    public static Option<string> ActivationChoice(string description = "relu, sigmoid, tanh, gelu or silu", string defaultValue = "relu") =>
-        OptionValues.Choice("--activation", description, [defaultValue, .. Activations.Where(a => a != defaultValue)]);
-
-    private static readonly string[] Activations = ["relu", "sigmoid", "tanh", "gelu", "silu"];
+    /// <summary>
+    /// --activation: a name <see cref="Activation.Parse"/> knows, with a parameter after a colon where the activation
+    /// takes one (name:value); the choices are <see cref="Activation.Nonlinear"/>'s.
+    /// </summary>
+    public static Option<Activation> ActivationChoice(string description = "The activation after each hidden Linear", Activation? defaultValue = null) =>
+        new("--activation")
+        {
+            Description = $"{description}; where the activation takes a parameter, it may follow a colon (name:value)",
+            HelpName = string.Join("|", Activation.Nonlinear.Select(a => a.Parameter is null ? a.Name : $"{a.Name}[:{a.Parameter.Value.ToString(CultureInfo.InvariantCulture)}]")),
+            DefaultValueFactory = _ => defaultValue ?? Activation.ReLU,
+            CustomParser = r =>
+            {
+                string text = string.Join(" ", r.Tokens.Select(t => t.Value));
+                try
+                {
+                    return Activation.Parse(text);
+                }
+                catch (ArgumentException e)
+                {
+                    r.AddError($"--activation: {e.Message}");
+                    return Activation.ReLU;
+                }
+            },
+        };
 
     /// <summary>The data directory: the one given, or the shipped digits.</summary>
     public static string ResolveData(string? given)

@@ -16,7 +16,7 @@ internal static class PlaygroundCommand
         var noise = OptionValues.Real("--noise", "How far points stray", 0.1, v => v is >= 0 and <= 1, "from 0 to 1");
         var ratio = OptionValues.Real("--train-ratio", "Share of the points used for training", 0.5, v => v is > 0 and < 1, "between 0 and 1");
         var hidden = CommonOptions.Hidden("16,16");
-        var activation = CommonOptions.ActivationChoice(defaultValue: "tanh");
+        var activation = CommonOptions.ActivationChoice(defaultValue: Backends.Activation.Tanh);
         var lr = OptionValues.Real("--lr", "Learning rate", 0.01, OptionValues.IsPositive, "a positive number");
         var optimizer = OptionValues.Choice("--optimizer", "adam or sgd", "adam", "sgd");
         var batchSize = CommonOptions.BatchSize(10);
@@ -35,7 +35,7 @@ internal static class PlaygroundCommand
             CommonOptions.CheckWritable("--png", path);
             var options = new PlaygroundOptions(
                 Enum.Parse<ToyProblem>(r.GetValue(problem)!, ignoreCase: true), r.GetValue(samples), r.GetValue(noise), r.GetValue(ratio),
-                widths, Mlp.ParseActivation(r.GetValue(activation)!), r.GetValue(lr),
+                widths, r.GetValue(activation)!, r.GetValue(lr),
                 r.GetValue(batchSize), r.GetValue(epochs), r.GetValue(optimizer) == "sgd", r.GetValue(seed));
             var result = PlaygroundTrainer.Run(options);
             string title = $"{r.GetValue(problem)}, noise {options.Noise.ToString(CultureInfo.InvariantCulture)}: " +

@@ -152,10 +152,10 @@ public class EmulatorAccessCheckTests
 
         // A launcher bug of the kind the checks exist for: n one larger than the buffers.
         var error = Assert.Throws<EmulatedKernelException>(() =>
-            device.Launch(stream, "relu_forward", LaunchConfig.For1D(101), new KernelArguments().Add(x).Add(y).Add(101L)));
+            device.Launch(stream, "activation_forward", LaunchConfig.For1D(101), new KernelArguments().Add(x).Add(y).Add(101L).Add(1).Add(0f)));
 
         // The float4 body covers elements 0-99 (threads 0-24); thread 0 takes the scalar tail, element 100.
-        Assert.That(error!.Message, Does.Contain("relu_forward").And.Contain("thread (0,0,0) of block (0,0,0)")
+        Assert.That(error!.Message, Does.Contain("activation_forward").And.Contain("thread (0,0,0) of block (0,0,0)")
             .And.Contain("invalid read of 4 bytes").And.Contain("0 bytes past the end of the 400-byte allocation"));
     }
 

@@ -20,7 +20,7 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
     private static readonly (int Rows, int Cols)[] Shapes = [(1, 1), (1, 33), (31, 10), (33, 32), (7, 1023), (5, 4100), (300, 12)];
 
     private static IEnumerable<TestCaseData> EpilogueCases() =>
-        from activation in Enum.GetValues<Activation>()
+        from activation in TestActivations.All
         from shape in Shapes
         from misaligned in new[] { false, true }
         select new TestCaseData(activation, shape.Rows, shape.Cols, misaligned);
@@ -34,13 +34,13 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         float[] result = Run(b =>
         {
             DevicePtr ys = b.Floats(y, misaligned), biases = b.Floats(bias, misaligned);
-            Kernels.BiasActivationForward(Stream, ys, biases, rows, cols, (KernelActivation)activation);
+            Kernels.BiasActivationForward(Stream, ys, biases, rows, cols, activation.Kernel);
             return [b.Read(ys, y.Length)];
         })[0];
 
         var expected = Tensor.FromArray((float[])y.Clone(), [rows, cols]);
         ReferenceBackend<float>.Instance.BiasActivationForward(expected, Tensor.FromArray(bias, [cols]), activation);
-        bool exact = activation is Activation.Identity or Activation.ReLU;
+        bool exact = activation == Activation.Identity || activation == Activation.ReLU;
         Close.Assert(expected.ToArray<float>(), result, exact ? 0 : 1e-7, exact ? 0 : 1e-6, $"{activation} epilogue [{rows},{cols}]");
     }
 
@@ -52,7 +52,7 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
         float[] result = Run(b =>
         {
             DevicePtr ys = b.Floats(y);
-            Kernels.BiasActivationForward(Stream, ys, DevicePtr.Null, 33, 32, KernelActivation.ReLU);
+            Kernels.BiasActivationForward(Stream, ys, DevicePtr.Null, 33, 32, Activation.ReLU.Kernel);
             return [b.Read(ys, y.Length)];
         })[0];
 
@@ -121,46 +121,41 @@ public class BiasKernelTests(string deviceKind) : KernelDeviceFixture(deviceKind
     /// bias_grad with an activation's output does in one launch what the activation's backward kernel and bias_grad do
     /// in two: the same dz, bit for bit, written over dy, and the same column sums, bit for bit (one chunk and several).
     /// </summary>
-    [TestCase((int)KernelActivation.ReLU, 33, 32)]
-    [TestCase((int)KernelActivation.Sigmoid, 64, 10)]
-    [TestCase((int)KernelActivation.Tanh, 600, 70)]
-    [TestCase((int)KernelActivation.Identity, 300, 12)]
-    public void BiasGrad_WithAnActivation_IsItsBackwardThenTheColumnSums(int activationNumber, int rows, int cols)
+    [TestCase("relu", 33, 32)]
+    [TestCase("sigmoid", 64, 10)]
+    [TestCase("tanh", 600, 70)]
+    [TestCase("identity", 300, 12)]
+    public void BiasGrad_WithAnActivation_IsItsBackwardThenTheColumnSums(string name, int rows, int cols)
     {
-        var activation = (KernelActivation)activationNumber; // a test's parameters are public; the kernels' enum is not
+        var activation = Activation.Parse(name);
         Random random = Seeded(rows * 131 + cols);
         float[] dy = Uniform(random, rows * cols, -2, 2), dbias = Uniform(random, cols);
-        float[] y = Uniform(random, rows * cols, -1, 1).Select(v => activation == KernelActivation.ReLU ? MathF.Max(v, 0) : activation == KernelActivation.Sigmoid ? (v + 1) / 2 : v).ToArray();
+        float[] y = Uniform(random, rows * cols, -1, 1).Select(v => activation == Activation.ReLU ? MathF.Max(v, 0) : activation == Activation.Sigmoid ? (v + 1) / 2 : v).ToArray();
         long workspaceBytes = DeviceKernels.BiasGradWorkspaceBytes(rows, cols);
 
         float[][] fused = Run(b =>
         {
             DevicePtr dys = b.Floats(dy, misaligned: true), db = b.Floats(dbias), ys = b.Floats(y);
-            Kernels.BiasGrad(Stream, dys, db, rows, cols, b.Workspace(workspaceBytes), ys, activation);
+            Kernels.BiasGrad(Stream, dys, db, rows, cols, b.Workspace(workspaceBytes), ys, activation.Kernel);
             return [b.Read(dys, dy.Length), b.Read(db, cols)];
         });
         float[][] separate = Run(b =>
         {
             DevicePtr dys = b.Floats(dy), db = b.Floats(dbias), ys = b.Floats(y);
-            switch (activation)
-            {
-                case KernelActivation.ReLU: Kernels.ReluBackward(Stream, ys, dys, dys, dy.Length); break;
-                case KernelActivation.Sigmoid: Kernels.SigmoidBackward(Stream, ys, dys, dys, dy.Length); break;
-                case KernelActivation.Tanh: Kernels.TanhBackward(Stream, ys, dys, dys, dy.Length); break;
-            }
+            if (activation != Activation.Identity) Kernels.ActivationBackward(Stream, activation.Kernel, ys, dys, dys, dy.Length);
             Kernels.BiasGrad(Stream, dys, db, rows, cols, b.Workspace(workspaceBytes));
             return [b.Read(dys, dy.Length), b.Read(db, cols)];
         });
 
         Assert.That(fused[0], Is.EqualTo(separate[0]), "dz written over dy");
         Assert.That(fused[1], Is.EqualTo(separate[1]), "dbias");
-        if (activation == KernelActivation.ReLU) Assert.That(fused[0].Where((v, i) => y[i] == 0).All(v => v == 0), "ReLU's zeros pass no gradient");
+        if (activation == Activation.ReLU) Assert.That(fused[0].Where((v, i) => y[i] == 0).All(v => v == 0), "ReLU's zeros pass no gradient");
     }
 
     [Test]
     public void BiasGrad_WithAnActivationWhoseSlopeNeedsTheInput_IsRefused()
     {
-        Assert.That(() => Kernels.BiasGrad(Stream, DevicePtr.Null, DevicePtr.Null, 0, 1, DevicePtr.Null, DevicePtr.Null, KernelActivation.GELU),
+        Assert.That(() => Kernels.BiasGrad(Stream, DevicePtr.Null, DevicePtr.Null, 0, 1, DevicePtr.Null, DevicePtr.Null, Activation.GELU.Kernel),
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("slope comes from the output"));
     }
 }

@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Cuda;
 using CudaNn.Kernels;
 
@@ -33,14 +34,15 @@ public class DeviceKernelsLaunchTests
     }
 
     [Test]
-    public void ReluForward_PacksPointersAndCount_OneFloat4PerThread()
+    public void ActivationForward_PacksPointersCountAndActivation_OneFloat4PerThread()
     {
-        kernels.ReluForward(stream, X, Y, 4097);
+        kernels.ActivationForward(stream, new KernelActivation(4, 0.25f), X, Y, 4097);
 
         var launch = device.Launches.Single();
-        Assert.That(launch.Kernel, Is.EqualTo("relu_forward"));
+        Assert.That(launch.Kernel, Is.EqualTo("activation_forward"));
         Assert.That(launch.Config, Is.EqualTo(new LaunchConfig(5, 256)));
-        Assert.That(launch.Slots, Is.EqualTo(new ulong[] { X.Address, Y.Address, 4097 }));
+        Assert.That(launch.Slots.Take(3), Is.EqualTo(new ulong[] { X.Address, Y.Address, 4097 }));
+        Assert.That((launch.Int(3), launch.Float(4)), Is.EqualTo((4, 0.25f)), "the activation's number and parameter");
     }
 
     [Test]
@@ -57,7 +59,7 @@ public class DeviceKernelsLaunchTests
     [Test]
     public void ZeroElements_EnqueueNothing()
     {
-        kernels.ReluForward(stream, DevicePtr.Null, DevicePtr.Null, 0);
+        kernels.ActivationForward(stream, Activation.ReLU.Kernel, DevicePtr.Null, DevicePtr.Null, 0);
         kernels.Fill(stream, DevicePtr.Null, 0, 1);
         kernels.BiasGrad(stream, DevicePtr.Null, DevicePtr.Null, 0, 10, DevicePtr.Null);
 
@@ -67,22 +69,24 @@ public class DeviceKernelsLaunchTests
     [Test]
     public void BadArguments_ThrowNamingTheArgument()
     {
-        Assert.That(() => kernels.ReluForward(stream, X, Y, -1),
+        Assert.That(() => kernels.ActivationForward(stream, Activation.ReLU.Kernel, X, Y, -1),
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("n"));
-        Assert.That(() => kernels.ReluBackward(stream, X, DevicePtr.Null, Z, 8),
+        Assert.That(() => kernels.ActivationBackward(stream, Activation.ReLU.Kernel, X, DevicePtr.Null, Z, 8),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("dy").And.Message.Contains("null"));
         Assert.That(() => kernels.Copy(stream, new DevicePtr(0x1002), Y, 8),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("x").And.Message.Contains("aligned"));
-        Assert.That(() => kernels.BiasActivationForward(stream, Y, X, 2, 3, (KernelActivation)9),
+        Assert.That(() => kernels.BiasActivationForward(stream, Y, X, 2, 3, new KernelActivation(-1)),
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("activation"));
-        Assert.That(() => kernels.ReluForward(null!, X, Y, 1), Throws.ArgumentNullException);
+        Assert.That(() => kernels.ActivationForward(stream, new KernelActivation(4, float.NaN), X, Y, 1),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("activation"));
+        Assert.That(() => kernels.ActivationForward(null!, Activation.ReLU.Kernel, X, Y, 1), Throws.ArgumentNullException);
         Assert.That(device.Launches, Is.Empty);
     }
 
     [Test]
     public void BiasActivationForward_PassesTheActivationNumber_AndAllowsNoBias()
     {
-        kernels.BiasActivationForward(stream, Y, DevicePtr.Null, 64, 10, KernelActivation.Tanh);
+        kernels.BiasActivationForward(stream, Y, DevicePtr.Null, 64, 10, Activation.Tanh.Kernel);
 
         var launch = device.Launches.Single();
         Assert.That(launch.Kernel, Is.EqualTo("bias_activation_forward"));

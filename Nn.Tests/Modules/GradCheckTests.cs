@@ -1,3 +1,4 @@
+using CudaNn.Backends;
 using CudaNn.Nn;
 using CudaNn.Tests.TestSupport;
 using CudaNn.Training;
@@ -79,7 +80,7 @@ public class GradCheckTests(string deviceName)
     public void Activation_MatchesFiniteDifferences(string name, int rows, int cols)
     {
         var g = Seeded.Generator(2000 + (ulong)(rows * 10 + cols));
-        using Module activation = Mlp.NewActivation(Mlp.ParseActivation(name));
+        using Module activation = Activation.Parse(name).NewModule();
         // Keep ReLU inputs away from its kink at 0, where the derivative is undefined.
         var values = Seeded.Uniform(g, rows * cols).Select(v => v + 0.1 * Math.Sign(v)).ToArray();
         AssertAllPass(Check(activation, Tensor.FromArray(values, [rows, cols]), g));
@@ -94,7 +95,7 @@ public class GradCheckTests(string deviceName)
     public void Mlp_MatchesFiniteDifferences(string activation, int batch)
     {
         var g = Seeded.Generator(3000 + (ulong)batch);
-        Module Act() => Mlp.NewActivation(Mlp.ParseActivation(activation));
+        Module Act() => Activation.Parse(activation).NewModule();
         using var model = new Sequential(
             new Linear(9, 7, dtype: DType.Float64, generator: g), Act(),
             new Linear(7, 5, dtype: DType.Float64, generator: g), Act(),

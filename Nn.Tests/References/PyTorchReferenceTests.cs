@@ -51,7 +51,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
         // "dropout" puts a Dropout after each activation, keyed by "dropout_seeds" and drawing one mask per forward.
         // "layer_norm" puts a LayerNorm between each hidden Linear and its activation.
         double dropout = meta.TryGetValue("dropout", out string? dropoutText) ? double.Parse(dropoutText, CultureInfo.InvariantCulture) : 0;
-        using var model = Mlp.Create(20, [16, 12], 5, Mlp.ParseActivation(meta["activation"]), new Generator(0), dropout: dropout,
+        using var model = Mlp.Create(20, [16, 12], 5, Activation.Parse(meta["activation"]), new Generator(0), dropout: dropout,
             layerNorm: meta.ContainsKey("layer_norm"));
         if (dropout > 0)
         {

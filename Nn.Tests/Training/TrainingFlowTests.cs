@@ -150,8 +150,8 @@ public class TrainingFlowTests(string device) : CudaDeviceFixture(device)
         Assert.That(actual.Captures, Is.EqualTo(graphs ? 3 : 0), "graphs captured: evaluation freed nothing the norms' graphs use");
         if (graphs && Device.Kind == DeviceKind.Emulator)
         {
-            // zero_grad; 3 GEMMs, 3 bias passes, 2 layer_norm_forward, 2 relu_forward; softmax-CE; 3 weight GEMMs,
-            // 3 bias gradients, 2 input GEMMs, 2 relu_backward, 2 x (layer_norm_backward + 2 bias_grad for the norm's
+            // zero_grad; 3 GEMMs, 3 bias passes, 2 layer_norm_forward, 2 activation_forward; softmax-CE; 3 weight GEMMs,
+            // 3 bias gradients, 2 input GEMMs, 2 activation_backward, 2 x (layer_norm_backward + 2 bias_grad for the norm's
             // weight and bias); Adam.
             Assert.That(actual.NodesPerStep, Is.EqualTo(1 + 10 + 1 + 10 + 6 + 1), "operations in one replayed training step");
         }

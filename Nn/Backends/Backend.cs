@@ -22,7 +22,7 @@ public abstract class Backend
 
     /// <summary>
     /// dx = dy * act'(x), written from <paramref name="saved"/>: the forward's output y, or its input x for the
-    /// activations whose derivative needs it (<see cref="ActivationExtensions.BackwardReadsInput"/>: GELU, SiLU).
+    /// activations whose derivative needs it (<see cref="Nn.ActivationModule"/> keeps the one its activation reads).
     /// </summary>
     public abstract void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation);
 

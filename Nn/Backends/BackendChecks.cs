@@ -198,7 +198,7 @@ internal static class BackendChecks
         for (int l = 0; l < layers.Length; l++)
         {
             var layer = layers[l];
-            if (layer.Activation.BackwardReadsInput())
+            if (layer.Activation.BackwardReadsInput)
                 throw new ArgumentException($"{op}: layer {l}'s {layer.Activation} needs its input for backward, and a stack keeps only each layer's output");
             Same(backend, op, layer.Weight, layer.Bias, layer.Output);
             int outputs = layer.Weight.Shape[0];

@@ -6,11 +6,11 @@ using CudaNn.Nn;
 namespace CudaNn.Export;
 
 /// <summary>
-/// Writes a <see cref="Sequential"/> of Linear, LayerNorm, ReLU/Sigmoid/Tanh/GELU/SiLU and Dropout layers as an ONNX model (IR version 8, opset 17):
+/// Writes a <see cref="Sequential"/> of Linear, LayerNorm, activation and Dropout layers as an ONNX model (IR version 8, opset 17):
 /// input "input" float32 [batch, in] with a dynamic batch dimension, one Gemm per Linear (y = x W^T + b, transB = 1)
-/// with the weights as initializers under the layers' state-dict names, one LayerNormalization per LayerNorm, one
-/// Relu/Sigmoid/Tanh per activation (GELU as
-/// Div, Erf, Add, Mul, Mul and SiLU as Sigmoid, Mul, since opset 17 has neither), and
+/// with the weights as initializers under the layers' state-dict names, one LayerNormalization per LayerNorm, the
+/// nodes each <see cref="Activation"/> writes (one operator such as Relu, with its parameter as an attribute where it
+/// has one, or several where opset 17 has none: GELU as Div, Erf, Add, Mul, Mul and SiLU as Sigmoid, Mul), and
 /// output "logits" [batch, out]; Dropout layers, the identity at inference, are left out. Float64 models are written as float32, the type ONNX runtimes serve everywhere.
 /// </summary>
 public static class OnnxExporter
@@ -35,16 +35,16 @@ public static class OnnxExporter
     }
 
     /// <summary>The serialized ModelProto.</summary>
-    /// <exception cref="NotSupportedException">A layer other than Linear, ReLU, Sigmoid or Tanh, or no Linear at all.</exception>
+    /// <exception cref="NotSupportedException">A layer other than Linear, LayerNorm, an activation or Dropout, or no Linear at all.</exception>
     public static byte[] ToBytes(Sequential model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var graph = new ProtoWriter().String(OnnxFields.GraphName, "cudann_mlp");
+        var onnx = new OnnxGraph();
+        var graph = onnx.Proto;
         string current = InputName;
         int? inputs = null, outputs = null;
         // Dropout is the identity at inference, and torch.onnx.export of a model in eval mode leaves it out too.
         var layers = model.NamedChildren().Where(c => c.Module is not Dropout).ToList();
-        var constants = new HashSet<string>();
         for (int i = 0; i < layers.Count; i++)
         {
             var (name, module) = layers[i];
@@ -80,24 +80,11 @@ public static class OnnxExporter
                         IntAttribute("axis", -1), FloatAttribute("epsilon", (float)norm.Eps)));
                     break;
                 }
-                case ActivationModule { Activation: Activation.GELU }:
-                    // Opset 17 has no Gelu: x * 0.5 * (1 + Erf(x / √2)), the nodes torch.onnx.export writes before opset 20.
-                    AddConstantsOnce(graph, constants, ("onnx::sqrt2", MathF.Sqrt(2)), ("onnx::one", 1f), ("onnx::half", 0.5f));
-                    graph.Message(OnnxFields.GraphNode, Node("Div", $"{name}.div", [current, "onnx::sqrt2"], $"{name}.scaled"));
-                    graph.Message(OnnxFields.GraphNode, Node("Erf", $"{name}.erf", [$"{name}.scaled"], $"{name}.erf"));
-                    graph.Message(OnnxFields.GraphNode, Node("Add", $"{name}.add", [$"{name}.erf", "onnx::one"], $"{name}.sum"));
-                    graph.Message(OnnxFields.GraphNode, Node("Mul", $"{name}.mul", [current, $"{name}.sum"], $"{name}.product"));
-                    graph.Message(OnnxFields.GraphNode, Node("Mul", name, [$"{name}.product", "onnx::half"], result));
-                    break;
-                case ActivationModule { Activation: Activation.SiLU }:
-                    graph.Message(OnnxFields.GraphNode, Node("Sigmoid", $"{name}.sigmoid", [current], $"{name}.sigmoid"));
-                    graph.Message(OnnxFields.GraphNode, Node("Mul", name, [current, $"{name}.sigmoid"], result));
-                    break;
                 case ActivationModule activation:
-                    graph.Message(OnnxFields.GraphNode, Node(OpType(activation.Activation), name, [current], result));
+                    activation.Activation.WriteOnnx(onnx, name, current, result);
                     break;
                 default:
-                    throw new NotSupportedException($"ONNX export handles Linear, LayerNorm, ReLU, Sigmoid, Tanh, GELU, SiLU and Dropout layers, not {name} ({module})");
+                    throw new NotSupportedException($"ONNX export handles Linear, LayerNorm, activation and Dropout layers, not {name} ({module})");
             }
             current = result;
         }
@@ -115,15 +102,7 @@ public static class OnnxExporter
             .ToArray();
     }
 
-    private static string OpType(Activation activation) => activation switch
-    {
-        Activation.ReLU => "Relu",
-        Activation.Sigmoid => "Sigmoid",
-        Activation.Tanh => "Tanh",
-        _ => throw new NotSupportedException($"no ONNX operator for activation {activation}"),
-    };
-
-    private static ProtoWriter Node(string opType, string name, IEnumerable<string> inputs, string output, params ProtoWriter[] attributes)
+    internal static ProtoWriter Node(string opType, string name, IEnumerable<string> inputs, string output, params ProtoWriter[] attributes)
     {
         var node = new ProtoWriter();
         foreach (string input in inputs) node.String(OnnxFields.NodeInput, input);
@@ -137,20 +116,7 @@ public static class OnnxExporter
         .Int64(OnnxFields.AttributeInt, value)
         .Int32(OnnxFields.AttributeType, OnnxFields.AttributeTypeInt);
 
-    /// <summary>Scalar float32 initializers, each written the first time a layer needs it.</summary>
-    private static void AddConstantsOnce(ProtoWriter graph, HashSet<string> written, params (string Name, float Value)[] constants)
-    {
-        foreach (var (name, value) in constants)
-        {
-            if (!written.Add(name)) continue;
-            var raw = new byte[sizeof(float)];
-            BinaryPrimitives.WriteSingleLittleEndian(raw, value);
-            graph.Message(OnnxFields.GraphInitializer, new ProtoWriter().Int32(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat)
-                .String(OnnxFields.TensorName, name).Bytes(OnnxFields.TensorRawData, raw));
-        }
-    }
-
-    private static ProtoWriter FloatAttribute(string name, float value) => new ProtoWriter()
+    internal static ProtoWriter FloatAttribute(string name, float value) => new ProtoWriter()
         .String(OnnxFields.AttributeName, name)
         .Float(OnnxFields.AttributeFloat, value)
         .Int32(OnnxFields.AttributeType, OnnxFields.AttributeTypeFloat);
@@ -180,5 +146,29 @@ public static class OnnxExporter
         return new ProtoWriter()
             .String(OnnxFields.ValueInfoName, name)
             .Message(OnnxFields.ValueInfoType, new ProtoWriter().Message(OnnxFields.TypeTensorType, tensorType));
+    }
+}
+
+/// <summary>An ONNX graph being written: its nodes, and scalar constants written once however many nodes use them.</summary>
+internal sealed class OnnxGraph
+{
+    private readonly HashSet<string> _constants = [];
+
+    public ProtoWriter Proto { get; } = new ProtoWriter().String(OnnxFields.GraphName, "cudann_mlp");
+
+    /// <summary>Adds a node, with float attributes where it has any.</summary>
+    public void Node(string opType, string name, IEnumerable<string> inputs, string output, params (string Name, float Value)[] attributes) =>
+        Proto.Message(OnnxFields.GraphNode, OnnxExporter.Node(opType, name, inputs, output,
+            attributes.Select(a => OnnxExporter.FloatAttribute(a.Name, a.Value)).ToArray()));
+
+    /// <summary>A scalar float32 initializer's name, writing it the first time.</summary>
+    public string Constant(string name, float value)
+    {
+        if (!_constants.Add(name)) return name;
+        var raw = new byte[sizeof(float)];
+        BinaryPrimitives.WriteSingleLittleEndian(raw, value);
+        Proto.Message(OnnxFields.GraphInitializer, new ProtoWriter().Int32(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat)
+            .String(OnnxFields.TensorName, name).Bytes(OnnxFields.TensorRawData, raw));
+        return name;
     }
 }

@@ -3,8 +3,8 @@ using CudaNn.Backends;
 namespace CudaNn.Nn;
 
 /// <summary>
-/// An elementwise activation layer. Its backward reads the forward's output, so it keeps only y; GELU and SiLU, whose
-/// derivative needs the input, keep x instead.
+/// An elementwise activation layer (what it applies is its <see cref="Activation"/>). Its backward reads the forward's
+/// output, so it keeps only y, except where the activation's derivative needs the input (GELU, for one): then it keeps x.
 /// </summary>
 public abstract class ActivationModule : Module
 {
@@ -14,8 +14,9 @@ public abstract class ActivationModule : Module
     private bool _inputRequiresGrad;
     private bool _forwardWithoutGrad;
 
-    protected ActivationModule(Activation activation) => Activation = activation;
+    private protected ActivationModule(Activation activation) => Activation = activation;
 
+    /// <summary>The function applied, with its parameter.</summary>
     public Activation Activation { get; }
 
     public override Tensor Forward(Tensor input)
@@ -23,7 +24,7 @@ public abstract class ActivationModule : Module
         ThrowIfDisposed();
         var y = _outputs.Get(input.Shape, input);
         input.Backend.ActivationForward(input, y, Activation);
-        return Remember(y, input.RequiresGrad, Activation.BackwardReadsInput() ? input : y);
+        return Remember(y, input.RequiresGrad, Activation.BackwardReadsInput ? input : y);
     }
 
     private Tensor Remember(Tensor y, bool inputRequiresGrad, Tensor saved)

@@ -59,7 +59,7 @@ internal sealed class MlpChain
             }
             linears.Add(linear);
             // GELU and SiLU keep their input for the backward, which a chain does not keep: they run on their own.
-            if (i + 1 < modules.Count && modules[i + 1] is ActivationModule activation && !activation.Activation.BackwardReadsInput())
+            if (i + 1 < modules.Count && modules[i + 1] is ActivationModule activation && !activation.Activation.BackwardReadsInput)
             {
                 activations.Add(activation.Activation);
                 i++;

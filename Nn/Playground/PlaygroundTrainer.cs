@@ -13,7 +13,7 @@ public sealed record PlaygroundOptions(
     double Noise = 0.1,
     double TrainRatio = 0.5,
     IReadOnlyList<int>? Hidden = null,
-    Activation Activation = Activation.Tanh,
+    Activation? Activation = null,
     double LearningRate = 0.01,
     int BatchSize = 10,
     int Epochs = 200,
@@ -21,6 +21,9 @@ public sealed record PlaygroundOptions(
     ulong Seed = 1)
 {
     public IReadOnlyList<int> HiddenWidths => Hidden ?? [16, 16];
+
+    /// <summary>The activation used: <see cref="Activation"/>, or tanh when that is null.</summary>
+    public Activation HiddenActivation => Activation ?? Backends.Activation.Tanh;
 }
 
 /// <summary>Losses per epoch, final accuracies, and class-1 probabilities over a grid covering the plane.</summary>
@@ -45,7 +48,7 @@ public static class PlaygroundTrainer
         device ??= Device.Cpu;
         var generator = new Generator(o.Seed);
         var (train, test) = ToyDataSet.Generate(o.Problem, o.Samples, o.Noise, generator).Split(o.TrainRatio, generator);
-        using var model = Mlp.Create(2, o.HiddenWidths, 2, o.Activation, generator, device);
+        using var model = Mlp.Create(2, o.HiddenWidths, 2, o.HiddenActivation, generator, device);
         using Optimizer optimizer = o.Sgd ? new SGD(model.Parameters(), lr: o.LearningRate) : new Adam(model.Parameters(), lr: o.LearningRate);
         using var lossFn = new CrossEntropyLoss();
         using var trainX = Tensor.FromArray(train.Points, [train.Count, 2], device);

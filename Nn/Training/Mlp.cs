@@ -58,6 +58,7 @@ public static class Mlp
     public static Sequential Create(int inputs, IReadOnlyList<int> hidden, int classes, Activation activation,
         Generator? generator = null, Device? device = null, double dropout = 0, bool layerNorm = false)
     {
+        ArgumentNullException.ThrowIfNull(activation);
         if (activation == Activation.Identity) throw new ArgumentException("an MLP needs a nonlinear activation");
         if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "an MLP's dropout is in [0, 1)");
         var widths = new List<int> { inputs };
@@ -75,30 +76,9 @@ public static class Mlp
             layers.Add(($"fc{n}", linears[i]));
             if (i + 1 == linears.Length) break;
             if (layerNorm) layers.Add(($"norm{n}", new LayerNorm(widths[i + 1], device: device)));
-            layers.Add(($"act{n}", NewActivation(activation)));
+            layers.Add(($"act{n}", activation.NewModule()));
             if (dropout > 0) layers.Add(($"drop{n}", new Dropout(dropout, generator)));
         }
         return new Sequential(layers.ToArray());
     }
-
-    public static Module NewActivation(Activation activation) => activation switch
-    {
-        Activation.ReLU => new ReLU(),
-        Activation.Sigmoid => new Sigmoid(),
-        Activation.Tanh => new Tanh(),
-        Activation.GELU => new GELU(),
-        Activation.SiLU => new SiLU(),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "no module for this activation"),
-    };
-
-    /// <summary>Parses "relu", "sigmoid", "tanh", "gelu" or "silu".</summary>
-    public static Activation ParseActivation(string name) => name.ToLowerInvariant() switch
-    {
-        "relu" => Activation.ReLU,
-        "sigmoid" => Activation.Sigmoid,
-        "tanh" => Activation.Tanh,
-        "gelu" => Activation.GELU,
-        "silu" => Activation.SiLU,
-        _ => throw new ArgumentException($"unknown activation '{name}'; expected relu, sigmoid, tanh, gelu or silu"),
-    };
 }

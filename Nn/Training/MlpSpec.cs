@@ -27,7 +27,7 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
 
     /// <summary>"784-128-64-10 relu", then " layernorm" and " dropout 0.2" when it has them.</summary>
     public override string ToString() =>
-        string.Join("-", new[] { Inputs }.Concat(Hidden).Append(Classes)) + " " + Activation.ToString().ToLowerInvariant() +
+        string.Join("-", new[] { Inputs }.Concat(Hidden).Append(Classes)) + " " + Activation +
         (LayerNorm ? " layernorm" : "") + (Dropout > 0 ? " dropout " + Dropout.ToString(CultureInfo.InvariantCulture) : "");
 
     public IReadOnlyDictionary<string, string> ToMetadata()
@@ -36,7 +36,7 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
         {
             ["cudann.model"] = "mlp",
             ["cudann.widths"] = string.Join(",", new[] { Inputs }.Concat(Hidden).Append(Classes)),
-            ["cudann.activation"] = Activation.ToString().ToLowerInvariant(),
+            ["cudann.activation"] = Activation.ToString(),
         };
         if (Dropout > 0) metadata[DropoutKey] = Dropout.ToString("R", CultureInfo.InvariantCulture);
         if (LayerNorm) metadata[LayerNormKey] = "true";
@@ -47,12 +47,12 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
     private const string LayerNormKey = "cudann.layer_norm";
 
     /// <summary>The spec a checkpoint was saved with, or inferred from its fcN.weight shapes.</summary>
-    public static MlpSpec FromCheckpoint(SafetensorsFile file, Activation fallbackActivation = Activation.ReLU)
+    public static MlpSpec FromCheckpoint(SafetensorsFile file, Activation? fallbackActivation = null)
     {
         var widths = file.Metadata.TryGetValue("cudann.widths", out var text) ? ParseWidths(file, text) : InferWidths(file);
         var activation = file.Metadata.TryGetValue("cudann.activation", out var name)
             ? ParseActivation(file, name)
-            : fallbackActivation;
+            : fallbackActivation ?? Activation.ReLU;
         double dropout = 0;
         if (file.Metadata.TryGetValue(DropoutKey, out var p) &&
             !(double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out dropout) && dropout >= 0 && dropout < 1))
@@ -125,7 +125,7 @@ public sealed record MlpSpec(int Inputs, IReadOnlyList<int> Hidden, int Classes,
     {
         try
         {
-            return Mlp.ParseActivation(name);
+            return Activation.Parse(name);
         }
         catch (ArgumentException e)
         {

@@ -88,7 +88,7 @@ internal static class TrainCommand
             var settings = new TrainSettings(
                 dataPath, CommonOptions.ResolveDevice(RankDevice(r.GetValue(device)!, launch)),
                 r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(optimizer)!,
-                CommonOptions.ParseWidths(r.GetValue(hidden)!), Mlp.ParseActivation(r.GetValue(activation)!), r.GetValue(seed),
+                CommonOptions.ParseWidths(r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(seed),
                 r.GetValue(save)!, r.GetValue(init), !r.GetValue(noShuffle), r.GetValue(maxSteps),
                 r.GetValue(resume), r.GetValue(saveEvery), r.GetValue(keep), r.GetValue(plot), r.GetValue(continueOnNan))
             {

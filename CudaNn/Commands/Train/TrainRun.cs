@@ -191,7 +191,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         return
         [
             ("--task", s.Task.ToString().ToLowerInvariant()), ("--target", s.Target ?? "none"), ("--test-fraction", R(s.TestFraction)),
-            ("--hidden", string.Join(",", s.Hidden)), ("--activation", s.Activation.ToString().ToLowerInvariant()), ("--layer-norm", B(s.LayerNorm)),
+            ("--hidden", string.Join(",", s.Hidden)), ("--activation", s.Activation.ToString()), ("--layer-norm", B(s.LayerNorm)),
             ("--dropout", R(s.Dropout)), ("--optimizer", s.Optimizer), ("--lr", R(s.LearningRate)), ("--lr-schedule", s.Schedule?.ToString() ?? "none"),
             ("--clip-grad-norm", R(s.ClipGradNorm)), ("--clip-grad-value", R(s.ClipGradValue)),
             ("--batch-size", s.BatchSize.ToString(CultureInfo.InvariantCulture)), ("--epochs", s.Epochs.ToString(CultureInfo.InvariantCulture)),

@@ -28,10 +28,10 @@ public class CpuBackendTests<T> where T : unmanaged, IFloatingPointIeee754<T>
         var x = Values(random, rows * cols);
         var dy = Values(random, rows * cols);
         var bias = Values(random, cols);
-        foreach (Activation activation in Enum.GetValues<Activation>())
+        foreach (var activation in TestActivations.All)
         {
             Same($"ActivationForward {activation}", b => { var y = Out(b, rows * cols); b.ActivationForward(On(b, x), y, activation); return y; });
-            // The backward reads y, or x for GELU and SiLU; either way a value from the forward's domain.
+            // The backward reads y, or x where the activation's derivative needs it; either way a value from the forward's domain.
             Same($"ActivationBackward {activation}", b => { var d = Out(b, rows * cols); b.ActivationBackward(On(b, x), On(b, dy), d, activation); return d; });
             foreach (bool withBias in new[] { false, true })
                 Same($"BiasActivationForward {activation}, bias {withBias}", b =>

@@ -45,10 +45,7 @@ internal sealed partial class CpuBackend<T>
                 (new Vector<T>(dys[i..]) * Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(ys[i..]), Vector<T>.Zero), Vector<T>.One, Vector<T>.Zero))
                     .CopyTo(dxs[i..]);
         }
-        if (activation.BackwardReadsInput())
-            for (; i < ys.Length; i++) dxs[i] = dys[i] * DerivativeAtInput(activation, ys[i]);
-        else
-            for (; i < ys.Length; i++) dxs[i] = dys[i] * Derivative(activation, ys[i]);
+        for (; i < ys.Length; i++) dxs[i] = dys[i] * activation.Slope(ys[i]);
     }
 
     public override void BiasGradient(Tensor dy, Tensor dbias, bool accumulate = true)
@@ -64,17 +61,11 @@ internal sealed partial class CpuBackend<T>
     /// <summary>y = act(x) elementwise, ReLU and the identity a vector at a time; x and y may be the same span.</summary>
     private static void Apply(Activation activation, ReadOnlySpan<T> x, Span<T> y)
     {
-        switch (activation)
-        {
-            case Activation.Identity:
-                x.CopyTo(y);
-                break;
-            case Activation.ReLU:
-                TensorPrimitives.Max(x, T.Zero, y); // max(x, 0)
-                break;
-            default:
-                for (int i = 0; i < x.Length; i++) y[i] = Forward(activation, x[i]);
-                break;
-        }
+        if (activation == Activation.Identity)
+            x.CopyTo(y);
+        else if (activation == Activation.ReLU)
+            TensorPrimitives.Max(x, T.Zero, y); // max(x, 0)
+        else
+            for (int i = 0; i < x.Length; i++) y[i] = activation.Forward(x[i]);
     }
 }

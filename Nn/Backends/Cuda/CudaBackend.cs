@@ -81,37 +81,19 @@ internal sealed class CudaBackend : Backend, IDisposable
     public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
     {
         var (rows, cols) = BackendChecks.BiasActivation(this, y, bias);
-        K.BiasActivationForward(Stream, P(y), PtrOrNull(bias), rows, cols, (KernelActivation)activation);
+        K.BiasActivationForward(Stream, P(y), PtrOrNull(bias), rows, cols, activation.Kernel);
     }
 
     public override void ActivationForward(Tensor x, Tensor y, Activation activation)
     {
         BackendChecks.Elementwise(this, nameof(ActivationForward), x, y);
-        switch (activation)
-        {
-            case Activation.ReLU: K.ReluForward(Stream, P(x), P(y), x.Numel); break;
-            case Activation.Sigmoid: K.SigmoidForward(Stream, P(x), P(y), x.Numel); break;
-            case Activation.Tanh: K.TanhForward(Stream, P(x), P(y), x.Numel); break;
-            case Activation.GELU: K.GeluForward(Stream, P(x), P(y), x.Numel); break;
-            case Activation.SiLU: K.SiluForward(Stream, P(x), P(y), x.Numel); break;
-            case Activation.Identity: K.Copy(Stream, P(x), P(y), x.Numel); break;
-            default: throw new ArgumentOutOfRangeException(nameof(activation));
-        }
+        K.ActivationForward(Stream, activation.Kernel, P(x), P(y), x.Numel);
     }
 
     public override void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation)
     {
         BackendChecks.Elementwise(this, nameof(ActivationBackward), saved, dy, dx);
-        switch (activation)
-        {
-            case Activation.ReLU: K.ReluBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
-            case Activation.Sigmoid: K.SigmoidBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
-            case Activation.Tanh: K.TanhBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
-            case Activation.GELU: K.GeluBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
-            case Activation.SiLU: K.SiluBackward(Stream, P(saved), P(dy), P(dx), saved.Numel); break;
-            case Activation.Identity: K.Copy(Stream, P(dy), P(dx), saved.Numel); break;
-            default: throw new ArgumentOutOfRangeException(nameof(activation));
-        }
+        K.ActivationBackward(Stream, activation.Kernel, P(saved), P(dy), P(dx), saved.Numel);
     }
 
     public override void LayerNormForward(Tensor x, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor rstd)
@@ -145,7 +127,7 @@ internal sealed class CudaBackend : Backend, IDisposable
     /// <summary>bias_grad with the activation's slope applied on the way, one launch for both (identity, ReLU, sigmoid, tanh).</summary>
     internal override void ActivationBiasBackward(Tensor saved, Tensor dz, Tensor? dbias, Activation activation, bool accumulate = true)
     {
-        if (dbias is null || activation is not (Activation.Identity or Activation.ReLU or Activation.Sigmoid or Activation.Tanh))
+        if (dbias is null || !activation.Kernel.SlopeFromOutput)
         {
             base.ActivationBiasBackward(saved, dz, dbias, activation, accumulate);
             return;
@@ -154,7 +136,7 @@ internal sealed class CudaBackend : Backend, IDisposable
         var (rows, cols) = BackendChecks.BiasGradient(this, dz, dbias);
         var workspace = _workspace.Get(nameof(BiasGradient), DeviceKernels.BiasGradWorkspaceBytes(rows, cols));
         K.BiasGrad(Stream, P(dz), P(dbias), rows, cols, workspace,
-            activation == Activation.Identity ? DevicePtr.Null : P(saved), (KernelActivation)activation, accumulate);
+            activation == Activation.Identity ? DevicePtr.Null : P(saved), activation.Kernel, accumulate);
     }
 
     public override void SoftmaxCrossEntropy(Tensor logits, Tensor labels, Tensor? dlogits, Tensor loss, Tensor? correct, Tensor? total = null)

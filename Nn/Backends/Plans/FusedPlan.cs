@@ -59,5 +59,5 @@ internal sealed class FusedPlan : MlpPlan
         CudaBackend.Address(layer.Weight), CudaBackend.AddressOrNull(layer.Bias), CudaBackend.Address(layer.Output),
         backward ? CudaBackend.Address(layer.PreActivationGrad!) : default, backward ? CudaBackend.Address(layer.WeightGrad!) : default,
         backward ? CudaBackend.AddressOrNull(layer.BiasGrad) : default,
-        layer.Weight.Shape[1], layer.Weight.Shape[0], (KernelActivation)layer.Activation, layer.OverwriteGrads ? 1 : 0);
+        layer.Weight.Shape[1], layer.Weight.Shape[0], layer.Activation.Kernel.Number, layer.OverwriteGrads ? 1 : 0);
 }

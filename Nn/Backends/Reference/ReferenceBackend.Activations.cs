@@ -9,7 +9,7 @@ internal partial class ReferenceBackend<T>
         var ys = y.Span<T>();
         var bs = bias is null ? default : bias.Span<T>();
         for (int i = 0; i < ys.Length; i++)
-            ys[i] = Forward(activation, bias is null ? ys[i] : ys[i] + bs[i % cols]);
+            ys[i] = activation.Forward(bias is null ? ys[i] : ys[i] + bs[i % cols]);
     }
 
     public override void DropoutForward(Tensor x, Tensor y, Tensor noise, Tensor rngState, double p)
@@ -57,7 +57,7 @@ internal partial class ReferenceBackend<T>
         BackendChecks.Elementwise(this, nameof(ActivationForward), x, y);
         var xs = x.Span<T>();
         var ys = y.Span<T>();
-        for (int i = 0; i < ys.Length; i++) ys[i] = Forward(activation, xs[i]);
+        for (int i = 0; i < ys.Length; i++) ys[i] = activation.Forward(xs[i]);
     }
 
     public override void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation)
@@ -67,9 +67,7 @@ internal partial class ReferenceBackend<T>
         var ss = saved.Span<T>();
         var dys = dy.Span<T>();
         var dxs = dx.Span<T>();
-        bool fromInput = activation.BackwardReadsInput();
-        for (int i = 0; i < dxs.Length; i++)
-            dxs[i] = dys[i] * (fromInput ? DerivativeAtInput(activation, ss[i]) : Derivative(activation, ss[i]));
+        for (int i = 0; i < dxs.Length; i++) dxs[i] = dys[i] * activation.Slope(ss[i]);
     }
 
     public override void BiasGradient(Tensor dy, Tensor dbias, bool accumulate = true)
@@ -82,85 +80,5 @@ internal partial class ReferenceBackend<T>
         for (int n = 0; n < rows; n++)
             for (int c = 0; c < cols; c++)
                 db[c] += dys[n * cols + c];
-    }
-
-    /// <summary>act(x) for one element.</summary>
-    private protected static T Forward(Activation activation, T x)
-    {
-        switch (activation)
-        {
-            case Activation.Identity:
-                return x;
-            case Activation.ReLU:
-                return T.Max(x, T.Zero); // NaN stays NaN, as torch.relu
-            case Activation.Sigmoid:
-                return T.One / (T.One + T.Exp(-x));
-            case Activation.Tanh:
-                return T.Tanh(x);
-            case Activation.GELU:
-            {
-                // PyTorch's x * 0.5 * (1 + erf(x / √2)); .NET has no erf, so it is computed in float64 (see Erf).
-                double v = double.CreateTruncating(x);
-                return Of(v * 0.5 * (1 + Erf(v * Sqrt1Over2)));
-            }
-            case Activation.SiLU:
-                return x / (T.One + T.Exp(-x));
-            default:
-                throw new ArgumentOutOfRangeException(nameof(activation));
-        }
-    }
-
-    /// <summary>act'(x) expressed through y = act(x).</summary>
-    private protected static T Derivative(Activation activation, T y) => activation switch
-    {
-        Activation.Identity => T.One,
-        Activation.ReLU => y > T.Zero ? T.One : T.Zero,
-        Activation.Sigmoid => y * (T.One - y),
-        Activation.Tanh => T.One - y * y,
-        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
-    };
-
-    private const double Sqrt1Over2 = 0.70710678118654752440;
-
-    /// <summary>act'(x) at the input x, for the activations whose derivative needs it, in PyTorch's formulas.</summary>
-    private protected static T DerivativeAtInput(Activation activation, T x)
-    {
-        switch (activation)
-        {
-            case Activation.GELU:
-            {
-                double v = double.CreateTruncating(x);
-                double cdf = 0.5 * (1 + Erf(v * Sqrt1Over2));
-                double pdf = 2 / Math.Sqrt(Math.PI) * Sqrt1Over2 * 0.5 * Math.Exp(v * v * -0.5);
-                return Of(cdf + v * pdf);
-            }
-            case Activation.SiLU:
-            {
-                T s = T.One / (T.One + T.Exp(-x));
-                return s * (T.One + x * (T.One - s));
-            }
-            default:
-                throw new ArgumentOutOfRangeException(nameof(activation));
-        }
-    }
-
-    /// <summary>
-    /// The error function, to within a few units of float64 rounding: erf(x) = 2/√π e^(-x²) Σ (2x²)^n x / (1·3·…·(2n+1)),
-    /// a series of positive terms (so nothing cancels), for |x| &lt; 6; beyond, erf is ±1 to float64 precision
-    /// (erfc(6) ≈ 2e-17).
-    /// </summary>
-    internal static double Erf(double x)
-    {
-        if (double.IsNaN(x)) return x;
-        double a = Math.Abs(x);
-        if (a >= 6) return Math.Sign(x);
-        double twoXSquared = 2 * a * a, term = a, sum = a;
-        for (int n = 1; term > 1e-17 * sum; n++)
-        {
-            term *= twoXSquared / (2 * n + 1);
-            sum += term;
-        }
-        double erf = 2 / Math.Sqrt(Math.PI) * Math.Exp(-a * a) * sum;
-        return x < 0 ? -erf : erf;
     }
 }
