@@ -182,6 +182,14 @@ struct Silu
     }
 };
 
+// y = x for x > 0, else negative_slope x (torch.nn.LeakyReLU); slope at x, as PyTorch's backward takes it.
+struct LeakyRelu
+{
+    float negative_slope;
+    __device__ float forward(float x) const { return x > 0.0f ? x : x * negative_slope; }
+    __device__ float slope(float x) const { return x > 0.0f ? 1.0f : negative_slope; }
+};
+
 // Calls f with the functor of activation number `activation` (an unknown number does nothing: the launcher refuses it).
 template <class F>
 __device__ __forceinline__ void with_activation(int activation, float parameter, F f)
@@ -194,6 +202,7 @@ __device__ __forceinline__ void with_activation(int activation, float parameter,
         case 3: f(Tanh()); break;
         case 4: f(Gelu()); break;
         case 5: f(Silu()); break;
+        case 6: f(LeakyRelu{parameter}); break;
         default: break;
     }
 }

@@ -10,12 +10,13 @@ namespace CudaNn.Tests.Backends;
 
 /// <summary>
 /// What docs/adding-an-op.md promises of a new activation declared in Activation.cs: every place that names
-/// activations takes it from there. Each activation of <see cref="Activation.Nonlinear"/> parses back from its text, has its case in kernels.cu's with_activation, builds its module, exports to ONNX and is a
+/// activations takes it from there. Each activation of <see cref="Activation.Nonlinear"/> (and a parameterised one)
+/// parses back from its text, has its case in kernels.cu's with_activation, builds its module, exports to ONNX and is a
 /// choice of the command line. The kernels, CPU twins and PyTorch values are checked per activation elsewhere.
 /// </summary>
 public class ActivationDescriptorTests
 {
-    private static IEnumerable<Activation> Activations() => Activation.Nonlinear;
+    private static IEnumerable<Activation> Activations() => [.. Activation.Nonlinear, Activation.LeakyReLU(0.2)];
 
     [TestCaseSource(nameof(Activations))]
     public void Text_ParsesBackToTheSameActivation(Activation activation)
@@ -56,5 +57,15 @@ public class ActivationDescriptorTests
         var help = Run("train", "--help");
         foreach (var activation in Activation.Nonlinear)
             Assert.That(help.Output, Does.Contain(activation.Name), $"train --help names {activation.Name}");
+    }
+
+    [Test]
+    public void Equality_IsByNameAndParameter()
+    {
+        Assert.That(Activation.LeakyReLU(0.2), Is.EqualTo(Activation.Parse("leaky_relu:0.2")));
+        Assert.That(Activation.LeakyReLU(0.2) == Activation.LeakyReLU(0.3), Is.False);
+        Assert.That(Activation.LeakyReLU() == Activation.Parse("leaky_relu"), Is.True);
+        Assert.That(Activation.ReLU == Activation.LeakyReLU(0), Is.False, "leaky ReLU with slope 0 computes ReLU but is its own activation");
+        Assert.That(() => Activation.LeakyReLU(double.NaN), Throws.TypeOf<ArgumentOutOfRangeException>());
     }
 }

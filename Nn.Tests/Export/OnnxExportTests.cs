@@ -22,6 +22,8 @@ public class OnnxExportTests
     [TestCase("gelu", new[] { 64, 32 })]
     [TestCase("silu", new[] { 40 })]
     [TestCase("gelu", new[] { 48, 24 }, true)]
+    [TestCase("leaky_relu:0.2", new[] { 64, 32 })] // LeakyRelu's alpha: with ONNX's default 0.01 the logits would differ
+    [TestCase("leaky_relu:-0.5", new[] { 30 })]
     public void OnnxRuntimeLogits_MatchCpuBackend_On1000TestImages(string activationName, int[] hidden, bool layerNorm = false)
     {
         TestContext.Out.WriteLine($"seed {Seed}");

@@ -7,7 +7,7 @@ using CudaNn.Tests.TestSupport;
 namespace CudaNn.Tests.Kernels;
 
 /// <summary>
-/// Activation kernels against <see cref="ReferenceBackend{T}"/> (float). Tolerances: the identity and ReLU,
+/// Activation kernels against <see cref="ReferenceBackend{T}"/> (float). Tolerances: the identity, ReLU and leaky ReLU,
 /// and every backward but GELU's and SiLU's, are the same float operations in the same order as the reference, so they
 /// must match bit for bit; the other forwards, and the backward of GELU and SiLU (from x), go through the device's
 /// expf/tanhf/erff (within 2 ulp; the CPU computes GELU's erf in float64), so |error| &lt;= 1e-7 + 1e-6 |expected|.
@@ -36,7 +36,7 @@ public class ActivationKernelTests(string deviceKind) : KernelDeviceFixture(devi
         })[0];
 
         float[] expected = Reference(x, activation);
-        bool exact = activation.Name is "identity" or "relu";
+        bool exact = activation.Name is "identity" or "relu" or "leaky_relu";
         double rel = exact ? 0 : 1e-6, abs = exact ? 0 : 1e-7;
         Close.Assert(expected, y, abs, rel, $"{activation} forward, n={n}");
     }

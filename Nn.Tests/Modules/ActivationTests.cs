@@ -23,8 +23,8 @@ public class ActivationTests(string deviceName, DType dtype) : AnyDeviceFixture(
 {
     private static SafetensorsFile Reference => ReferenceFiles.Load("activations.safetensors");
 
-    // Every activation a model is built with, so a new one needs its reference values.
-    private static IEnumerable<string> Names() => Activation.Nonlinear.Select(a => a.ToString());
+    // Every activation a model is built with (so a new one needs its reference values), and leaky ReLU's slope set twice.
+    private static IEnumerable<string> Names() => Activation.Nonlinear.Select(a => a.ToString()).Concat(["leaky_relu:0.2", "leaky_relu:-1.5"]);
 
     [Test]
     public void ForwardAndBackward_MatchPyTorch([ValueSource(nameof(Names))] string name)

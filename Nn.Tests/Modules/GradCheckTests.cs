@@ -77,6 +77,8 @@ public class GradCheckTests(string deviceName)
     [TestCase("gelu", 5, 6)]
     [TestCase("silu", 1, 3)]
     [TestCase("silu", 6, 4)]
+    [TestCase("leaky_relu:0.2", 5, 7)]
+    [TestCase("leaky_relu:-1.5", 3, 4)]
     public void Activation_MatchesFiniteDifferences(string name, int rows, int cols)
     {
         var g = Seeded.Generator(2000 + (ulong)(rows * 10 + cols));
@@ -92,6 +94,7 @@ public class GradCheckTests(string deviceName)
     [TestCase("tanh", 3)]
     [TestCase("gelu", 4)]
     [TestCase("silu", 4)]
+    [TestCase("leaky_relu:0.2", 5)]
     public void Mlp_MatchesFiniteDifferences(string activation, int batch)
     {
         var g = Seeded.Generator(3000 + (ulong)batch);

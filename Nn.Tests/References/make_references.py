@@ -116,7 +116,10 @@ class PhiloxDropout(torch.nn.Module):
         return x * noise
 
 
-ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
+# By the names CudaNn's Activation writes: a parameter follows a colon (leaky_relu:0.01 is PyTorch's default slope).
+ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "gelu": torch.nn.GELU, "silu": torch.nn.SiLU,
+               "leaky_relu:0.01": torch.nn.LeakyReLU, "leaky_relu:0.2": lambda: torch.nn.LeakyReLU(0.2),
+               "leaky_relu:-1.5": lambda: torch.nn.LeakyReLU(-1.5)}
 OPTIMIZERS = {
     "adam": (lambda ps: torch.optim.Adam(ps, lr=1e-2), {"lr": 1e-2}),
     "adamw": (lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.1), {"lr": 1e-2, "weight_decay": 0.1}),
@@ -158,7 +161,7 @@ MLPS = [("relu", "cross-entropy", "adam", 64), ("sigmoid", "cross-entropy", "ada
         ("relu", "cross-entropy", "sgd-momentum-warmup-cosine", 64), ("tanh", "cross-entropy", "sgd-momentum-clip-norm", 37),
         ("relu", "mse", "sgd-clip-value", 64), ("relu", "cross-entropy", "sgd-momentum-dropout", 37),
         ("gelu", "cross-entropy", "adamw", 64), ("silu", "mse", "sgd-momentum", 37),
-        ("gelu", "cross-entropy", "sgd-momentum-layernorm", 37)]
+        ("gelu", "cross-entropy", "sgd-momentum-layernorm", 37), ("leaky_relu:0.2", "cross-entropy", "adam", 37)]
 
 
 def mlp(activation, loss_name, optimizer_name, batch, seed):
@@ -210,7 +213,8 @@ def mlp(activation, loss_name, optimizer_name, batch, seed):
             tensors.update({f"step{step}." + k: p.detach().clone() for k, p in params.items()})
     metadata = {"activation": activation, "loss": loss_name, "optimizer": optimizer_name, "batch": batch,
                 "seed": seed, "torch": torch.__version__, **hyper}
-    write(f"mlp-{activation}-{loss_name}-{optimizer_name}-{batch}.safetensors", tensors, metadata)
+    file_activation = activation.replace(":", "")
+    write(f"mlp-{file_activation}-{loss_name}-{optimizer_name}-{batch}.safetensors", tensors, metadata)
 
 
 def optimizers():

@@ -39,17 +39,21 @@ public abstract class Activation : IEquatable<Activation>
     /// <summary>y = x sigmoid(x) (torch.nn.SiLU).</summary>
     public static Activation SiLU { get; } = new SiLUFunction();
 
-    /// <summary>The activations a model is built with by name, each with its default parameter: what <see cref="Parse"/> knows besides identity.</summary>
-    public static IReadOnlyList<Activation> Nonlinear { get; } = [ReLU, Sigmoid, Tanh, GELU, SiLU];
+    /// <summary>y = x for x &gt; 0, else <paramref name="negativeSlope"/> x (torch.nn.LeakyReLU).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The slope is not a finite float32.</exception>
+    public static Activation LeakyReLU(double negativeSlope = 0.01) => new LeakyReLUFunction(negativeSlope);
 
-    /// <summary>The lower-case name, as PyTorch's functional form spells it: "relu", "gelu".</summary>
+    /// <summary>The activations a model is built with by name, each with its default parameter: what <see cref="Parse"/> knows besides identity.</summary>
+    public static IReadOnlyList<Activation> Nonlinear { get; } = [ReLU, Sigmoid, Tanh, GELU, SiLU, LeakyReLU()];
+
+    /// <summary>The lower-case name, as PyTorch's functional form spells it: "relu", "leaky_relu".</summary>
     public string Name { get; }
 
-    /// <summary>The one parameter of a parameterised activation, else null.</summary>
+    /// <summary>The one parameter of a parameterised activation (leaky ReLU's negative slope), else null.</summary>
     public virtual double? Parameter => null;
 
     /// <summary>
-    /// Parses a name, with the parameter after a colon where the activation takes one: "relu", "name:0.2".
+    /// Parses a name, optionally with a parameter after a colon: "relu", "leaky_relu" (slope 0.01), "leaky_relu:0.2".
     /// The inverse of <see cref="ToString"/>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown name, a parameter an activation does not take, or one that is not a number.</exception>
@@ -59,7 +63,8 @@ public abstract class Activation : IEquatable<Activation>
         int colon = text.IndexOf(':');
         string name = (colon < 0 ? text : text[..colon]).Trim().ToLowerInvariant();
         var known = name == Identity.Name ? Identity : Nonlinear.FirstOrDefault(a => a.Name == name)
-            ?? throw new ArgumentException($"unknown activation '{text}'; expected {string.Join(", ", Nonlinear.Select(a => a.Name))}");
+            ?? throw new ArgumentException($"unknown activation '{text}'; expected {string.Join(", ", Nonlinear.Select(a => a.Name))}"
+                                           + $" (with a parameter as {LeakyReLU(0.2)})");
         if (colon < 0) return known;
         string parameter = text[(colon + 1)..].Trim();
         if (!double.TryParse(parameter, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
@@ -67,7 +72,7 @@ public abstract class Activation : IEquatable<Activation>
         return known.WithParameter(value);
     }
 
-    /// <summary>The name, and the parameter after a colon where there is one: what <see cref="Parse"/> reads.</summary>
+    /// <summary>The name, and the parameter after a colon where there is one ("leaky_relu:0.2"): what <see cref="Parse"/> reads.</summary>
     public override string ToString() =>
         Parameter is { } p ? $"{Name}:{p.ToString("R", CultureInfo.InvariantCulture)}" : Name;
 
@@ -213,5 +218,29 @@ public abstract class Activation : IEquatable<Activation>
             graph.Node("Sigmoid", $"{name}.sigmoid", [input], $"{name}.sigmoid");
             graph.Node("Mul", name, [input, $"{name}.sigmoid"], output);
         }
+    }
+
+    // PyTorch's backward reads the input (the output's sign says nothing when the slope is negative), so this one does too.
+    private sealed class LeakyReLUFunction : Activation
+    {
+        private readonly double _negativeSlope;
+
+        public LeakyReLUFunction(double negativeSlope) : base("leaky_relu", 6)
+        {
+            if (!double.IsFinite(negativeSlope) || !float.IsFinite((float)negativeSlope))
+                throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, "leaky_relu's negative slope must be a finite float32");
+            _negativeSlope = negativeSlope;
+        }
+
+        public override double? Parameter => _negativeSlope;
+        internal override bool BackwardReadsInput => true;
+        internal override T Forward<T>(T x) => x > T.Zero ? x : x * T.CreateTruncating(_negativeSlope);
+        internal override T Slope<T>(T x) => x > T.Zero ? T.One : T.CreateTruncating(_negativeSlope);
+        internal override ActivationModule NewModule() => new Nn.LeakyReLU(_negativeSlope);
+
+        internal override void WriteOnnx(OnnxGraph graph, string name, string input, string output) =>
+            graph.Node("LeakyRelu", name, [input], output, ("alpha", (float)_negativeSlope));
+
+        private protected override Activation WithParameter(double value) => new LeakyReLUFunction(value);
     }
 }

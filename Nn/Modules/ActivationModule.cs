@@ -78,3 +78,12 @@ public sealed class GELU() : ActivationModule(Activation.GELU)
 
 /// <summary>y = x sigmoid(x) (torch.nn.SiLU, the swish).</summary>
 public sealed class SiLU() : ActivationModule(Activation.SiLU);
+
+/// <summary>y = x for x &gt; 0, else negative_slope x (torch.nn.LeakyReLU).</summary>
+public sealed class LeakyReLU(double negativeSlope = 0.01) : ActivationModule(Activation.LeakyReLU(negativeSlope))
+{
+    /// <summary>The slope for x ≤ 0.</summary>
+    public double NegativeSlope => Activation.Parameter!.Value;
+
+    public override string ToString() => $"LeakyReLU(negative_slope={NegativeSlope.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})";
+}
