@@ -178,8 +178,9 @@ public class DeviceKernelsLaunchTests
             Is.EqualTo(new[] { 1e-3, 0.9, 0.999, 1e-8, 0.01 }));
         Assert.That(new SgdHyperparameters(0.1, 0.9, 0.25, Nesterov: true, 1e-4).DeviceValues(),
             Is.EqualTo(new[] { 0.1, 0.9, 0.25, 1.0, 1e-4 }));
-        Assert.That(() => new AdamHyperparameters(1e-3, 0.9, 1.0, 1e-8, 0, Decoupled: false).Validate(),
-            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Beta2"));
+        Assert.That(AdamHyperparameters.From([1e-3, 0.9, 0.999, 1e-8, 0.01], decoupled: true),
+            Is.EqualTo(new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true)), "From reads DeviceValues back");
+        Assert.That(SgdHyperparameters.From([0.1, 0.9, 0.25, 1.0, 1e-4]), Is.EqualTo(new SgdHyperparameters(0.1, 0.9, 0.25, Nesterov: true, 1e-4)));
     }
 
     [Test]

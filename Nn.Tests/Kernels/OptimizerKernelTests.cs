@@ -47,7 +47,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         var (p, mr, vr) = (Tensor.FromArray((float[])param.Clone(), [n]), Tensor.FromArray((float[])m.Clone(), [n]), Tensor.FromArray((float[])v.Clone(), [n]));
         using var maxRef = amsgrad ? Tensor.FromArray((float[])maxV.Clone(), [n]) : null;
         using var stepRef = Tensor.Zeros([1], DType.Int32);
-        using var hyperRef = Tensor.FromArray(new AdamStepArgs(h.LearningRate, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled).ToArray(), [AdamStepArgs.Count]);
+        using var hyperRef = Tensor.FromArray(h.DeviceValues(), [AdamHyperparameters.Count]);
         for (int t = 1; t <= Steps; t++)
             ReferenceBackend<float>.Instance.AdamStep(p, Tensor.FromArray(grads[t - 1], [n]), mr, vr, stepRef, hyperRef, decoupled, maxRef);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
@@ -85,7 +85,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         var p = Tensor.FromArray((float[])param.Clone(), [n]);
         Tensor? bufRef = withBuffer ? Tensor.FromArray((float[])buffer.Clone(), [n]) : null;
         using var stepRef = Tensor.Zeros([1], DType.Int32);
-        using var hyperRef = Tensor.FromArray(new SgdStepArgs(h.LearningRate, momentum, dampening, nesterov, weightDecay).ToArray(), [SgdStepArgs.Count]);
+        using var hyperRef = Tensor.FromArray(h.DeviceValues(), [SgdHyperparameters.Count]);
         for (int t = 1; t <= Steps; t++)
             ReferenceBackend<float>.Instance.SgdStep(p, Tensor.FromArray(grads[t - 1], [n]), bufRef, stepRef, hyperRef);
         Close.Assert(p.ToArray<float>(), outputs[0], 0, 1e-6, "param");
@@ -125,7 +125,7 @@ public class OptimizerKernelTests(string deviceKind) : KernelDeviceFixture(devic
         using var stepRef = Tensor.Zeros([1], DType.Int32);
         foreach (double rate in rates)
         {
-            using var hyperRef = Tensor.FromArray(new AdamStepArgs(rate, h.Beta1, h.Beta2, h.Eps, 0, false).ToArray(), [AdamStepArgs.Count]);
+            using var hyperRef = Tensor.FromArray((h with { LearningRate = rate }).DeviceValues(), [AdamHyperparameters.Count]);
             ReferenceBackend<float>.Instance.AdamStep(pr, Tensor.FromArray(grad, [n]), mr, vr, stepRef, hyperRef, decoupled: false);
         }
         Close.Assert(pr.ToArray<float>(), result, 0, 1e-6, "param after three replays at three learning rates");

@@ -1,3 +1,4 @@
+using CudaNn.Kernels;
 namespace CudaNn.Backends;
 
 /// <summary>
@@ -71,8 +72,8 @@ public abstract class Backend
     /// <summary>
     /// One Adam/AdamW step over flat param, grad and moment buffers of equal length. <paramref name="step"/>
     /// (int32, one element, on the device) is incremented first and the update uses the new count t.
-    /// <paramref name="hyperparameters"/> (float64, <see cref="AdamStepArgs.Count"/> elements laid out as
-    /// <see cref="AdamStepArgs.ToArray"/>, on the device) is read when the step runs, not when it is enqueued.
+    /// <paramref name="hyperparameters"/> (float64, <see cref="AdamHyperparameters.Count"/> elements laid out as
+    /// <see cref="AdamHyperparameters.DeviceValues"/>, on the device) is read when the step runs, not when it is enqueued.
     /// </summary>
     /// <remarks>With <paramref name="maxV"/> (amsgrad), maxV = max(maxV, v) after v's update stands for v in the denominator.</remarks>
     public abstract void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled, Tensor? maxV = null);
@@ -80,7 +81,7 @@ public abstract class Backend
     /// <summary>
     /// One SGD step over flat buffers; momentumBuffer is null when momentum is 0. <paramref name="step"/>
     /// (int32, one element) is incremented first; the momentum buffer starts from d when it becomes 1.
-    /// <paramref name="hyperparameters"/> as for <see cref="AdamStep"/>, laid out as <see cref="SgdStepArgs.ToArray"/>.
+    /// <paramref name="hyperparameters"/> as for <see cref="AdamStep"/>, laid out as <see cref="SgdHyperparameters.DeviceValues"/>.
     /// </summary>
     public abstract void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, Tensor hyperparameters);
 

@@ -1,4 +1,5 @@
 using CudaNn.Backends;
+using CudaNn.Kernels;
 using CudaNn.Nn;
 
 namespace CudaNn.Optim;
@@ -82,7 +83,7 @@ public class Adam : Optimizer
     }
 
     private protected override double[] DeviceHyperparameters(double learningRate, double weightDecay) =>
-        new AdamStepArgs(learningRate, _options.Beta1, _options.Beta2, _options.Eps, weightDecay, Decoupled).ToArray();
+        new AdamHyperparameters(learningRate, _options.Beta1, _options.Beta2, _options.Eps, weightDecay, Decoupled).DeviceValues();
 
     /// <summary>True for AdamW: weight decay shrinks the parameters directly instead of adding to the gradient.</summary>
     public bool Decoupled { get; }

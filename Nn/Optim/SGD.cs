@@ -1,4 +1,5 @@
 using CudaNn.Backends;
+using CudaNn.Kernels;
 using CudaNn.Nn;
 
 namespace CudaNn.Optim;
@@ -76,7 +77,7 @@ public sealed class SGD : Optimizer
     }
 
     private protected override double[] DeviceHyperparameters(double learningRate, double weightDecay) =>
-        new SgdStepArgs(learningRate, _options.Momentum, _options.Dampening, _options.Nesterov, weightDecay).ToArray();
+        new SgdHyperparameters(learningRate, _options.Momentum, _options.Dampening, _options.Nesterov, weightDecay).DeviceValues();
 
     /// <summary>The momentum buffer, flat, in parameter order (state['momentum_buffer']); null without momentum.</summary>
     public Tensor? MomentumBuffer => _momentum;

@@ -2,6 +2,7 @@ using System.Numerics;
 using CudaNn.Backends;
 using CudaNn.Backends.Cpu;
 using CudaNn.Backends.Reference;
+using CudaNn.Kernels;
 using CudaNn.Tests.TestSupport;
 
 namespace CudaNn.Tests.Backends.Cpu;
@@ -75,7 +76,7 @@ public class CpuBackendTests<T> where T : unmanaged, IFloatingPointIeee754<T>
         const int n = 100_003; // several workers' shares and a tail
         var p0 = Values(random, n);
         var grads = Enumerable.Range(0, 3).Select(_ => Values(random, n)).ToArray();
-        double[] hyper = new AdamStepArgs(1e-3, 0.9, 0.999, 1e-8, weightDecay, decoupled).ToArray();
+        double[] hyper = new AdamHyperparameters(1e-3, 0.9, 0.999, 1e-8, weightDecay, decoupled).DeviceValues();
         Same($"Adam decoupled {decoupled} amsgrad {amsgrad}", b =>
         {
             var p = On(b, p0);

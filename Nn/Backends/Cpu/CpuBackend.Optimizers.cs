@@ -1,4 +1,5 @@
 using System.Numerics;
+using CudaNn.Kernels;
 
 namespace CudaNn.Backends.Cpu;
 
@@ -7,10 +8,10 @@ internal sealed partial class CpuBackend<T>
     public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled, Tensor? maxV = null)
     {
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v, maxV);
-        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
+        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamHyperparameters.Count);
         long t = IncrementStep(nameof(AdamStep), step);
         var job = AdamJob.ForCurrentThread();
-        job.Set(param, grad, m, v, maxV, new AdamLanes(AdamStepArgs.From(hyperparameters.Span<double>(), decoupled), t, maxV is not null));
+        job.Set(param, grad, m, v, maxV, new AdamLanes(AdamHyperparameters.From(hyperparameters.Span<double>(), decoupled), t, maxV is not null));
         ElementwiseParts.Run(job, (int)param.Numel);
     }
 
@@ -70,8 +71,8 @@ internal sealed partial class CpuBackend<T>
         }
     }
 
-    /// <summary>Adam's update for one vector of lanes, exactly as PyTorch orders it (see <see cref="AdamStepArgs"/>).</summary>
-    private readonly struct AdamLanes(AdamStepArgs args, long t, bool amsgrad)
+    /// <summary>Adam's update for one vector of lanes, exactly as PyTorch orders it (see <see cref="AdamHyperparameters"/>).</summary>
+    private readonly struct AdamLanes(AdamHyperparameters args, long t, bool amsgrad)
     {
         private readonly Vector<T> _b1 = new(Of(args.Beta1)), _b2 = new(Of(args.Beta2));
         private readonly Vector<T> _oneMinusB1 = new(T.One - Of(args.Beta1)), _oneMinusB2 = new(T.One - Of(args.Beta2));
@@ -79,7 +80,7 @@ internal sealed partial class CpuBackend<T>
         private readonly Vector<T> _stepSize = new(Of(args.LearningRate / args.BiasCorrection1(t)));
         private readonly Vector<T> _sqrtBc2 = new(Of(Math.Sqrt(args.BiasCorrection2(t))));
         private readonly Vector<T> _decay = new(Of(1 - args.LearningRate * args.WeightDecay));
-        private readonly bool _decoupled = args.DecoupledWeightDecay;
+        private readonly bool _decoupled = args.Decoupled;
 
         private readonly bool _amsgrad = amsgrad;
 

@@ -158,7 +158,7 @@ internal sealed class CudaBackend : Backend, IDisposable
     {
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v, maxV);
         BackendChecks.StepCounter(this, nameof(AdamStep), step);
-        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
+        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamHyperparameters.Count);
         K.AdamStep(Stream, P(param), P(grad), P(m), P(v), param.Numel, P(hyperparameters), decoupled, P(step), BlocksDone(), PtrOrNull(maxV));
     }
 
@@ -167,7 +167,7 @@ internal sealed class CudaBackend : Backend, IDisposable
     {
         BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
         BackendChecks.StepCounter(this, nameof(SgdStep), step);
-        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdStepArgs.Count);
+        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdHyperparameters.Count);
         K.SgdStep(Stream, P(param), P(grad), PtrOrNull(momentumBuffer), param.Numel, P(hyperparameters), P(step), BlocksDone());
     }
 

@@ -1,3 +1,4 @@
+using CudaNn.Kernels;
 namespace CudaNn.Backends.Reference;
 
 internal partial class ReferenceBackend<T>
@@ -5,10 +6,10 @@ internal partial class ReferenceBackend<T>
     public override void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor step, Tensor hyperparameters, bool decoupled, Tensor? maxV = null)
     {
         BackendChecks.Elementwise(this, nameof(AdamStep), param, grad, m, v, maxV);
-        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamStepArgs.Count);
+        BackendChecks.Hyperparameters(this, nameof(AdamStep), hyperparameters, AdamHyperparameters.Count);
         long t = IncrementStep(nameof(AdamStep), step);
-        var args = AdamStepArgs.From(hyperparameters.Span<double>(), decoupled);
-        // PyTorch's order (see AdamStepArgs): weight decay, the moments, amsgrad's maximum, then
+        var args = AdamHyperparameters.From(hyperparameters.Span<double>(), decoupled);
+        // PyTorch's order (see AdamHyperparameters): weight decay, the moments, amsgrad's maximum, then
         // p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
         T b1 = Of(args.Beta1), b2 = Of(args.Beta2), oneMinusB1 = T.One - b1, oneMinusB2 = T.One - b2;
         T eps = Of(args.Eps), wd = Of(args.WeightDecay), decay = Of(1 - args.LearningRate * args.WeightDecay);
@@ -21,7 +22,7 @@ internal partial class ReferenceBackend<T>
         for (int i = 0; i < p.Length; i++)
         {
             T gi = g[i];
-            if (args.DecoupledWeightDecay) p[i] *= decay;
+            if (args.Decoupled) p[i] *= decay;
             else gi += wd * p[i];
             ms[i] = b1 * ms[i] + oneMinusB1 * gi;
             vs[i] = b2 * vs[i] + oneMinusB2 * gi * gi;
@@ -34,8 +35,8 @@ internal partial class ReferenceBackend<T>
     public override void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, Tensor step, Tensor hyperparameters)
     {
         BackendChecks.Elementwise(this, nameof(SgdStep), param, grad, momentumBuffer);
-        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdStepArgs.Count);
-        var args = SgdStepArgs.From(hyperparameters.Span<double>());
+        BackendChecks.Hyperparameters(this, nameof(SgdStep), hyperparameters, SgdHyperparameters.Count);
+        var args = SgdHyperparameters.From(hyperparameters.Span<double>());
         if (args.Momentum != 0 && momentumBuffer is null)
             throw new ArgumentException($"{nameof(SgdStep)}: momentum {args.Momentum} needs a momentum buffer");
         bool firstStep = IncrementStep(nameof(SgdStep), step) == 1;
