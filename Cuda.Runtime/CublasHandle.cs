@@ -3,16 +3,6 @@ using static CudaNn.Cuda.CudaCheck;
 
 namespace CudaNn.Cuda;
 
-/// <summary>How cuBLAS may compute FP32 GEMMs.</summary>
-internal enum CublasMathMode
-{
-    /// <summary>Full FP32 arithmetic (CUBLAS_DEFAULT_MATH); CudaNn's default, matches the reference backend to ~1e-5.</summary>
-    Fp32 = 0,
-
-    /// <summary>TF32 tensor cores on compute capability 8.0+ (CUBLAS_TF32_TENSOR_OP_MATH): faster, ~1e-3 relative error.</summary>
-    Tf32 = 3,
-}
-
 /// <summary>
 /// A cuBLAS handle bound to one context. GEMMs are column-major with cuBLAS's argument conventions and run
 /// on the stream last given to <see cref="SetStream"/> (the legacy default stream until then).
@@ -71,9 +61,9 @@ internal sealed unsafe class CublasHandle : IDisposable
         Check(Cublas.cublasSetWorkspace_v2(Raw, workspace.Address, (nuint)bytes));
     }
 
-    /// <summary>Chooses FP32 or TF32 arithmetic for later GEMMs.</summary>
-    public void SetMathMode(CublasMathMode mode) =>
-        Check(Cublas.cublasSetMathMode(Raw, mode == CublasMathMode.Tf32 ? CublasMath.CUBLAS_TF32_TENSOR_OP_MATH : CublasMath.CUBLAS_DEFAULT_MATH));
+    /// <summary>TF32 tensor-op math for later GEMMs at <see cref="Precision.TF32"/>, cuBLAS's default math otherwise (BF16 GEMMs choose theirs per call).</summary>
+    public void SetMathMode(Precision precision) =>
+        Check(Cublas.cublasSetMathMode(Raw, precision == Precision.TF32 ? CublasMath.CUBLAS_TF32_TENSOR_OP_MATH : CublasMath.CUBLAS_DEFAULT_MATH));
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C, column-major; op(A) m×k, op(B) k×n, C m×n.</summary>
     public void Sgemm(GemmOp transA, GemmOp transB, int m, int n, int k,

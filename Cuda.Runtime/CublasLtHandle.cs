@@ -68,7 +68,7 @@ internal sealed unsafe class CublasLtHandle : IDisposable
     public void Matmul(CudaStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc,
         GemmEpilogue epilogue, DevicePtr bias, DevicePtr reluMask, int reluMaskLd,
-        GemmPrecision precision, DevicePtr workspace, long workspaceBytes)
+        Precision precision, DevicePtr workspace, long workspaceBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
         GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
@@ -110,11 +110,11 @@ internal sealed unsafe class CublasLtHandle : IDisposable
     };
 
     /// <summary>The compute type of <paramref name="precision"/>: float data and accumulation, inputs down-converted or not.</summary>
-    internal static CublasComputeType ToComputeType(GemmPrecision precision) => precision switch
+    internal static CublasComputeType ToComputeType(Precision precision) => precision switch
     {
-        GemmPrecision.Fp32 => CublasComputeType.CUBLAS_COMPUTE_32F,
-        GemmPrecision.Tf32 => CublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32,
-        GemmPrecision.Bf16 => CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF,
+        Precision.FP32 => CublasComputeType.CUBLAS_COMPUTE_32F,
+        Precision.TF32 => CublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32,
+        Precision.BF16 => CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF,
         _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown GEMM precision"),
     };
 
@@ -221,7 +221,7 @@ internal sealed unsafe class CublasLtHandle : IDisposable
     /// kernel may rely on them; a training step passes the same buffers each time, so it still plans once.
     /// </summary>
     private readonly record struct PlanKey(GemmOp TransA, GemmOp TransB, int M, int N, int K, int Lda, int Ldb, int Ldc,
-        GemmEpilogue Epilogue, GemmPrecision Precision, int ReluMaskLd, long WorkspaceBytes, OperandAlignment Alignment);
+        GemmEpilogue Epilogue, Precision Precision, int ReluMaskLd, long WorkspaceBytes, OperandAlignment Alignment);
 
     /// <summary>Alignments in bytes (up to 256); zero for an operand the epilogue does not use.</summary>
     private readonly record struct OperandAlignment(int A, int B, int C, int Bias, int ReluMask);

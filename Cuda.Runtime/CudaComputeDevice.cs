@@ -22,7 +22,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private CudaStream? cublasStream;
     private bool disposed;
 
-    public CudaComputeDevice(CudaGpu device, GemmPrecision precision = GemmPrecision.Fp32)
+    public CudaComputeDevice(CudaGpu device, Precision precision = Precision.FP32)
     {
         ArgumentNullException.ThrowIfNull(device);
         Device = device;
@@ -39,18 +39,18 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     /// FP32 and TF32 are cuBLAS's math mode for cublasSgemm (cublasSetMathMode); BF16 sends the GEMMs to cublasGemmEx
     /// with CUBLAS_COMPUTE_32F_FAST_16BF instead.
     /// </summary>
-    public GemmPrecision GemmPrecision
+    public Precision GemmPrecision
     {
         get => gemmPrecision;
         set
         {
-            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(GemmPrecision), value, "unknown GEMM precision");
-            cublas.SetMathMode(value == GemmPrecision.Tf32 ? CublasMathMode.Tf32 : CublasMathMode.Fp32);
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(Precision), value, "unknown GEMM precision");
+            cublas.SetMathMode(value);
             gemmPrecision = value;
         }
     }
 
-    private GemmPrecision gemmPrecision;
+    private Precision gemmPrecision;
 
     /// <summary>The cuBLAS workspace: 32 MiB on Hopper and newer, 4 MiB before, as NVIDIA's cuBLAS guide recommends.</summary>
     public long CublasWorkspaceBytes { get; }
@@ -161,7 +161,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
     {
         UseCublasOn(CudaStream.From(stream));
-        if (gemmPrecision == GemmPrecision.Bf16) cublas.SgemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (gemmPrecision == Precision.BF16) cublas.SgemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else cublas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 

@@ -157,7 +157,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     }
 
     /// <summary>FP32, or TF32 or BF16 as the host Sgemm emulates them (<see cref="HostSgemm.Round"/>).</summary>
-    public GemmPrecision GemmPrecision { get; set; }
+    public Precision GemmPrecision { get; set; }
 
     public void Sgemm(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
@@ -197,7 +197,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     private Action Gemm(GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc)
     {
-        GemmPrecision precision = GemmPrecision; // fixed at enqueue time, as cuBLAS picks its kernel at the call
+        Precision precision = GemmPrecision; // fixed at enqueue time, as cuBLAS picks its kernel at the call
         bool readsAB = alpha != 0 && k != 0;
         long aBytes = HostSgemm.Extent(transA == GemmOp.None ? m : k, transA == GemmOp.None ? k : m, lda);
         long bBytes = HostSgemm.Extent(transB == GemmOp.None ? k : n, transB == GemmOp.None ? n : k, ldb);

@@ -14,7 +14,7 @@ internal static unsafe class HostSgemm
 {
     /// <summary>Computes one GEMM; the caller has validated the sizes and checked that every operand is in bounds.</summary>
     public static void Run(GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, GemmPrecision precision = GemmPrecision.Fp32)
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Precision precision = Precision.FP32)
     {
         if (m == 0 || n == 0)
             return;
@@ -105,10 +105,10 @@ internal static unsafe class HostSgemm
     }
 
     /// <summary>A GEMM input as a tensor core of <paramref name="precision"/> takes it.</summary>
-    public static float Round(float value, GemmPrecision precision) => precision switch
+    public static float Round(float value, Precision precision) => precision switch
     {
-        GemmPrecision.Tf32 => RoundToTf32(value),
-        GemmPrecision.Bf16 => RoundToBf16(value),
+        Precision.TF32 => RoundToTf32(value),
+        Precision.BF16 => RoundToBf16(value),
         _ => value,
     };
 

@@ -84,7 +84,7 @@ public interface IComputeDevice : IDisposable
     /// GPU): a bias added, a ReLU with its mask, ReLU's backward from that mask, or a bias gradient, as
     /// <see cref="GemmEpilogue"/> defines them. <paramref name="bias"/> is read or written as the epilogue says and
     /// <paramref name="reluMask"/> (leading dimension <paramref name="reluMaskLd"/> bits, a multiple of 128 no less than m)
-    /// only by the ReLU epilogues; each may be null otherwise. In <see cref="GemmPrecision"/>, like every GEMM.
+    /// only by the ReLU epilogues; each may be null otherwise. At <see cref="GemmPrecision"/>, like every GEMM.
     /// </summary>
     void SgemmEpilogue(IDeviceStream stream, GemmOp transA, GemmOp transB, int m, int n, int k,
         float alpha, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc,
@@ -94,7 +94,7 @@ public interface IComputeDevice : IDisposable
     /// How the GEMMs enqueued from now on compute: FP32 (the default), or on tensor cores with A's and B's elements
     /// rounded to TF32 or BF16, accumulating in FP32. A GEMM captured into a graph keeps the precision it was captured with.
     /// </summary>
-    GemmPrecision GemmPrecision { get; set; }
+    Precision GemmPrecision { get; set; }
 
     /// <summary>A new stream; dispose it when done.</summary>
     IDeviceStream CreateStream();

@@ -11,22 +11,6 @@ public enum GemmOp
 }
 
 /// <summary>
-/// The arithmetic of a float GEMM: the inputs as stored, or down-converted for tensor cores; accumulation is float in
-/// every case. TF32 keeps 10 mantissa bits (relative rounding 2⁻¹¹), BF16 keeps 7 (2⁻⁸).
-/// </summary>
-public enum GemmPrecision
-{
-    /// <summary>Float inputs (cuBLAS's default math).</summary>
-    Fp32,
-
-    /// <summary>Inputs rounded to TF32 (CUBLAS_TF32_TENSOR_OP_MATH).</summary>
-    Tf32,
-
-    /// <summary>Inputs rounded to bfloat16 (cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF).</summary>
-    Bf16,
-}
-
-/// <summary>
 /// What a GEMM does to its result before storing it (cuBLASLt's epilogues), in cuBLAS's column-major terms: C is m×n,
 /// r = alpha·op(A)·op(B) + beta·C is the plain result. A ReLU mask is one bit per element of C, column j's bits starting at
 /// bit j·maskLd of the mask (maskLd a multiple of 128), set where the forward's result was positive.

@@ -75,14 +75,14 @@ internal static class CommonOptions
         var scope = new PrecisionScope(gpu, gpu.Precision);
         gpu.Precision = precision switch
         {
-            "tf32" => Backends.Cuda.Precision.TF32,
-            "bf16" => Backends.Cuda.Precision.BF16,
-            _ => Backends.Cuda.Precision.FP32,
+            "tf32" => CudaNn.Precision.TF32,
+            "bf16" => CudaNn.Precision.BF16,
+            _ => CudaNn.Precision.FP32,
         };
         return scope;
     }
 
-    private sealed class PrecisionScope(Backends.Cuda.CudaDevice? gpu, Backends.Cuda.Precision previous) : IDisposable
+    private sealed class PrecisionScope(Backends.Cuda.CudaDevice? gpu, Precision previous) : IDisposable
     {
         public void Dispose()
         {

@@ -43,9 +43,9 @@ public class EmulatedSgemmTests
         Assert.That(HostSgemm.RoundToBf16(value), Is.EqualTo(expected));
     }
 
-    [TestCase(GemmPrecision.Tf32)]
-    [TestCase(GemmPrecision.Bf16)]
-    public void ReducedPrecisionSgemm_IsTheFloat64ProductOfRoundedInputs(GemmPrecision precision)
+    [TestCase(Precision.TF32)]
+    [TestCase(Precision.BF16)]
+    public void ReducedPrecisionSgemm_IsTheFloat64ProductOfRoundedInputs(Precision precision)
     {
         using EmulatedComputeDevice device = Device();
         using IDeviceStream stream = device.CreateStream();
@@ -54,7 +54,7 @@ public class EmulatedSgemmTests
         DevicePtr da = Upload(device, a), db = Upload(device, b), dc = Upload(device, c);
         device.GemmPrecision = precision;
         device.Sgemm(stream, GemmOp.None, GemmOp.None, m, n, k, 1f, da, m, db, k, 0f, dc, m);
-        device.GemmPrecision = GemmPrecision.Fp32;
+        device.GemmPrecision = Precision.FP32;
         float[] got = Download(device, dc, c.Length);
 
         float[] ar = Array.ConvertAll(a, v => HostSgemm.Round(v, precision)), br = Array.ConvertAll(b, v => HostSgemm.Round(v, precision));

@@ -44,7 +44,7 @@ internal sealed class RecordingDevice : IComputeDevice
 
     public DevicePtr Allocate(long bytes) => throw new NotSupportedException();
     public void EnqueueHostAccess(IDeviceStream stream, DevicePtr buffer, long bytes, Action<nint> work) => throw new NotSupportedException();
-    public GemmPrecision GemmPrecision { get; set; }
+    public Precision GemmPrecision { get; set; }
     public void Free(DevicePtr pointer) => throw new NotSupportedException();
     public void CopyHostToDevice(DevicePtr destination, ReadOnlySpan<byte> source) => throw new NotSupportedException();
     public void CopyDeviceToHost(Span<byte> destination, DevicePtr source) => throw new NotSupportedException();

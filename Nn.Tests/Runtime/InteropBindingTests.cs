@@ -158,11 +158,9 @@ public class InteropBindingTests
     {
         Assert.That((int)GemmOp.None, Is.EqualTo((int)CublasOperation.CUBLAS_OP_N));
         Assert.That((int)GemmOp.Transpose, Is.EqualTo((int)CublasOperation.CUBLAS_OP_T));
-        Assert.That((int)CublasMathMode.Tf32, Is.EqualTo((int)CublasMath.CUBLAS_TF32_TENSOR_OP_MATH));
-        Assert.That((int)CublasMathMode.Fp32, Is.EqualTo((int)CublasMath.CUBLAS_DEFAULT_MATH));
     }
 
-    // The cuBLASLt epilogue and compute type that GemmEpilogue's and GemmPrecision's documentation name.
+    // The cuBLASLt epilogue and compute type that GemmEpilogue's and Precision's documentation name.
     [TestCase(GemmEpilogue.None, CublasLtEpilogue.CUBLASLT_EPILOGUE_DEFAULT)]
     [TestCase(GemmEpilogue.Bias, CublasLtEpilogue.CUBLASLT_EPILOGUE_BIAS)]
     [TestCase(GemmEpilogue.ReluBias, CublasLtEpilogue.CUBLASLT_EPILOGUE_RELU_AUX_BIAS)]
@@ -173,10 +171,10 @@ public class InteropBindingTests
         Assert.That(CublasLtHandle.ToCublasLtEpilogue(epilogue), Is.EqualTo(expected));
     }
 
-    [TestCase(GemmPrecision.Fp32, CublasComputeType.CUBLAS_COMPUTE_32F)]
-    [TestCase(GemmPrecision.Tf32, CublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32)]
-    [TestCase(GemmPrecision.Bf16, CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF)]
-    public void GemmPrecision_MapsToItsComputeType(GemmPrecision precision, object expected)
+    [TestCase(Precision.FP32, CublasComputeType.CUBLAS_COMPUTE_32F)]
+    [TestCase(Precision.TF32, CublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32)]
+    [TestCase(Precision.BF16, CublasComputeType.CUBLAS_COMPUTE_32F_FAST_16BF)]
+    public void Precision_MapsToItsComputeType(Precision precision, object expected)
     {
         Assert.That(CublasLtHandle.ToComputeType(precision), Is.EqualTo(expected));
     }
@@ -186,7 +184,7 @@ public class InteropBindingTests
     {
         foreach (GemmEpilogue epilogue in Enum.GetValues<GemmEpilogue>())
             Assert.That(Enum.IsDefined(CublasLtHandle.ToCublasLtEpilogue(epilogue)), Is.True, epilogue.ToString());
-        foreach (GemmPrecision precision in Enum.GetValues<GemmPrecision>())
+        foreach (Precision precision in Enum.GetValues<Precision>())
             Assert.That(Enum.IsDefined(CublasLtHandle.ToComputeType(precision)), Is.True, precision.ToString());
     }
 

@@ -87,7 +87,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     (s.ClipGradValue is { } bound ? $", gradients clamped to ±{bound.ToString(CultureInfo.InvariantCulture)}" : "") +
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}" +
-                    (s.Device is Backends.Cuda.CudaDevice { Precision: not Backends.Cuda.Precision.FP32 } reduced ? $" ({reduced.Precision} GEMMs)" : "") +
+                    (s.Device is Backends.Cuda.CudaDevice { Precision: not Precision.FP32 } reduced ? $" ({reduced.Precision} GEMMs)" : "") +
                     (s.Device is Backends.Cuda.CudaDevice ? $", plan {CommonOptions.PlanName(s.Plan)}" : "") +
                     (group is null ? "" : $" on each of {group.WorldSize} ranks ({group.Backend}; {group.WorldSize * s.BatchSize} samples a step in all)"));
         view.Header($"data: {s.DataDirectory} ({data.Description})" +

@@ -47,14 +47,6 @@ public class CudaBackendTests(string device) : CudaDeviceFixture(device)
     }
 
     [Test]
-    public void ThePrecisions_AreTheSeamsGemmPrecisions()
-    {
-        Assert.That(Enum.GetNames<Precision>().Select(n => n.ToLowerInvariant()), Is.EqualTo(Enum.GetNames<CudaNn.Cuda.GemmPrecision>().Select(n => n.ToLowerInvariant())));
-        foreach (var p in Enum.GetValues<Precision>())
-            Assert.That(((CudaNn.Cuda.GemmPrecision)p).ToString(), Is.EqualTo(p.ToString()).IgnoreCase);
-    }
-
-    [Test]
     public void ChangingThePrecision_CapturesTheStepAgain_AndTheReplayComputesInTheNewPrecision()
     {
         float[] Run(bool graphs)

@@ -84,12 +84,12 @@ public sealed class CudaDevice : Device, IDisposable
     /// </summary>
     public Precision Precision
     {
-        get => (Precision)Compute.GemmPrecision;
+        get => Compute.GemmPrecision;
         set
         {
             if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(Precision), value, "unknown precision");
             if (value == Precision) return;
-            Compute.GemmPrecision = (GemmPrecision)value;
+            Compute.GemmPrecision = value;
             NoteCapturedStateChanged();
         }
     }
@@ -127,17 +127,4 @@ public sealed class CudaDevice : Device, IDisposable
         IsDisposed = true;
         Compute.Dispose();
     }
-}
-
-/// <summary>The arithmetic of a GPU's float32 GEMMs (<see cref="CudaDevice.Precision"/>); the values are <see cref="GemmPrecision"/>'s.</summary>
-public enum Precision
-{
-    /// <summary>Full float32 (cuBLAS's default math): the reference backend's results to float32 rounding.</summary>
-    FP32,
-
-    /// <summary>TF32 tensor cores (compute capability 8.0+): inputs rounded to 10 mantissa bits, float32 accumulation.</summary>
-    TF32,
-
-    /// <summary>BF16 tensor cores (compute capability 8.0+): inputs rounded to 7 mantissa bits, float32 accumulation and master weights.</summary>
-    BF16,
 }
