@@ -89,17 +89,5 @@ internal sealed unsafe class CublasHandle : IDisposable
             $"for m={m}, n={n}, k={k} (BF16)");
     }
 
-    /// <summary><see cref="Sgemm"/> over <paramref name="batchCount"/> problems at element strides strideA, strideB, strideC.</summary>
-    public void SgemmStridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k,
-        float alpha, DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB,
-        float beta, DevicePtr c, int ldc, long strideC, int batchCount)
-    {
-        GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
-        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
-        Check(Cublas.cublasSgemmStridedBatched(Raw, (CublasOperation)transA, (CublasOperation)transB, m, n, k,
-            &alpha, a.Address, lda, strideA, b.Address, ldb, strideB, &beta, c.Address, ldc, strideC, batchCount),
-            $"for m={m}, n={n}, k={k}, batchCount={batchCount}");
-    }
-
     public void Dispose() => handle.Dispose();
 }

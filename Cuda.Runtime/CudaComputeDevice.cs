@@ -10,7 +10,7 @@ namespace CudaNn.Cuda;
 /// epilogue go to a cuBLASLt handle, made on the first of them, that uses the same workspace. Disposing frees
 /// whatever is still allocated and unloads the modules.
 /// </summary>
-public sealed unsafe class CudaComputeDevice : IComputeDevice
+internal sealed unsafe class CudaComputeDevice : IComputeDevice
 {
     private readonly Dictionary<ulong, (DeviceMemoryHandle Memory, long Bytes)> allocations = [];
     private readonly List<CudaModule> modules = [];

@@ -5,7 +5,7 @@ namespace CudaNn.Cuda;
 /// It is only a number; ownership lives with whoever allocated it. Pass it to kernels as the pointer
 /// argument itself (its 8 bytes are the address).
 /// </summary>
-public readonly record struct DevicePtr(ulong Address)
+internal readonly record struct DevicePtr(ulong Address)
 {
     /// <summary>The null device pointer.</summary>
     public static readonly DevicePtr Null = default;

@@ -8,7 +8,7 @@ namespace CudaNn.Cuda;
 /// <see cref="Clear"/> and add again. Values must match the kernel's C parameter types exactly
 /// (int vs long, float vs double; a <see cref="DevicePtr"/> for a pointer).
 /// </summary>
-public sealed unsafe class KernelArguments
+internal sealed unsafe class KernelArguments
 {
     // 8-byte slots keep every scalar and pointer naturally aligned; larger structs take several slots.
     private const int SlotSize = 8;

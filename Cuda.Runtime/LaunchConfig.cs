@@ -1,7 +1,7 @@
 namespace CudaNn.Cuda;
 
 /// <summary>A grid or block size in up to three dimensions; an int converts to (x, 1, 1).</summary>
-public readonly record struct Dim3(int X, int Y = 1, int Z = 1)
+internal readonly record struct Dim3(int X, int Y = 1, int Z = 1)
 {
     /// <summary><c>X * Y * Z</c>.</summary>
     public long Count => (long)X * Y * Z;
@@ -15,7 +15,7 @@ public readonly record struct Dim3(int X, int Y = 1, int Z = 1)
 /// How a kernel is launched: <see cref="Grid"/> blocks of <see cref="Block"/> threads, with
 /// <see cref="SharedBytes"/> bytes of dynamic shared memory per block.
 /// </summary>
-public readonly record struct LaunchConfig(Dim3 Grid, Dim3 Block, int SharedBytes = 0)
+internal readonly record struct LaunchConfig(Dim3 Grid, Dim3 Block, int SharedBytes = 0)
 {
     /// <summary>Threads per block the hardware allows on every CUDA GPU.</summary>
     public const int MaxThreadsPerBlock = 1024;

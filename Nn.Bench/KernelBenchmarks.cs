@@ -36,7 +36,7 @@ public static class KernelBenchmarks
     }
 
     /// <summary>Measures every kernel on <paramref name="device"/> at each size that fits in <paramref name="memoryBytes"/>.</summary>
-    public static void RunOn(IComputeDevice device, IReadOnlyList<long> sizes, TextWriter output, int iterations, long memoryBytes)
+    internal static void RunOn(IComputeDevice device, IReadOnlyList<long> sizes, TextWriter output, int iterations, long memoryBytes)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(sizes);

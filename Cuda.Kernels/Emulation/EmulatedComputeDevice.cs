@@ -13,7 +13,7 @@ namespace CudaNn.Kernels.Emulation;
 /// using var device = new EmulatedComputeDevice(File.ReadAllText("kernels.cu"));
 /// device.Launch(stream, "relu_forward", LaunchConfig.For1D(n), new KernelArguments().Add(x).Add(y).Add(n));
 /// </code></example>
-public sealed unsafe class EmulatedComputeDevice : IComputeDevice
+internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
 {
     /// <summary>Dynamic shared memory a launch may ask for, as on a GPU without the opt-in attribute.</summary>
     public const int MaxDynamicSharedBytes = 49152;

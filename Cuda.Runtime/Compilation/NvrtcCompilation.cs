@@ -5,7 +5,7 @@ namespace CudaNn.Cuda;
 /// (<c>-arch=sm_XX</c>) was targeted; and the program log (warnings, and ptxas's resource lines when
 /// <c>--ptxas-options=--verbose</c> was given).
 /// </summary>
-public sealed record NvrtcCompilation(string ProgramName, string Ptx, byte[]? Cubin, string Log)
+internal sealed record NvrtcCompilation(string ProgramName, string Ptx, byte[]? Cubin, string Log)
 {
     /// <summary>Per-kernel registers, shared memory and spills parsed from <see cref="Log"/> (empty without --ptxas-options=--verbose).</summary>
     internal KernelResourceReport Resources => KernelResourceReport.Parse(Log);

@@ -10,7 +10,7 @@ namespace CudaNn.Cuda;
 /// NVRTC: compiles CUDA C++ source to PTX (for a virtual architecture, <c>-arch=compute_80</c>) and also to
 /// CUBIN (for a real one, <c>-arch=sm_80</c>). Needs no GPU. Obtain it with <see cref="TryLoad"/> or <see cref="Load"/>.
 /// </summary>
-public sealed unsafe class NvrtcCompiler
+internal sealed unsafe class NvrtcCompiler
 {
     private static readonly Lazy<NvrtcCompiler?> Instance = new(() => Status.IsLoaded ? new NvrtcCompiler() : null);
 

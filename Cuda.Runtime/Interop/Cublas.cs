@@ -82,8 +82,4 @@ internal static unsafe partial class Cublas
     public static partial CublasStatus cublasGemmEx(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
         float* alpha, ulong a, int aType, int lda, ulong b, int bType, int ldb, float* beta, ulong c, int cType, int ldc,
         CublasComputeType computeType, int algo);
-
-    [LibraryImport(LibraryNames.Cublas)]
-    public static partial CublasStatus cublasSgemmStridedBatched(nint handle, CublasOperation transa, CublasOperation transb, int m, int n, int k,
-        float* alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float* beta, ulong c, int ldc, long strideC, int batchCount);
 }

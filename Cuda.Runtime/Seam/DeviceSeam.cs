@@ -16,7 +16,7 @@ namespace CudaNn.Cuda;
 /// Failures throw an exception naming the operation; bad arguments throw <see cref="ArgumentException"/>.
 /// Implementations are used from one thread at a time.</para>
 /// </remarks>
-public interface IComputeDevice : IDisposable
+internal interface IComputeDevice : IDisposable
 {
     /// <summary>What the device is, for logs: "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
     string Name { get; }
@@ -115,7 +115,7 @@ public interface IComputeDevice : IDisposable
 }
 
 /// <summary>An ordered queue of device work (see <see cref="IComputeDevice"/> for the ordering rules).</summary>
-public interface IDeviceStream : IDisposable
+internal interface IDeviceStream : IDisposable
 {
     /// <summary>Blocks until everything enqueued on this stream so far has finished.</summary>
     void Synchronize();
@@ -134,7 +134,7 @@ public interface IDeviceStream : IDisposable
 }
 
 /// <summary>A marker enqueued on a stream; it completes when the work before it has.</summary>
-public interface IDeviceEvent : IDisposable
+internal interface IDeviceEvent : IDisposable
 {
     /// <summary>Enqueues this event on <paramref name="stream"/>.</summary>
     void Record(IDeviceStream stream);
@@ -150,7 +150,7 @@ public interface IDeviceEvent : IDisposable
 }
 
 /// <summary>Recorded stream work that can be replayed as one unit.</summary>
-public interface IDeviceGraph : IDisposable
+internal interface IDeviceGraph : IDisposable
 {
     /// <summary>Enqueues one replay of the recorded work on <paramref name="stream"/>.</summary>
     void Launch(IDeviceStream stream);
@@ -163,7 +163,7 @@ public interface IDeviceGraph : IDisposable
 }
 
 /// <summary>A kernel found by name on a device.</summary>
-public interface IDeviceKernel
+internal interface IDeviceKernel
 {
     /// <summary>The kernel's <c>extern "C"</c> name, e.g. "relu_forward".</summary>
     string Name { get; }

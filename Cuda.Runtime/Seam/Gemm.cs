@@ -1,7 +1,7 @@
 namespace CudaNn.Cuda;
 
 /// <summary>Whether a GEMM operand is used as stored or transposed (the values of cublasOperation_t).</summary>
-public enum GemmOp
+internal enum GemmOp
 {
     /// <summary>op(X) = X (CUBLAS_OP_N).</summary>
     None = 0,
@@ -15,7 +15,7 @@ public enum GemmOp
 /// r = alpha·op(A)·op(B) + beta·C is the plain result. A ReLU mask is one bit per element of C, column j's bits starting at
 /// bit j·maskLd of the mask (maskLd a multiple of 128), set where the forward's result was positive.
 /// </summary>
-public enum GemmEpilogue
+internal enum GemmEpilogue
 {
     /// <summary>C = r.</summary>
     None,

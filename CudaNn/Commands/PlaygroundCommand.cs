@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using CudaNn.Cli.Plots;
-using CudaNn.Playground;
+using CudaNn.Cli.Playground;
 using CudaNn.Training;
 
 namespace CudaNn.Cli.Commands;

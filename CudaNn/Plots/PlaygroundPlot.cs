@@ -1,4 +1,4 @@
-using CudaNn.Playground;
+using CudaNn.Cli.Playground;
 using ScottPlot;
 using SkiaSharp;
 

@@ -10,12 +10,12 @@ public class EmulatedSgemmTests
 {
     private static readonly object[] Cases =
     [
-        new object[] { GemmOp.None, GemmOp.None, 19, 7, 33, 0f },
-        new object[] { GemmOp.Transpose, GemmOp.None, 5, 13, 1, 1f },
-        new object[] { GemmOp.None, GemmOp.Transpose, 1, 1, 65, 0f },
-        new object[] { GemmOp.Transpose, GemmOp.Transpose, 31, 17, 9, 1f },
-        new object[] { GemmOp.None, GemmOp.None, 64, 3, 128, 1f },
-        new object[] { GemmOp.Transpose, GemmOp.Transpose, 3, 29, 40, 0f },
+        new object[] { false, false, 19, 7, 33, 0f },
+        new object[] { true, false, 5, 13, 1, 1f },
+        new object[] { false, true, 1, 1, 65, 0f },
+        new object[] { true, true, 31, 17, 9, 1f },
+        new object[] { false, false, 64, 3, 128, 1f },
+        new object[] { true, true, 3, 29, 40, 0f },
     ];
 
     [TestCase(1f, 1f)]
@@ -68,8 +68,9 @@ public class EmulatedSgemmTests
 
     // Leading dimensions larger than the stored rows, so a loop that ignores them reads the padding (NaN) and fails.
     [TestCaseSource(nameof(Cases))]
-    public void Sgemm_MatchesReference_WithPaddedLeadingDimensions(GemmOp transA, GemmOp transB, int m, int n, int k, float beta)
+    public void Sgemm_MatchesReference_WithPaddedLeadingDimensions(bool transposeA, bool transposeB, int m, int n, int k, float beta)
     {
+        GemmOp transA = transposeA ? GemmOp.Transpose : GemmOp.None, transB = transposeB ? GemmOp.Transpose : GemmOp.None;
         using EmulatedComputeDevice device = Device();
         using IDeviceStream stream = device.CreateStream();
         int aRows = transA == GemmOp.None ? m : k, aColumns = transA == GemmOp.None ? k : m;

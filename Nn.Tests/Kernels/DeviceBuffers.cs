@@ -6,7 +6,7 @@ namespace CudaNn.Tests.Kernels;
 /// Device buffers for one test run, freed together. Each can be placed one element past a 16-byte boundary
 /// (<c>misaligned</c>), so the kernels' scalar head and unaligned fallbacks run; outputs start as NaN.
 /// </summary>
-public sealed class DeviceBuffers(IComputeDevice device, IDeviceStream stream) : IDisposable
+internal sealed class DeviceBuffers(IComputeDevice device, IDeviceStream stream) : IDisposable
 {
     private readonly List<DevicePtr> allocations = [];
 

@@ -16,9 +16,9 @@ public abstract class KernelDeviceFixture(string deviceKind)
     /// <summary>Sizes that hit every path: one element, around a warp, around a block of float4s, a tail of one.</summary>
     protected static readonly int[] Sizes = [1, 31, 32, 33, 1023, 4097];
 
-    protected IComputeDevice Device { get; private set; } = null!;
+    private protected IComputeDevice Device { get; private set; } = null!;
     private protected DeviceKernels Kernels { get; private set; } = null!;
-    protected IDeviceStream Stream { get; private set; } = null!;
+    private protected IDeviceStream Stream { get; private set; } = null!;
 
     [OneTimeSetUp]
     public void OpenDevice()
@@ -51,7 +51,7 @@ public abstract class KernelDeviceFixture(string deviceKind)
     /// Runs <paramref name="body"/> (which uploads its inputs, launches and downloads its outputs) in each warp
     /// order and again, asserts the outputs' bits agree, and returns the first run's outputs.
     /// </summary>
-    protected float[][] Run(Func<DeviceBuffers, float[][]> body)
+    private protected float[][] Run(Func<DeviceBuffers, float[][]> body)
     {
         var emulator = Device as EmulatedComputeDevice;
         WarpOrder[] orders = emulator is null ? [WarpOrder.Ascending, WarpOrder.Ascending] : [WarpOrder.Ascending, WarpOrder.Descending, WarpOrder.Ascending];

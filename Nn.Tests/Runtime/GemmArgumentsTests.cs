@@ -4,12 +4,13 @@ namespace CudaNn.Tests.Runtime;
 
 public class GemmArgumentsTests
 {
-    [TestCase(GemmOp.None, GemmOp.None, 5, 7)]
-    [TestCase(GemmOp.Transpose, GemmOp.None, 7, 7)]
-    [TestCase(GemmOp.None, GemmOp.Transpose, 5, 4)]
-    [TestCase(GemmOp.Transpose, GemmOp.Transpose, 7, 4)]
-    public void Validate_AcceptsTightLeadingDimensions(GemmOp transA, GemmOp transB, int lda, int ldb)
+    [TestCase(false, false, 5, 7)]
+    [TestCase(true, false, 7, 7)]
+    [TestCase(false, true, 5, 4)]
+    [TestCase(true, true, 7, 4)]
+    public void Validate_AcceptsTightLeadingDimensions(bool transposeA, bool transposeB, int lda, int ldb)
     {
+        GemmOp transA = transposeA ? GemmOp.Transpose : GemmOp.None, transB = transposeB ? GemmOp.Transpose : GemmOp.None;
         // m=5, n=4, k=7: A is stored 5×7 (or 7×5 transposed), B 7×4 (or 4×7), C 5×4.
         Assert.That(() => GemmArguments.Validate(transA, transB, 5, 4, 7, lda, ldb, 5), Throws.Nothing);
     }

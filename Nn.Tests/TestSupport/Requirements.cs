@@ -32,7 +32,7 @@ public static class Requirements
     }
 
     /// <summary>The process's NVRTC, or skip/fail (<see cref="RequireNvrtc"/>).</summary>
-    public static NvrtcCompiler Nvrtc()
+    internal static NvrtcCompiler Nvrtc()
     {
         if (!NvrtcCompiler.TryLoad(out NvrtcCompiler? compiler, out string? reason))
             SkipOrFail(RequireNvrtc, $"NVRTC is not available: {reason}");

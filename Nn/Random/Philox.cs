@@ -6,7 +6,7 @@ namespace CudaNn;
 /// PyTorch's CUDA dropout use; kernels.cu has its twin (philox4x32_10), so the CPU backend draws exactly the dropout
 /// masks a GPU draws.
 /// </summary>
-public static class Philox
+internal static class Philox
 {
     private const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57;
     private const uint W0 = 0x9E3779B9, W1 = 0xBB67AE85;

@@ -4,10 +4,10 @@ using CudaNn.Nn;
 using CudaNn.Optim;
 using CudaNn.Training;
 
-namespace CudaNn.Playground;
+namespace CudaNn.Cli.Playground;
 
 /// <summary>The knobs of playground.tensorflow.org, with defaults that untangle the spiral.</summary>
-public sealed record PlaygroundOptions(
+internal sealed record PlaygroundOptions(
     ToyProblem Problem = ToyProblem.Spiral,
     int Samples = 500,
     double Noise = 0.1,
@@ -27,7 +27,7 @@ public sealed record PlaygroundOptions(
 }
 
 /// <summary>Losses per epoch, final accuracies, and class-1 probabilities over a grid covering the plane.</summary>
-public sealed record PlaygroundResult(
+internal sealed record PlaygroundResult(
     ToyDataSet Train, ToyDataSet Test, double[] TrainLoss, double[] TestLoss, double TrainAccuracy, double TestAccuracy,
     double[,] Boundary);
 
@@ -36,7 +36,7 @@ public sealed record PlaygroundResult(
 /// optimizers: shuffled mini-batches, cross-entropy, Adam (or SGD). Everything random comes from one generator seeded
 /// by the options, so a run repeats exactly.
 /// </summary>
-public static class PlaygroundTrainer
+internal static class PlaygroundTrainer
 {
     /// <summary>Cells per side of <see cref="PlaygroundResult.Boundary"/>.</summary>
     public const int GridSize = 120;

@@ -1,7 +1,7 @@
-namespace CudaNn.Playground;
+namespace CudaNn.Cli.Playground;
 
 /// <summary>The 2-D problems of playground.tensorflow.org.</summary>
-public enum ToyProblem
+internal enum ToyProblem
 {
     Spiral,
     Circles,
@@ -13,7 +13,7 @@ public enum ToyProblem
 /// Points in the plane, x and y roughly within [-1, 1], each of class 0 or 1, made as the TensorFlow playground makes
 /// them (coordinates scaled from its [-6, 6] square to [-1.2, 1.2]); noise moves each point by up to noise * 1 in x and y.
 /// </summary>
-public sealed class ToyDataSet
+internal sealed class ToyDataSet
 {
     /// <summary>Half the side of the square the points and the decision-boundary picture cover.</summary>
     public const double Extent = 1.2;
