@@ -1,7 +1,7 @@
 using CudaNn.Backends;
 using CudaNn.Checkpoints;
 using CudaNn.Nn;
-using CudaNn.Tests.Export;
+using CudaNn.Tests.Nn.Export;
 using CudaNn.Tests.TestSupport;
 using CudaNn.Training;
 using static CudaNn.Tests.Cli.CliRunner;

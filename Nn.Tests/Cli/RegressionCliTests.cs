@@ -1,6 +1,6 @@
 using System.Text.Json;
 using CudaNn.Checkpoints;
-using CudaNn.Tests.Backends.Cuda;
+using CudaNn.Tests.Nn.Backends.Cuda;
 using CudaNn.Tests.TestSupport;
 using static CudaNn.Tests.Cli.CliRunner;
 

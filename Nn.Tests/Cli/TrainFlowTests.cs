@@ -1,6 +1,6 @@
 using CudaNn.Backends.Cuda;
 using CudaNn.Checkpoints;
-using CudaNn.Tests.Backends.Cuda;
+using CudaNn.Tests.Nn.Backends.Cuda;
 using CudaNn.Tests.TestSupport;
 using static CudaNn.Tests.Cli.CliRunner;
 
@@ -15,7 +15,7 @@ namespace CudaNn.Tests.Cli;
 /// <remarks>
 /// The weights may differ from the CPU's by 1% of the summed learning rates (15 steps of at most 1e-3; an Adam step moves a
 /// weight by about lr at most, and the two backends differ only in the rounding of their GEMM sums, see
-/// <see cref="Training.TrainingFlowTests"/>), but for at most 0.1% of them, which may differ by up to the whole Σ lr:
+/// <see cref="CudaNn.Tests.Nn.Training.TrainingFlowTests"/>), but for at most 0.1% of them, which may differ by up to the whole Σ lr:
 /// Adam turns rounding noise in a near-zero gradient into a share of lr (see <see cref="Close.AssertAlmostAll"/>).
 /// </remarks>
 [TestFixture(CudaDeviceFixture.Emulator)]

@@ -64,7 +64,7 @@ public class PyTorchReferenceTests(string deviceName, DType dtype) : AnyDeviceFi
         model.To(DType).To(Device);
         using var optimizer = MakeOptimizer(meta, model.Parameters());
         // "schedule" names one of schedules.safetensors', stepped after every optimizer step.
-        var schedule = meta.TryGetValue("schedule", out string? scheduleName) ? Optim.LRSchedulerTests.Create(scheduleName, optimizer) : null;
+        var schedule = meta.TryGetValue("schedule", out string? scheduleName) ? CudaNn.Tests.Nn.Optim.LRSchedulerTests.Create(scheduleName, optimizer) : null;
         using var x = OnDevice(ReferenceFiles.Read(file, "x"));
         using var target = crossEntropy ? Tensor.FromArray(file.Get("labels").ToInt32Array(), [batch], Device) : OnDevice(ReferenceFiles.Read(file, "targets"));
         using var ce = new CrossEntropyLoss();

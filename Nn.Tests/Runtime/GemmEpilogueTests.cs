@@ -1,7 +1,7 @@
 using CudaNn.Cuda;
 using CudaNn.Kernels.Emulation;
 using CudaNn.Tests.TestSupport;
-using static CudaNn.Tests.Emulation.EmulatorTestSupport;
+using static CudaNn.Tests.Kernels.Emulation.EmulatorTestSupport;
 
 namespace CudaNn.Tests.Runtime;
 
