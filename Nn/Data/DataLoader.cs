@@ -11,7 +11,7 @@ namespace CudaNn.Data;
 /// unless <see cref="DropLast"/>. The yielded tensors are buffers reused by the next batch of the same size.
 /// <code>foreach (var (x, y) in loader) { ... }   // x [B, 784] float32, y [B] int32</code>
 /// </summary>
-public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDisposable
+public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDisposable
 {
     private readonly Tensor _features;
     private readonly Tensor _targets;
@@ -180,5 +180,15 @@ public sealed partial class DataLoader : IEnumerable<(Tensor X, Tensor Y)>, IDis
         _order.Dispose();
         _features.Dispose();
         _targets.Dispose();
+    }
+
+    /// <summary>A loader over an MNIST split; its bytes are copied to <paramref name="device"/> once, here.</summary>
+    public static DataLoader FromMnist(MnistDataSet data, int batchSize, bool shuffle = false, Generator? generator = null,
+        Device? device = null, DType dtype = DType.Float32, bool dropLast = false, DistributedShard? shard = null)
+    {
+        device ??= Device.Cpu;
+        var images = Tensor.FromArray(data.Images, [data.Count, data.ImageSize], device);
+        var labels = Tensor.FromArray(data.Labels, [data.Count], device);
+        return new DataLoader(images, labels, batchSize, shuffle, generator, dtype, dropLast: dropLast, shard: shard);
     }
 }

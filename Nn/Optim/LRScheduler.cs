@@ -6,7 +6,9 @@ namespace CudaNn.Optim;
 /// Base of the learning-rate schedules (torch.optim.lr_scheduler), with PyTorch 1.13's semantics for every parameter
 /// group of the optimizer, each from its own initial rate. Construction takes the first step, so the optimizer already
 /// runs at the schedule's epoch-0 rates; call <see cref="Step"/> after each epoch (or each batch, for a per-step
-/// schedule) as in PyTorch:
+/// schedule) as in PyTorch.
+/// </summary>
+/// <remarks>
 /// <code>
 /// using var optimizer = new SGD(model.Parameters(), lr: 0.1);
 /// var scheduler = new StepLR(optimizer, stepSize: 30, gamma: 0.1);
@@ -16,8 +18,6 @@ namespace CudaNn.Optim;
 /// runs, so a training step captured as a CUDA graph replays with the scheduled rates. Rates are computed in float64 by
 /// the same recurrences as PyTorch's (the chainable form; the closed form where PyTorch uses it), so they agree with
 /// PyTorch's to the last bit or two.
-/// </summary>
-/// <remarks>
 /// A schedule of your own derives from this class, implements <see cref="ChainedLearningRate"/> and
 /// <see cref="ClosedFormLearningRate"/>, and calls <see cref="InitialStep"/> at the end of its constructor.
 /// </remarks>

@@ -42,7 +42,10 @@ public sealed record ComparisonRow(string Tensor, double MaxAbsError, double Max
 /// <summary>
 /// From identical weights and the same batches, runs PyTorch's MNIST MLP on a device and on
 /// <see cref="Device.Reference"/> (the plain-loop oracle, float32) and compares the forward pass, the loss, every gradient, one Adam step and ten training
-/// steps. The tolerances follow float32 rounding (unit roundoff u = 2^-24 ≈ 6e-8): a dot product of length k
+/// steps.
+/// </summary>
+/// <remarks>
+/// The tolerances follow float32 rounding (unit roundoff u = 2^-24 ≈ 6e-8): a dot product of length k
 /// may differ by up to about k·u relative to its scale when the device sums in another order. The Adam step is
 /// checked from identical gradients, so it tests the update alone; the ten steps are checked end to end.
 /// A GPU (or the emulator) whose <see cref="CudaDevice.Precision"/> is TF32 rounds each GEMM input to 10 mantissa bits
@@ -51,7 +54,7 @@ public sealed record ComparisonRow(string Tensor, double MaxAbsError, double Max
 /// the same. BF16 rounds to 7 bits (2^-8), so its rows allow 4·2·2^-8 = 2^-5 ≈ 3.1e-2 alike. Under either, a hidden
 /// unit whose pre-activation rounds across zero switches its ReLU, which changes the gradients behind it wholesale in
 /// a few elements; so the gradients are bounded as tensors, by the norm of the difference over the reference's norm.
-/// </summary>
+/// </remarks>
 public static class BackendComparison
 {
     private const double U = 1.0 / (1 << 24);

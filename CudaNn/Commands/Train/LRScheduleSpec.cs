@@ -6,7 +6,9 @@ namespace CudaNn.Cli.Commands.Train;
 
 /// <summary>
 /// `train --lr-schedule`: a learning-rate schedule written as text, stepped once per epoch. One schedule, or several
-/// run one after another (SequentialLR), each but the last ending at the epoch after its '@':
+/// run one after another (SequentialLR), each but the last ending at the epoch after its '@'.
+/// </summary>
+/// <remarks>
 /// <code>
 /// step:SIZE[:GAMMA]               StepLR (gamma 0.1)
 /// multistep:M1/M2/...[:GAMMA]     MultiStepLR (gamma 0.1)
@@ -16,7 +18,7 @@ namespace CudaNn.Cli.Commands.Train;
 /// constant[:FACTOR[:ITERS]]       ConstantLR (1/3, 5)
 /// linear:0.1:1:5@5,cosine:45      warm up for 5 epochs, then anneal over 45
 /// </code>
-/// </summary>
+/// </remarks>
 internal sealed class LRScheduleSpec
 {
     public const string Grammar = "step:SIZE[:GAMMA], multistep:M1/M2/..[:GAMMA], exponential:GAMMA, cosine:T_MAX[:ETA_MIN], " +

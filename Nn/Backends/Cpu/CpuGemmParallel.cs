@@ -10,10 +10,9 @@ namespace CudaNn.Backends.Cpu;
 internal static class CpuGemmParallel
 {
     /// <summary>
-    /// Below this many flops a part is not worth handing to another thread. On a 2-core AVX2 machine (2026-12-01)
-    /// the batch-64 layers (12.8 MFLOP: x·Wᵀ of fc1 and its weight gradient) ran about 1.5 times as fast split in
-    /// three parts as on one thread, where an AVX-512 machine had measured them 20% slower split; 4 MFLOP keeps the
-    /// small layers (1 MFLOP and less) on one thread, where handing over costs more than it saves.
+    /// Below this many flops a part is not worth handing to another thread: 4 MFLOP splits the batch-64 layers of the
+    /// MNIST MLP (12.8 MFLOP: x·Wᵀ of fc1 and its weight gradient) and keeps the small ones (1 MFLOP and less) on one
+    /// thread, where handing over costs more than it saves (the measurements behind it: docs/benchmarks.md).
     /// </summary>
     public const long MinFlopsPerPart = 4_000_000;
 

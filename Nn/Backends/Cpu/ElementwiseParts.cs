@@ -16,7 +16,7 @@ internal interface ISplitElementwise : IPartitionedWork
 /// </summary>
 internal static class ElementwiseParts
 {
-    /// <summary>Elements below which a pass is not split (an Adam step over 32k floats takes about 80 µs on one core).</summary>
+    /// <summary>Elements below which a pass is not split: a shorter one finishes before another thread could take a part.</summary>
     public const int MinElementsPerPart = 32 * 1024;
 
     public static void Run(ISplitElementwise work, int length)
