@@ -7,14 +7,10 @@ internal sealed partial class DeviceKernels
     /// <summary>y[n] = act(x) (activation_forward); x and y may be the same buffer.</summary>
     public void ActivationForward(IDeviceStream stream, KernelActivation activation, DevicePtr x, DevicePtr y, long n)
     {
-        CheckStream(stream);
         CheckActivation(activation);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(x, nameof(x));
-        CheckBuffer(y, nameof(y));
-        Launch(stream, KernelNames.ActivationForward, ElementGrid(n), Arguments().Add(x).Add(y).Add(n).Add(activation.Number).Add(activation.Parameter));
+        if (CheckElementwise(stream, n, (x, nameof(x)), (y, nameof(y))))
+            Launch(stream, KernelNames.ActivationForward, ElementGrid(n),
+                Arguments().Add(x).Add(y).Add(n).Add(activation.Number).Add(activation.Parameter));
     }
 
     /// <summary>
@@ -23,16 +19,10 @@ internal sealed partial class DeviceKernels
     /// </summary>
     public void ActivationBackward(IDeviceStream stream, KernelActivation activation, DevicePtr saved, DevicePtr dy, DevicePtr dx, long n)
     {
-        CheckStream(stream);
         CheckActivation(activation);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(saved, nameof(saved));
-        CheckBuffer(dy, nameof(dy));
-        CheckBuffer(dx, nameof(dx));
-        Launch(stream, KernelNames.ActivationBackward, ElementGrid(n),
-            Arguments().Add(saved).Add(dy).Add(dx).Add(n).Add(activation.Number).Add(activation.Parameter));
+        if (CheckElementwise(stream, n, (saved, nameof(saved)), (dy, nameof(dy)), (dx, nameof(dx))))
+            Launch(stream, KernelNames.ActivationBackward, ElementGrid(n),
+                Arguments().Add(saved).Add(dy).Add(dx).Add(n).Add(activation.Number).Add(activation.Parameter));
     }
 
     /// <summary>

@@ -61,35 +61,21 @@ internal sealed partial class DeviceKernels
     /// <summary>y[n] = value (fill).</summary>
     public void Fill(IDeviceStream stream, DevicePtr y, long n, float value)
     {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(y, nameof(y));
-        Launch(stream, KernelNames.Fill, ElementGrid(n), Arguments().Add(y).Add(n).Add(value));
+        if (CheckElementwise(stream, n, (y, nameof(y))))
+            Launch(stream, KernelNames.Fill, ElementGrid(n), Arguments().Add(y).Add(n).Add(value));
     }
 
     /// <summary>y[n] += alpha * x (axpy); x and y must not overlap.</summary>
     public void Axpy(IDeviceStream stream, DevicePtr x, DevicePtr y, long n, float alpha)
     {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(x, nameof(x));
-        CheckBuffer(y, nameof(y));
-        Launch(stream, KernelNames.Axpy, ElementGrid(n), Arguments().Add(x).Add(y).Add(n).Add(alpha));
+        if (CheckElementwise(stream, n, (x, nameof(x)), (y, nameof(y))))
+            Launch(stream, KernelNames.Axpy, ElementGrid(n), Arguments().Add(x).Add(y).Add(n).Add(alpha));
     }
 
     /// <summary>y[n] = x, 4-byte words bit for bit, so int32 data copies too (copy); x and y must not overlap.</summary>
     public void Copy(IDeviceStream stream, DevicePtr x, DevicePtr y, long n)
     {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(x, nameof(x));
-        CheckBuffer(y, nameof(y));
-        Launch(stream, KernelNames.Copy, ElementGrid(n), Arguments().Add(x).Add(y).Add(n));
+        if (CheckElementwise(stream, n, (x, nameof(x)), (y, nameof(y))))
+            Launch(stream, KernelNames.Copy, ElementGrid(n), Arguments().Add(x).Add(y).Add(n));
     }
 }

@@ -34,13 +34,7 @@ internal sealed partial class DeviceKernels
     /// <summary>z[n] = x * y elementwise (multiply); z may be x or y.</summary>
     public void Multiply(IDeviceStream stream, DevicePtr x, DevicePtr y, DevicePtr z, long n)
     {
-        CheckStream(stream);
-        CheckCount(n, nameof(n));
-        if (n == 0)
-            return;
-        CheckBuffer(x, nameof(x));
-        CheckBuffer(y, nameof(y));
-        CheckBuffer(z, nameof(z));
-        Launch(stream, KernelNames.Multiply, ElementGrid(n), Arguments().Add(x).Add(y).Add(z).Add(n));
+        if (CheckElementwise(stream, n, (x, nameof(x)), (y, nameof(y)), (z, nameof(z))))
+            Launch(stream, KernelNames.Multiply, ElementGrid(n), Arguments().Add(x).Add(y).Add(z).Add(n));
     }
 }

@@ -83,6 +83,21 @@ internal sealed partial class DeviceKernels
             throw new ArgumentException($"{name} ({pointer}) is not aligned to {alignment} bytes.", name);
     }
 
+    /// <summary>
+    /// The checks of an elementwise launch over <paramref name="n"/> elements: the stream, the count, then each buffer
+    /// by name. False when there is nothing to launch (n = 0, where the buffers may be null).
+    /// </summary>
+    private static bool CheckElementwise(IDeviceStream stream, long n, params ReadOnlySpan<(DevicePtr Pointer, string Name)> buffers)
+    {
+        CheckStream(stream);
+        CheckCount(n, nameof(n));
+        if (n == 0)
+            return false;
+        foreach (var (pointer, name) in buffers)
+            CheckBuffer(pointer, name);
+        return true;
+    }
+
     /// <summary>An optional buffer: null, or as <see cref="CheckBuffer"/> requires.</summary>
     private static void CheckOptionalBuffer(DevicePtr pointer, string name, int alignment = sizeof(float))
     {
