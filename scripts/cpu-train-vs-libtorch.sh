@@ -35,7 +35,7 @@ for data in "${datasets[@]}"; do
         for round in $(seq "$rounds"); do
             dotnet "$cudann" train --device cpu --data "$data" --batch-size "$batch" --epochs "$epochs" \
                 --save /tmp/cudann-vs-libtorch.safetensors \
-                | grep -oE '^Epoch [0-9]+/[0-9]+: .* ([0-9.]+) s$' | sed -E "s|^Epoch ([0-9]+)/.* ([0-9.]+) s$|cudann $data $batch \1 \2|" >> "$log"
+                | grep -oE '^Epoch [0-9]+/[0-9]+: .* [0-9.]+ s( .*)?$' | sed -E "s|^Epoch ([0-9]+)/.* ([0-9.]+) s( .*)?$|cudann $data $batch \1 \2|" >> "$log"
             dotnet "$peer" "$data" --batch-size "$batch" --epochs "$epochs" --threads "$threads" \
                 | grep -oE '^Epoch [0-9]+/[0-9]+: .* ([0-9.]+) s  median' | sed -E "s|^Epoch ([0-9]+)/.* ([0-9.]+) s  median$|libtorch $data $batch \1 \2|" >> "$log"
         done
