@@ -31,6 +31,20 @@ public static class Requirements
         throw new InvalidOperationException("Assert.Ignore returned.");
     }
 
+    /// <summary>The process's emulator device (kernels.cu built with g++), or skip/fail (<see cref="RequireEmulator"/>).</summary>
+    public static Device Emulator()
+    {
+        try
+        {
+            return CudaNn.Backends.Cuda.CudaDevices.Emulator();
+        }
+        catch (CudaNn.Kernels.Emulation.EmulatorBuildException e) when (e.IsCompilerMissing)
+        {
+            SkipOrFail(RequireEmulator, $"the host emulator cannot be built: {e.Message}");
+            throw; // not reached: SkipOrFail throws
+        }
+    }
+
     /// <summary>The process's NVRTC, or skip/fail (<see cref="RequireNvrtc"/>).</summary>
     internal static NvrtcCompiler Nvrtc()
     {

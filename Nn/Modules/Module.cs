@@ -79,7 +79,10 @@ public abstract class Module : IDisposable
                 throw new InvalidOperationException(
                     $"{GetType().Name}.To({(object?)device?.Name ?? dtype!.Value.Name()}): parameter {name} belongs to the {packing.Owner} " +
                     "created before this move; move the model first, then create the optimizer (as in PyTorch)");
-        foreach (var p in Parameters())
+        var moving = Parameters().Where(p => device is not null && device != p.Value.Device || dtype is not null && dtype != p.Value.DType).ToList();
+        // Already there: the module is returned as it is (PyTorch's module.to), its optimizer still updating it.
+        if (moving.Count == 0) return this;
+        foreach (var p in moving)
             p.Rebind(TensorConversion.To(p.Value, device, dtype), TensorConversion.To(p.Grad, device, dtype));
         ReleaseBuffersRecursively();
         return this;

@@ -177,4 +177,28 @@ public class ModuleTests
         using var again = new CudaNn.Optim.SGD(model.Parameters(), lr: 0.1);
         Assert.That(model.Parameters()[0].Value.DType, Is.EqualTo(DType.Float64));
     }
+
+    [TestCase("cpu")]
+    [TestCase("emulator")]
+    public void MovingAModelToWhereItIs_AfterItsOptimizerWasMade_LeavesItTraining(string deviceName)
+    {
+        Device device = deviceName == "cpu" ? Device.Cpu : Requirements.Emulator();
+        using var model = CudaNn.Training.MlpSpec.Default.Create(new Generator(1), device);
+        using var optimizer = new CudaNn.Optim.SGD(model.Parameters(), lr: 0.5);
+        var weight = model.Parameters()[0];
+        var before = weight.Value.ToArray<float>();
+
+        Assert.That(model.To(device), Is.SameAs(model));
+        Assert.That(model.To(DType.Float32), Is.SameAs(model));
+        Assert.That(model.Parameters()[0], Is.SameAs(weight), "the same parameters, still the optimizer's");
+
+        using var x = Tensor.FromArray(Enumerable.Range(0, 2 * 784).Select(i => (float)Math.Sin(i)).ToArray(), [2, 784], device);
+        using var labels = Tensor.FromArray(new[] { 3, 7 }, [2], device);
+        using var loss = new CrossEntropyLoss();
+        optimizer.ZeroGrad();
+        loss.Forward(model.Forward(x), labels);
+        model.Backward(loss.Backward());
+        optimizer.Step();
+        Assert.That(weight.Value.ToArray<float>(), Is.Not.EqualTo(before), "the step moved the weights the model computes with");
+    }
 }
