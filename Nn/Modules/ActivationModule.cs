@@ -12,7 +12,7 @@ public abstract class ActivationModule : Module
     private readonly ShapeBuffers _gradInputs = new();
     private Tensor? _saved; // y, or x when the activation's backward reads its input
     private bool _inputRequiresGrad;
-    private bool _forwardWithoutGrad;
+    private BackwardGuard _backward;
 
     private protected ActivationModule(Activation activation) => Activation = activation;
 
@@ -33,18 +33,18 @@ public abstract class ActivationModule : Module
         _inputRequiresGrad = inputRequiresGrad && grad;
         y.RequiresGrad = _inputRequiresGrad;
         _saved = grad ? saved : null;
-        _forwardWithoutGrad = !grad;
+        _backward.Forward(grad);
         return y;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var saved = _saved ?? throw new InvalidOperationException(_forwardWithoutGrad
-            ? $"{GetType().Name}.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
-            : $"{GetType().Name}.Backward called before Forward");
+        _backward.ThrowIfUnavailable(GetType().Name);
+        var saved = _saved!;
         if (!gradOutput.Shape.SequenceEqual(saved.Shape))
             throw new ArgumentException($"{GetType().Name} backward expects {Tensor.ShapeText(saved.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        _backward.Take();
         if (!_inputRequiresGrad) return null;
         var dx = _gradInputs.Get(saved.Shape, saved);
         saved.Backend.ActivationBackward(saved, gradOutput, dx, Activation);
@@ -56,6 +56,7 @@ public abstract class ActivationModule : Module
         _outputs.Clear();
         _gradInputs.Clear();
         _saved = null;
+        _backward.Reset();
     }
 
     public override string ToString() => GetType().Name + "()";

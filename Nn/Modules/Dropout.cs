@@ -21,8 +21,7 @@ public sealed class Dropout : Module
     private Tensor? _noise;
     private bool _passedThrough;
     private bool _inputRequiresGrad;
-    private bool _forwardWithoutGrad;
-    private bool _forwardRan;
+    private BackwardGuard _backward;
 
     /// <param name="p">The probability of zeroing an element, in [0, 1].</param>
     /// <param name="generator">Draws this layer's seed (<see cref="Generator.Default"/> when null), so a model built from a seeded generator drops reproducibly.</param>
@@ -72,8 +71,7 @@ public sealed class Dropout : Module
         ThrowIfDisposed();
         input.ThrowIfDisposed();
         bool grad = GradMode.IsEnabled;
-        _forwardRan = true;
-        _forwardWithoutGrad = !grad;
+        _backward.Forward(grad);
         _inputRequiresGrad = input.RequiresGrad && grad;
         _passedThrough = !Training || P == 0 || input.Numel == 0;
         _noise = null;
@@ -90,14 +88,16 @@ public sealed class Dropout : Module
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        if (!_forwardRan) throw new InvalidOperationException("Dropout.Backward called before Forward");
-        if (_forwardWithoutGrad)
-            throw new InvalidOperationException("Dropout.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward");
-        if (!_inputRequiresGrad) return null;
-        if (_passedThrough) return gradOutput;
+        _backward.ThrowIfUnavailable("Dropout");
+        if (!_inputRequiresGrad || _passedThrough)
+        {
+            _backward.Take();
+            return _inputRequiresGrad ? gradOutput : null;
+        }
         var noise = _noise!;
         if (!gradOutput.Shape.SequenceEqual(noise.Shape))
             throw new ArgumentException($"Dropout backward expects {Tensor.ShapeText(noise.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        _backward.Take();
         var dx = _gradInputs.Get(noise.Shape, noise);
         noise.Backend.Multiply(gradOutput, noise, dx);
         return dx;
@@ -130,6 +130,7 @@ public sealed class Dropout : Module
         _noises.Clear();
         _gradInputs.Clear();
         _noise = null;
+        _backward.Reset();
         SaveAndFreeRng();
     }
 

@@ -16,7 +16,7 @@ public sealed class LayerNorm : Module
     private readonly ShapeBuffers _rstds = new();
     private readonly ShapeBuffers _gradInputs = new();
     private (Tensor Input, Tensor Mean, Tensor Rstd)? _saved;
-    private bool _forwardWithoutGrad;
+    private BackwardGuard _backward;
 
     /// <param name="normalizedShape">The size of the last dimension, which is normalised.</param>
     /// <param name="eps">Added to the variance before its square root.</param>
@@ -57,18 +57,18 @@ public sealed class LayerNorm : Module
         bool grad = GradMode.IsEnabled;
         y.RequiresGrad = grad;
         _saved = grad ? (input, mean, rstd) : null;
-        _forwardWithoutGrad = !grad;
+        _backward.Forward(grad);
         return y;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var (x, mean, rstd) = _saved ?? throw new InvalidOperationException(_forwardWithoutGrad
-            ? "LayerNorm.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
-            : "LayerNorm.Backward called before Forward");
+        _backward.ThrowIfUnavailable("LayerNorm");
+        var (x, mean, rstd) = _saved!.Value;
         if (!gradOutput.Shape.SequenceEqual(x.Shape))
             throw new ArgumentException($"LayerNorm({NormalizedShape}) backward expects {Tensor.ShapeText(x.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        _backward.Take();
         var dx = x.RequiresGrad ? _gradInputs.Get(x.Shape, x) : null;
         x.Backend.LayerNormBackward(x, Weight?.Value, mean, rstd, gradOutput, dx, Weight?.Grad, Bias?.Grad);
         return dx;
@@ -81,6 +81,7 @@ public sealed class LayerNorm : Module
         _rstds.Clear();
         _gradInputs.Clear();
         _saved = null;
+        _backward.Reset();
     }
 
     /// <summary>As PyTorch prints it: "LayerNorm((128,), eps=1e-05, elementwise_affine=True)" (Python writes 1e-05, 0.001).</summary>

@@ -12,7 +12,7 @@ public sealed class Linear : Module
     private readonly ShapeBuffers _outputs = new();
     private readonly ShapeBuffers _gradInputs = new();
     private Tensor? _input;
-    private bool _forwardWithoutGrad;
+    private BackwardGuard _backward;
 
     public Linear(int inFeatures, int outFeatures, bool bias = true, Device? device = null, DType dtype = DType.Float32,
         Generator? generator = null)
@@ -52,18 +52,18 @@ public sealed class Linear : Module
         bool grad = GradMode.IsEnabled;
         y.RequiresGrad = grad;
         _input = grad ? input : null;
-        _forwardWithoutGrad = !grad;
+        _backward.Forward(grad);
         return y;
     }
 
     public override Tensor? Backward(Tensor gradOutput)
     {
         ThrowIfDisposed();
-        var x = _input ?? throw new InvalidOperationException(_forwardWithoutGrad
-            ? "Linear.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
-            : "Linear.Backward called before Forward");
+        _backward.ThrowIfUnavailable("Linear");
+        var x = _input!;
         if (gradOutput.Rank != 2 || gradOutput.Shape[0] != x.Shape[0] || gradOutput.Shape[1] != OutFeatures)
             throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) backward expects [{x.Shape[0]}, {OutFeatures}], got {Tensor.ShapeText(gradOutput.Shape)}");
+        _backward.Take();
         var backend = Weight.Value.Backend;
         // dW[out, in] += dy[N, out]^T * x[N, in];  db[out] += sum_n dy[n, out]; each written instead when zero_grad cleared it
         var weightGrad = Weight.GradForBackward(out bool writeWeightGrad);
@@ -83,6 +83,7 @@ public sealed class Linear : Module
         _outputs.Clear();
         _gradInputs.Clear();
         _input = null;
+        _backward.Reset();
     }
 
     public override string ToString() => $"Linear(in_features={InFeatures}, out_features={OutFeatures}, bias={Bias is not null})";

@@ -22,7 +22,7 @@ internal sealed class MlpChain
     private readonly MlpLayer[] _layers;
     private Tensor? _input;
     private MlpPlan _plan = LayersPlan.Instance;
-    private bool _forwardWithoutGrad;
+    private BackwardGuard _backward;
 
     private MlpChain(Linear[] linears, Activation[] activations)
     {
@@ -95,18 +95,18 @@ internal sealed class MlpChain
         var output = _layers[^1].Output;
         output.RequiresGrad = grad;
         _input = grad ? input : null;
-        _forwardWithoutGrad = !grad;
+        _backward.Forward(grad);
         return output;
     }
 
     public Tensor? Backward(Tensor gradOutput)
     {
-        var x = _input ?? throw new InvalidOperationException(_forwardWithoutGrad
-            ? "Sequential.Backward: the latest Forward ran under GradMode.NoGrad(), which keeps nothing for Backward"
-            : "Sequential.Backward called before Forward");
+        _backward.ThrowIfUnavailable("Sequential");
+        var x = _input!;
         var last = _layers[^1];
         if (!gradOutput.Shape.SequenceEqual(last.Output.Shape))
             throw new ArgumentException($"Sequential backward expects {Tensor.ShapeText(last.Output.Shape)}, got {Tensor.ShapeText(gradOutput.Shape)}");
+        _backward.Take();
         // Layers whose gradients zero_grad cleared are written instead of added to: taken first, as reading any other
         // gradient zeroes every cleared one of the optimizer.
         for (int l = 0; l < _layers.Length; l++)
@@ -146,5 +146,6 @@ internal sealed class MlpChain
         _gradInputs.Clear();
         Array.Clear(_layers);
         _input = null;
+        _backward.Reset();
     }
 }

@@ -201,4 +201,47 @@ public class ModuleTests
         optimizer.Step();
         Assert.That(weight.Value.ToArray<float>(), Is.Not.EqualTo(before), "the step moved the weights the model computes with");
     }
+
+    // A second Backward for one Forward would add the same gradients again; PyTorch refuses it, and so does each module.
+    [TestCase("cpu")]
+    [TestCase("emulator")]
+    public void SecondBackwardForOneForward_Throws_AndForwardBackwardPairsStillAccumulate(string deviceName)
+    {
+        Device device = deviceName == "cpu" ? Device.Cpu : Requirements.Emulator();
+        var g = new Generator(4);
+        using var model = new Sequential(("fc1", new Linear(6, 5, generator: g)), ("norm", new LayerNorm(5)), ("act", new Tanh()),
+            ("drop", new Dropout(0.25, g)), ("fc2", new Linear(5, 4, generator: g)), ("act2", new LeakyReLU(0.1)), ("fc3", new Linear(4, 3, generator: g)));
+        model.To(device);
+        using var x = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (float)Math.Cos(i)).ToArray(), [2, 6], device);
+        using var dy = Tensor.FromArray(Enumerable.Range(0, 6).Select(i => (float)Math.Sin(i + 1)).ToArray(), [2, 3], device);
+        var weight = model.Parameters()[0];
+
+        model.Forward(x);
+        model.Backward(dy);
+        var once = weight.Grad.ToArray<float>();
+        var error = Assert.Throws<InvalidOperationException>(() => model.Backward(dy))!;
+        Assert.That(error.Message, Does.Contain("Backward called a second time for one Forward").And.Contain("run Forward again"));
+        Assert.That(weight.Grad.ToArray<float>(), Is.EqualTo(once), "the refused Backward added nothing");
+
+        // Gradient accumulation over micro-batches: another Forward, then Backward, adds a second share.
+        model.Eval(); // the same dropout-free pass twice, so the two shares are equal
+        model.ZeroGrad();
+        model.Forward(x);
+        model.Backward(dy);
+        var first = weight.Grad.ToArray<float>();
+        model.Forward(x);
+        model.Backward(dy);
+        Assert.That(weight.Grad.ToArray<float>(), Is.EqualTo(first.Select(v => 2 * v).ToArray()).Within(1e-5f), "two pairs, two shares");
+
+        // Each module on its own refuses too, naming itself.
+        model.Train();
+        using var h = Tensor.FromArray(Enumerable.Range(0, 10).Select(i => (float)Math.Sin(i)).ToArray(), [2, 5], device);
+        h.RequiresGrad = true;
+        foreach (var (name, module) in model.NamedChildren().Where(c => c.Name is "norm" or "act" or "drop"))
+        {
+            var y = module.Forward(h);
+            module.Backward(y);
+            Assert.That(() => module.Backward(y), Throws.InvalidOperationException.With.Message.Contains("called a second time"), name);
+        }
+    }
 }
