@@ -49,6 +49,7 @@ public sealed class LayerNorm : Module
         ThrowIfDisposed();
         if (input.Rank == 0 || input.Shape[^1] != NormalizedShape)
             throw new ArgumentException($"LayerNorm({NormalizedShape}) expects input [..., {NormalizedShape}], got {Tensor.ShapeText(input.Shape)}");
+        if (Weight is not null && !MatchesModel(input, Weight.Value)) throw InputMismatch($"LayerNorm({NormalizedShape})", input, Weight.Value);
         int rows = checked((int)(input.Numel / NormalizedShape));
         var y = _outputs.Get(input.Shape, input);
         var mean = _means.Get([rows], input);

@@ -45,6 +45,7 @@ public sealed class Linear : Module
         if (input.Rank != 2 || input.Shape[1] != InFeatures)
             throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}) expects input [N, {InFeatures}], got {Tensor.ShapeText(input.Shape)}");
         var w = Weight.Value;
+        if (!MatchesModel(input, w)) throw InputMismatch($"Linear({InFeatures}, {OutFeatures})", input, w);
         var y = _outputs.Get([input.Shape[0], OutFeatures], w);
         // y[N, out] = x[N, in] * W[out, in]^T, then y += b
         w.Backend.Gemm(false, true, 1.0, input, w, 0.0, y);

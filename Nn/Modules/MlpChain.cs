@@ -78,6 +78,8 @@ internal sealed class MlpChain
         var first = _linears[0];
         if (input.Rank != 2 || input.Shape[1] != first.InFeatures)
             throw new ArgumentException($"Linear({first.InFeatures}, {first.OutFeatures}) expects input [N, {first.InFeatures}], got {Tensor.ShapeText(input.Shape)}");
+        if (!Module.MatchesModel(input, first.Weight.Value))
+            throw Module.InputMismatch($"Linear({first.InFeatures}, {first.OutFeatures})", input, first.Weight.Value);
         int rows = input.Shape[0];
         bool grad = GradMode.IsEnabled;
         for (int l = 0; l < _linears.Length; l++)

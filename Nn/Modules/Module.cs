@@ -122,6 +122,19 @@ public abstract class Module : IDisposable
 
     protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
+    /// <summary>True when <paramref name="input"/> has the dtype and device of the layer's <paramref name="parameter"/>.</summary>
+    internal static bool MatchesModel(Tensor input, Tensor parameter) => input.DType == parameter.DType && input.Device == parameter.Device;
+
+    /// <summary>
+    /// The error for an input whose dtype or device is not the layer's (its <paramref name="parameter"/>'s), naming the
+    /// input rather than the weight the mismatch would otherwise surface on.
+    /// </summary>
+    internal static ArgumentException InputMismatch(string layer, Tensor input, Tensor parameter) => input.DType != parameter.DType
+        ? new ArgumentException($"{layer}: expected {parameter.DType.Name()} (the model's), got {input.DType.Name()} in the input {input}; " +
+                                $"convert it with input.To(DType.{parameter.DType})")
+        : new ArgumentException($"{layer}: expected an input on {parameter.Device.Name} (the model's), got the input {input} on " +
+                                $"{input.Device.Name}; move it with input.To(device)");
+
     /// <summary>Frees parameters and buffers (device memory on a GPU).</summary>
     public void Dispose()
     {

@@ -244,4 +244,20 @@ public class ModuleTests
             Assert.That(() => module.Backward(y), Throws.InvalidOperationException.With.Message.Contains("called a second time"), name);
         }
     }
+
+    [Test]
+    public void AnInputOfAnotherDTypeOrDevice_IsNamed_WithTheModelsAsExpected()
+    {
+        using var model = CudaNn.Training.MlpSpec.Default.Create(new Generator(1));
+        using var float64 = Tensor.Zeros([2, 784], DType.Float64);
+        Assert.That(() => model.Forward(float64), Throws.ArgumentException.With.Message.Contains(
+            "Linear(784, 128): expected float32 (the model's), got float64 in the input Tensor([2, 784], float64, cpu)"));
+
+        using var emulated = CudaNn.Training.MlpSpec.Default.Create(new Generator(1), Requirements.Emulator());
+        using var onCpu = Tensor.Zeros([2, 784]);
+        Assert.That(() => emulated.Forward(onCpu), Throws.ArgumentException.With.Message.Contains(
+            "Linear(784, 128): expected an input on emulator (the model's), got the input Tensor([2, 784], float32, cpu) on cpu"));
+        using var norm = new LayerNorm(784);
+        Assert.That(() => norm.Forward(float64), Throws.ArgumentException.With.Message.Contains("LayerNorm(784): expected float32 (the model's), got float64"));
+    }
 }
