@@ -36,7 +36,7 @@ public class CliTests
     [TestCase("train", "--epoks", "3", "--epoks")]
     [TestCase("eval", "--device", "cpu", "--checkpoint")]
     [TestCase("train", "--device", "tpu", "unknown device 'tpu'")]
-    [TestCase("train", "--lr-schedule", "cosine", "--lr-schedule 'cosine': 'cosine': cosine takes 1 to 2 values after 'cosine', got 0")]
+    [TestCase("train", "--lr-schedule", "cosine:4:0:1", "--lr-schedule 'cosine:4:0:1': 'cosine:4:0:1': cosine takes 0 to 2 values after 'cosine', got 3")]
     [TestCase("train", "--lr-schedule", "step:2,cosine:5", "'step:2' is followed by another schedule, so it needs '@EPOCH'")]
     [TestCase("train", "--lr-schedule", "linear:0:1:5", "startFactor must lie in (0, 1]")]
     [TestCase("train", "--lr-schedule", "warmup:5", "unknown schedule 'warmup'")]

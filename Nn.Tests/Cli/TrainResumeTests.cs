@@ -102,4 +102,31 @@ public class TrainResumeTests
         Assert.That(TrainingCheckpoint.ReadPosition(SafetensorsReader.Read(save)).EpochsCompleted, Is.EqualTo(4));
         Assert.That(Directory.GetFiles(dir.Path, "*.tmp"), Is.Empty);
     }
+
+    // A bare cosine anneals over the epochs its part runs (PyTorch needs T_max; the CLI knows the run), and the checkpoint
+    // records that number, so a resumed run anneals as the first did.
+    [TestCase("cosine", 4, "cosine:4")]
+    [TestCase("linear:0.1:1:2@2,cosine", 5, "linear:0.1:1:2@2,cosine:3")]
+    public void BareCosine_AnnealsOverTheRunsEpochs_AndIsRecordedResolved(string schedule, int epochs, string recorded)
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 100, 50);
+        string a = dir.File("a.safetensors");
+        var run = Run("train", "--data", data, "--hidden", "8", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--lr-schedule", schedule, "--device", "cpu", "--save", a);
+        Assert.That(run.Code, Is.Zero, run.Error);
+        Assert.That(SafetensorsReader.Read(a).Metadata["cudann.train.lr_schedule"], Is.EqualTo(recorded));
+        Assert.That(run.Output, Does.Contain("scheduled by"));
+    }
+
+    [Test]
+    public void BareCosineWithNoEpochsLeft_IsAUsageErrorSayingSo()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 100, 50);
+        var run = Run("train", "--data", data, "--hidden", "8", "--epochs", "3", "--lr-schedule", "step:1@3,cosine", "--device", "cpu",
+            "--save", dir.File("a.safetensors"));
+        Assert.That(run.Code, Is.EqualTo(2));
+        Assert.That(run.Error, Does.Contain("a bare cosine from epoch 3 has no epochs to anneal over (the run ends at 3); give cosine:T_MAX"));
+    }
 }

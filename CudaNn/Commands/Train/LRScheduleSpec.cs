@@ -13,7 +13,7 @@ namespace CudaNn.Cli.Commands.Train;
 /// step:SIZE[:GAMMA]               StepLR (gamma 0.1)
 /// multistep:M1/M2/...[:GAMMA]     MultiStepLR (gamma 0.1)
 /// exponential:GAMMA               ExponentialLR
-/// cosine:T_MAX[:ETA_MIN]          CosineAnnealingLR (eta_min 0)
+/// cosine[:T_MAX[:ETA_MIN]]        CosineAnnealingLR (eta_min 0); a bare cosine anneals over the epochs its part runs
 /// linear[:START[:END[:ITERS]]]    LinearLR (1/3, 1, 5), the usual warm-up
 /// constant[:FACTOR[:ITERS]]       ConstantLR (1/3, 5)
 /// linear:0.1:1:5@5,cosine:45      warm up for 5 epochs, then anneal over 45
@@ -21,7 +21,7 @@ namespace CudaNn.Cli.Commands.Train;
 /// </remarks>
 internal sealed class LRScheduleSpec
 {
-    public const string Grammar = "step:SIZE[:GAMMA], multistep:M1/M2/..[:GAMMA], exponential:GAMMA, cosine:T_MAX[:ETA_MIN], " +
+    public const string Grammar = "step:SIZE[:GAMMA], multistep:M1/M2/..[:GAMMA], exponential:GAMMA, cosine[:T_MAX[:ETA_MIN]] (bare: over the epochs it runs), " +
                                   "linear[:START[:END[:ITERS]]] or constant[:FACTOR[:ITERS]]; several in sequence as A@EPOCH,B";
 
     /// <summary>The most schedules one --lr-schedule may chain.</summary>
@@ -68,6 +68,30 @@ internal sealed class LRScheduleSpec
             throw Error(text, e.Message.Split('\n')[0]);
         }
         return spec;
+    }
+
+    /// <summary>
+    /// This schedule with each bare "cosine" given the epochs its part runs: from the '@' before it (or the start) to
+    /// the '@' after it (or <paramref name="epochs"/>, the run's last epoch). The checkpoint records the result, so a
+    /// resumed run anneals as the first one did.
+    /// </summary>
+    public LRScheduleSpec ForEpochs(int epochs)
+    {
+        if (!_parts.Any(p => p.Text == "cosine")) return this;
+        var texts = new List<string>();
+        for (int i = 0; i < _parts.Length; i++)
+        {
+            string part = _parts[i].Text;
+            if (part == "cosine")
+            {
+                int start = i == 0 ? 0 : _milestones[i - 1], end = i < _milestones.Length ? _milestones[i] : epochs;
+                if (end <= start)
+                    throw Error(ToString(), $"a bare cosine from epoch {start} has no epochs to anneal over (the run ends at {end}); give cosine:T_MAX");
+                part = $"cosine:{end - start}";
+            }
+            texts.Add(i < _milestones.Length ? $"{part}@{_milestones[i]}" : part);
+        }
+        return Parse(string.Join(",", texts));
     }
 
     /// <summary>The schedule for <paramref name="optimizer"/>; it sets the optimizer's rate for epoch 1 at once.</summary>
@@ -119,8 +143,9 @@ internal sealed class LRScheduleSpec
             }
             case "cosine":
             {
-                Count(1, 2);
-                int tMax = Whole(0, 0);
+                // Bare, it anneals over the epochs its part runs, which ForEpochs writes in; until then one stands in.
+                Count(0, 2);
+                int tMax = Whole(0, 1);
                 double etaMin = Real(1, 0);
                 return o => new CosineAnnealingLR(o, tMax, etaMin);
             }

@@ -94,7 +94,7 @@ internal static class TrainCommand
             {
                 UseGraphs = !r.GetValue(noGraphs),
                 AllowNonFinite = r.GetValue(allowNonFinite),
-                Schedule = r.GetValue(schedule),
+                Schedule = r.GetValue(schedule)?.ForEpochs(r.GetValue(epochs)),
                 ClipGradNorm = r.GetValue(clipNorm),
                 ClipGradValue = r.GetValue(clipValue),
                 Dropout = r.GetValue(dropout),
