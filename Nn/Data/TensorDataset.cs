@@ -85,7 +85,7 @@ public sealed class TensorDataset
         {
             line++;
             if (text.Trim().Length == 0) continue;
-            string[] cells = text.Split(',');
+            string[] cells = SplitCells(text, path, line);
             if (cells.Length != names.Length)
                 throw new FormatException($"{path}:{line}: {cells.Length} cells where the header has {names.Length}");
             if ((long)(features.Count + targets.Count + classes.Count) + cells.Length > MaxCsvValues)
@@ -119,12 +119,50 @@ public sealed class TensorDataset
         int count = header.Count(c => c == ',') + 1;
         if (count > MaxCsvColumns)
             throw new FormatException($"{path}: the header has {count:N0} columns, more than the {MaxCsvColumns:N0} a CSV file may have");
-        string[] names = header.Split(',').Select(n => n.Trim()).ToArray();
+        string[] names = SplitCells(header, path, 1).Select(n => n.Trim()).ToArray();
         var first = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int c = 0; c < names.Length; c++)
             if (!first.TryAdd(names[c], c))
                 throw new FormatException($"{path}: columns {first[names[c]] + 1} and {c + 1} are both named {InputText.Quote(names[c])}; each column needs its own name");
         return names;
+    }
+
+    /// <summary>
+    /// A line's cells as RFC 4180 writes them: separated by commas, each optionally in double quotes (as Excel and R
+    /// quote numbers), where a comma is text and "" is one quote. The quotes are taken off.
+    /// </summary>
+    internal static string[] SplitCells(string text, string path, int line)
+    {
+        var cells = new List<string>();
+        var cell = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char ch = text[i];
+            if (quoted)
+            {
+                if (ch != '"') cell.Append(ch);
+                else if (i + 1 < text.Length && text[i + 1] == '"') cell.Append(text[++i]);
+                else quoted = false;
+            }
+            else if (ch == ',')
+            {
+                cells.Add(cell.ToString());
+                cell.Clear();
+            }
+            else if (ch == '"' && cell.ToString().Trim().Length == 0)
+            {
+                cell.Clear();
+                quoted = true;
+            }
+            else
+            {
+                cell.Append(ch);
+            }
+        }
+        if (quoted) throw new FormatException($"{path}:{line}: a quoted cell is not closed");
+        cells.Add(cell.ToString());
+        return cells.ToArray();
     }
 
     /// <summary>The next line without its end (\n or \r\n), or null at the end; a line past <see cref="MaxCsvLineLength"/> is refused as soon as it is.</summary>

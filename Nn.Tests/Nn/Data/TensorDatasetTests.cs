@@ -27,6 +27,25 @@ public class TensorDatasetTests
         Assert.That(labelled.TargetShape, Is.EqualTo(new[] { 2 }));
     }
 
+    // Excel and R quote numbers and names ("1", "age"); RFC 4180's quotes come off, "" standing for one quote.
+    [Test]
+    public void Csv_QuotedCells_ReadAsTheirValues()
+    {
+        using var dir = new TempDirectory();
+        string plain = dir.File("plain.csv"), quoted = dir.File("quoted.csv");
+        File.WriteAllText(plain, "rooms,price,age\n3,250.5,10\n4,1e3,-2.5\n");
+        File.WriteAllText(quoted, "\"rooms\",\"price\", \"age\"\r\n\"3\",\"250.5\",10\r\n4, \"1e3\",\"-2.5\"\r\n");
+        var a = TensorDataset.FromCsv(plain, "price");
+        var b = TensorDataset.FromCsv(quoted, "price");
+        using var la = DataLoader.FromDataset(a, batchSize: 2);
+        using var lb = DataLoader.FromDataset(b, batchSize: 2);
+        var (xa, ya) = la.First();
+        var (xb, yb) = lb.First();
+        Assert.That(xb.ToArray<float>(), Is.EqualTo(xa.ToArray<float>()));
+        Assert.That(yb.ToArray<float>(), Is.EqualTo(ya.ToArray<float>()));
+        Assert.That(TensorDataset.SplitCells("\"say \"\"hi\"\"\",2", "f", 1), Is.EqualTo(new[] { "say \"hi\"", "2" }));
+    }
+
     [TestCase("a,b\n1,2\n", "c", "no column 'c'; the header has a, b")]
     [TestCase("a,b\n1,x\n", "a", "houses.csv:2: column 'b' holds 'x', not a finite number")]
     [TestCase("a,b\n1,2\n3\n", "a", "houses.csv:3: 1 cells where the header has 2")]
@@ -36,6 +55,8 @@ public class TensorDatasetTests
     [TestCase("a\n1\n", "a", "there are no features")]
     [TestCase("x1,y,x2,x1\n1,2,3,4\n", "y", "houses.csv: columns 1 and 4 are both named 'x1'; each column needs its own name")]
     [TestCase("x, y ,y\n1,2,3\n", "x", "houses.csv: columns 2 and 3 are both named 'y'")]
+    [TestCase("a,b\n\"1,5\",2\n", "a", "houses.csv:2: column 'a' holds '1,5', not a finite number")]
+    [TestCase("a,b\n\"1,2\n", "a", "houses.csv:2: a quoted cell is not closed")]
     public void Csv_BadFile_IsReportedWithWhereAndWhat(string text, string target, string message)
     {
         using var dir = new TempDirectory();
