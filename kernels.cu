@@ -495,13 +495,15 @@ __device__ __forceinline__ void finish_loss(double sum, int hits, double rows, f
 extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logits, const int* __restrict__ labels,
                                                  float* __restrict__ dlogits, double* __restrict__ partialLoss,
                                                  int* __restrict__ partialHits, int rows, int cols, int groupSize,
-                                                 float* __restrict__ loss, int* __restrict__ correct, float* __restrict__ total)
+                                                 float* __restrict__ loss, int* __restrict__ correct, float* __restrict__ total,
+                                                 int* __restrict__ labelError)
 {
     // A group of groupSize lanes (a power of two up to 32) per row. Per row: first maximum m at index a,
     // s = sum exp(z - m), loss = log(s) + m - z[label], hit = (a == label); dlogits is skipped when null. Rows
     // come in chunks of 256 whose losses (double) and hits are tree-summed. With one chunk (rows <= 256, a training
     // batch) this kernel finishes the loss itself (finish_loss); with more it leaves partialLoss[chunk] and
-    // partialHits[chunk] to loss_finish. A label outside [0, cols) gives a NaN loss.
+    // partialHits[chunk] to loss_finish. A label outside [0, cols) gives a NaN loss, and the first such (row, label)
+    // is recorded in labelError[0..3] = {1, row, label, cols} (nullable), which the host reads with its next result.
     __shared__ double chunkLoss[SOFTMAX_ROWS_PER_CHUNK];
     __shared__ int chunkHits[SOFTMAX_ROWS_PER_CHUNK];
     const unsigned all = 0xffffffffu;
@@ -568,6 +570,12 @@ extern "C" __global__ void softmax_cross_entropy(const float* __restrict__ logit
             if (lane == 0 && valid)
             {
                 const float rowLoss = labelOk ? logf(sum) + best - z[label] : NAN;
+                if (!labelOk && labelError != 0 && atomicCAS(labelError, 0, 1) == 0)
+                {
+                    labelError[1] = row;
+                    labelError[2] = label;
+                    labelError[3] = cols;
+                }
                 chunkLoss[r] = (double)rowLoss;
                 chunkHits[r] = bestIndex == label ? 1 : 0;
             }

@@ -21,11 +21,12 @@ internal sealed partial class DeviceKernels
     /// loss[0] = mean over rows of (logsumexp(z) - z[label]); dlogits = (softmax(z) - onehot(label)) / rows unless
     /// <paramref name="dlogits"/> is null; correct[0] (int32) += rows whose first maximum is at the label unless
     /// <paramref name="correct"/> is null; total[0] += rows × loss[0] (float) unless <paramref name="total"/> is null.
-    /// Sums are fixed-order (bit-identical from run to run); a label outside [0, cols) makes the loss NaN. dlogits must
-    /// not overlap logits. <paramref name="workspace"/> holds <see cref="SoftmaxCrossEntropyWorkspaceBytes"/> bytes.
+    /// Sums are fixed-order (bit-identical from run to run); a label outside [0, cols) makes the loss NaN, and the
+    /// first one is recorded in <paramref name="labelError"/> (four int32: 1, its row, the label, cols) unless that is
+    /// null; the word at 0 must start at 0. dlogits must not overlap logits. <paramref name="workspace"/> holds <see cref="SoftmaxCrossEntropyWorkspaceBytes"/> bytes.
     /// </summary>
     public void SoftmaxCrossEntropy(IDeviceStream stream, DevicePtr logits, DevicePtr labels, DevicePtr dlogits,
-        DevicePtr loss, DevicePtr correct, int rows, int cols, DevicePtr workspace, DevicePtr total = default)
+        DevicePtr loss, DevicePtr correct, int rows, int cols, DevicePtr workspace, DevicePtr total = default, DevicePtr labelError = default)
     {
         CheckStream(stream);
         CheckCount(rows, nameof(rows));
@@ -34,6 +35,7 @@ internal sealed partial class DeviceKernels
         CheckBuffer(loss, nameof(loss));
         CheckOptionalBuffer(correct, nameof(correct));
         CheckOptionalBuffer(total, nameof(total));
+        CheckOptionalBuffer(labelError, nameof(labelError));
         int chunks = SoftmaxChunks(rows);
         DevicePtr partialHits = workspace.Offset((long)chunks * sizeof(double));
         if (rows > 0)
@@ -47,7 +49,7 @@ internal sealed partial class DeviceKernels
             var config = new LaunchConfig(Math.Min(chunks, maxBlocks), BlockSize);
             Launch(stream, KernelNames.SoftmaxCrossEntropy, config,
                 Arguments().Add(logits).Add(labels).Add(dlogits).Add(workspace).Add(partialHits).Add(rows).Add(cols).Add(groupSize)
-                    .Add(loss).Add(correct).Add(total));
+                    .Add(loss).Add(correct).Add(total).Add(labelError));
         }
         if (chunks != 1)
             Finish(stream, workspace, rows > 0 ? partialHits : DevicePtr.Null, chunks, rows, loss, correct, total);

@@ -13,6 +13,7 @@ internal sealed class CudaBackend : Backend, IDisposable
     private readonly CudaDevice _device;
     private readonly Workspace _workspace;
     private DevicePtr _blocksDone;
+    private DevicePtr _labelError;
     private readonly List<(Tensor Start, long Count)> _runs = [];
 
     internal CudaBackend(CudaDevice device)
@@ -143,7 +144,8 @@ internal sealed class CudaBackend : Backend, IDisposable
     {
         var (n, c) = BackendChecks.SoftmaxCrossEntropy(this, logits, labels, dlogits, loss, correct, total);
         var workspace = _workspace.Get(nameof(SoftmaxCrossEntropy), DeviceKernels.SoftmaxCrossEntropyWorkspaceBytes(n));
-        K.SoftmaxCrossEntropy(Stream, P(logits), P(labels), PtrOrNull(dlogits), P(loss), PtrOrNull(correct), n, c, workspace, PtrOrNull(total));
+        K.SoftmaxCrossEntropy(Stream, P(logits), P(labels), PtrOrNull(dlogits), P(loss), PtrOrNull(correct), n, c, workspace, PtrOrNull(total),
+            LabelError());
     }
 
     public override void MseLoss(Tensor pred, Tensor target, Tensor? dpred, Tensor loss)
@@ -244,6 +246,37 @@ internal sealed class CudaBackend : Backend, IDisposable
             _blocksDone = pointer;
         }
         return _blocksDone;
+    }
+
+    /// <summary>
+    /// The four int32 where the loss kernel records the first label outside its classes (1, row, label, classes): zeroed
+    /// once here, outside any capture, and read after every copy to the host (<see cref="ThrowIfALabelWasOutOfRange"/>).
+    /// </summary>
+    private DevicePtr LabelError()
+    {
+        if (_labelError.IsNull)
+        {
+            var pointer = _workspace.Get(nameof(LabelError), 4 * sizeof(int));
+            _device.Compute.Memset32(Stream, pointer, 0, 4);
+            _labelError = pointer;
+        }
+        return _labelError;
+    }
+
+    /// <summary>
+    /// Throws once for a label the loss kernel found outside [0, classes) since the last check, naming it, its row and
+    /// the class count, as the CPU backend does at once; the kernel's loss for it was NaN. Called after the device's
+    /// results reached the host, so it waits for nothing that was not already finished.
+    /// </summary>
+    internal void ThrowIfALabelWasOutOfRange()
+    {
+        if (_labelError.IsNull) return;
+        Span<int> error = stackalloc int[4];
+        _device.Compute.CopyDeviceToHost(System.Runtime.InteropServices.MemoryMarshal.AsBytes(error), _labelError);
+        if (error[0] == 0) return;
+        _device.Compute.Memset32(Stream, _labelError, 0, 4);
+        throw new ArgumentOutOfRangeException("labels",
+            $"label {error[2]} in row {error[1]} is outside [0, {error[3]}): a cross-entropy loss on {_device.Name} read it and gave NaN");
     }
 
     public override void Fill(Tensor t, double value)

@@ -119,6 +119,9 @@ public sealed class CudaDevice : Device, IDisposable
 
     public override void Synchronize() => Stream.Synchronize();
 
+    /// <summary>Surfaces, once, a label a loss kernel found out of range since the last check (see <see cref="CudaBackend"/>).</summary>
+    internal void ThrowIfALabelWasOutOfRange() => _backend.ThrowIfALabelWasOutOfRange();
+
     public void Dispose()
     {
         if (IsDisposed) return;

@@ -50,7 +50,9 @@ internal sealed class DeviceStorage : Storage
     public override void CopyToHost(long elementOffset, Span<byte> destination)
     {
         CheckRange(elementOffset, destination.Length);
-        if (destination.Length > 0) _device.Compute.CopyDeviceToHost(destination, At(elementOffset));
+        if (destination.Length == 0) return;
+        _device.Compute.CopyDeviceToHost(destination, At(elementOffset));
+        _device.ThrowIfALabelWasOutOfRange();
     }
 
     public override void Clear(long elementOffset, long count)
