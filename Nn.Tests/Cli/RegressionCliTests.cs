@@ -17,6 +17,28 @@ public class RegressionCliTests
     private static string[] Common(string device = "cpu") =>
         ["train", "--task", "regression", "--target", "target", "--data", Csv, "--hidden", "16", "--batch-size", "16", "--lr", "0.01", "--seed", "3", "--device", device];
 
+    // Run as a user runs it, in a folder of their own: without --save, the checkpoint is named after the CSV.
+    [Test]
+    public void WithoutSave_TheCheckpointIsNamedAfterTheCsv_AndTheRunSaysWhere()
+    {
+        using var dir = new TempDirectory();
+        File.Copy(Csv, dir.File("diabetes.csv"));
+        string cli = Path.Combine(Path.GetDirectoryName(typeof(CudaNn.Cli.CliApp).Assembly.Location)!, "CudaNn.Cli.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        foreach (string arg in new[] { cli, "train", "--task", "regression", "--target", "target", "--data", "diabetes.csv", "--epochs", "1", "--device", "cpu" })
+            start.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), "the run ended");
+        Assert.That(process.ExitCode, Is.Zero, error);
+        Assert.That(File.Exists(dir.File("diabetes-mlp.safetensors")), output);
+        Assert.That(File.Exists(dir.File("mnist-mlp.safetensors")), Is.False, "not the digits' name");
+        Assert.That(output, Does.Contain("Saved weights to diabetes-mlp.safetensors"));
+    }
+
     [Test]
     public void Train_ReportsTheTestRmse_AndSavesARegressionCheckpoint()
     {

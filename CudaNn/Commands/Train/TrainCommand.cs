@@ -51,7 +51,11 @@ internal static class TrainCommand
         var hidden = CommonOptions.Hidden("128,64");
         var activation = CommonOptions.ActivationChoice();
         var seed = OptionValues.Unsigned("--seed", "Seed for initialisation and shuffling", 1);
-        var save = new Option<string>("--save") { Description = "Where to write the checkpoint (safetensors: weights, optimizer state, position)", DefaultValueFactory = _ => "mnist-mlp.safetensors" };
+        var save = new Option<string?>("--save")
+        {
+            Description = "Where to write the checkpoint (safetensors: weights, optimizer state, position); default mnist-mlp.safetensors, " +
+                          "or STEM-mlp.safetensors for --task regression on STEM.csv",
+        };
         var init = new Option<string?>("--init") { Description = "Start from the weights in this checkpoint instead of a fresh initialisation" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint, exactly where it stopped" };
         var allowNonFinite = CheckpointOptions.AllowNonFinite();
@@ -73,7 +77,7 @@ internal static class TrainCommand
         var collectiveTimeout = OptionValues.Real("--collective-timeout", "With --distributed: seconds a rank waits for the others in a collective before it ends the job", 600,
             v => v > 0 && v <= TimeSpan.MaxValue.TotalSeconds, "a positive number of seconds");
 
-        var command = new Command("train", "Train an MLP classifier on MNIST digits")
+        var command = new Command("train", "Train an MLP: a classifier on MNIST-style digits, or a regression on a CSV column (--task regression)")
         {
             data, task, target, testFraction, device, epochs, batchSize, lr, schedule, clipNorm, clipValue, optimizer, hidden, activation, layerNorm, dropout, seed, save, init, resume, allowNonFinite, noShuffle, maxSteps,
             saveEvery, keep, plot, json, continueOnNan, noGraphs, precision, plan, distributed, collectiveTimeout,
@@ -89,7 +93,7 @@ internal static class TrainCommand
                 dataPath, CommonOptions.ResolveDevice(RankDevice(r.GetValue(device)!, launch)),
                 r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(optimizer)!,
                 CommonOptions.ParseWidths(r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(seed),
-                r.GetValue(save)!, r.GetValue(init), !r.GetValue(noShuffle), r.GetValue(maxSteps),
+                r.GetValue(save) ?? DefaultSave(regression, dataPath), r.GetValue(init), !r.GetValue(noShuffle), r.GetValue(maxSteps),
                 r.GetValue(resume), r.GetValue(saveEvery), r.GetValue(keep), r.GetValue(plot), r.GetValue(continueOnNan))
             {
                 UseGraphs = !r.GetValue(noGraphs),
@@ -177,4 +181,8 @@ internal static class TrainCommand
         if (!File.Exists(given)) throw new CliException($"--data: file '{given}' does not exist (--task regression reads a CSV file)");
         return given;
     }
+
+    /// <summary>The checkpoint's name when --save is not given: after the task and its data, in the current folder.</summary>
+    private static string DefaultSave(bool regression, string dataPath) =>
+        regression ? Path.GetFileNameWithoutExtension(dataPath) + "-mlp.safetensors" : "mnist-mlp.safetensors";
 }
