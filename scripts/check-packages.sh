@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The packages as a .NET developer meets them: packs every package into artifacts/packages, checks that none carries
-# an NVIDIA binary and lists their sizes, builds and runs samples/MnistMlp for one epoch against those packages (not
-# the projects), and installs the `cudann` tool from them into a temporary tool path and runs `cudann info` and
-# `cudann train --epochs 1`. NuGet's cache is a temporary folder, so this run's packages are the ones used.
+# an NVIDIA binary and lists their sizes, follows the README's "Use it in your project" word for word in a new folder
+# outside the repository (its commands, its nuget.config, its first C# block as Program.cs, run with no environment
+# variables), builds and runs samples/MnistMlp for one epoch against the packages (not the projects), and installs the
+# `cudann` tool from them into a temporary tool path and runs `cudann info` and `cudann train --epochs 1`. NuGet's
+# cache is a temporary folder, so this run's packages are the ones used.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,6 +28,26 @@ for package in artifacts/packages/*.nupkg; do
     fi
 done
 [ "$bad" = 0 ] || { echo "check-packages: a package carries NVIDIA binaries" >&2; exit 1; }
+
+# The fenced block after the README line "<!-- check-packages: NAME -->", and the README's first C# block.
+readme_block() {
+    awk -v marker="<!-- check-packages: $1 -->" '$0 == marker { found = 1; next } found && /^```/ { if (inside) exit; inside = 1; next } inside { print }' "$root/README.md"
+}
+first_csharp_block() { awk '/^```csharp/ { inside = 1; next } inside && /^```/ { exit } inside { print }' "$root/README.md"; }
+for name in "new project" "nuget.config" "add package"; do
+    [ -n "$(readme_block "$name")" ] || { echo "check-packages: README has no block marked '$name'" >&2; exit 1; }
+done
+
+echo "== the README's steps, word for word, in $work"
+(
+    cd "$work"
+    eval "$(readme_block "new project")"
+    readme_block "nuget.config" | sed "s|/path/to/cudann|$root|" > nuget.config
+    eval "$(readme_block "add package")"
+    first_csharp_block > Program.cs
+    env -u CUDANN_DATA dotnet run -c Release
+)
+echo "the README's example ran"
 
 echo "== samples/MnistMlp from the packages, one epoch"
 dotnet run --project samples/MnistMlp -c Release -- --epochs 1
