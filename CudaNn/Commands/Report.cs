@@ -12,6 +12,10 @@ internal static class Report
 
     /// <summary>A classifier's test accuracy and loss, or a regression's test RMSE and mean squared error.</summary>
     public static string TestFigures(EvaluationResult test) => test.Task == TrainingTask.Regression
-        ? string.Create(CultureInfo.InvariantCulture, $"Test RMSE: {test.RootMeanSquaredError:G5} ({test.Count} rows, test MSE {test.MeanLoss:G5})")
+        ? string.Create(CultureInfo.InvariantCulture, $"Test RMSE: {test.RootMeanSquaredError:G5} ({Rows(test.Count)}, test MSE {test.MeanLoss:G5})")
         : string.Create(CultureInfo.InvariantCulture, $"Test Accuracy: {100 * test.Accuracy:F2}% ({test.Correct}/{test.Count}, test loss {test.MeanLoss:F4})");
+
+    /// <summary>"1 row", "20 rows", or with a word before the noun: "1 test row".</summary>
+    public static string Rows(long count, string kind = "") =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {kind}row{(count == 1 ? "" : "s")}");
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CudaNn.Cli.Commands;
 using Spectre.Console;
 
 namespace CudaNn.Cli.Output;
@@ -17,7 +18,7 @@ internal static class SummaryTable
         if (s.TrainLoss is { } loss) Add(table, "last train loss", loss.ToString("F4", CultureInfo.InvariantCulture));
         if (s.Test is { Task: Training.TrainingTask.Regression } regression)
         {
-            Add(table, "test RMSE", string.Create(CultureInfo.InvariantCulture, $"{regression.RootMeanSquaredError:G5} ({regression.Count} rows)"));
+            Add(table, "test RMSE", string.Create(CultureInfo.InvariantCulture, $"{regression.RootMeanSquaredError:G5} ({Report.Rows(regression.Count)})"));
             Add(table, "test MSE", regression.MeanLoss.ToString("G5", CultureInfo.InvariantCulture));
         }
         else if (s.Test is { } test)

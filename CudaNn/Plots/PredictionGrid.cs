@@ -3,12 +3,12 @@ using SkiaSharp;
 namespace CudaNn.Cli.Plots;
 
 /// <summary>
-/// `predict --grid`: test digits in rows, each scaled up and captioned "true → predicted"; a wrong prediction
-/// gets a red frame and a red caption so the mistakes stand out at a glance.
+/// `predict --grid`: test digits in rows, each scaled up and captioned "true → predicted (probability)", as a line
+/// across the top says; a wrong prediction gets a red frame and a red caption so the mistakes stand out at a glance.
 /// </summary>
 internal static class PredictionGrid
 {
-    public const int Scale = 3, Caption = 20, Padding = 6;
+    public const int Scale = 3, Caption = 20, Padding = 6, Header = 22;
 
     /// <summary>One digit to draw: its pixels (row-major bytes), the true label and the predicted one with its probability.</summary>
     public sealed record Cell(byte[] Pixels, int Rows, int Cols, int TrueLabel, int Predicted, double Probability);
@@ -17,7 +17,7 @@ internal static class PredictionGrid
     {
         int perRow = (int)Math.Ceiling(Math.Sqrt(count));
         int lines = (count + perRow - 1) / perRow;
-        return (perRow * CellWidth(cols) + Padding, lines * CellHeight(rows) + Padding);
+        return (perRow * CellWidth(cols) + Padding, Header + lines * CellHeight(rows) + Padding);
     }
 
     public static void Save(string path, IReadOnlyList<Cell> cells)
@@ -33,10 +33,12 @@ internal static class PredictionGrid
             using var font = new SKFont(SKTypeface.Default, 13);
             using var right = new SKPaint { IsAntialias = true, Color = new SKColor(20, 110, 40) };
             using var wrong = new SKPaint { IsAntialias = true, Color = SKColors.Red };
+            using var legend = new SKPaint { IsAntialias = true, Color = new SKColor(60, 60, 60) };
+            canvas.DrawText("caption: true label → predicted (probability)", Padding, Header - 6, SKTextAlign.Left, font, legend);
             for (int i = 0; i < cells.Count; i++)
             {
                 var c = cells[i];
-                float left = Padding + i % perRow * CellWidth(cols), top = Padding + i / perRow * CellHeight(rows);
+                float left = Padding + i % perRow * CellWidth(cols), top = Header + Padding + i / perRow * CellHeight(rows);
                 for (int r = 0; r < rows; r++)
                     for (int k = 0; k < cols; k++)
                     {

@@ -36,7 +36,7 @@ public class CliPictureTests
         var result = Run("predict", "--checkpoint", save, "--data", data, "--grid", grid, "--count", "25", "--index", "10");
         Assert.That(result.Code, Is.Zero, result.Error);
         Assert.That(result.Output, Does.Match(@"test images 10 to 34: \d+ right, \d+ wrong"));
-        PngAssert.IsPicture(grid, 5 * (28 * 3 + 6 + 12) + 6, 5 * (28 * 3 + 20 + 6) + 6);
+        PngAssert.IsPicture(grid, 5 * (28 * 3 + 6 + 12) + 6, 22 + 5 * (28 * 3 + 20 + 6) + 6); // a legend line, then 5 rows of digits
     }
 
     [TestCase("spiral")]

@@ -17,6 +17,18 @@ public class RegressionCliTests
     private static string[] Common(string device = "cpu") =>
         ["train", "--task", "regression", "--target", "target", "--data", Csv, "--hidden", "16", "--batch-size", "16", "--lr", "0.01", "--seed", "3", "--device", device];
 
+    [Test]
+    public void OneTestRow_IsCountedInTheSingular()
+    {
+        using var dir = new TempDirectory();
+        string csv = dir.File("six.csv");
+        File.WriteAllText(csv, "x,target\n1,2\n2,4\n3,6\n4,8\n5,10\n6,12\n");
+        var run = Run("train", "--task", "regression", "--target", "target", "--data", csv, "--test-fraction", "0.2", "--hidden", "4",
+            "--epochs", "1", "--device", "cpu", "--save", dir.File("s.safetensors"));
+        Assert.That(run.Code, Is.Zero, run.Error);
+        Assert.That(run.Output, Does.Contain("5 train rows, 1 test row, target 'target'").And.Contain("(1 row, test MSE "));
+    }
+
     // Run as a user runs it, in a folder of their own: without --save, the checkpoint is named after the CSV.
     [Test]
     public void WithoutSave_TheCheckpointIsNamedAfterTheCsv_AndTheRunSaysWhere()

@@ -33,8 +33,8 @@ internal sealed class RunData
     private RunData(TensorDataset train, TensorDataset test, string target, string file)
     {
         (_rowsTrain, _rowsTest, Inputs, Outputs, TrainCount, Description) = (train, test, train.FeatureShape[1], train.TargetShape[1], train.Count,
-            $"{train.Count} train rows, {test.Count} test rows, target '{target}'");
-        _fingerprint = new(() => $"{train.Count + test.Count} rows of {train.FeatureShape[1] + 1} columns, sha256 {RankAgreement.FileDigest(file)}");
+            $"{Report.Rows(train.Count, "train ")}, {Report.Rows(test.Count, "test ")}, target '{target}'");
+        _fingerprint = new(() => $"{Report.Rows(train.Count + test.Count)} of {train.FeatureShape[1] + 1} columns, sha256 {RankAgreement.FileDigest(file)}");
     }
 
     private readonly Lazy<string> _fingerprint;
