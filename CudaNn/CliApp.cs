@@ -25,7 +25,7 @@ public static class CliApp
         if (parsed.Errors.Count > 0)
         {
             foreach (var e in parsed.Errors) error.WriteLine($"error: {e.Message}");
-            error.WriteLine("Run 'CudaNn --help' for usage.");
+            error.WriteLine("Run 'cudann --help' for usage.");
             return UsageError;
         }
         try
@@ -44,10 +44,15 @@ public static class CliApp
         }
     }
 
-    /// <summary>Every command, each with its options and the parsers that check their values.</summary>
-    internal static RootCommand Commands(CliContext context) =>
-        new("CudaNn: train neural networks from C# on NVIDIA GPUs, checked against a CPU reference.")
+    /// <summary>
+    /// Every command, each with its options and the parsers that check their values. The root is named `cudann`, the
+    /// tool's command, where a RootCommand would take the entry assembly's name (CudaNn.Cli) into its help.
+    /// </summary>
+    internal static Command Commands(CliContext context) =>
+        new("cudann", "CudaNn: train neural networks from C# on NVIDIA GPUs, checked against a CPU reference.")
         {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
             TrainCommand.Create(context),
             EvalCommand.Create(context.Output),
             PredictCommand.Create(context.Output),

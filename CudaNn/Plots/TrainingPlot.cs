@@ -13,11 +13,11 @@ internal static class TrainingPlot
         double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
         var plot = new Plot();
         var trainLoss = plot.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
-        trainLoss.LegendText = "train loss";
+        trainLoss.LegendText = "train loss (left axis)";
         var testLoss = plot.Add.Scatter(epochs, history.Select(h => h.TestLoss).ToArray());
-        testLoss.LegendText = "test loss";
+        testLoss.LegendText = "test loss (left axis)";
         var accuracy = plot.Add.Scatter(epochs, history.Select(h => 100 * h.TestAccuracy).ToArray());
-        accuracy.LegendText = "test accuracy (%)";
+        accuracy.LegendText = "test accuracy, % (right axis)";
         accuracy.Axes.YAxis = plot.Axes.Right;
         accuracy.LineWidth = 2;
         plot.Axes.Bottom.Label.Text = "epoch";

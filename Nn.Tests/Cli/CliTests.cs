@@ -29,6 +29,17 @@ public class CliTests
         Assert.That(predict.Output.Split('\n').Take(28).All(line => line.Length == 56), "28 rows of 28 two-character pixels");
     }
 
+    // Help speaks of the tool by its command, cudann, however it was started (the entry assembly is CudaNn.Cli).
+    [Test]
+    public void Help_NamesTheToolCudann_AndAUsageErrorPointsThere()
+    {
+        var root = Run("--help");
+        Assert.That(root.Code, Is.Zero);
+        Assert.That(root.Output, Does.Contain("cudann [command] [options]").And.Not.Contain("CudaNn.Cli"));
+        Assert.That(Run("train", "--help").Output, Does.Contain("cudann train [options]"));
+        Assert.That(Run("train", "--epoks", "3").Error, Does.Contain("Run 'cudann --help' for usage."));
+    }
+
     [TestCase("train", "--batch-size", "-3", "--batch-size must be a whole number from 1 to 65,536, got '-3'")]
     [TestCase("train", "--hidden", "128,x", "--hidden must be up to 63 positive widths")]
     [TestCase("train", "--optimizer", "adagrad", "adagrad")]

@@ -32,7 +32,7 @@ public class EveryOptionTests
         ["info"] = [[]],
     };
 
-    private static RootCommand Tree() => CliApp.Commands(new CliContext(TextWriter.Null, TextWriter.Null, interactive: false));
+    private static Command Tree() => CliApp.Commands(new CliContext(TextWriter.Null, TextWriter.Null, interactive: false));
 
     public static IEnumerable<TestCaseData> EveryOptionAndValue() =>
         from command in Tree().Subcommands
