@@ -69,6 +69,8 @@ public abstract class Activation : IEquatable<Activation>
         string parameter = text[(colon + 1)..].Trim();
         if (!double.TryParse(parameter, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
             throw new ArgumentException($"activation '{text}': '{parameter}' is not a number");
+        if (known.ParameterProblem(value) is { } problem)
+            throw new ArgumentException($"activation '{text}': {problem}");
         return known.WithParameter(value);
     }
 
@@ -103,6 +105,9 @@ public abstract class Activation : IEquatable<Activation>
 
     /// <summary>Writes the nodes that compute output = act(input) in opset 17, the last one named <paramref name="name"/>.</summary>
     internal abstract void WriteOnnx(OnnxGraph graph, string name, string input, string output);
+
+    /// <summary>Why <paramref name="value"/> cannot be this activation's parameter, or null when it can.</summary>
+    private protected virtual string? ParameterProblem(double value) => null;
 
     private protected virtual Activation WithParameter(double value) =>
         throw new ArgumentException($"activation '{Name}' takes no parameter (got {value.ToString(CultureInfo.InvariantCulture)})");
@@ -227,8 +232,8 @@ public abstract class Activation : IEquatable<Activation>
 
         public LeakyReLUFunction(double negativeSlope) : base("leaky_relu", 6)
         {
-            if (!double.IsFinite(negativeSlope) || !float.IsFinite((float)negativeSlope))
-                throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, "leaky_relu's negative slope must be a finite float32");
+            if (ParameterProblem(negativeSlope) is { } problem)
+                throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, problem);
             _negativeSlope = negativeSlope;
         }
 
@@ -240,6 +245,9 @@ public abstract class Activation : IEquatable<Activation>
 
         internal override void WriteOnnx(OnnxGraph graph, string name, string input, string output) =>
             graph.Node("LeakyRelu", name, [input], output, ("alpha", (float)_negativeSlope));
+
+        private protected override string? ParameterProblem(double value) =>
+            double.IsFinite(value) && float.IsFinite((float)value) ? null : "leaky_relu's negative slope must be a finite float32";
 
         private protected override Activation WithParameter(double value) => new LeakyReLUFunction(value);
     }
