@@ -12,6 +12,9 @@ internal static class CliLimits
     /// <summary>--batch-size: 65,536 samples (200 MB of MNIST pixels as float32).</summary>
     public const int BatchSize = 1 << 16;
 
+    /// <summary>Classes of a CSV classifier (its largest label plus one): 65,536, an output layer of 256 KiB a row.</summary>
+    public const int Classes = 1 << 16;
+
     /// <summary>--keep: numbered checkpoint copies kept beside the checkpoint.</summary>
     public const int Keep = 10_000;
 

@@ -20,7 +20,7 @@ internal static class EvalCommand
         {
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
             string dir = CommonOptions.ResolveData(r.GetValue(data));
-            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
+            var (model, spec) = CheckpointOptions.LoadDigitClassifier(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
             using (model)
             {
                 var test = MnistDataSet.Load(dir, MnistSplit.Test);

@@ -17,7 +17,7 @@ internal static class ExportCommand
         {
             string path = r.GetValue(onnx)!;
             CommonOptions.CheckWritable("--onnx", path);
-            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, Device.Cpu, r.GetValue(allowNonFinite));
+            var (model, spec) = CheckpointOptions.LoadInRawUnits(r.GetValue(checkpoint)!, r.GetValue(activation)!, Device.Cpu, r.GetValue(allowNonFinite));
             using (model)
             {
                 OnnxExporter.Save(model, path);

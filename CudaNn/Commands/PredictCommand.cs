@@ -31,7 +31,7 @@ internal static class PredictCommand
             var test = MnistDataSet.Load(dir, MnistSplit.Test);
             int i = r.GetValue(index);
             if (i < 0 || i >= test.Count) throw new CliException($"--index: {i} is outside the {test.Count} test images (0 to {test.Count - 1})");
-            var (model, spec) = CheckpointOptions.Load(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
+            var (model, spec) = CheckpointOptions.LoadDigitClassifier(r.GetValue(checkpoint)!, r.GetValue(activation)!, dev, r.GetValue(allowNonFinite));
             using (model)
             {
                 CheckpointOptions.CheckInputs(spec, r.GetValue(checkpoint)!, dir, test);

@@ -89,14 +89,20 @@ public class RegressionCliTests
 
         var withoutTask = Run("train", "--resume", a, "--epochs", "3", "--save", dir.File("x.safetensors"), "--device", "cpu");
         Assert.That(withoutTask.Code, Is.EqualTo(1));
-        Assert.That(withoutTask.Error, Does.Contain("regression of column 'target'").And.Contain("--task regression --target target --data FILE.csv"));
+        Assert.That(withoutTask.Error, Does.Contain("learned column 'target' of a CSV file").And.Contain("--task regression --target target --data FILE.csv"));
+        var unscaled = Run("train", "--resume", a, "--epochs", "3", "--save", dir.File("y.safetensors"), "--task", "regression", "--target", "target",
+            "--data", Csv, "--device", "cpu", "--no-standardize");
+        Assert.That(unscaled.Code, Is.EqualTo(2));
+        Assert.That(unscaled.Error, Does.Contain("--no-standardize: the checkpoint was trained without it; a resumed run keeps the checkpoint's settings"));
         var evaluation = Run("eval", "--checkpoint", a);
         Assert.That(evaluation.Code, Is.EqualTo(1));
-        Assert.That(evaluation.Error, Does.Contain("holds a regression (target 'target')"));
+        Assert.That(evaluation.Error, Does.Contain("holds a regression of CSV column 'target'; eval and predict read MNIST images"));
     }
 
     [TestCase("--task regression --data CSV", "--task regression needs --target COLUMN")]
-    [TestCase("--target target", "--target needs --task regression")]
+    [TestCase("--target target", "--target reads a CSV file: give it with --data FILE.csv")]
+    [TestCase("--data CSV", "is a file; to learn from a CSV file, name the column to learn with --target COLUMN")]
+    [TestCase("--no-standardize", "--no-standardize applies to a CSV's columns; it needs --target COLUMN")]
     [TestCase("--task regression --target target --data DIR", "is a directory")]
     [TestCase("--task regression --target price --data CSV", "no column 'price'; the header has x1, x2, target, x3")]
     [TestCase("--task regression --target target --data CSV --test-fraction 1", "--test-fraction must be a fraction strictly between 0 and 1, got '1'")]

@@ -22,6 +22,9 @@ public static class ReferenceFiles
         throw new DirectoryNotFoundException($"no Nn.Tests/References above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>A file of the repository by its path from the root, such as "data/tabular/progression.csv".</summary>
+    public static string InRepository(string path) => System.IO.Path.GetFullPath(System.IO.Path.Combine(Folder(), "..", "..", path));
+
     /// <summary>One reference file, read once per test run.</summary>
     public static SafetensorsFile Load(string fileName) => Loaded.GetOrAdd(fileName, name => SafetensorsReader.Read(Path.Combine(Folder(), name)));
 

@@ -45,9 +45,12 @@ public static class TrainingCheckpoint
     /// <summary>Metadata key naming the learning-rate schedule and its settings, as the schedule's ToString() writes them.</summary>
     public const string ScheduleKey = Prefix + "lr_scheduler";
 
-    /// <summary>Writes model, optimizer state, schedule and position atomically (temporary file, flush, rename).</summary>
+    /// <summary>
+    /// Writes model, optimizer state, schedule and position atomically (temporary file, flush, rename), with
+    /// <paramref name="extraTensors"/> (named under "cudann.", such as a <see cref="Data.Standardizer"/>'s) beside them.
+    /// </summary>
     public static void Save(string path, Module model, Optimizer optimizer, TrainingPosition position,
-        IReadOnlyDictionary<string, string>? metadata = null, LRScheduler? scheduler = null)
+        IReadOnlyDictionary<string, string>? metadata = null, LRScheduler? scheduler = null, IEnumerable<SafetensorsEntry>? extraTensors = null)
     {
         position.Validate(path);
         if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
@@ -92,6 +95,12 @@ public static class TrainingCheckpoint
             state.Add(SafetensorsEntry.FromDoubles(ScheduleBaseRatesName, ratesShape, schedules.SelectMany(s => s.BaseLearningRates).ToArray()));
             state.Add(SafetensorsEntry.FromDoubles(ScheduleLastRatesName, ratesShape, schedules.SelectMany(s => s.LastLearningRates).ToArray()));
             allMetadata[ScheduleKey] = scheduler.ToString()!;
+        }
+        foreach (var extra in extraTensors ?? [])
+        {
+            if (!extra.Name.StartsWith(Prefix, StringComparison.Ordinal))
+                throw new ArgumentException($"extra tensor '{extra.Name}' must be named under '{Prefix}', apart from the model's parameters", nameof(extraTensors));
+            state.Add(extra);
         }
         ModelCheckpoint.Save(model, path, allMetadata, state);
     }

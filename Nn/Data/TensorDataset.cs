@@ -49,6 +49,14 @@ public sealed class TensorDataset
     /// <summary>Float32 for regression targets, Int32 for class labels.</summary>
     public DType TargetType { get; }
 
+    /// <summary>
+    /// For class labels: one more than the largest label, the number of classes cross-entropy counts (0 with no rows).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The targets are float32 values, not class labels.</exception>
+    public int ClassCount => TargetType == DType.Int32
+        ? ((int[])Targets).DefaultIfEmpty(-1).Max() + 1
+        : throw new InvalidOperationException("the targets are float32 values, not class labels");
+
     /// <summary>The most columns a CSV file may have (features and target).</summary>
     public const int MaxCsvColumns = 10_000;
 
@@ -197,6 +205,10 @@ public sealed class TensorDataset
         int[] train = Enumerable.Range(0, Count).Where(r => !testRows.Contains(r)).ToArray();
         return (Rows(train), Rows(test));
     }
+
+    /// <summary>These rows' shapes with other values (the same number of each), as standardizing makes them.</summary>
+    internal TensorDataset WithValues(float[] features, Array targets) =>
+        new(features, FeatureShape.ToArray(), targets, TargetShape.ToArray(), TargetType);
 
     private TensorDataset Rows(int[] rows)
     {

@@ -39,7 +39,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             s = s.ResumedFrom(resumeFile, spec, given);
             CheckResumedRanks(resumeFile, s.Resume!);
         }
-        var data = RunData.Load(s, resumeFile is not null);
+        var data = RunData.Load(s, resumeFile);
         if (group is { WorldSize: > 1 } && RankAgreement.Check(group, SharedSettings(s, data)) is { } disagreement)
         {
             // Every rank returns here, so the job ends without a collective left waiting; rank 0 alone says why.
@@ -102,11 +102,12 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         EpochResult? last = null;
         EvaluationResult? lastTest = null;
         int completed = firstEpoch - 1;
+        var progress = view.Progress is { } show ? p => show(data.Unscaled(p)) : (Action<BatchProgress>?)null;
         int code = view.Run(() =>
         {
             for (int epoch = firstEpoch; epoch <= s.Epochs && trainer.Steps < s.MaxSteps; epoch++)
             {
-                var result = trainer.TrainEpoch(trainLoader, epoch, s.MaxSteps, view.Progress);
+                var result = data.Unscaled(trainer.TrainEpoch(trainLoader, epoch, s.MaxSteps, progress));
                 if (result.FirstNonFiniteStep is { } step)
                 {
                     string where = $"the training loss became NaN or infinite in epoch {epoch} at step {step} (batch {result.FirstNonFiniteBatch} of {trainLoader.BatchCount})";
@@ -119,7 +120,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     }
                     view.Note($"warning: {where}; continuing because of --continue-on-nan");
                 }
-                var eval = trainer.Evaluate(testLoader);
+                var eval = data.Unscaled(trainer.Evaluate(testLoader));
                 // A regression has no accuracy: its test RMSE is √(test loss).
                 history.Add(new EpochRecord(epoch, result.TrainLoss, eval.MeanLoss, s.Task == TrainingTask.Regression ? double.NaN : eval.Accuracy));
                 view.EpochDone(result, eval, s.Epochs);
@@ -161,7 +162,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         return 0;
 
         void Save(string path) => TrainingCheckpoint.Save(path, model, optimizer,
-            new TrainingPosition(completed, generator.GetState(), history.Where(h => h.Epoch <= completed).ToList()), metadata, scheduler);
+            new TrainingPosition(completed, generator.GetState(), history.Where(h => h.Epoch <= completed).ToList()), metadata, scheduler,
+            data.Scaler?.ToEntries());
     }
 
     /// <summary>
@@ -190,7 +192,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         string precision = s.Device is Backends.Cuda.CudaDevice gpu ? gpu.Precision.ToString().ToLowerInvariant() : "fp32";
         return
         [
-            ("--task", s.Task.ToString().ToLowerInvariant()), ("--target", s.Target ?? "none"), ("--test-fraction", R(s.TestFraction)),
+            ("--task", s.Task.ToString().ToLowerInvariant()), ("--target", s.Target ?? "none"), ("--test-fraction", R(s.TestFraction)), ("--no-standardize", B(!s.Standardize)),
             ("--hidden", string.Join(",", s.Hidden)), ("--activation", s.Activation.ToString()), ("--layer-norm", B(s.LayerNorm)),
             ("--dropout", R(s.Dropout)), ("--optimizer", s.Optimizer), ("--lr", R(s.LearningRate)), ("--lr-schedule", s.Schedule?.ToString() ?? "none"),
             ("--clip-grad-norm", R(s.ClipGradNorm)), ("--clip-grad-value", R(s.ClipGradValue)),

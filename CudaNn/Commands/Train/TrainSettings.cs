@@ -20,17 +20,23 @@ internal sealed record TrainSettings(
     /// <summary>Metadata giving the number of data-parallel ranks that trained (absent: one); a resumed run must have as many.</summary>
     public const string WorldSizeKey = Key + "world_size";
 
-    /// <summary>Metadata naming a regression's target column.</summary>
+    /// <summary>Metadata naming the CSV column a model learned (absent: MNIST digits).</summary>
     public const string TargetKey = Key + "target";
 
-    /// <summary>Classification of MNIST digits (the default), or regression of a CSV file's target column (--task).</summary>
+    /// <summary>Metadata saying whether a CSV's columns were standardized ("true"; absent in runs from before it was done: no).</summary>
+    public const string StandardizeKey = Key + "standardize";
+
+    /// <summary>Classification (the default) or regression (--task).</summary>
     public Training.TrainingTask Task { get; init; }
 
-    /// <summary>The CSV column a regression fits (--target).</summary>
+    /// <summary>The CSV column the model learns (--target): class labels or the numbers to fit; null for MNIST digits.</summary>
     public string? Target { get; init; }
 
-    /// <summary>The share of a regression's rows held out for testing, drawn by the seed (--test-fraction).</summary>
+    /// <summary>The share of a CSV's rows held out for testing, drawn by the seed (--test-fraction).</summary>
     public double TestFraction { get; init; } = 0.2;
+
+    /// <summary>Standardize a CSV's features (and a regression's target) with the training rows' statistics (--no-standardize: keep its units).</summary>
+    public bool Standardize { get; init; } = true;
 
     /// <summary>On a GPU, replay each step as a captured CUDA graph (--no-graphs turns it off); the results are the same.</summary>
     public bool UseGraphs { get; init; } = true;
@@ -72,16 +78,17 @@ internal sealed record TrainSettings(
         if (ClipGradNorm is { } norm) metadata[Key + "clip_grad_norm"] = norm.ToString("R", CultureInfo.InvariantCulture);
         if (ClipGradValue is { } value) metadata[Key + "clip_grad_value"] = value.ToString("R", CultureInfo.InvariantCulture);
         metadata[TaskKey] = Task == Training.TrainingTask.Regression ? "regression" : "classification";
-        if (Task == Training.TrainingTask.Regression)
+        if (Target is not null)
         {
-            metadata[TargetKey] = Target!;
+            metadata[TargetKey] = Target;
             metadata[Key + "test_fraction"] = TestFraction.ToString("R", CultureInfo.InvariantCulture);
+            metadata[StandardizeKey] = Standardize ? "true" : "false";
         }
         return metadata;
     }
 
     /// <summary>
-    /// These settings with the checkpoint's optimizer, learning rate and schedule, gradient clipping, dropout, layer norm, batch size, seed, shuffling and model shape, which a
+    /// These settings with the checkpoint's optimizer, learning rate and schedule, gradient clipping, dropout, layer norm, batch size, seed, shuffling, data columns and standardization, and model shape, which a
     /// resumed run must keep to continue exactly. An option given on the command line that disagrees is an error, not silently ignored.
     /// </summary>
     public TrainSettings ResumedFrom(SafetensorsFile file, Training.MlpSpec spec, Func<string, bool> given)
@@ -112,6 +119,10 @@ internal sealed record TrainSettings(
             ClipGradValue = Optional("clip_grad_value"),
             Task = ReadTask(file),
             Target = file.Metadata.GetValueOrDefault(TargetKey),
+            Standardize = file.Metadata.TryGetValue(StandardizeKey, out string? standardize)
+                ? standardize is "true" or "false" ? standardize == "true"
+                    : throw new CheckpointFormatException(file.Source, $"metadata {StandardizeKey} {OptionValues.Quote(standardize)} is neither true nor false")
+                : false,
             // Checkpoints written before plans existed ran layer by layer.
             Plan = file.Metadata.TryGetValue(Key + "plan", out string? plan)
                 ? Enum.TryParse(plan, ignoreCase: true, out StepPlan recorded) && Enum.IsDefined(recorded) && CommonOptions.PlanName(recorded) == plan ? recorded
@@ -125,17 +136,18 @@ internal sealed record TrainSettings(
         Conflict(given, "--lr", LearningRate, resumed.LearningRate);
         Conflict(given, "--batch-size", BatchSize, resumed.BatchSize);
         Conflict(given, "--seed", Seed, resumed.Seed);
-        Conflict(given, "--no-shuffle", !Shuffle, !resumed.Shuffle);
+        FlagConflict(given, "--no-shuffle", !Shuffle, !resumed.Shuffle);
         Conflict(given, "--hidden", string.Join(",", Hidden), string.Join(",", resumed.Hidden));
         Conflict(given, "--activation", Activation, resumed.Activation);
         Conflict(given, "--dropout", Dropout, resumed.Dropout);
-        Conflict(given, "--layer-norm", LayerNorm, resumed.LayerNorm);
+        FlagConflict(given, "--layer-norm", LayerNorm, resumed.LayerNorm);
         Conflict(given, "--lr-schedule", Schedule?.ToString() ?? "none", resumed.Schedule?.ToString() ?? "none");
         Conflict(given, "--clip-grad-norm", Text(ClipGradNorm), Text(resumed.ClipGradNorm));
         Conflict(given, "--clip-grad-value", Text(ClipGradValue), Text(resumed.ClipGradValue));
         Conflict(given, "--task", Task, resumed.Task);
         Conflict(given, "--target", Target ?? "none", resumed.Target ?? "none");
         Conflict(given, "--test-fraction", TestFraction, resumed.TestFraction);
+        FlagConflict(given, "--no-standardize", !Standardize, !resumed.Standardize);
         Conflict(given, "--plan", CommonOptions.PlanName(Plan), CommonOptions.PlanName(resumed.Plan));
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
@@ -169,6 +181,13 @@ internal sealed record TrainSettings(
         {
             throw new CheckpointFormatException(file.Source, $"metadata {Key}lr_schedule cannot be read: {e.Message}");
         }
+    }
+
+    /// <summary>A flag given to a resumed run (as itself, or as `FLAG false`) that the checkpoint was trained the other way.</summary>
+    private static void FlagConflict(Func<string, bool> given, string flag, bool asked, bool saved)
+    {
+        if (given(flag) && asked != saved)
+            throw new CliException($"{flag}: the checkpoint was trained with{(saved ? "" : "out")} it; a resumed run keeps the checkpoint's settings (leave {flag} out)");
     }
 
     private static void Conflict<T>(Func<string, bool> given, string option, T asked, T saved)

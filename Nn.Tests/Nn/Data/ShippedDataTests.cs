@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using CudaNn.Data;
+using CudaNn.Tests.TestSupport;
 
 namespace CudaNn.Tests.Nn.Data;
 
-/// <summary>The digits in data/mnist-10k are exactly the ones data/README.md describes.</summary>
+/// <summary>The digits in data/mnist-10k and the table in data/tabular are exactly the ones data/README.md describes.</summary>
 public class ShippedDataTests
 {
     // CUDANN_DATA is ignored here: these tests are about the files in the repository.
@@ -45,5 +46,19 @@ public class ShippedDataTests
 
         Assert.That(idx, Is.EqualTo(idxSha256), "decoded IDX bytes");
         Assert.That(gz, Is.EqualTo(gzSha256), "compressed file");
+    }
+
+    [Test]
+    public void ProgressionTable_MatchesItsDescription()
+    {
+        string path = ReferenceFiles.InRepository("data/tabular/progression.csv");
+        Assert.That(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))),
+            Is.EqualTo("baae003dcf4201a9b5e36da8426dcfaee1c653d17acca940bfa89437a1c72e56"), "the bytes make_progression.py writes");
+        var rows = TensorDataset.FromCsv(path, "progression");
+        Assert.That((rows.Count, rows.FeatureShape[1]), Is.EqualTo((442, 10)));
+        var targets = Standardizer.Fit(rows, targets: true);
+        Assert.That(targets.TargetMean![0], Is.EqualTo(157.6).Within(0.05), "the target's mean");
+        Assert.That(targets.TargetScale![0], Is.EqualTo(81.0).Within(0.05), "the target's standard deviation");
+        Assert.That((((float[])rows.Targets).Min(), ((float[])rows.Targets).Max()), Is.EqualTo((25f, 346f)), "the target's range");
     }
 }

@@ -79,14 +79,14 @@ public class OnnxExportTests
         Assert.That(() => OnnxExporter.ToBytes(model), Throws.TypeOf<NotSupportedException>().With.Message.Contain("odd"));
     }
 
-    internal static float[] RunOnnx(byte[] model, float[] input, int batch)
+    internal static float[] RunOnnx(byte[] model, float[] input, int batch, int inputs = 784, int outputs = 10)
     {
         using var session = new InferenceSession(model);
-        Assert.That(session.InputMetadata[OnnxExporter.InputName].Dimensions, Is.EqualTo(new[] { -1, 784 }));
-        var tensor = new DenseTensor<float>(input, [batch, 784]);
+        Assert.That(session.InputMetadata[OnnxExporter.InputName].Dimensions, Is.EqualTo(new[] { -1, inputs }));
+        var tensor = new DenseTensor<float>(input, [batch, inputs]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, tensor)]);
         var output = results.Single(r => r.Name == OnnxExporter.OutputName).AsTensor<float>();
-        Assert.That(output.Dimensions.ToArray(), Is.EqualTo(new[] { batch, 10 }));
+        Assert.That(output.Dimensions.ToArray(), Is.EqualTo(new[] { batch, outputs }));
         return output.ToArray();
     }
 }
