@@ -278,6 +278,37 @@ def param_groups():
     write("param_groups.safetensors", tensors, {"torch": torch.__version__})
 
 
+def skipped_parameters():
+    """Three parameters (3, 2 and 2 elements) in two groups, stepped 6 times where only some have a gradient each
+    time (grad None for the rest, as zero_grad leaves it): PyTorch skips those, moments, momentum and step counts alike."""
+    torch.manual_seed(29)
+    start = torch.randn(7, dtype=F64)
+    grads = torch.randn(6, 7, dtype=F64)
+    given = torch.tensor([[1, 1, 1], [1, 0, 1], [0, 0, 0], [0, 1, 0], [1, 1, 1], [0, 0, 1]], dtype=torch.int64)
+    tensors = {"start": start, "grads": grads, "given": given}
+    cases = {
+        "adam-wd": lambda groups: torch.optim.Adam(groups, lr=0.01, weight_decay=0.1),
+        "adamw-amsgrad": lambda groups: torch.optim.AdamW(groups, lr=0.01, weight_decay=0.1, amsgrad=True),
+        "sgd-momentum-dampening-wd": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
+        "sgd-nesterov-wd": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    }
+    spans = [(0, 3), (3, 5), (5, 7)]
+    for name, make in cases.items():
+        params = [torch.nn.Parameter(start[a:b].clone()) for a, b in spans]
+        opt = make([{"params": params[:2]}, {"params": params[2:], "lr": 0.02}])
+        for step in range(len(grads)):
+            # PyTorch 2's default; 1.13's zero_grad() would fill zeros, which are stepped on.
+            opt.zero_grad(set_to_none=True)
+            for p, (a, b), g in zip(params, spans, given[step]):
+                if g:
+                    p.grad = grads[step, a:b].clone()
+            opt.step()
+        tensors[name] = torch.cat([p.detach() for p in params])
+        if name.startswith("adam"):
+            tensors[name + ".steps"] = torch.tensor([int(opt.state[p]["step"]) for p in params], dtype=torch.int64)
+    write("skipped_parameters.safetensors", tensors, {"torch": torch.__version__})
+
+
 def schedules():
     tensors = {}
     for name, make in SCHEDULES.items():
@@ -447,6 +478,7 @@ if __name__ == "__main__":
         mlp(activation, loss_name, optimizer_name, batch, seed=1000 + i)
     optimizers()
     param_groups()
+    skipped_parameters()
     schedules()
     clipping()
     dropout()

@@ -14,6 +14,7 @@ public static class TrainingCheckpoint
 {
     private const string Prefix = ModelCheckpoint.TrainingStatePrefix;
     private const string StepName = Prefix + "optim.step";
+    private const string ParameterStepsName = Prefix + "optim.param_step";
     private const string StatePrefix = Prefix + "optim.";
     private const string LearningRateName = Prefix + "optim.lr";
     private const string InitialLearningRateName = Prefix + "optim.initial_lr";
@@ -39,6 +40,15 @@ public static class TrainingCheckpoint
     /// <summary>The most optimizer steps a checkpoint may count: 2^53, exact in a double as the bias corrections use it, and never wrapping a long.</summary>
     public const long MaxSteps = 1L << 53;
 
+    /// <summary>
+    /// Metadata key giving the layout's version: absent in the first (one step count for every parameter), "2" since
+    /// each parameter's own count is saved too (<see cref="Optimizer.ParameterStepCounts"/>).
+    /// </summary>
+    public const string FormatVersionKey = Prefix + "format_version";
+
+    /// <summary>The layout this version writes, and the newest it reads.</summary>
+    public const int FormatVersion = 2;
+
     /// <summary>Metadata key naming the optimizer class ("adam", "adamw", "sgd").</summary>
     public const string OptimizerKey = Prefix + "optimizer";
 
@@ -62,6 +72,7 @@ public static class TrainingCheckpoint
         var state = new List<SafetensorsEntry>
         {
             SafetensorsEntry.FromInt64s(StepName, [], [optimizer.StepCount]),
+            SafetensorsEntry.FromInt64s(ParameterStepsName, [optimizer.Parameters.Count], optimizer.ParameterStepCounts()),
             SafetensorsEntry.FromDoubles(LearningRateName, perGroup, groups.Select(g => g.LearningRate).ToArray()),
         };
         if (groups[0].InitialLearningRate is not null)
@@ -85,6 +96,7 @@ public static class TrainingCheckpoint
 
         var allMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
         allMetadata[OptimizerKey] = optimizer.GetType().Name.ToLowerInvariant();
+        allMetadata[FormatVersionKey] = FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (scheduler is not null)
         {
             var schedules = Flatten(scheduler.StateDict()).ToArray();
@@ -103,6 +115,31 @@ public static class TrainingCheckpoint
             state.Add(extra);
         }
         ModelCheckpoint.Save(model, path, allMetadata, state);
+    }
+
+    /// <summary>
+    /// Each parameter's own step count: saved since format 2, and in a first-format file every parameter's is the
+    /// optimizer's. A count above the optimizer's, or a newer format, is refused.
+    /// </summary>
+    private static long[] ParameterSteps(SafetensorsFile file, Optimizer optimizer, long steps)
+    {
+        string? text = file.Metadata.GetValueOrDefault(FormatVersionKey);
+        int version = text is null ? 1
+            : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= 1 ? v
+            : throw new CheckpointFormatException(file.Source, $"metadata {FormatVersionKey} '{text}' is not a version number");
+        if (version > FormatVersion)
+            throw new CheckpointFormatException(file.Source, $"is in checkpoint format {version}, newer than the {FormatVersion} this CudaNn reads; use a newer CudaNn");
+        if (version == 1)
+        {
+            if (file.Find(ParameterStepsName) is not null)
+                throw new CheckpointFormatException(file.Source, $"holds {ParameterStepsName} but no {FormatVersionKey}");
+            return Enumerable.Repeat(steps, optimizer.Parameters.Count).ToArray();
+        }
+        long[] counts = file.GetInt64s(ParameterStepsName, [optimizer.Parameters.Count]);
+        for (int i = 0; i < counts.Length; i++)
+            if (counts[i] < 0 || counts[i] > steps)
+                throw new CheckpointFormatException(file.Source, $"{ParameterStepsName}[{i}] is {counts[i]}; a parameter's steps are 0 to the optimizer's {steps}");
+        return counts;
     }
 
     /// <summary>The model's Dropout layers by dotted name ("drop1").</summary>
@@ -148,10 +185,11 @@ public static class TrainingCheckpoint
 
         long steps = Scalar(file, StepName);
         if (steps is < 0 or > MaxSteps) throw new CheckpointFormatException(file.Source, $"{StepName} is {steps}; expected 0 to {MaxSteps}");
+        long[] parameterSteps = ParameterSteps(file, optimizer, steps);
         var buffers = optimizer.StateBuffers();
         var expected = buffers.Keys.Select(k => StatePrefix + k).ToHashSet();
         var present = file.Tensors.Select(t => t.Name)
-            .Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal) && n is not (StepName or LearningRateName or InitialLearningRateName or WeightDecayName)).ToHashSet();
+            .Where(n => n.StartsWith(StatePrefix, StringComparison.Ordinal) && n is not (StepName or ParameterStepsName or LearningRateName or InitialLearningRateName or WeightDecayName)).ToHashSet();
         if (!present.SetEquals(expected))
             throw new CheckpointFormatException(file.Source,
                 $"optimizer state [{string.Join(", ", present.Order())}] does not match {current}'s [{string.Join(", ", expected.Order())}]");
@@ -172,7 +210,7 @@ public static class TrainingCheckpoint
                 using var onDevice = values[key].To(buffer.Device);
                 buffer.Backend.Copy(onDevice, buffer);
             }
-            optimizer.RestoreStepCount(steps);
+            optimizer.RestoreStepCounts(steps, parameterSteps);
             for (int i = 0; i < groups.Count; i++)
             {
                 if (rates is not null) groups[i].LearningRate = rates[i];

@@ -81,12 +81,30 @@ public abstract class ProcessGroup : IDisposable
 
     /// <summary>
     /// Replaces every rank's gradients by their mean over the ranks (DistributedDataParallel's backward hook), in one
-    /// all-reduce of the optimizer's flat gradient buffer; call it between backward and the optimizer's step.
+    /// all-reduce of the optimizer's flat gradient buffer; call it between backward and the optimizer's step. As with
+    /// DistributedDataParallel(find_unused_parameters=True), the ranks first agree which parameters have gradients: one
+    /// that some rank's backward reached is averaged with zeros from the others and stepped on every rank; one that no
+    /// rank's reached is skipped on every rank. That takes a small all-reduce of one number per parameter, except in a
+    /// captured step, which replays what each rank's backward reached when it was captured (the same model on every
+    /// rank reaches the same parameters).
     /// </summary>
     public void AverageGradients(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
-        AllReduce(optimizer.Gradients.Read(), ReduceOp.Average);
+        var grads = optimizer.Gradients.Read();
+        if (WorldSize > 1 && Device is not CudaDevice { IsCapturing: true }) AgreeOnGradients(optimizer);
+        AllReduce(grads, ReduceOp.Average);
+    }
+
+    /// <summary>Gives each parameter a gradient (its zeros, after the read above) where another rank's backward reached it.</summary>
+    private void AgreeOnGradients(Optimizer optimizer)
+    {
+        var parameters = optimizer.Parameters;
+        var given = new double[parameters.Count];
+        for (int i = 0; i < given.Length; i++) given[i] = parameters[i].HasGrad ? 1 : 0;
+        double[] ranks = AllReduce(given);
+        for (int i = 0; i < given.Length; i++)
+            if (ranks[i] > 0 && given[i] == 0) parameters[i].NoteGradientGiven();
     }
 
     /// <summary>

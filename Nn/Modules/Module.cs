@@ -83,7 +83,7 @@ public abstract class Module : IDisposable
         // Already there: the module is returned as it is (PyTorch's module.to), its optimizer still updating it.
         if (moving.Count == 0) return this;
         foreach (var p in moving)
-            p.Rebind(TensorConversion.To(p.Value, device, dtype), TensorConversion.To(p.Grad, device, dtype));
+            p.Rebind(TensorConversion.To(p.Value, device, dtype), TensorConversion.To(p.GradStorage, device, dtype));
         ReleaseBuffersRecursively();
         return this;
     }

@@ -5,7 +5,8 @@ namespace CudaNn.Nn;
 /// (zero_grad's set_to_none, <see cref="Parameter.ClearGrad"/>) into zeros when they are read. A backward asks each
 /// <see cref="Parameter"/> whether to write or add (<see cref="Parameter.GradForBackward"/>); whatever reads the
 /// gradients (an optimizer's step, clipping, an all-reduce over ranks, <see cref="Parameter.Grad"/>) asks for
-/// <see cref="Read"/>, so a parameter no backward reached holds zeros there, as after PyTorch's fill.
+/// <see cref="Read"/>, so a parameter no backward reached holds zeros there. It still has no gradient
+/// (<see cref="Parameter.HasGrad"/>), so the optimizer skips it.
 /// </summary>
 internal sealed class PackedGradients
 {
@@ -25,7 +26,7 @@ internal sealed class PackedGradients
     public string Owner { get; }
 
     /// <summary>
-    /// Every gradient, one flat view, with each one still cleared since ZeroGrad filled with zeros first: adjacent ones
+    /// Every gradient, one flat view, with each one stale since ZeroGrad filled with zeros first: adjacent ones
     /// in one launch (the whole buffer when no backward wrote any), none when every gradient was written.
     /// </summary>
     public Tensor Read()
@@ -33,7 +34,7 @@ internal sealed class PackedGradients
         int i = 0;
         while (i < _parameters.Count)
         {
-            if (!_parameters[i].GradIsCleared)
+            if (!_parameters[i].GradIsStale)
             {
                 i++;
                 continue;
@@ -41,7 +42,7 @@ internal sealed class PackedGradients
             var first = _parameters[i].GradStorage;
             long count = 0;
             int end = i;
-            while (end < _parameters.Count && _parameters[end].GradIsCleared && _parameters[end].GradStorage is var g &&
+            while (end < _parameters.Count && _parameters[end].GradIsStale && _parameters[end].GradStorage is var g &&
                    ReferenceEquals(g.Storage, first.Storage) && g.Offset == first.Offset + count)
             {
                 count += g.Numel;

@@ -29,8 +29,6 @@ public class Adam : Optimizer
     private readonly Tensor _m;
     private readonly Tensor _v;
     private readonly Tensor? _maxV;
-    private readonly Tensor[] _mSlices, _vSlices;
-    private readonly Tensor[]? _maxVSlices;
     private AdamOptions _options;
 
     public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
@@ -58,7 +56,6 @@ public class Adam : Optimizer
         _m = StateBuffer();
         _v = StateBuffer();
         if (options.Amsgrad) _maxV = StateBuffer();
-        (_mSlices, _vSlices, _maxVSlices) = (GroupSlices(_m), GroupSlices(_v), _maxV is null ? null : GroupSlices(_maxV));
         _options = options;
         ApplyOptions(options.Lr, options.WeightDecay, keepGroupSettings: true);
     }
@@ -104,11 +101,10 @@ public class Adam : Optimizer
         return buffers;
     }
 
-    private protected override void Update(OptimizerGroup group)
-    {
-        int i = group.Index;
-        group.Values.Backend.AdamStep(group.Values, group.Grads, _mSlices[i], _vSlices[i], group.Step, group.Hyperparameters!, Decoupled, _maxVSlices?[i]);
-    }
+    private protected override Tensor?[] FlatState() => [_m, _v, _maxV];
+
+    private protected override void Update(OptimizerGroup group, StepRun run) =>
+        run.Values.Backend.AdamStep(run.Values, run.Grads, run.State[0]!, run.State[1]!, run.Step, group.Hyperparameters!, Decoupled, run.State[2]);
 
     public override void Dispose()
     {

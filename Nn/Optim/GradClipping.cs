@@ -56,7 +56,7 @@ public static class GradClipping
     private static List<Tensor> Grads(IEnumerable<Parameter> parameters, string op)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var grads = parameters.Select(p => p.Grad).ToList();
+        var grads = parameters.Select(p => p.ZeroedGrad).ToList();
         if (grads.Count > 0 && grads.Any(g => g.Device != grads[0].Device || g.DType != grads[0].DType))
             throw new ArgumentException($"{op}: the parameters' gradients are on several devices or of several dtypes " +
                 $"({string.Join(", ", grads.Select(g => g.ToString()).Distinct())}); clip each group on its own");

@@ -60,8 +60,15 @@ public sealed class OptimizerGroup
     internal Tensor Values { get; }
     internal Tensor Grads { get; }
 
-    /// <summary>The group's step count on the device (int32, one element), which its update launch increments.</summary>
+    /// <summary>The group's step count on the device (int32, one element), which its update launch increments; its first run's counter.</summary>
     internal Tensor Step { get; }
+
+    /// <summary>
+    /// The group's parameters in runs that have stepped equally often, each updated by one launch with its own device
+    /// counter: one run while every step reaches every parameter, split where a step skips some (PyTorch's per-parameter
+    /// state['step']). Made on the first step.
+    /// </summary>
+    internal List<StepRun>? Runs { get; set; }
 
     /// <summary>The group's hyperparameters on the device (float64), in the layout the backend's update expects.</summary>
     internal Tensor? Hyperparameters { get; set; }
@@ -72,8 +79,31 @@ public sealed class OptimizerGroup
     internal void Dispose()
     {
         Step.Dispose();
+        foreach (var run in Runs ?? [])
+            if (!ReferenceEquals(run.Step, Step)) run.Step.Dispose();
         Hyperparameters?.Dispose();
     }
+}
+
+/// <summary>
+/// Consecutive parameters of one group that have taken the same number of steps: their values, gradients and state as
+/// slices of the flat buffers, and the device counter the update increments.
+/// </summary>
+internal sealed class StepRun
+{
+    /// <summary>The run's first parameter, as an index into its group's parameters, and how many it spans.</summary>
+    public required int First { get; init; }
+    public required int Count { get; init; }
+
+    /// <summary>Steps taken, as the device counter holds them (every launch, replays included, is counted here).</summary>
+    public required long Steps { get; set; }
+
+    public required Tensor Values { get; init; }
+    public required Tensor Grads { get; init; }
+    public required Tensor Step { get; init; }
+
+    /// <summary>The run's slice of each of the optimizer's state buffers, in the order the optimizer lists them (null where one is off).</summary>
+    public required Tensor?[] State { get; init; }
 }
 
 /// <summary>
@@ -167,16 +197,121 @@ public abstract class Optimizer : IDisposable
         foreach (var p in Parameters) p.ClearGrad();
     }
 
-    /// <summary>Updates every parameter from its gradient, one update per group.</summary>
+    /// <summary>
+    /// Updates every parameter that has a gradient, one update per group while every parameter has one. A parameter
+    /// no backward reached since ZeroGrad (<see cref="Parameter.HasGrad"/>) is skipped, as PyTorch skips a grad of
+    /// None: no weight decay, no momentum, its moments and its own step count left as they were.
+    /// </summary>
     public void Step()
     {
         Gradients.Read();
-        foreach (var g in _groups) Update(g);
+        _stepped.Clear();
+        foreach (var g in _groups)
+        {
+            g.Runs ??= [WholeGroup(g, StepCount)];
+            for (int r = 0; r < g.Runs.Count; r++)
+            {
+                var run = g.Runs[r];
+                int given = 0;
+                for (int i = run.First; i < run.First + run.Count; i++)
+                    if (g.Parameters[i].HasGrad) given++;
+                if (given == 0) continue;
+                if (given < run.Count)
+                {
+                    Split(g, r--);
+                    continue;
+                }
+                Update(g, run);
+                run.Steps++;
+                _stepped.Add(run);
+            }
+        }
         StepCount++;
     }
 
-    /// <summary>One group's update through the backend, which increments the group's step counter.</summary>
-    private protected abstract void Update(OptimizerGroup group);
+    /// <summary>The runs the last <see cref="Step"/> updated, which a replay of its capture updates again.</summary>
+    private readonly List<StepRun> _stepped = [];
+
+    /// <summary>A group's parameters as one run on the group's own counter.</summary>
+    private StepRun WholeGroup(OptimizerGroup group, long steps) => new()
+    {
+        First = 0, Count = group.Parameters.Count, Steps = steps, Values = group.Values, Grads = group.Grads, Step = group.Step,
+        State = FlatState().Select(b => b is null ? null : GroupSlices(b)[group.Index]).ToArray(),
+    };
+
+    /// <summary>
+    /// Cuts run <paramref name="index"/> of <paramref name="group"/> where its parameters' gradients change from given to
+    /// not (a step reached only some of them), each part keeping the run's count on a counter of its own (the first
+    /// keeps the run's). Any captured step holds the old runs, so it is captured again; a counter cannot be set while a
+    /// step is being captured, so there this is an error.
+    /// </summary>
+    private void Split(OptimizerGroup group, int index)
+    {
+        if (FlatValues.Device is Backends.Cuda.CudaDevice gpu)
+        {
+            if (gpu.IsCapturing)
+                throw new InvalidOperationException($"{GetType().Name}.Step: this captured step reaches only some of the parameters that earlier steps " +
+                    "reached together; run such a step once without capturing it first");
+            gpu.NoteCapturedStateChanged();
+        }
+        var run = group.Runs![index];
+        var parts = new List<StepRun>();
+        for (int first = run.First; first < run.First + run.Count;)
+        {
+            bool given = group.Parameters[first].HasGrad;
+            int end = first;
+            while (end < run.First + run.Count && group.Parameters[end].HasGrad == given) end++;
+            parts.Add(Part(group, run.Steps, first, end - first, parts.Count == 0 ? run.Step : null));
+            first = end;
+        }
+        group.Runs.RemoveAt(index);
+        group.Runs.InsertRange(index, parts);
+    }
+
+    /// <summary>Parameters [first, first + count) of <paramref name="group"/> as a run that has taken <paramref name="steps"/>, on <paramref name="counter"/> or a new one set to that.</summary>
+    private StepRun Part(OptimizerGroup group, long steps, int first, int count, Tensor? counter)
+    {
+        long start = GroupStart(group) + group.Parameters.Take(first).Sum(p => p.Numel);
+        int length = checked((int)group.Parameters.Skip(first).Take(count).Sum(p => p.Numel));
+        if (counter is null)
+        {
+            counter = Tensor.Zeros([1], DType.Int32, FlatValues.Device);
+            counter.CopyFrom<int>([checked((int)steps)]);
+        }
+        return new StepRun
+        {
+            First = first, Count = count, Steps = steps, Step = counter,
+            Values = Slice(FlatValues, start, length), Grads = Slice(FlatGrads, start, length),
+            State = FlatState().Select(b => b is null ? null : Slice(b, start, length)).ToArray(),
+        };
+    }
+
+    private long GroupStart(OptimizerGroup group) => _groups.Take(group.Index).Sum(g => (long)g.Values.Shape[0]);
+
+    /// <summary>The optimizer's flat state buffers (moments, momentum), in the order its update takes them; null where one is off.</summary>
+    private protected abstract Tensor?[] FlatState();
+
+    /// <summary>One run's update through the backend, which increments the run's step counter.</summary>
+    private protected abstract void Update(OptimizerGroup group, StepRun run);
+
+    /// <summary>
+    /// Each parameter's own step count (PyTorch's state[p]["step"]), in <see cref="Parameters"/> order: the optimizer's
+    /// <see cref="StepCount"/> for every one until a step skips some.
+    /// </summary>
+    public long[] ParameterStepCounts()
+    {
+        var counts = new long[Parameters.Count];
+        int offset = 0;
+        foreach (var g in _groups)
+        {
+            if (g.Runs is null) Array.Fill(counts, StepCount, offset, g.Parameters.Count);
+            else
+                foreach (var run in g.Runs)
+                    for (int i = 0; i < run.Count; i++) counts[offset + run.First + i] = run.Steps;
+            offset += g.Parameters.Count;
+        }
+        return counts;
+    }
 
     /// <summary>The float64 values of a group's hyperparameter buffer for its learning rate and weight decay.</summary>
     private protected abstract double[] DeviceHyperparameters(double learningRate, double weightDecay);
@@ -212,15 +347,51 @@ public abstract class Optimizer : IDisposable
         group.Hyperparameters.CopyFrom<double>(values);
     }
 
-    /// <summary>Counts a step that a replayed capture of <see cref="Step"/> took on the device without this object.</summary>
-    internal void CountReplayedStep() => StepCount++;
-
-    /// <summary>Sets the step count, on the host and on the device (resuming from a checkpoint).</summary>
-    public void RestoreStepCount(long steps)
+    /// <summary>Counts a step that a replayed capture of <see cref="Step"/> took on the device without this object: the same runs again.</summary>
+    internal void CountReplayedStep()
     {
+        foreach (var run in _stepped) run.Steps++;
+        StepCount++;
+    }
+
+    /// <summary>Sets the step count, every parameter's too, on the host and on the device (resuming from a checkpoint).</summary>
+    public void RestoreStepCount(long steps) => RestoreStepCounts(steps, Enumerable.Repeat(steps, Parameters.Count).ToArray());
+
+    /// <summary>
+    /// Sets the number of steps taken (<see cref="StepCount"/>) and each parameter's own count, in <see cref="Parameters"/>
+    /// order (<see cref="ParameterStepCounts"/>), on the host and on the device (resuming from a checkpoint).
+    /// </summary>
+    public void RestoreStepCounts(long steps, IReadOnlyList<long> parameterSteps)
+    {
+        ArgumentNullException.ThrowIfNull(parameterSteps);
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
-        if (steps > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(steps), steps, "more steps than the device counter holds");
-        foreach (var g in _groups) g.Step.CopyFrom<int>([(int)steps]);
+        if (parameterSteps.Count != Parameters.Count)
+            throw new ArgumentException($"{parameterSteps.Count} step counts for {Parameters.Count} parameters", nameof(parameterSteps));
+        foreach (long count in parameterSteps.Append(steps))
+            if (count < 0 || count > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(parameterSteps), count, "a step count is 0 to 2^31 - 1, what the device counter holds");
+        if (parameterSteps.Any(c => c > steps))
+            throw new ArgumentException($"a parameter's step count exceeds the optimizer's {steps} steps", nameof(parameterSteps));
+        int offset = 0;
+        foreach (var g in _groups)
+        {
+            foreach (var run in g.Runs ?? [])
+                if (!ReferenceEquals(run.Step, g.Step)) run.Step.Dispose();
+            // The group's parameters in runs of equal counts, the first on the group's own counter.
+            g.Runs = [];
+            for (int first = 0; first < g.Parameters.Count;)
+            {
+                long count = parameterSteps[offset + first];
+                int end = first;
+                while (end < g.Parameters.Count && parameterSteps[offset + end] == count) end++;
+                var run = first == 0 && end == g.Parameters.Count ? WholeGroup(g, count) : Part(g, count, first, end - first, first == 0 ? g.Step : null);
+                run.Step.CopyFrom<int>([(int)count]);
+                g.Runs.Add(run);
+                first = end;
+            }
+            offset += g.Parameters.Count;
+        }
+        if (FlatValues.Device is Backends.Cuda.CudaDevice gpu) gpu.NoteCapturedStateChanged();
+        _stepped.Clear();
         StepCount = steps;
     }
 

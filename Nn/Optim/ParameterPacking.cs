@@ -21,9 +21,9 @@ internal static class ParameterPacking
             throw new ArgumentException("a parameter appears more than once in the optimizer's list");
 
         long total = parameters.Sum(p => p.Numel);
-        if (!IsPacked(parameters, p => p.Value) || !IsPacked(parameters, p => p.Grad))
+        if (!IsPacked(parameters, p => p.Value) || !IsPacked(parameters, p => p.GradStorage))
             Repack(parameters, total);
-        return (Flat(parameters[0].Value, total), Flat(parameters[0].Grad, total));
+        return (Flat(parameters[0].Value, total), Flat(parameters[0].GradStorage, total));
     }
 
     private static bool IsPacked(IReadOnlyList<Parameter> parameters, Func<Parameter, Tensor> select)
@@ -52,7 +52,7 @@ internal static class ParameterPacking
             var value = Tensor.SharedView(values.Storage, offset, p.Shape);
             var grad = Tensor.SharedView(grads.Storage, offset, p.Shape);
             backend.Copy(p.Value, value);
-            backend.Copy(p.Grad, grad);
+            backend.Copy(p.GradStorage, grad);
             p.Rebind(value, grad);
             offset += p.Numel;
         }

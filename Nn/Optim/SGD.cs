@@ -24,7 +24,6 @@ public sealed record SgdOptions(double Lr = 1e-2, double Momentum = 0, double Da
 public sealed class SGD : Optimizer
 {
     private readonly Tensor? _momentum;
-    private readonly Tensor[]? _momentumSlices;
     private SgdOptions _options;
 
     public SGD(IEnumerable<Parameter> parameters, double lr = 1e-2, double momentum = 0, double dampening = 0,
@@ -49,7 +48,6 @@ public sealed class SGD : Optimizer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _momentum = options.Momentum != 0 ? StateBuffer() : null;
-        _momentumSlices = _momentum is null ? null : GroupSlices(_momentum);
         _options = options;
         ApplyOptions(options.Lr, options.WeightDecay, keepGroupSettings: true);
     }
@@ -86,8 +84,10 @@ public sealed class SGD : Optimizer
         ? new Dictionary<string, Tensor>()
         : new Dictionary<string, Tensor> { ["momentum_buffer"] = _momentum };
 
-    private protected override void Update(OptimizerGroup group) =>
-        group.Values.Backend.SgdStep(group.Values, group.Grads, _momentumSlices?[group.Index], group.Step, group.Hyperparameters!);
+    private protected override Tensor?[] FlatState() => [_momentum];
+
+    private protected override void Update(OptimizerGroup group, StepRun run) =>
+        run.Values.Backend.SgdStep(run.Values, run.Grads, run.State[0], run.Step, group.Hyperparameters!);
 
     public override void Dispose()
     {
