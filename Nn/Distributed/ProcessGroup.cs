@@ -132,7 +132,7 @@ public abstract class ProcessGroup : IDisposable
     private void Check(Tensor tensor, string what)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        tensor.ThrowIfDisposed();
+        tensor.ThrowIfUnusable();
         if (tensor.Device != Device)
             throw new ArgumentException($"{what}: {tensor} is on {tensor.Device.Name}, but this {Backend} group's tensors live on {Device.Name}", nameof(tensor));
     }

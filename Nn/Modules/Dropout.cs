@@ -69,7 +69,7 @@ public sealed class Dropout : Module
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        input.ThrowIfDisposed();
+        input.ThrowIfUnusable();
         bool grad = GradMode.IsEnabled;
         _backward.Forward(grad);
         _inputRequiresGrad = input.RequiresGrad && grad;

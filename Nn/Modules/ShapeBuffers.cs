@@ -7,7 +7,8 @@ namespace CudaNn.Nn;
 /// second batch size, evaluation at batch 1,000. They are freed only when the layer is disposed or moved, or when a
 /// mode has used more than <see cref="Capacity"/> shapes, which frees the least recently used one (and the device then
 /// drops every graph that wrote to it and captures it again). Callers get views of them, never the memory itself (see
-/// <see cref="Tensor"/> on ownership). A layer of your own keeps its outputs and input gradients here, so a training
+/// <see cref="Tensor"/> on ownership): a view of its own per call, so that one kept past the next call throws
+/// <see cref="OverwrittenTensorException"/> when used instead of reading the new values. A layer of your own keeps its outputs and input gradients here, so a training
 /// step captured as a CUDA graph keeps working with it (see the README, "Writing your own layer").
 /// </summary>
 public sealed class ShapeBuffers : IDisposable
@@ -15,28 +16,44 @@ public sealed class ShapeBuffers : IDisposable
     /// <summary>Shapes kept per mode: a full and a last batch of training, the same of evaluation, and room to spare.</summary>
     public const int Capacity = 4;
 
-    // Least recently used first. Owner holds the memory; View is what callers get (it owns none), so a caller who
-    // disposes what a layer returned ends only that view: the next call hands out a fresh view of the same memory,
-    // and a graph that writes there stays valid.
-    private readonly List<(bool Inference, Tensor Owner, Tensor View)> _buffers = [];
+    /// <summary>How many views of one buffer were handed out: only the latest may still be read or written (<see cref="OverwrittenTensorException"/>).</summary>
+    internal sealed class HandOut
+    {
+        public long Count;
+    }
 
-    /// <summary>A view of the buffer of this shape, dtype and device for the current grad mode, made on first use.</summary>
+    /// <summary>
+    /// One buffer: its memory (Owner) and its hand-outs. Each call gets a view of its own, so a caller who keeps one
+    /// and reads it after the next call is told (its number is no longer the latest) instead of reading new values, and
+    /// a caller who disposes what a layer returned ends only that view. The Trainer's own steps, whose views never
+    /// leave it, take the same view (Reused) every time and so allocate nothing.
+    /// </summary>
+    private sealed class Entry(bool inference, Tensor owner)
+    {
+        public bool Inference { get; } = inference;
+        public Tensor Owner { get; } = owner;
+        public HandOut HandOut { get; } = new();
+        public Tensor? Reused { get; set; }
+    }
+
+    // Least recently used first.
+    private readonly List<Entry> _buffers = [];
+
+    [ThreadStatic] private static bool t_reuseViews;
+    [ThreadStatic] private static List<Tensor>? t_recording;
+
+    /// <summary>A view of the buffer of this shape, dtype and device for the current grad mode, made on first use; every earlier view of it is overwritten from now on.</summary>
     public Tensor Get(ReadOnlySpan<int> shape, DType dtype, Device device)
     {
         bool inference = !GradMode.IsEnabled;
         for (int i = _buffers.Count - 1; i >= 0; i--)
         {
-            var (mode, owner, view) = _buffers[i];
-            if (mode != inference || owner.DType != dtype || owner.Device != device || !shape.SequenceEqual(owner.Shape)) continue;
+            var entry = _buffers[i];
+            if (entry.Inference != inference || entry.Owner.DType != dtype || entry.Owner.Device != device || !shape.SequenceEqual(entry.Owner.Shape)) continue;
             _buffers.RemoveAt(i);
-            if (owner.IsDisposed)
-            {
-                view.Dispose();
-                break;
-            }
-            if (view.IsDisposed) view = owner.Alias();
-            _buffers.Add((mode, owner, view));
-            return view;
+            if (entry.Owner.IsDisposed) break;
+            _buffers.Add(entry);
+            return NextView(entry);
         }
         // Plain loops, no lambdas: a lambda capturing `inference` would allocate its closure on every call, hits included.
         int sameMode = 0, oldest = -1;
@@ -48,30 +65,71 @@ public sealed class ShapeBuffers : IDisposable
         }
         if (sameMode >= Capacity)
         {
-            Release(_buffers[oldest]);
+            _buffers[oldest].Owner.Dispose();
             _buffers.RemoveAt(oldest);
         }
-        var made = Tensor.Empty(shape, dtype, device);
-        var handedOut = made.Alias();
-        _buffers.Add((inference, made, handedOut));
-        return handedOut;
+        var made = new Entry(inference, Tensor.Empty(shape, dtype, device));
+        _buffers.Add(made);
+        return NextView(made);
     }
 
     /// <summary>A view of the buffer shaped and placed like <paramref name="like"/> with <paramref name="shape"/>.</summary>
     public Tensor Get(ReadOnlySpan<int> shape, Tensor like) => Get(shape, like.DType, like.Device);
 
+    private static Tensor NextView(Entry entry)
+    {
+        Tensor view;
+        if (t_reuseViews)
+        {
+            view = entry.Reused is { IsDisposed: false } reused ? reused : entry.Owner.Alias();
+            entry.Reused = view;
+        }
+        else
+        {
+            view = entry.Owner.Alias();
+        }
+        view.HandOutAgain(entry.HandOut);
+        t_recording?.Add(view);
+        return view;
+    }
+
+    /// <summary>
+    /// Until disposed, every buffer hands out on this thread the one view it keeps for this purpose rather than a new
+    /// one: for the Trainer's step and evaluation, whose outputs never reach the caller, so they allocate nothing.
+    /// Views handed out before are overwritten all the same.
+    /// </summary>
+    internal static ReuseScope ReuseViews()
+    {
+        var scope = new ReuseScope(t_reuseViews);
+        t_reuseViews = true;
+        return scope;
+    }
+
+    internal readonly struct ReuseScope(bool previous) : IDisposable
+    {
+        public void Dispose() => t_reuseViews = previous;
+    }
+
+    /// <summary>
+    /// Until <see cref="StopRecording"/>, every view handed out on this thread is added to <paramref name="views"/>:
+    /// a captured step records the views it wrote, and each replay hands them out again (<see cref="HandOutAgain"/>).
+    /// </summary>
+    internal static void Record(List<Tensor> views) => t_recording = views;
+
+    internal static void StopRecording() => t_recording = null;
+
+    /// <summary>A replay of a captured step wrote these views' buffers again: they are the latest hand-outs, and any other view of those buffers is overwritten.</summary>
+    internal static void HandOutAgain(List<Tensor> views)
+    {
+        foreach (var view in views) view.HandOutAgain(view.HandOutOf!);
+    }
+
     /// <summary>Frees every buffer (the layer moved, or is disposed); views handed out then throw when used.</summary>
     public void Clear()
     {
-        foreach (var entry in _buffers) Release(entry);
+        foreach (var entry in _buffers) entry.Owner.Dispose();
         _buffers.Clear();
     }
 
     public void Dispose() => Clear();
-
-    private static void Release((bool Inference, Tensor Owner, Tensor View) entry)
-    {
-        entry.Owner.Dispose();
-        entry.View.Dispose();
-    }
 }

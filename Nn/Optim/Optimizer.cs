@@ -194,7 +194,8 @@ public abstract class Optimizer : IDisposable
     /// </summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) p.ClearGrad();
+        // Indexed, not foreach: enumerating the list through its interface would allocate an enumerator every step.
+        for (int i = 0; i < Parameters.Count; i++) Parameters[i].ClearGrad();
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using CudaNn.Backends;
+using CudaNn.Nn;
 
 namespace CudaNn;
 
@@ -8,11 +9,13 @@ namespace CudaNn;
 /// <see cref="Offset"/>.
 /// <para>Who owns what: a tensor you make (<see cref="Zeros"/>, <see cref="Empty"/>, <see cref="FromArray{T}"/>,
 /// <see cref="To(Device)"/>) owns its memory, and disposing it frees that memory (on a GPU at once, not when the GC
-/// runs). What a layer, loss or data loader returns is a view of a buffer the layer keeps and overwrites on its next
-/// call at the same shape (as llm.c keeps its activations, so a training step allocates nothing): read it before that
-/// call, or copy it. Disposing such a view is allowed and harmless (<c>using var y = model.Forward(x);</c>): the
-/// buffer stays the layer's. Any use of a disposed tensor, or of a view whose buffer is gone (the model was moved or
-/// disposed), throws <see cref="ObjectDisposedException"/> naming the tensor, on every device.</para>
+/// runs). What a layer or loss returns is a view of a buffer the layer keeps and overwrites on its next call at the
+/// same shape (as llm.c keeps its activations, so the Trainer's step allocates nothing): read it before that call, or
+/// keep a copy (<see cref="Clone"/>). Reading or writing such a view after the layer handed its buffer out again
+/// throws <see cref="OverwrittenTensorException"/>, as PyTorch refuses a tensor modified in place since it was saved.
+/// Disposing such a view is allowed and harmless (<c>using var y = model.Forward(x);</c>): the buffer stays the
+/// layer's. Any use of a disposed tensor, or of a view whose buffer is gone (the model was moved or disposed), throws
+/// <see cref="ObjectDisposedException"/> naming the tensor, on every device.</para>
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
@@ -38,13 +41,44 @@ public sealed partial class Tensor : IDisposable
     /// <summary>True once this tensor was disposed, or the memory it views was freed.</summary>
     public bool IsDisposed => _disposed || Storage.IsDisposed;
 
-    /// <summary>Throws <see cref="ObjectDisposedException"/> naming this tensor if it may no longer be used.</summary>
-    internal void ThrowIfDisposed()
+    /// <summary>
+    /// Throws <see cref="ObjectDisposedException"/> naming this tensor if it may no longer be used, or
+    /// <see cref="OverwrittenTensorException"/> if it is a layer's output whose buffer was handed out again since.
+    /// </summary>
+    internal void ThrowIfUnusable()
     {
-        if (!IsDisposed) return;
-        throw new ObjectDisposedException(ToString(), _disposed
-            ? "This tensor was disposed."
-            : "The memory this tensor views was freed: the tensor that owned it was disposed, or its layer was moved or disposed.");
+        if (IsDisposed)
+            throw new ObjectDisposedException(ToString(), _disposed
+                ? "This tensor was disposed."
+                : "The memory this tensor views was freed: the tensor that owned it was disposed, or its layer was moved or disposed.");
+        if (_handOut is { } handOut && handOut.Count != _handOutNumber) throw new OverwrittenTensorException(this);
+    }
+
+    // For a view a layer handed out of its ShapeBuffers: that buffer's count of hand-outs, and which one this view was.
+    private ShapeBuffers.HandOut? _handOut;
+    private long _handOutNumber;
+
+    /// <summary>The hand-outs of the layer's buffer this view came from; null for any other tensor.</summary>
+    internal ShapeBuffers.HandOut? HandOutOf => _handOut;
+
+    /// <summary>Makes this view the latest hand-out of <paramref name="handOut"/>'s buffer; every earlier view of it is overwritten from now on.</summary>
+    internal void HandOutAgain(ShapeBuffers.HandOut handOut)
+    {
+        _handOut = handOut;
+        _handOutNumber = ++handOut.Count;
+    }
+
+    /// <summary>
+    /// A copy of this tensor in memory of its own, on the same device (torch.Tensor.clone): for keeping what a layer
+    /// returned past the layer's next call.
+    /// </summary>
+    public Tensor Clone()
+    {
+        ThrowIfUnusable();
+        var copy = Empty(Shape, DType, Device);
+        Backend.Copy(this, copy);
+        copy.RequiresGrad = RequiresGrad;
+        return copy;
     }
 
     /// <summary>Another view of exactly this tensor's elements, owning nothing (for buffers handed out by layers).</summary>
@@ -71,29 +105,29 @@ public sealed partial class Tensor : IDisposable
     /// <summary>A new tensor of the same storage with another shape of the same element count (torch.view).</summary>
     public Tensor View(params int[] shape)
     {
-        ThrowIfDisposed();
+        ThrowIfUnusable();
         if (CheckShape(shape) != Numel)
             throw new ArgumentException($"cannot view a tensor of shape {ShapeText(Shape)} as {ShapeText(shape)}");
-        return new Tensor(Storage, Offset, (int[])shape.Clone(), ownsStorage: false) { RequiresGrad = RequiresGrad };
+        return new Tensor(Storage, Offset, (int[])shape.Clone(), ownsStorage: false) { RequiresGrad = RequiresGrad, _handOut = _handOut, _handOutNumber = _handOutNumber };
     }
 
     /// <summary>Rows [start, start + length) of dimension 0, sharing this tensor's storage (torch.narrow(0, ...)).</summary>
     public Tensor Narrow(int start, int length)
     {
-        ThrowIfDisposed();
+        ThrowIfUnusable();
         if (Rank == 0) throw new InvalidOperationException("cannot narrow a 0-d tensor");
         if (start < 0 || length < 0 || start + length > Shape[0])
             throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + length}) lie outside {ShapeText(Shape)}");
         long rowSize = Shape[0] == 0 ? 0 : Numel / Shape[0];
         var shape = Shape.ToArray();
         shape[0] = length;
-        return new Tensor(Storage, Offset + start * rowSize, shape, ownsStorage: false) { RequiresGrad = RequiresGrad };
+        return new Tensor(Storage, Offset + start * rowSize, shape, ownsStorage: false) { RequiresGrad = RequiresGrad, _handOut = _handOut, _handOutNumber = _handOutNumber };
     }
 
     /// <summary>Copies the elements to a new host array (a device-to-host copy when on a GPU).</summary>
     public T[] ToArray<T>() where T : unmanaged
     {
-        ThrowIfDisposed();
+        ThrowIfUnusable();
         CheckElementType<T>();
         var result = new T[Numel];
         Storage.CopyToHost(Offset, MemoryMarshal.AsBytes(result.AsSpan()));
@@ -103,7 +137,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Overwrites the elements with host data of the same length.</summary>
     public void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
     {
-        ThrowIfDisposed();
+        ThrowIfUnusable();
         CheckElementType<T>();
         if (source.Length != Numel)
             throw new ArgumentException($"{source.Length} values given for a tensor of shape {ShapeText(Shape)} ({Numel} elements)");
@@ -131,7 +165,7 @@ public sealed partial class Tensor : IDisposable
         if (Storage is not CpuStorage<T> cpu)
             throw new InvalidOperationException(
                 $"host access to a {DType.Name()} tensor on {Device.Name} as {typeof(T).Name}; copy it to the CPU first");
-        ThrowIfDisposed();
+        ThrowIfUnusable();
         return cpu.Data.AsSpan((int)Offset, (int)Numel);
     }
 

@@ -15,10 +15,12 @@ namespace CudaNn.Training;
 /// something is (the model moved, a layer dropped a shape, a caller disposed an output), or the GEMMs' precision changes, the device's count of
 /// <see cref="CudaDevice.CapturedStateChanges"/> moves on, and every graph is dropped before the next replay and
 /// captured again. Values that change between replays (step count, learning rate) are read from device memory.
+/// Each replay writes the layers' buffers again, so it hands out again the views the capture wrote: any other view of
+/// those buffers a caller kept is overwritten (<see cref="OverwrittenTensorException"/>), as after an eager step.
 /// </remarks>
 internal sealed class StepGraphs(CudaDevice device) : IDisposable
 {
-    private readonly Dictionary<(Tensor X, Tensor Y), IDeviceGraph> _graphs = new(BatchComparer.Instance);
+    private readonly Dictionary<(Tensor X, Tensor Y), (IDeviceGraph Graph, List<Tensor> Views)> _graphs = new(BatchComparer.Instance);
     private readonly HashSet<(Tensor X, Tensor Y)> _warm = new(BatchComparer.Instance);
     private long _frees = device.CapturedStateChanges;
 
@@ -36,9 +38,10 @@ internal sealed class StepGraphs(CudaDevice device) : IDisposable
     {
         if (device.CapturedStateChanges != _frees) DropAll();
         var batch = (x, y);
-        if (_graphs.TryGetValue(batch, out var graph))
+        if (_graphs.TryGetValue(batch, out var captured))
         {
-            graph.Launch(device.Stream);
+            captured.Graph.Launch(device.Stream);
+            Nn.ShapeBuffers.HandOutAgain(captured.Views);
             return true;
         }
         if (_warm.Add(batch))
@@ -46,18 +49,23 @@ internal sealed class StepGraphs(CudaDevice device) : IDisposable
             step();
             return false;
         }
-        graph = Capture(step);
-        _graphs[batch] = graph;
+        var views = new List<Tensor>();
+        var graph = Capture(step, views);
+        _graphs[batch] = (graph, views);
         Captures++;
         NodesPerStep = graph.NodeCount;
         graph.Launch(device.Stream);
         return false;
     }
 
-    /// <summary>Records one run of <paramref name="step"/>; an error inside it is reported as itself, not as the invalidated capture it leaves.</summary>
-    private IDeviceGraph Capture(Action step)
+    /// <summary>
+    /// Records one run of <paramref name="step"/>, and in <paramref name="views"/> the layers' views it wrote; an error
+    /// inside it is reported as itself, not as the invalidated capture it leaves.
+    /// </summary>
+    private IDeviceGraph Capture(Action step, List<Tensor> views)
     {
         device.BeginCapture();
+        Nn.ShapeBuffers.Record(views);
         try
         {
             step();
@@ -76,13 +84,17 @@ internal sealed class StepGraphs(CudaDevice device) : IDisposable
                 $"capturing the training step as a CUDA graph failed: {first.Message} " +
                 "(a step must allocate and free nothing once it has run eagerly at this batch size)", first);
         }
+        finally
+        {
+            Nn.ShapeBuffers.StopRecording();
+        }
         return device.EndCapture();
     }
 
     /// <summary>Drops every graph, so each batch runs eagerly once and is captured again (a captured value changed).</summary>
     public void DropAll()
     {
-        foreach (var graph in _graphs.Values) graph.Dispose();
+        foreach (var (graph, _) in _graphs.Values) graph.Dispose();
         _graphs.Clear();
         _warm.Clear();
         _frees = device.CapturedStateChanges;
@@ -90,7 +102,7 @@ internal sealed class StepGraphs(CudaDevice device) : IDisposable
 
     public void Dispose()
     {
-        foreach (var graph in _graphs.Values) graph.Dispose();
+        foreach (var (graph, _) in _graphs.Values) graph.Dispose();
         _graphs.Clear();
     }
 

@@ -247,8 +247,10 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>zero_grad, forward, loss, backward, clipping when asked, step, and the batch's loss added to the epoch's sum, all on the device.</summary>
-    private void Step(Tensor x, Tensor y)
+    internal void Step(Tensor x, Tensor y)
     {
+        // The step's outputs never leave the Trainer: its layers hand out the same views every time, allocating nothing.
+        using var reuse = ShapeBuffers.ReuseViews();
         Optimizer.ZeroGrad();
         var output = Model.Forward(x);
         Tensor loss;
@@ -310,6 +312,7 @@ public sealed class Trainer : IDisposable
         bool wasTraining = model.Training;
         model.Eval();
         using var noGrad = GradMode.NoGrad();
+        using var reuse = ShapeBuffers.ReuseViews();
         lossSum.Backend.Fill(lossSum, 0);
         correct.CopyFrom<int>([0]);
         long count = 0;

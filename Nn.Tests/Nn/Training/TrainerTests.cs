@@ -26,7 +26,26 @@ public class TrainerTests
     public void ATrainingStepOnTheCpu_AllocatesNothingOnceWarm()
     {
         // The GEMMs of a batch-64 step are split across cores and the Adam step too: dispatching those parts, the
-        // layers' buffers and the loss must all be reused, so a step leaves nothing for the garbage collector.
+        // layers' buffers and views, and the loss must all be reused, so the Trainer's step leaves nothing for the
+        // garbage collector.
+        var train = MnistDataSet.LoadDefault(MnistSplit.Train);
+        using var model = MlpSpec.Default.Create(new Generator(5));
+        using var opt = new Adam(model.Parameters(), lr: 1e-3);
+        using var loader = DataLoader.FromMnist(train, 64);
+        using var trainer = new Trainer(model, opt);
+        var (x, y) = loader.First();
+        for (int i = 0; i < 20; i++) trainer.Step(x, y);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 50; i++) trainer.Step(x, y);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "bytes allocated by 50 warm training steps");
+    }
+
+    [Test]
+    public void AStepOfYourOwnLoop_AllocatesOneViewPerOutput()
+    {
+        // Outside the Trainer every Forward and Backward hands out a view of its own (so a kept one can be told apart
+        // from the next): the default MLP's step makes 7 (its three layers' outputs, the loss and its gradient, and
+        // the input gradients of the two layers above the first), and nothing else.
         var train = MnistDataSet.LoadDefault(MnistSplit.Train);
         using var model = MlpSpec.Default.Create(new Generator(5));
         using var opt = new Adam(model.Parameters(), lr: 1e-3);
@@ -41,9 +60,30 @@ public class TrainerTests
             opt.Step();
         }
         for (int i = 0; i < 20; i++) Step();
+        // Step by step, and the median: a step the runtime happens to recompile a method in allocates for that too.
+        var steps = new long[51];
+        for (int i = 0; i < steps.Length; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Step();
+            steps[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        long perStep = steps.Order().ElementAt(steps.Length / 2);
+        long perView = ViewBytes(x);
+        TestContext.Out.WriteLine($"{perStep} bytes a step, {perView} bytes a view");
+        Assert.That(perView, Is.LessThan(100), "the README's bound on a view");
+        Assert.That(perStep % perView, Is.Zero, "nothing but views");
+        Assert.That(perStep / perView, Is.EqualTo(7), "views a step");
+    }
+
+    /// <summary>The bytes one handed-out view takes, measured as the layers make them.</summary>
+    private static long ViewBytes(Tensor like)
+    {
+        using var buffers = new ShapeBuffers();
+        buffers.Get(like.Shape, like);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 50; i++) Step();
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "bytes allocated by 50 warm training steps");
+        buffers.Get(like.Shape, like);
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     [Test]

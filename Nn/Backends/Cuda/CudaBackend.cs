@@ -39,7 +39,7 @@ internal sealed class CudaBackend : Backend, IDisposable
     /// </summary>
     private static DevicePtr P(Tensor t)
     {
-        t.ThrowIfDisposed();
+        t.ThrowIfUnusable();
         return ((DeviceStorage)t.Storage).ForWork(t.Offset);
     }
 
@@ -223,7 +223,7 @@ internal sealed class CudaBackend : Backend, IDisposable
         runs.Clear();
         foreach (var t in tensors)
         {
-            t.ThrowIfDisposed();
+            t.ThrowIfUnusable();
             if (t.Numel == 0) continue;
             if (runs.Count > 0 && runs[^1] is var (start, count) && ReferenceEquals(start.Storage, t.Storage) && start.Offset + count == t.Offset)
                 runs[^1] = (start, count + t.Numel);
