@@ -28,6 +28,10 @@ for package in artifacts/packages/*.nupkg; do
     fi
 done
 [ "$bad" = 0 ] || { echo "check-packages: a package carries NVIDIA binaries" >&2; exit 1; }
+# docs/packages.md promises a tool under 5 MB on every platform.
+for package in artifacts/packages/CudaNn.Cli.*-*.nupkg; do
+    [ "$(stat -c %s "$package")" -le $((5 * 1048576)) ] || { echo "check-packages: $(basename "$package") is over 5 MB" >&2; exit 1; }
+done
 
 # The fenced block after the README line "<!-- check-packages: NAME -->", and the README's first C# block.
 readme_block() {

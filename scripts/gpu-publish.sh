@@ -19,9 +19,9 @@ for project in Nn.Tests.Gpu Nn.Bench CudaNn; do
     dotnet publish "$project" -c Release -r linux-x64 --self-contained false -o "$out/app" -v quiet -nologo
 done
 
-# Native and managed payloads that no GPU-check step loads: ONNX Runtime (the export tests), Skia/HarfBuzz (plots),
+# Native and managed payloads that no GPU-check step loads: ONNX Runtime (the export tests), Skia (the tests' PNG decoder),
 # BenchmarkDotNet's disassembler, Roslyn toolchain, ETW tracing and Windows symbol reader (Nn.Bench gpu bypasses it).
-( cd "$out/app" && rm -rf libonnxruntime*.so libSkiaSharp.so libHarfBuzzSharp.so libcapstone.so amd64 \
+( cd "$out/app" && rm -rf libonnxruntime*.so libSkiaSharp.so libcapstone.so amd64 \
     Microsoft.CodeAnalysis*.dll Microsoft.Diagnostics.Tracing.TraceEvent.dll TraceReloggerLib.dll Dia2Lib.dll \
     cs de es fr it ja ko pl pt-BR ru tr zh-Hans zh-Hant )
 

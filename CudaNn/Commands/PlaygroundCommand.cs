@@ -45,6 +45,7 @@ internal static class PlaygroundCommand
                 $"playground {title}, {options.Epochs} epochs: train loss {result.TrainLoss[^1]:F4}, test loss {result.TestLoss[^1]:F4}, " +
                 $"train accuracy {100 * result.TrainAccuracy:F2}%, test accuracy {100 * result.TestAccuracy:F2}% ({result.Train.Count} train, {result.Test.Count} test)"));
             output.WriteLine($"Picture written to {path}");
+            if (TrueTypeFont.MissingNote is { } note) output.WriteLine(note);
             return 0;
         });
         return command;

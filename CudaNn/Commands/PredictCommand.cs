@@ -68,6 +68,7 @@ internal static class PredictCommand
         PredictionGrid.Save(path, cells);
         int wrong = cells.Count(c => c.TrueLabel != c.Predicted);
         output.WriteLine($"test images {first} to {first + count - 1}: {count - wrong} right, {wrong} wrong; grid written to {path}");
+        if (TrueTypeFont.MissingNote is { } note) output.WriteLine(note);
         return 0;
     }
 

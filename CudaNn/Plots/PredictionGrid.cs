@@ -1,5 +1,3 @@
-using SkiaSharp;
-
 namespace CudaNn.Cli.Plots;
 
 /// <summary>
@@ -28,28 +26,22 @@ internal static class PredictionGrid
         int perRow = (int)Math.Ceiling(Math.Sqrt(cells.Count));
         PngFile.Save(path, width, height, canvas =>
         {
-            using var pixel = new SKPaint { IsAntialias = false };
-            using var frame = new SKPaint { Style = SKPaintStyle.Stroke, StrokeWidth = 3, Color = SKColors.Red };
-            using var font = new SKFont(SKTypeface.Default, 13);
-            using var right = new SKPaint { IsAntialias = true, Color = new SKColor(20, 110, 40) };
-            using var wrong = new SKPaint { IsAntialias = true, Color = SKColors.Red };
-            using var legend = new SKPaint { IsAntialias = true, Color = new SKColor(60, 60, 60) };
-            canvas.DrawText("caption: true label → predicted (probability)", Padding, Header - 6, SKTextAlign.Left, font, legend);
+            var right = new Rgb(20, 110, 40);
+            canvas.DrawText("caption: true label → predicted (probability)", Padding, Header - 6, 13, new Rgb(60, 60, 60));
             for (int i = 0; i < cells.Count; i++)
             {
                 var c = cells[i];
-                float left = Padding + i % perRow * CellWidth(cols), top = Header + Padding + i / perRow * CellHeight(rows);
+                int left = Padding + i % perRow * CellWidth(cols), top = Header + Padding + i / perRow * CellHeight(rows);
                 for (int r = 0; r < rows; r++)
                     for (int k = 0; k < cols; k++)
                     {
                         byte ink = (byte)(255 - c.Pixels[r * cols + k]);
-                        pixel.Color = new SKColor(ink, ink, ink);
-                        canvas.DrawRect(left + k * Scale, top + r * Scale, Scale, Scale, pixel);
+                        canvas.FillRect(left + k * Scale, top + r * Scale, Scale, Scale, new Rgb(ink, ink, ink));
                     }
                 bool ok = c.TrueLabel == c.Predicted;
-                if (!ok) canvas.DrawRect(left - 1, top - 1, cols * Scale + 2, rows * Scale + 2, frame);
+                if (!ok) canvas.StrokeRect(left - 1, top - 1, cols * Scale + 2, rows * Scale + 2, 3, Rgb.Red);
                 string caption = $"{c.TrueLabel} → {c.Predicted} ({100 * c.Probability:F0}%)";
-                canvas.DrawText(caption, left, top + rows * Scale + Caption - 4, SKTextAlign.Left, font, ok ? right : wrong);
+                canvas.DrawText(caption, left, top + rows * Scale + Caption - 4, 13, ok ? right : Rgb.Red);
             }
         });
     }

@@ -1,5 +1,4 @@
 using CudaNn.Checkpoints;
-using ScottPlot;
 
 namespace CudaNn.Cli.Plots;
 
@@ -11,21 +10,20 @@ internal static class TrainingPlot
     public static void Save(string path, IReadOnlyList<EpochRecord> history, string model)
     {
         double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
-        var plot = new Plot();
-        var trainLoss = plot.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
-        trainLoss.LegendText = "train loss (left axis)";
-        var testLoss = plot.Add.Scatter(epochs, history.Select(h => h.TestLoss).ToArray());
-        testLoss.LegendText = "test loss (left axis)";
-        var accuracy = plot.Add.Scatter(epochs, history.Select(h => 100 * h.TestAccuracy).ToArray());
-        accuracy.LegendText = "test accuracy, % (right axis)";
-        accuracy.Axes.YAxis = plot.Axes.Right;
-        accuracy.LineWidth = 2;
-        plot.Axes.Bottom.Label.Text = "epoch";
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        plot.Axes.Left.Label.Text = "mean cross-entropy loss";
-        plot.Axes.Right.Label.Text = "test accuracy (%)";
-        plot.Title($"CudaNn train: {model}");
-        plot.ShowLegend(Alignment.MiddleRight);
-        PngFile.Save(path, Width, Height, canvas => plot.Render(canvas, Width, Height));
+        var chart = new LineChart
+        {
+            Title = $"CudaNn train: {model}",
+            XLabel = "epoch",
+            LeftLabel = "mean cross-entropy loss",
+            RightLabel = "test accuracy (%)",
+            Legend = LegendPlace.MiddleRight,
+            Series =
+            [
+                new Series("train loss (left axis)", epochs, history.Select(h => h.TrainLoss).ToArray(), LineChart.Palette[0]),
+                new Series("test loss (left axis)", epochs, history.Select(h => h.TestLoss).ToArray(), LineChart.Palette[1]),
+                new Series("test accuracy, % (right axis)", epochs, history.Select(h => 100 * h.TestAccuracy).ToArray(), LineChart.Palette[2], 2, RightAxis: true),
+            ],
+        };
+        PngFile.Save(path, Width, Height, canvas => chart.Draw(canvas, 0, 0, Width, Height));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CudaNn.Tests.Cli.Plots;
 using CudaNn.Tests.TestSupport;
 using static CudaNn.Tests.Cli.CliRunner;
 
@@ -48,6 +49,24 @@ public class CliPictureTests
         var result = Run("playground", "--data", problem, "--epochs", "30", "--samples", "200", "--png", png);
         Assert.That(result.Code, Is.Zero, result.Error);
         Assert.That(result.Output, Does.Contain("test accuracy").And.Contain(png));
+        PngAssert.IsPicture(png, 1000, 500, minColours: 30);
+    }
+
+    // In a process of its own, as the font is chosen once per process.
+    [Test]
+    public void WithoutAUsableFont_ThePictureHasNoText_AndTheCommandSaysSo()
+    {
+        using var dir = new TempDirectory();
+        string png = dir.File("p.png"), missing = dir.File("none.ttf");
+        string cli = Path.Combine(Path.GetDirectoryName(typeof(CudaNn.Cli.CliApp).Assembly.Location)!, "CudaNn.Cli.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { cli, "playground", "--data", "xor", "--epochs", "5", "--samples", "100", "--png", png }) start.ArgumentList.Add(arg);
+        start.Environment["CUDANN_FONT"] = missing;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), "the run ended");
+        Assert.That(process.ExitCode, Is.Zero, error);
+        Assert.That(output, Does.Contain($"note: CUDANN_FONT={missing} cannot be used").And.Contain("so the picture has no text"));
         PngAssert.IsPicture(png, 1000, 500, minColours: 30);
     }
 

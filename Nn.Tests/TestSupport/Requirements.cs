@@ -12,6 +12,9 @@ public static class Requirements
     /// <summary>Set to 1 where NVRTC must be present.</summary>
     public const string RequireNvrtc = "CUDANN_REQUIRE_NVRTC";
 
+    /// <summary>Set to 1 where a TrueType font for the pictures' text must be found.</summary>
+    public const string RequireFont = "CUDANN_REQUIRE_FONT";
+
     /// <summary>Set to 1 where a usable GPU (driver, device, cuBLAS) must be present.</summary>
     public const string RequireGpu = "CUDANN_REQUIRE_GPU";
 
@@ -72,5 +75,13 @@ public static class Requirements
         if (!CublasLibrary.Status.IsLoaded)
             SkipOrFail(RequireGpu, $"cuBLAS is not available: {CublasLibrary.Status.FailureReason}");
         return device;
+    }
+
+    /// <summary>The font the pictures' text is drawn with, or skip/fail (<see cref="RequireFont"/>).</summary>
+    internal static CudaNn.Cli.Plots.TrueTypeFont Font()
+    {
+        if (CudaNn.Cli.Plots.TrueTypeFont.System is { } font) return font;
+        SkipOrFail(RequireFont, CudaNn.Cli.Plots.TrueTypeFont.MissingNote ?? "no font");
+        throw new InvalidOperationException("SkipOrFail returned.");
     }
 }

@@ -154,6 +154,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         {
             TrainingPlot.Save(s.PlotPath, history, spec.ToString());
             view.Note($"Plot written to {s.PlotPath}");
+            if (TrueTypeFont.MissingNote is { } note) view.Note(note);
         }
         view.Finished(new TrainingSummary(spec.ToString(), completed, trainer.Steps, last?.TrainLoss, lastTest, s.SavePath, total.Elapsed)
         {

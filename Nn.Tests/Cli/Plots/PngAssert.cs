@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace CudaNn.Tests.Cli;
+namespace CudaNn.Tests.Cli.Plots;
 
 /// <summary>Opens a PNG and checks that it is a real picture: the expected size and many distinct colours, not a blank canvas.</summary>
 internal static class PngAssert
