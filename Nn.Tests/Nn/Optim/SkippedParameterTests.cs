@@ -111,6 +111,26 @@ public class SkippedParameterTests(string deviceName, DType dtype) : AnyDeviceFi
     }
 
     [Test]
+    public void ClippingEveryParameter_ClipsTheGradientsThatExist_AndGivesNoneToTheRest()
+    {
+        var parameters = StartingParameters();
+        using var optimizer = Make("sgd-momentum-dampening-wd", parameters);
+        Steps(optimizer, parameters, 0, 1);
+        double[] before = Values(parameters);
+        optimizer.ZeroGrad();
+        using (var g = OnDevice(Tensor.FromArray(new double[] { 3, 0, -4 }, [3]))) g.Backend.Copy(g, parameters[0].Grad);
+        // clip_grad_norm_ over all three: the norm is the one gradient's, 5, and the others stay without one.
+        var norm = GradClipping.ClipGradNorm(parameters, maxNorm: 1);
+        Assert.That(norm.Item(), Is.EqualTo(5).Within(1e-6));
+        norm.Dispose();
+        optimizer.Step();
+        double[] after = Values(parameters);
+        Assert.That(after[3..], Is.EqualTo(before[3..]), "the parameters without a gradient did not move");
+        Assert.That(after[..3], Is.Not.EqualTo(before[..3]));
+        Assert.That(optimizer.ParameterStepCounts(), Is.EqualTo(new long[] { 2, 1, 1 }));
+    }
+
+    [Test]
     public void ReadingAGradient_GivesTheParameterOne_AsAssigningZerosDoesInPyTorch()
     {
         var p = new Parameter(OnDevice(Tensor.FromArray(new double[] { 1, -2 }, [2])));
