@@ -945,25 +945,44 @@ __device__ __forceinline__ MlpLayer mlp_layer(int layer, const MlpLayer l0, cons
     return layer == 0 ? l0 : layer == 1 ? l1 : layer == 2 ? l2 : l3;
 }
 
+// Columns of W staged in shared memory at a time by mlp_forward_layer.
+#define MLP_TILE 32
+
 // The rows [row0, row0 + count) of one layer's forward: thread j < out sums a[r, k] w[j, k] over k ascending, adds
-// b[j], applies the activation and writes y and next[r][j]. `a` holds MLP_ROWS rows `stride` floats apart.
+// b[j], applies the activation and writes y and next[r][j]. `a` holds MLP_ROWS rows `stride` floats apart. W is read a
+// tile of MLP_TILE columns at a time into shared memory by the whole block, consecutive threads reading consecutive
+// columns of a row (thread j reading its own row straight from global memory would read `in` floats apart from its
+// neighbours, one memory transaction each); the tile is stored transposed, with a padded row so neither the stores nor
+// thread j's reads of column kk collide in a bank. The sum's order, and so its result, is what it was.
 __device__ __forceinline__ void mlp_forward_layer(const MlpLayer L, const float* a, int stride, int row0, int count,
-                                                  float* next)
+                                                  float* next, float* tile)
 {
     const int j = threadIdx.x;
+    float acc[MLP_ROWS];
+    for (int r = 0; r < MLP_ROWS; r++)
+        acc[r] = 0.0f;
+    for (int k0 = 0; k0 < L.in; k0 += MLP_TILE)
+    {
+        const int width = L.in - k0 < MLP_TILE ? L.in - k0 : MLP_TILE;
+        for (int e = threadIdx.x; e < L.out * MLP_TILE; e += blockDim.x)
+        {
+            const int row = e / MLP_TILE, kk = e % MLP_TILE;
+            if (kk < width)
+                tile[kk * (MLP_WIDTH + 1) + row] = L.w[(long long)row * L.in + k0 + kk];
+        }
+        __syncthreads();
+        if (j < L.out)
+            for (int kk = 0; kk < width; kk++)
+            {
+                const float w = tile[kk * (MLP_WIDTH + 1) + j];
+                for (int r = 0; r < MLP_ROWS; r++)
+                    if (r < count)
+                        acc[r] += a[r * stride + k0 + kk] * w;
+            }
+        __syncthreads();
+    }
     if (j < L.out)
     {
-        float acc[MLP_ROWS];
-        for (int r = 0; r < MLP_ROWS; r++)
-            acc[r] = 0.0f;
-        const float* wj = L.w + (long long)j * L.in;
-        for (int k = 0; k < L.in; k++)
-        {
-            const float w = wj[k];
-            for (int r = 0; r < MLP_ROWS; r++)
-                if (r < count)
-                    acc[r] += a[r * stride + k] * w;
-        }
         const float bias = L.b != 0 ? L.b[j] : 0.0f;
         for (int r = 0; r < count; r++)
         {
@@ -980,12 +999,13 @@ extern "C" __global__ void mlp_forward(const float* __restrict__ x, int rows, in
                                        MlpLayer l3)
 {
     __shared__ float buffers[2][MLP_ROWS * MLP_WIDTH];
+    __shared__ float tile[MLP_TILE * (MLP_WIDTH + 1)];
     for (int row0 = blockIdx.x * MLP_ROWS; row0 < rows; row0 += gridDim.x * MLP_ROWS)
     {
         const int count = rows - row0 < MLP_ROWS ? rows - row0 : MLP_ROWS;
-        mlp_forward_layer(l0, x + (long long)row0 * l0.in, l0.in, row0, count, buffers[0]);
+        mlp_forward_layer(l0, x + (long long)row0 * l0.in, l0.in, row0, count, buffers[0], tile);
         for (int layer = 1; layer < layers; layer++)
-            mlp_forward_layer(mlp_layer(layer, l0, l1, l2, l3), buffers[(layer - 1) & 1], MLP_WIDTH, row0, count, buffers[layer & 1]);
+            mlp_forward_layer(mlp_layer(layer, l0, l1, l2, l3), buffers[(layer - 1) & 1], MLP_WIDTH, row0, count, buffers[layer & 1], tile);
     }
 }
 

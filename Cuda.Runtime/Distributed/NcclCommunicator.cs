@@ -122,6 +122,8 @@ internal sealed unsafe class NcclCommunicator : IDisposable
     {
         if (result == NcclResult.ncclSuccess) return;
         string description = Marshal.PtrToStringUTF8((nint)Nccl.ncclGetErrorString(result)) ?? "no description";
+        // NCCL's own timeout is the same failure as a rank that never answers MPI: reported as the same exception.
+        if (result == NcclResult.ncclTimeout) throw new CollectiveTimeoutException($"{call} timed out: {result} ({description}){hint}");
         throw new CollectiveException($"{call} failed: {result} ({description}){hint}");
     }
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace CudaNn.Cuda.Interop;
 
 #pragma warning disable CA1707 // C names kept on purpose
-/// <summary>ncclResult_t, values from nccl.h (NCCL 2.18 to 2.27).</summary>
+/// <summary>ncclResult_t, values from nccl.h (NCCL 2.18 to 2.27; the newer headers add ncclTimeout).</summary>
 internal enum NcclResult
 {
     ncclSuccess = 0,
@@ -14,6 +14,7 @@ internal enum NcclResult
     ncclInvalidUsage = 5,
     ncclRemoteError = 6,
     ncclInProgress = 7,
+    ncclTimeout = 8,
 }
 
 /// <summary>ncclDataType_t.</summary>

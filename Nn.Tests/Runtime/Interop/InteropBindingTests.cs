@@ -143,6 +143,7 @@ public class InteropBindingTests
     [TestCase(CublasLtMatmulPreferenceAttribute.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, 8)]
     [TestCase(NcclResult.ncclInvalidUsage, 5)]
     [TestCase(NcclResult.ncclInProgress, 7)]
+    [TestCase(NcclResult.ncclTimeout, 8)]
     [TestCase(NcclDataType.ncclFloat32, 7)]
     [TestCase(NcclDataType.ncclFloat64, 8)]
     [TestCase(NcclDataType.ncclInt64, 4)]
