@@ -116,6 +116,7 @@ done
     echo "\$ nvcc --version | tail -1"; timeout 20 nvcc --version 2>&1 | tail -1 || true
     echo "\$ compute-sanitizer --version | tail -1"; timeout 20 compute-sanitizer --version 2>&1 | tail -1 || true
     echo "\$ ldconfig -p | grep -E 'cuda|nvrtc|cublas|nccl'"; ldconfig -p 2>&1 | grep -E 'cuda|nvrtc|cublas|nccl' || echo "(none)"
+    echo "\$ mpirun --version | head -1"; { command -v mpirun > /dev/null && timeout 20 mpirun --version 2>&1 | head -1; } || echo "(no mpirun)"
     echo "\$ PATH"; echo "$PATH"
     echo "\$ which dotnet"; command -v dotnet || echo "(no dotnet on PATH)"
     echo "\$ ls /usr/local/cuda*/lib64 | grep -E 'nvrtc|cublas'"
@@ -124,6 +125,7 @@ done
     if [ -n "$python" ]; then
         timeout 60 "$python" -c 'import nvidia; print("nvidia wheels:", list(nvidia.__path__))' 2>&1 | tail -1
         timeout 60 "$python" -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tail -1
+        timeout 60 "$python" -c 'import torch; print("NCCL (torch):", ".".join(map(str, torch.cuda.nccl.version())))' 2>&1 | tail -1
     fi
     echo "\$ uname -r; nproc"; uname -r; nproc
     echo "commit: $commit"
@@ -150,7 +152,9 @@ write_report
 # CudaNn's own library search, with the loader's path as this machine set it: info must find the GPU, NVRTC and cuBLAS.
 run_step "CudaNn info" 30 "$dotnet" "$app/CudaNn.Cli.dll" info
 add_summary "info" "$( [ $step_rc = 0 ] && grep -m1 '^GPU' "$step_log" | cut -c1-120 || echo "FAILED (exit $step_rc)")"
-if ! $emulator && grep -qiE 'not found|not available|unavailable|could not' "$step_log"; then
+# Only the lines this check needs: the driver, NVRTC, cuBLAS (and cuBLASLt) and the GPU. NCCL and MPI may well be
+# missing here, and their own steps say so.
+if ! $emulator && grep -E '^(driver|NVRTC|cuBLAS|cuBLASLt|GPU):' "$step_log" | grep -qiE 'not found|not available|unavailable|could not'; then
     # Record the miss, then put the folders that hold the libraries on the loader's path so the other steps still run.
     extra=$(
         { ls -d /usr/local/cuda*/lib64 2>/dev/null
@@ -170,6 +174,23 @@ if $emulator; then run_step "GPU tests (emulator twins)" 150 "$dotnet" "$app/Nn.
 else run_step "GPU tests" 180 "$dotnet" "$app/Nn.Tests.Gpu.dll"; fi
 tests=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$step_log" | tail -1)
 add_summary "tests" "${tests:-no summary line} (exit $step_rc)"
+
+# Memory errors and races the emulator cannot see (it has no cuBLAS or cuBLASLt of NVIDIA's), right after the tests as
+# they decide whether the rest can be trusted: memcheck on a short train with evaluation between its epochs and on the
+# fused and epilogue plans' verify, racecheck on the fused kernels (their shared memory), where the machine lets the
+# tool read the GPU.
+if ! $emulator && command -v compute-sanitizer > /dev/null; then
+    sanitize() { # sanitize TOOL LABEL LIMIT ARGS...: one run of the app under compute-sanitizer's TOOL
+        local tool=$1 label=$2 limit=$3
+        shift 3
+        run_step "compute-sanitizer $tool: $label" "$limit" compute-sanitizer --tool "$tool" --error-exitcode 3 "$dotnet" "$app/CudaNn.Cli.dll" "$@"
+        add_summary "compute-sanitizer $tool, $label" "$( [ $step_rc = 0 ] && (grep -m1 'ERROR SUMMARY' "$step_log" || echo ok) || echo "exit $step_rc: $(grep -m1 -E 'ERROR SUMMARY|Invalid|Race|not supported|error' "$step_log" | cut -c1-100)")"
+    }
+    sanitize memcheck "train, 2 epochs, batch 500" 90 train --device cuda --batch-size 500 --epochs 2 --save "$tmp/memcheck.safetensors"
+    sanitize memcheck "verify --plan fused" 60 verify --device cuda --plan fused
+    sanitize racecheck "verify --plan fused" 90 verify --device cuda --plan fused
+    sanitize memcheck "verify --plan epilogues" 60 verify --device cuda --plan epilogues
+fi
 
 # The emulator, which runs every CUDA thread on the CPU, trains on a slice of the digits (the first 300 training and
 # 500 test images); the GPU on all of them.
@@ -243,20 +264,12 @@ bench_rc=$step_rc
 if [ -n "$python" ]; then
     baseline=(Nn.Bench/baselines/mlp_gpu_pytorch.py)
     $emulator && baseline+=(--cpu)
-    run_step "PyTorch baseline" 150 "$python" -u "${baseline[@]}"
+    run_step "PyTorch baseline" 150 "$python" -u "${baseline[@]}" --no-compile
     cp "$step_log" "$tmp/torch.md"
     torch_rc=$step_rc
 else
     echo "skipped: no python with torch" > "$tmp/torch.md"
     torch_rc=125
-fi
-
-# Memory errors the emulator cannot see (it has no cuBLAS of NVIDIA's): a short train with evaluation between its
-# epochs under compute-sanitizer's memcheck, where the machine lets the tool read the GPU.
-if ! $emulator && command -v compute-sanitizer > /dev/null; then
-    run_step "compute-sanitizer memcheck: train, 2 epochs, batch 500" 90 compute-sanitizer --tool memcheck --error-exitcode 3 \
-        "$dotnet" "$app/CudaNn.Cli.dll" train --device cuda --batch-size 500 --epochs 2 --save "$tmp/memcheck.safetensors"
-    add_summary "compute-sanitizer memcheck" "$( [ $step_rc = 0 ] && (grep -m1 'ERROR SUMMARY' "$step_log" || echo ok) || echo "exit $step_rc: $(grep -m1 -E 'ERROR SUMMARY|Invalid|not supported|error' "$step_log" | cut -c1-100)")"
 fi
 
 # Where a training step's time goes: Nsight Compute's per-kernel summary over about three graph-replayed steps of batch
@@ -266,6 +279,14 @@ if ! $emulator && command -v ncu > /dev/null; then
         --launch-skip 400 --launch-count 84 "$dotnet" "$app/CudaNn.Cli.dll" train --device cuda --epochs 1 \
         --save "$tmp/ncu.safetensors"
     add_summary "ncu" "$( [ $step_rc = 0 ] && echo "ok: $(grep -cE '^  [a-zA-Z].*Invocations' "$step_log") kernel rows, see its section" || echo "exit $step_rc: $(grep -m1 -iE 'error|not supported' "$step_log" | cut -c1-100)")"
+fi
+
+# Last, in a step of its own: torch.compile(mode="max-autotune") tunes every GEMM shape (30-90 s a row, cold), so
+# what the budget cuts is only these rows.
+if [ -n "$python" ] && ! $emulator; then
+    run_step "PyTorch torch.compile max-autotune" 240 "$python" -u Nn.Bench/baselines/mlp_gpu_pytorch.py --compile-only
+    cat "$step_log" >> "$tmp/torch.md"
+    add_summary "PyTorch torch.compile" "$( [ $step_rc = 0 ] && echo ok || echo "cut or failed (exit $step_rc)")"
 fi
 
 # --- side by side and the summary --------------------------------------------------------------------------------------
@@ -305,6 +326,9 @@ side_row() {
     done
     side_row "seed, 64, epoch of digits" - digits graph graph
     side_row "seed, 64, epoch of digits" - digits eager eager
+    echo
+    echo "BF16 rows are not like for like: PyTorch's autocast keeps activations and their gradients in bfloat16; CudaNn"
+    echo "rounds only the GEMMs' inputs to bfloat16 and keeps everything else in float32."
     echo
 } > "$tmp/side-by-side.md"
 add_summary "Nn.Bench gpu" "$( [ $bench_rc = 0 ] && (grep -m1 '^skipped' "$tmp/bench.md" || echo ok) || echo "FAILED (exit $bench_rc)")"

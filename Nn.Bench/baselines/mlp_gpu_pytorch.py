@@ -12,8 +12,13 @@ as `Nn.Bench gpu` times CudaNn, with the same tables and row names so a report c
 
 FP32 (TF32 off), as CudaNn's cuBLAS SGEMM, except in the rows marked TF32 or BF16.
 
-    python3 Nn.Bench/baselines/mlp_gpu_pytorch.py [--quick]
+    python3 Nn.Bench/baselines/mlp_gpu_pytorch.py [--quick] [--no-compile | --compile-only]
     python3 Nn.Bench/baselines/mlp_gpu_pytorch.py --cpu     # a dry run of the code on the CPU (timings mean nothing)
+
+--no-compile stops before part 3 and --compile-only runs part 3 alone, so a time-limited run can keep part 3 for last.
+
+The BF16 rows are not like for like: PyTorch's autocast keeps activations and their gradients in bfloat16, where
+CudaNn rounds only the GEMMs' inputs to bfloat16 and keeps everything else in float32.
 """
 import gzip
 import os
@@ -26,6 +31,8 @@ import torch
 
 QUICK = "--quick" in sys.argv
 CPU = "--cpu" in sys.argv
+NO_COMPILE = "--no-compile" in sys.argv
+COMPILE_ONLY = "--compile-only" in sys.argv
 BATCHES = [64, 256] if CPU else [64, 256, 1024, 8192]
 WIDE_BATCHES = [4] if CPU else [8192] if QUICK else [1024, 8192]
 SEED_HIDDEN, WIDE_HIDDEN = (128, 64), ((256, 256) if CPU else (4096, 4096))
@@ -262,12 +269,14 @@ def main():
     graphs = [True, False] if device.type == "cuda" else [False]
     print(f"## PyTorch {torch.__version__} (CUDA {torch.version.cuda}) on {card}" + (", quick" if QUICK else ""))
     print()
+    cuda = device.type == "cuda"
+    if COMPILE_ONLY:
+        return compile_table(device, timer, cuda)
     print("### Training step, seed MLP 784-128-64-10 and wide MLP 784-4096-4096-10, fixed batch on the device")
     print()
     print(f"PyTorch, {card}: median of {REPEATS} timings of N steps each (CUDA events), after warm-up; "
           "eager: Adam default (foreach), graph: Adam(capturable=True), compile: torch.compile(mode=\"max-autotune\").")
     print()
-    cuda = device.type == "cuda"
     seed_modes = [("eager", "fp32")] + ([("graph", "fp32"), ("graph", "tf32"), ("graph", "bf16")] if cuda else [])
     wide_modes = [("graph" if cuda else "eager", p) for p in ("fp32", "tf32", "bf16")]
     step_table(device, timer, [(SEED_HIDDEN, batch, m, p) for batch in BATCHES for m, p in seed_modes] +
@@ -284,8 +293,15 @@ def main():
     for g in graphs:
         data, mode, steps, ms, wall, per_step, sps, mnist = epoch_row(device, timer, images, labels, g)
         print(f"| {data} | {mode} | {steps} | {ms:.2f} | {wall:.2f} | {per_step:.1f} | {sps:,.0f} | {mnist:.1f} |", flush=True)
+    if NO_COMPILE:
+        return 0
     # Last, as compiling with max-autotune tunes every GEMM shape and can take minutes: a time limit then cuts only these.
     print()
+    return compile_table(device, timer, cuda)
+
+
+def compile_table(device, timer, cuda):
+    """Part 3: the steps compiled with torch.compile(mode="max-autotune")."""
     print("### Training step, torch.compile(mode=\"max-autotune\")")
     print()
     if not (hasattr(torch, "compile") and cuda):
