@@ -9,18 +9,22 @@ internal static class FiniteValues
     /// The tensor <paramref name="name"/> as a host tensor of <paramref name="like"/>'s shape and dtype (float32 or float64),
     /// its shape checked, and its values checked finite unless <paramref name="allowNonFinite"/>.
     /// </summary>
-    public static Tensor Read(SafetensorsFile file, string name, Tensor like, bool allowNonFinite)
+    public static Tensor Read(SafetensorsFile file, string name, Tensor like, bool allowNonFinite) =>
+        Read(file, name, like.Shape.ToArray(), like.DType, allowNonFinite);
+
+    /// <summary>As above, for a tensor of <paramref name="shape"/> and <paramref name="dtype"/>.</summary>
+    public static Tensor Read(SafetensorsFile file, string name, int[] shape, DType dtype, bool allowNonFinite)
     {
-        long[] shape = like.Shape.ToArray().Select(d => (long)d).ToArray();
-        if (like.DType == DType.Float64)
+        long[] longShape = shape.Select(d => (long)d).ToArray();
+        if (dtype == DType.Float64)
         {
-            double[] doubles = file.GetDoubles(name, shape);
-            if (!allowNonFinite) Check<double>(file.Source, name, shape, doubles);
-            return Tensor.FromArray(doubles, like.Shape);
+            double[] doubles = file.GetDoubles(name, longShape);
+            if (!allowNonFinite) Check<double>(file.Source, name, longShape, doubles);
+            return Tensor.FromArray(doubles, shape);
         }
-        float[] floats = file.GetFloats(name, shape);
-        if (!allowNonFinite) Check<float>(file.Source, name, shape, floats);
-        return Tensor.FromArray(floats, like.Shape);
+        float[] floats = file.GetFloats(name, longShape);
+        if (!allowNonFinite) Check<float>(file.Source, name, longShape, floats);
+        return Tensor.FromArray(floats, shape);
     }
 
     /// <summary>Throws <see cref="CheckpointFormatException"/> ("fc1.weight holds NaN at [3, 17]") at the first non-finite value.</summary>

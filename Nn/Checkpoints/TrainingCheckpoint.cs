@@ -78,8 +78,10 @@ public static class TrainingCheckpoint
         if (groups[0].InitialLearningRate is not null)
             state.Add(SafetensorsEntry.FromDoubles(InitialLearningRateName, perGroup, groups.Select(g => g.InitialLearningRate!.Value).ToArray()));
         if (groups.Count > 1) state.Add(SafetensorsEntry.FromDoubles(WeightDecayName, perGroup, groups.Select(g => g.WeightDecay).ToArray()));
-        foreach (var (key, buffer) in optimizer.StateBuffers())
+        foreach (var (key, flat) in optimizer.StateBuffers())
         {
+            // Without the gaps the packing leaves between parameters: the file's layout does not depend on it.
+            using var buffer = optimizer.Unpadded(flat);
             long[] shape = [buffer.Numel];
             state.Add(buffer.DType == DType.Float64
                 ? SafetensorsEntry.FromDoubles(StatePrefix + key, shape, buffer.ToArray<double>())
@@ -193,7 +195,8 @@ public static class TrainingCheckpoint
         if (!present.SetEquals(expected))
             throw new CheckpointFormatException(file.Source,
                 $"optimizer state [{string.Join(", ", present.Order())}] does not match {current}'s [{string.Join(", ", expected.Order())}]");
-        var values = buffers.ToDictionary(b => b.Key, b => FiniteValues.Read(file, StatePrefix + b.Key, b.Value, allowNonFinite));
+        long unpadded = optimizer.Parameters.Sum(p => p.Numel);
+        var values = buffers.ToDictionary(b => b.Key, b => FiniteValues.Read(file, StatePrefix + b.Key, [checked((int)unpadded)], b.Value.DType, allowNonFinite));
         // Checkpoints written before the learning rate was saved ran at the rate they were made with.
         var groups = optimizer.Groups;
         double[]? rates = PerGroup(file, LearningRateName, groups.Count);
@@ -208,7 +211,7 @@ public static class TrainingCheckpoint
             foreach (var (key, buffer) in buffers)
             {
                 using var onDevice = values[key].To(buffer.Device);
-                buffer.Backend.Copy(onDevice, buffer);
+                optimizer.CopyUnpadded(onDevice, buffer);
             }
             optimizer.RestoreStepCounts(steps, parameterSteps);
             for (int i = 0; i < groups.Count; i++)

@@ -39,13 +39,15 @@ internal sealed class PackedGradients
                 i++;
                 continue;
             }
+            // Neighbours in the list are neighbours in the buffer, up to the zeros the packing leaves between them,
+            // which are filled along with them.
             var first = _parameters[i].GradStorage;
             long count = 0;
             int end = i;
             while (end < _parameters.Count && _parameters[end].GradIsStale && _parameters[end].GradStorage is var g &&
-                   ReferenceEquals(g.Storage, first.Storage) && g.Offset == first.Offset + count)
+                   ReferenceEquals(g.Storage, first.Storage) && g.Offset == Optim.ParameterPacking.Aligned(first.Offset + count, g.DType))
             {
-                count += g.Numel;
+                count = g.Offset + g.Numel - first.Offset;
                 _parameters[end].NoteZeroedByOwner();
                 end++;
             }

@@ -132,17 +132,26 @@ public abstract class Optimizer : IDisposable
             if (given[i].Item2.Count == 0) throw new ArgumentException($"parameter group {i} is empty", nameof(groups));
         Parameters = given.SelectMany(g => g.Item2).ToList();
         (FlatValues, FlatGrads) = ParameterPacking.Pack(Parameters);
+        _offsets = ParameterPacking.Offsets(Parameters);
         Gradients = new PackedGradients(Parameters, FlatGrads, GetType().Name);
         GroupSettings = given.Select(g => (g.Item1.Lr, g.Item1.WeightDecay)).ToArray();
         _groups = new OptimizerGroup[given.Count];
-        int start = 0;
-        for (int i = 0; i < given.Count; i++)
+        _groupFirst = new int[given.Count];
+        for (int i = 0, first = 0; i < given.Count; first += given[i].Item2.Count, i++)
         {
-            int count = checked((int)given[i].Item2.Sum(p => p.Numel));
+            _groupFirst[i] = first;
+            var (start, count) = Span(first, given[i].Item2.Count);
             _groups[i] = new OptimizerGroup(this, i, given[i].Item2, Slice(FlatValues, start, count), Slice(FlatGrads, start, count));
-            start += count;
         }
     }
+
+    // Each parameter's first element in the flat buffers, and each group's first parameter in Parameters.
+    private readonly long[] _offsets;
+    private readonly int[] _groupFirst;
+
+    /// <summary>Where parameters [first, first + count) of <see cref="Parameters"/> lie in the flat buffers, the gaps between them included.</summary>
+    private (long Start, int Count) Span(int first, int count) =>
+        (_offsets[first], checked((int)(_offsets[first + count - 1] + Parameters[first + count - 1].Numel - _offsets[first])));
 
     /// <summary>The learning rate and weight decay each group was given, null where the options decide.</summary>
     private protected (double? Lr, double? WeightDecay)[] GroupSettings { get; }
@@ -272,8 +281,7 @@ public abstract class Optimizer : IDisposable
     /// <summary>Parameters [first, first + count) of <paramref name="group"/> as a run that has taken <paramref name="steps"/>, on <paramref name="counter"/> or a new one set to that.</summary>
     private StepRun Part(OptimizerGroup group, long steps, int first, int count, Tensor? counter)
     {
-        long start = GroupStart(group) + group.Parameters.Take(first).Sum(p => p.Numel);
-        int length = checked((int)group.Parameters.Skip(first).Take(count).Sum(p => p.Numel));
+        var (start, length) = Span(_groupFirst[group.Index] + first, count);
         if (counter is null)
         {
             counter = Tensor.Zeros([1], DType.Int32, FlatValues.Device);
@@ -286,8 +294,6 @@ public abstract class Optimizer : IDisposable
             State = FlatState().Select(b => b is null ? null : Slice(b, start, length)).ToArray(),
         };
     }
-
-    private long GroupStart(OptimizerGroup group) => _groups.Take(group.Index).Sum(g => (long)g.Values.Shape[0]);
 
     /// <summary>The optimizer's flat state buffers (moments, momentum), in the order its update takes them; null where one is off.</summary>
     private protected abstract Tensor?[] FlatState();
@@ -397,8 +403,9 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>
-    /// The flat state buffers by PyTorch's state key ("exp_avg", "exp_avg_sq", "momentum_buffer"), in parameter order,
-    /// so a checkpoint can save them and copy them back; empty for a stateless optimizer.
+    /// The flat state buffers by PyTorch's state key ("exp_avg", "exp_avg_sq", "momentum_buffer"), laid out as the
+    /// parameters are packed (in parameter order, each starting on 16 bytes, zeros between), so a checkpoint can save
+    /// them and copy them back; empty for a stateless optimizer.
     /// </summary>
     public virtual IReadOnlyDictionary<string, Tensor> StateBuffers() => new Dictionary<string, Tensor>();
 
@@ -409,14 +416,46 @@ public abstract class Optimizer : IDisposable
     private protected Tensor[] GroupSlices(Tensor flat)
     {
         var slices = new Tensor[_groups.Length];
-        long start = 0;
         for (int i = 0; i < _groups.Length; i++)
         {
-            int count = _groups[i].Values.Shape[0];
+            var (start, count) = Span(_groupFirst[i], _groups[i].Parameters.Count);
             slices[i] = Slice(flat, start, count);
-            start += count;
         }
         return slices;
+    }
+
+    /// <summary>
+    /// A flat state buffer's values without the gaps between parameters, in parameter order, as checkpoints hold them
+    /// (their layout is the same whatever the alignment).
+    /// </summary>
+    internal Tensor Unpadded(Tensor flat)
+    {
+        long total = Parameters.Sum(p => p.Numel);
+        var packed = Tensor.Empty([checked((int)total)], flat.DType, flat.Device);
+        long at = 0;
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            int count = checked((int)Parameters[i].Numel);
+            using var to = packed.Narrow(checked((int)at), count);
+            using var from = flat.Narrow(checked((int)_offsets[i]), count);
+            flat.Backend.Copy(from, to);
+            at += count;
+        }
+        return packed;
+    }
+
+    /// <summary>Writes values laid out as <see cref="Unpadded"/> gives them into a flat state buffer, each parameter's at its place.</summary>
+    internal void CopyUnpadded(Tensor packed, Tensor flat)
+    {
+        long at = 0;
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            int count = checked((int)Parameters[i].Numel);
+            using var from = packed.Narrow(checked((int)at), count);
+            using var to = flat.Narrow(checked((int)_offsets[i]), count);
+            flat.Backend.Copy(from, to);
+            at += count;
+        }
     }
 
     private static Tensor Slice(Tensor flat, long start, int count) =>

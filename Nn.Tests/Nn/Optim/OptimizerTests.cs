@@ -57,6 +57,56 @@ public class OptimizerTests
     }
 
     [Test]
+    public void Parameters_StartOn16Bytes_AndCheckpointsHoldTheStateWithoutTheGaps()
+    {
+        using var dir = new TempDirectory();
+        Parameter[] Make() => [.. new[] { 3, 5, 2 }.Select(n => new Parameter(Tensor.FromArray(Seeded.Uniform(Seeded.Generator(72 + (ulong)n), n).Select(v => (float)v).ToArray(), [n])))];
+        var parameters = Make();
+        using var adam = new Adam(parameters, lr: 0.01);
+        var first = parameters[0].Value;
+        foreach (var p in parameters)
+        {
+            Assert.That(p.Value.Offset * sizeof(float) % 16, Is.Zero, $"{p}'s value");
+            Assert.That(p.GradStorage.Offset * sizeof(float) % 16, Is.Zero, $"{p}'s gradient");
+        }
+        Assert.That(parameters.Select(p => p.Value.Offset - first.Offset), Is.EqualTo(new long[] { 0, 4, 12 }), "3 floats, a gap of 1, 5, a gap of 3, 2");
+        void Step(Parameter[] ps, int seed)
+        {
+            var gradients = Seeded.Uniform(Seeded.Generator((ulong)seed), 10);
+            foreach (var (p, at) in ps.Zip(new[] { 0, 3, 8 }))
+                p.Grad.CopyFrom<float>(gradients.Skip(at).Take((int)p.Numel).Select(v => (float)v).ToArray());
+        }
+        for (int s = 0; s < 2; s++)
+        {
+            adam.ZeroGrad();
+            Step(parameters, s);
+            adam.Step();
+        }
+        using var model = new ParameterHolder(parameters);
+        string path = dir.File("a.safetensors");
+        TrainingCheckpoint.Save(path, model, adam, new TrainingPosition(1, [1, 2, 3, 4], []));
+        var file = SafetensorsReader.Read(path);
+        float[] saved = file.GetFloats("cudann.optim.exp_avg");
+        float[] flat = adam.ExpAvg.ToArray<float>();
+        Assert.That(saved, Is.EqualTo(new[] { flat[0], flat[1], flat[2], flat[4], flat[5], flat[6], flat[7], flat[8], flat[12], flat[13] }),
+            "each parameter's moments, in order, without the gaps");
+        Assert.That(new[] { flat[3], flat[9], flat[10], flat[11] }, Is.All.Zero, "the gaps stay zero");
+
+        var restored = Make();
+        using var restoredModel = new ParameterHolder(restored);
+        using var resumed = new Adam(restored, lr: 0.01);
+        TrainingCheckpoint.Load(file, restoredModel, resumed);
+        foreach (var (optimizer, ps) in new[] { (adam, parameters), (resumed, restored) })
+        {
+            optimizer.ZeroGrad();
+            Step(ps, 2);
+            optimizer.Step();
+        }
+        Assert.That(restored.SelectMany(p => p.Value.ToArray<float>()), Is.EqualTo(parameters.SelectMany(p => p.Value.ToArray<float>())), "resumed bit for bit");
+    }
+
+
+    [Test]
     public void Options_AreCheckedWhenSet_AndSgdMomentumCannotAppearOrVanish()
     {
         var p = new Parameter(Tensor.Zeros([1]));

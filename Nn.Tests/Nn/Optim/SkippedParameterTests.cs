@@ -150,14 +150,14 @@ public class SkippedParameterTests(string deviceName, DType dtype) : AnyDeviceFi
         using (var optimizer = Make(name, whole)) Steps(optimizer, whole, 0, 6);
 
         var parameters = StartingParameters();
-        using var model = new Holder(parameters);
+        using var model = new ParameterHolder(parameters);
         using (var optimizer = Make(name, parameters))
         {
             Steps(optimizer, parameters, 0, 3);
             TrainingCheckpoint.Save(dir.File("c.safetensors"), model, optimizer, new TrainingPosition(1, [1, 2, 3, 4], []));
         }
         var restored = StartingParameters();
-        using var restoredModel = new Holder(restored);
+        using var restoredModel = new ParameterHolder(restored);
         using var resumed = Make(name, restored);
         var file = SafetensorsReader.Read(dir.File("c.safetensors"));
         TrainingCheckpoint.Load(file, restoredModel, resumed);
@@ -172,7 +172,7 @@ public class SkippedParameterTests(string deviceName, DType dtype) : AnyDeviceFi
     {
         using var dir = new TempDirectory();
         var parameters = StartingParameters();
-        using var model = new Holder(parameters);
+        using var model = new ParameterHolder(parameters);
         using var optimizer = Make("adam-wd", parameters);
         Steps(optimizer, parameters, 0, 2);
         string path = dir.File("c.safetensors");
@@ -196,17 +196,6 @@ public class SkippedParameterTests(string deviceName, DType dtype) : AnyDeviceFi
         var ahead = Edited(t => t.Name == "cudann.optim.param_step" ? SafetensorsEntry.FromInt64s(t.Name, [3], [2, 3, 1]) : t, _ => { });
         Assert.That(() => TrainingCheckpoint.Load(ahead, model, optimizer),
             Throws.TypeOf<CheckpointFormatException>().With.Message.Contain("cudann.optim.param_step[1] is 3; a parameter's steps are 0 to the optimizer's 2"));
-    }
-
-    /// <summary>A module that only holds parameters, for saving and loading them in a checkpoint.</summary>
-    private sealed class Holder(Parameter[] parameters) : Module
-    {
-        protected override IEnumerable<(string Name, Parameter Parameter)> OwnParameters() =>
-            parameters.Select((p, i) => ($"p{i}", p));
-
-        public override Tensor Forward(Tensor input) => throw new NotSupportedException();
-
-        public override Tensor? Backward(Tensor gradOutput) => throw new NotSupportedException();
     }
 }
 
