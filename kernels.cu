@@ -383,6 +383,41 @@ extern "C" __global__ void bias_grad_finish(const float* __restrict__ partial, f
     }
 }
 
+// ================================================================ ReLU masks, where cuBLASLt has no epilogue kernel
+
+// The masks cuBLASLt's ReLU-aux epilogue keeps, for when it has no kernel for a GEMM and the plain GEMM and kernels
+// stand in: bit (f, r) of a row-major y[rows, features] at f + r * maskLd (maskLd a multiple of 128), least
+// significant bit first, set where y > 0, so where the ReLU let its input through. One thread per 32-bit word.
+// Reads 4 rows features bytes, writes rows maskLd / 8.
+extern "C" __global__ void relu_mask_write(const float* __restrict__ y, unsigned int* __restrict__ mask, int rows, int features,
+                                           int maskLd)
+{
+    const long long words = (long long)rows * (maskLd / 32);
+    for (long long w = first_thread(); w < words; w += thread_count())
+    {
+        const int r = (int)(w / (maskLd / 32)), f0 = (int)(w % (maskLd / 32)) * 32;
+        unsigned int bits = 0;
+        for (int b = 0; b < 32 && f0 + b < features; b++)
+            if (y[(long long)r * features + f0 + b] > 0.0f)
+                bits |= 1u << b;
+        mask[w] = bits;
+    }
+}
+
+// dz[rows, features] = 0 where the mask's bit is clear (ReLU's backward from the mask relu_mask_write or the epilogue
+// wrote). Reads 4n bytes and the mask, writes what it zeroes.
+extern "C" __global__ void relu_mask_apply(float* __restrict__ dz, const unsigned int* __restrict__ mask, int rows, int features,
+                                           int maskLd)
+{
+    const long long n = (long long)rows * features;
+    for (long long i = first_thread(); i < n; i += thread_count())
+    {
+        const long long r = i / features, bit = i - r * features + r * maskLd;
+        if (((mask[bit >> 5] >> (bit & 31)) & 1u) == 0)
+            dz[i] = 0.0f;
+    }
+}
+
 // ================================================================ Layer normalisation
 
 // The sum of v over a warp's 32 lanes, folded by butterfly, so every lane ends with the same bits.

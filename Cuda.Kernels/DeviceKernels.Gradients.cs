@@ -64,4 +64,37 @@ internal sealed partial class DeviceKernels
         CheckBuffer(x, nameof(x));
         Launch(stream, KernelNames.Clamp, ElementGrid(n), Arguments().Add(x).Add(n).Add(low).Add(high));
     }
+
+    /// <summary>
+    /// Writes the ReLU mask of y[rows, features] as cuBLASLt's ReLU-aux epilogue lays it out: bit f + r·maskLd set where
+    /// y &gt; 0, words of 32 bits (relu_mask_write), for a GEMM cuBLASLt has no epilogue kernel for.
+    /// </summary>
+    public void ReluMaskWrite(IDeviceStream stream, DevicePtr y, DevicePtr mask, int rows, int features, int maskLd)
+    {
+        CheckStream(stream);
+        CheckMask(rows, features, maskLd);
+        if (rows == 0) return;
+        CheckBuffer(y, nameof(y));
+        CheckBuffer(mask, nameof(mask), sizeof(uint));
+        Launch(stream, KernelNames.ReluMaskWrite, GridFor((long)rows * (maskLd / 32)), Arguments().Add(y).Add(mask).Add(rows).Add(features).Add(maskLd));
+    }
+
+    /// <summary>dz[rows, features] = 0 where the ReLU mask's bit is clear (relu_mask_apply): ReLU's backward from its mask.</summary>
+    public void ReluMaskApply(IDeviceStream stream, DevicePtr dz, DevicePtr mask, int rows, int features, int maskLd)
+    {
+        CheckStream(stream);
+        CheckMask(rows, features, maskLd);
+        if (rows == 0 || features == 0) return;
+        CheckBuffer(dz, nameof(dz));
+        CheckBuffer(mask, nameof(mask), sizeof(uint));
+        Launch(stream, KernelNames.ReluMaskApply, GridFor((long)rows * features), Arguments().Add(dz).Add(mask).Add(rows).Add(features).Add(maskLd));
+    }
+
+    private static void CheckMask(int rows, int features, int maskLd)
+    {
+        CheckCount(rows, nameof(rows));
+        CheckCount(features, nameof(features));
+        if (maskLd < features || maskLd % 128 != 0)
+            throw new ArgumentOutOfRangeException(nameof(maskLd), maskLd, $"a ReLU mask's leading dimension is a multiple of 128 bits, at least the {features} features");
+    }
 }

@@ -8,6 +8,8 @@ internal static class KernelNames
     public const string BiasActivationForward = "bias_activation_forward";
     public const string BiasGrad = "bias_grad";
     public const string BiasGradFinish = "bias_grad_finish";
+    public const string ReluMaskWrite = "relu_mask_write";
+    public const string ReluMaskApply = "relu_mask_apply";
     public const string LayerNormForward = "layer_norm_forward";
     public const string LayerNormBackward = "layer_norm_backward";
     public const string SoftmaxCrossEntropy = "softmax_cross_entropy";
@@ -32,7 +34,7 @@ internal static class KernelNames
 
     public static IReadOnlyList<string> All { get; } =
     [
-        ActivationForward, ActivationBackward, BiasActivationForward, BiasGrad, BiasGradFinish, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
+        ActivationForward, ActivationBackward, BiasActivationForward, BiasGrad, BiasGradFinish, ReluMaskWrite, ReluMaskApply, LayerNormForward, LayerNormBackward, SoftmaxCrossEntropy, MseLoss, LossFinish,
         AdamStep, SgdStep, SumSquares, ClipCoefficient, ScaleBy, Clamp, DropoutForward, MlpForward, MlpBackwardData, MlpWeightGrads,
         GatherNormalize, GatherRows, Fill, Axpy, Copy, Multiply,
     ];

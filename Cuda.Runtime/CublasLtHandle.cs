@@ -200,9 +200,19 @@ internal sealed unsafe class CublasLtHandle : IDisposable
     private static int Alignment(DevicePtr pointer) =>
         pointer.IsNull ? 256 : (int)Math.Min(256UL, 1UL << BitOperations.TrailingZeroCount(pointer.Address));
 
-    private static CudaException NoKernel(PlanKey key) =>
+    private static CudaException NoKernel(PlanKey key) => NoKernel(Describe(key));
+
+    /// <summary>The error for a GEMM cuBLASLt has no kernel for (its heuristic found none): <see cref="IsNoKernel"/> knows it.</summary>
+    internal static CudaException NoKernel(string detail) =>
         new(nameof(CublasLt.cublasLtMatmulAlgoGetHeuristic), (int)CublasStatus.CUBLAS_STATUS_NOT_SUPPORTED,
-            nameof(CublasStatus.CUBLAS_STATUS_NOT_SUPPORTED), "cuBLASLt has no kernel for this GEMM on this device", Describe(key));
+            nameof(CublasStatus.CUBLAS_STATUS_NOT_SUPPORTED), "cuBLASLt has no kernel for this GEMM on this device", detail);
+
+    /// <summary>
+    /// Whether <paramref name="error"/> says cuBLASLt has no kernel for a GEMM: nothing was enqueued, and the plain GEMM
+    /// and kernels can do its work instead.
+    /// </summary>
+    internal static bool IsNoKernel(CudaException error) =>
+        error.ApiName == nameof(CublasLt.cublasLtMatmulAlgoGetHeuristic) && error.StatusCode == (int)CublasStatus.CUBLAS_STATUS_NOT_SUPPORTED;
 
     private static string Describe(PlanKey key) =>
         $"for the {key.Epilogue} epilogue at {key.Precision} precision, m={key.M}, n={key.N}, k={key.K} " +

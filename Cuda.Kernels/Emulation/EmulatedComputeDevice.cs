@@ -167,6 +167,12 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
     }
 
     /// <summary>
+    /// Epilogues to answer as cuBLASLt does when it has no kernel for a GEMM (nothing enqueued, the error
+    /// <see cref="CublasLtHandle.IsNoKernel"/> knows), so tests can walk the fallback a GPU takes then.
+    /// </summary>
+    internal HashSet<GemmEpilogue> EpiloguesWithoutKernel { get; } = [];
+
+    /// <summary>
     /// The host Sgemm, then <see cref="HostSgemm.ApplyEpilogue"/>: cuBLASLt's epilogues, every operand checked, as one
     /// operation of the stream (one node of a captured graph), as cuBLASLt's matmul is one kernel.
     /// </summary>
@@ -176,6 +182,8 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
     {
         GemmArguments.Validate(transA, transB, m, n, k, lda, ldb, ldc);
         GemmEpilogueArguments.Validate(epilogue, m, n, bias, reluMask, reluMaskLd);
+        if (EpiloguesWithoutKernel.Contains(epilogue))
+            throw CublasLtHandle.NoKernel($"for the {epilogue} epilogue, m={m}, n={n}, k={k} (transA={transA}, transB={transB}; the emulator was told cuBLASLt has none)");
         Action gemm = Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         long biasBytes = (epilogue == GemmEpilogue.BiasGradFromB ? n : m) * (long)sizeof(float);
         long maskBytes = GemmEpilogueArguments.UsesReluMask(epilogue) ? (long)reluMaskLd * n / 8 : 0;

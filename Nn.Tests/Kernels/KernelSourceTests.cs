@@ -54,7 +54,8 @@ internal static class ExpectedKernels
 {
     public static readonly string[] Names =
     [
-        "activation_forward", "activation_backward", "bias_activation_forward", "bias_grad", "bias_grad_finish", "layer_norm_forward", "layer_norm_backward",
+        "activation_forward", "activation_backward", "bias_activation_forward", "bias_grad", "bias_grad_finish", "relu_mask_write", "relu_mask_apply",
+        "layer_norm_forward", "layer_norm_backward",
         "softmax_cross_entropy", "mse_loss", "loss_finish",
         "adam_step", "sgd_step", "sum_squares", "clip_coefficient", "scale_by", "clamp", "dropout_forward", "mlp_forward", "mlp_backward_data",
         "mlp_weight_grads", "gather_normalize", "gather_rows", "fill", "axpy", "copy", "multiply",

@@ -74,9 +74,59 @@ internal sealed class CudaBackend : Backend, IDisposable
     {
         var (m, n, k) = BackendChecks.Gemm(this, transA, transB, a, b, c);
         if (m == 0 || n == 0) return;
-        _device.Compute.SgemmEpilogue(Stream, transB ? GemmOp.Transpose : GemmOp.None, transA ? GemmOp.Transpose : GemmOp.None,
-            n, m, k, 1f, P(b), Math.Max(1, b.Shape[1]), P(a), Math.Max(1, a.Shape[1]), (float)beta, P(c), n,
-            epilogue, P(bias), PtrOrNull(reluMask), GemmEpilogueArguments.ReluMaskLd(n));
+        var shape = (epilogue, transA, transB, m, n, k);
+        if (!_withoutEpilogueKernel.Contains(shape))
+        {
+            try
+            {
+                _device.Compute.SgemmEpilogue(Stream, transB ? GemmOp.Transpose : GemmOp.None, transA ? GemmOp.Transpose : GemmOp.None,
+                    n, m, k, 1f, P(b), Math.Max(1, b.Shape[1]), P(a), Math.Max(1, a.Shape[1]), (float)beta, P(c), n,
+                    epilogue, P(bias), PtrOrNull(reluMask), GemmEpilogueArguments.ReluMaskLd(n));
+                return;
+            }
+            catch (CudaException e) when (CublasLtHandle.IsNoKernel(e))
+            {
+                // cuBLASLt promises no kernel for every shape; it enqueued nothing, so the plain operations do the work.
+                _withoutEpilogueKernel.Add(shape);
+                Console.Error.WriteLine($"warning: {e.Message}; this GEMM takes the plain GEMM and kernels instead, from now on");
+            }
+        }
+        PlainEpilogue(transA, transB, a, b, beta, c, epilogue, bias, reluMask);
+    }
+
+    // The GEMM shapes cuBLASLt has no epilogue kernel for on this device, found once each.
+    private readonly HashSet<(GemmEpilogue, bool, bool, int, int, int)> _withoutEpilogueKernel = [];
+
+    /// <summary>Forgets which GEMMs had no epilogue kernel, so each is tried again (tests that pretend some have none).</summary>
+    internal void ForgetMissingEpilogueKernels() => _withoutEpilogueKernel.Clear();
+
+    /// <summary>
+    /// What <see cref="GemmWithEpilogue"/> computes, by the plain GEMM and kernels: the same values and the same ReLU mask
+    /// (the bias gradient from B only in the layout training uses, a weight gradient's, where op(a) = aᵀ).
+    /// </summary>
+    private void PlainEpilogue(bool transA, bool transB, Tensor a, Tensor b, double beta, Tensor c, GemmEpilogue epilogue, Tensor bias, Tensor? reluMask)
+    {
+        Gemm(transA, transB, 1.0, a, b, beta, c);
+        int rows = c.Shape[0], features = c.Shape[1], maskLd = GemmEpilogueArguments.ReluMaskLd(features);
+        switch (epilogue)
+        {
+            case GemmEpilogue.Bias:
+                BiasActivationForward(c, bias, Activation.Identity);
+                break;
+            case GemmEpilogue.ReluBias:
+                BiasActivationForward(c, bias, Activation.ReLU);
+                K.ReluMaskWrite(Stream, P(c), P(reluMask!), rows, features, maskLd);
+                break;
+            case GemmEpilogue.ReluBackwardBiasGrad:
+                K.ReluMaskApply(Stream, P(c), P(reluMask!), rows, features, maskLd);
+                BiasGradient(c, bias, accumulate: false);
+                break;
+            case GemmEpilogue.BiasGradFromB when transA:
+                BiasGradient(a, bias, accumulate: false);
+                break;
+            default:
+                throw new NotSupportedException($"{epilogue} with transA={transA} has no stand-in for a missing cuBLASLt kernel");
+        }
     }
 
     public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
