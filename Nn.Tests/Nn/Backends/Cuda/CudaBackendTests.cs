@@ -73,6 +73,37 @@ public class CudaBackendTests(string device) : CudaDeviceFixture(device)
         Assert.That(Run(graphs: true), Is.EqualTo(Run(graphs: false)), "replays of the recaptured step compute what eager TF32 steps compute");
     }
 
+    [Test]
+    public void ChangingThePlan_CapturesTheStepAgain_AndTheReplayRunsTheNewPlan()
+    {
+        float[] Run(bool graphs)
+        {
+            var g = new Generator(9);
+            using var model = new MlpSpec(784, [32], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
+            using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
+            using var loader = DataLoader.FromMnist(Slice(Train, 256), 64, shuffle: true, g, Device);
+            using var trainer = new Trainer(model, optimizer, graphs);
+            try
+            {
+                trainer.TrainEpoch(loader, 1);
+                int captures = trainer.GraphCaptures, nodes = trainer.GraphNodesPerStep;
+                Device.Plan = StepPlan.Fused;
+                trainer.TrainEpoch(loader, 2);
+                if (graphs)
+                {
+                    Assert.That(trainer.GraphCaptures, Is.EqualTo(captures + 1), "the step is captured again with the fused kernels");
+                    Assert.That(trainer.GraphNodesPerStep, Is.LessThan(nodes), "the fused plan's step has fewer operations");
+                }
+            }
+            finally
+            {
+                Device.Plan = StepPlan.Layers;
+            }
+            return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
+        }
+        Assert.That(Run(graphs: true), Is.EqualTo(Run(graphs: false)), "replays of the recaptured step compute what eager fused steps compute");
+    }
+
     private static MnistDataSet Slice(MnistDataSet data, int count) =>
         new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 
