@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CudaNn.Checkpoints;
+using CudaNn.Data;
 using CudaNn.Tests.TestSupport;
 using static CudaNn.Tests.Cli.CliRunner;
 
@@ -61,6 +62,32 @@ public class DistributedTrainTests
         Assert.That(jobFile.Metadata["cudann.train.world_size"], Is.EqualTo("2"));
         Assert.That(Directory.GetFiles(dir.Path, "*.safetensors").Select(Path.GetFileName), Is.EquivalentTo(new[] { "job.safetensors", "alone.safetensors" }),
             "rank 0 alone writes the checkpoint");
+    }
+
+    [Test]
+    public void TwoRanksOfACsvRegression_StandardizeAlike_AndTrainLikeOneProcess()
+    {
+        // 416 training rows (a test fraction of 26 of the 442), 13 steps of 2 x 16 an epoch, so no rank's share is padded.
+        using var dir = new TempDirectory();
+        string csv = ReferenceFiles.InRepository("data/tabular/progression.csv");
+        string common = $"--task regression --data {csv} --target progression --test-fraction 0.0589 --hidden 16 --epochs 2 --seed 5 --device cpu --json";
+        string job = dir.File("job.safetensors"), alone = dir.File("alone.safetensors");
+        var (code, output) = MpiJob.Run(Ranks, $"train --distributed {common} --batch-size {RankBatch} --save {job}");
+        Assert.That(code, Is.Zero, output);
+        var single = Run(["train", .. common.Split(' '), "--batch-size", $"{Ranks * RankBatch}", "--save", alone]);
+        Assert.That(single.Code, Is.Zero, single.Error);
+
+        var jobFile = SafetensorsReader.Read(job);
+        var aloneFile = SafetensorsReader.Read(alone);
+        foreach (var name in jobFile.Tensors.Select(t => t.Name).Where(n => n.StartsWith(Standardizer.TensorPrefix, StringComparison.Ordinal)))
+            Assert.That(jobFile.GetDoubles(name), Is.EqualTo(aloneFile.GetDoubles(name)), $"{name}: the training rows' statistics");
+        // Had a rank scaled its rows otherwise, its gradients, and so the averaged steps, would be another problem's.
+        double worst = 0;
+        foreach (string name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
+            worst = Math.Max(worst, jobFile.GetFloats(name).Zip(aloneFile.GetFloats(name), (x, y) => Math.Abs(x - y)).Max());
+        double tolerance = 0.01 * 1e-3 * 26;
+        TestContext.Out.WriteLine($"largest weight difference from the single process: {worst:E2} (tolerance {tolerance:E2} = 1% of 26 x lr)");
+        Assert.That(worst, Is.LessThanOrEqualTo(tolerance));
     }
 
     [Test]
