@@ -92,8 +92,10 @@ public class CsvTrainingCliTests
         using var dir = new TempDirectory();
         string csv = dir.File("blobs.csv"), checkpoint = dir.File("blobs.safetensors"), onnx = dir.File("blobs.onnx");
         WriteBlobs(csv, Seeded.Random(41));
-        var run = Run("train", "--data", csv, "--target", "kind", "--device", "cpu", "--json", "--save", checkpoint);
+        string plot = dir.File("blobs.png");
+        var run = Run("train", "--data", csv, "--target", "kind", "--device", "cpu", "--json", "--save", checkpoint, "--plot", plot);
         Assert.That(run.Code, Is.Zero, run.Error);
+        Plots.PngAssert.IsPicture(plot, 800, 500);
         var last = LastEpoch(run.Output);
         Assert.That(last.GetProperty("test_accuracy").GetDouble(), Is.GreaterThanOrEqualTo(0.95), "three well-separated classes");
 
