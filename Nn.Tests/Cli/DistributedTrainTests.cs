@@ -32,10 +32,7 @@ public class DistributedTrainTests
         string common = $"--data {data} --hidden 32,16 --epochs 2 --seed 5 --device cpu --json";
         string job = dir.File("job.safetensors"), alone = dir.File("alone.safetensors");
 
-        var (code, output) = MpiJob.Run(Ranks, $"train --distributed {common} --batch-size {RankBatch} --save {job}");
-        Assert.That(code, Is.Zero, output);
-        var single = Run(["train", .. common.Split(' '), "--batch-size", $"{Ranks * RankBatch}", "--save", alone]);
-        Assert.That(single.Code, Is.Zero, single.Error);
+        var (output, single) = JobAndAlone(common, job, alone);
 
         var jobEpochs = Events(output, "epoch");
         var aloneEpochs = Events(single.Output, "epoch");
@@ -64,6 +61,16 @@ public class DistributedTrainTests
             "rank 0 alone writes the checkpoint");
     }
 
+    /// <summary>The run as a job of two ranks of <see cref="RankBatch"/> saving to <paramref name="job"/>, and as one process with their combined batch saving to <paramref name="alone"/>.</summary>
+    private static (string JobOutput, (int Code, string Output, string Error) Alone) JobAndAlone(string common, string job, string alone)
+    {
+        var (code, output) = MpiJob.Run(Ranks, $"train --distributed {common} --batch-size {RankBatch} --save {job}");
+        Assert.That(code, Is.Zero, output);
+        var single = Run(["train", .. common.Split(' '), "--batch-size", $"{Ranks * RankBatch}", "--save", alone]);
+        Assert.That(single.Code, Is.Zero, single.Error);
+        return (output, single);
+    }
+
     [Test]
     public void TwoRanksOfACsvRegression_StandardizeAlike_AndTrainLikeOneProcess()
     {
@@ -72,10 +79,7 @@ public class DistributedTrainTests
         string csv = ReferenceFiles.InRepository("data/tabular/progression.csv");
         string common = $"--task regression --data {csv} --target progression --test-fraction 0.0589 --hidden 16 --epochs 2 --seed 5 --device cpu --json";
         string job = dir.File("job.safetensors"), alone = dir.File("alone.safetensors");
-        var (code, output) = MpiJob.Run(Ranks, $"train --distributed {common} --batch-size {RankBatch} --save {job}");
-        Assert.That(code, Is.Zero, output);
-        var single = Run(["train", .. common.Split(' '), "--batch-size", $"{Ranks * RankBatch}", "--save", alone]);
-        Assert.That(single.Code, Is.Zero, single.Error);
+        JobAndAlone(common, job, alone);
 
         var jobFile = SafetensorsReader.Read(job);
         var aloneFile = SafetensorsReader.Read(alone);

@@ -49,59 +49,49 @@ public class CudaBackendTests(string device) : CudaDeviceFixture(device)
     [Test]
     public void ChangingThePrecision_CapturesTheStepAgain_AndTheReplayComputesInTheNewPrecision()
     {
-        float[] Run(bool graphs)
-        {
-            var g = new Generator(8);
-            using var model = new MlpSpec(784, [32], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
-            using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
-            using var loader = DataLoader.FromMnist(Slice(Train, 256), 64, shuffle: true, g, Device);
-            using var trainer = new Trainer(model, optimizer, graphs);
-            try
-            {
-                trainer.TrainEpoch(loader, 1);
-                int captures = trainer.GraphCaptures;
-                Device.Precision = Precision.TF32;
-                trainer.TrainEpoch(loader, 2);
-                if (graphs) Assert.That(trainer.GraphCaptures, Is.EqualTo(captures + 1), "the step is captured again in TF32");
-            }
-            finally
-            {
-                Device.Precision = Precision.FP32;
-            }
-            return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
-        }
+        float[] Run(bool graphs) => TrainChangingAfterTheFirstEpoch(graphs, seed: 8,
+            change: () => Device.Precision = Precision.TF32, restore: () => Device.Precision = Precision.FP32,
+            (trainer, captures, _) => Assert.That(trainer.GraphCaptures, Is.EqualTo(captures + 1), "the step is captured again in TF32"));
         Assert.That(Run(graphs: true), Is.EqualTo(Run(graphs: false)), "replays of the recaptured step compute what eager TF32 steps compute");
     }
 
     [Test]
     public void ChangingThePlan_CapturesTheStepAgain_AndTheReplayRunsTheNewPlan()
     {
-        float[] Run(bool graphs)
-        {
-            var g = new Generator(9);
-            using var model = new MlpSpec(784, [32], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
-            using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
-            using var loader = DataLoader.FromMnist(Slice(Train, 256), 64, shuffle: true, g, Device);
-            using var trainer = new Trainer(model, optimizer, graphs);
-            try
+        float[] Run(bool graphs) => TrainChangingAfterTheFirstEpoch(graphs, seed: 9,
+            change: () => Device.Plan = StepPlan.Fused, restore: () => Device.Plan = StepPlan.Layers,
+            (trainer, captures, nodes) =>
             {
-                trainer.TrainEpoch(loader, 1);
-                int captures = trainer.GraphCaptures, nodes = trainer.GraphNodesPerStep;
-                Device.Plan = StepPlan.Fused;
-                trainer.TrainEpoch(loader, 2);
-                if (graphs)
-                {
-                    Assert.That(trainer.GraphCaptures, Is.EqualTo(captures + 1), "the step is captured again with the fused kernels");
-                    Assert.That(trainer.GraphNodesPerStep, Is.LessThan(nodes), "the fused plan's step has fewer operations");
-                }
-            }
-            finally
-            {
-                Device.Plan = StepPlan.Layers;
-            }
-            return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
-        }
+                Assert.That(trainer.GraphCaptures, Is.EqualTo(captures + 1), "the step is captured again with the fused kernels");
+                Assert.That(trainer.GraphNodesPerStep, Is.LessThan(nodes), "the fused plan's step has fewer operations");
+            });
         Assert.That(Run(graphs: true), Is.EqualTo(Run(graphs: false)), "replays of the recaptured step compute what eager fused steps compute");
+    }
+
+    /// <summary>
+    /// Two epochs of a small MLP with <paramref name="change"/> made between them (undone after); with graphs,
+    /// <paramref name="check"/> sees the trainer, and its captures and operations a step before the change. The weights.
+    /// </summary>
+    private float[] TrainChangingAfterTheFirstEpoch(bool graphs, ulong seed, Action change, Action restore, Action<Trainer, int, int> check)
+    {
+        var g = new Generator(seed);
+        using var model = new MlpSpec(784, [32], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
+        using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
+        using var loader = DataLoader.FromMnist(Slice(Train, 256), 64, shuffle: true, g, Device);
+        using var trainer = new Trainer(model, optimizer, graphs);
+        try
+        {
+            trainer.TrainEpoch(loader, 1);
+            int captures = trainer.GraphCaptures, nodes = trainer.GraphNodesPerStep;
+            change();
+            trainer.TrainEpoch(loader, 2);
+            if (graphs) check(trainer, captures, nodes);
+        }
+        finally
+        {
+            restore();
+        }
+        return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
     }
 
     private static MnistDataSet Slice(MnistDataSet data, int count) =>
