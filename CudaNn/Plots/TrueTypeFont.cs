@@ -16,6 +16,9 @@ internal sealed class TrueTypeFont
     // Sub-scanlines per pixel row: coverage is exact across a row and sampled this often down it.
     private const int Subrows = 5;
 
+    // The largest font file read (the fonts this is for are well under 10 MiB): a path to anything else is refused.
+    private const long MaxFileBytes = 64L << 20;
+
     // The largest glyph drawn: a font whose coordinates would make one larger is broken, and such a glyph is left out.
     private const long MaxMaskPixels = 1 << 20;
 
@@ -74,6 +77,8 @@ internal sealed class TrueTypeFont
     /// <summary>Reads a font file; anything but a TrueType font with outlines is refused with a <see cref="FormatException"/> naming the file.</summary>
     public static TrueTypeFont Load(string path)
     {
+        long length = new FileInfo(path).Length;
+        if (length > MaxFileBytes) throw new FormatException($"{path}: {length:N0} bytes, more than the {MaxFileBytes:N0} a font file may have here");
         try
         {
             return new TrueTypeFont(File.ReadAllBytes(path), path);
@@ -143,13 +148,26 @@ internal sealed class TrueTypeFont
         }
     }
 
-    /// <summary>The glyph a character is drawn with; 0 (the font's "missing" glyph) when it has none.</summary>
+    /// <summary>The glyph a character is drawn with; 0 (the font's "missing" glyph) when it has none, or the map cannot be read.</summary>
     public int GlyphIndex(int codepoint)
+    {
+        try
+        {
+            return MapCharacter(codepoint);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
+        {
+            return 0;
+        }
+    }
+
+    private int MapCharacter(int codepoint)
     {
         int format = U16(_cmap);
         if (format == 12)
         {
-            uint groups = U32(_cmap + 12);
+            // A count the file cannot hold is its end: no loop runs past the data.
+            uint groups = Math.Min(U32(_cmap + 12), (uint)Math.Max(0, (_data.Length - _cmap - 16) / 12));
             for (uint g = 0; g < groups; g++)
             {
                 int group = checked(_cmap + 16 + (int)g * 12);
@@ -174,9 +192,12 @@ internal sealed class TrueTypeFont
         return 0;
     }
 
-    /// <summary>How far the pen moves after <paramref name="glyph"/> at <paramref name="size"/> pixels per em.</summary>
-    public double Advance(int glyph, double size) =>
-        U16(_hmtx + 4 * Math.Min(glyph, _metricCount - 1)) * size / UnitsPerEm;
+    /// <summary>How far the pen moves after <paramref name="glyph"/> at <paramref name="size"/> pixels per em (0 where the file cannot say).</summary>
+    public double Advance(int glyph, double size)
+    {
+        int at = _hmtx + 4 * Math.Min(Math.Max(glyph, 0), _metricCount - 1);
+        return at >= 0 && at + 2 <= _data.Length ? U16(at) * size / UnitsPerEm : 0;
+    }
 
     /// <summary>The glyph's coverage at <paramref name="size"/> pixels per em, made once and kept.</summary>
     public GlyphMask Mask(int glyph, double size)

@@ -104,6 +104,42 @@ public class DrawingTests
         }
     }
 
+    [Test]
+    public void ADamagedFont_IsRefusedOrDrawsWhatItCan_NeverCrashingOrHanging()
+    {
+        var font = Requirements.Font();
+        byte[] original = File.ReadAllBytes(font.Source);
+        var random = Seeded.Random(62);
+        using var dir = new TempDirectory();
+        int refused = 0;
+        for (int trial = 0; trial < 40; trial++)
+        {
+            byte[] damaged = (byte[])original.Clone();
+            // A few bytes anywhere, then some in the first 4 KiB, where the tables' directory and the small tables are.
+            for (int i = 0; i < 16; i++) damaged[random.Next(damaged.Length)] = (byte)random.Next(256);
+            for (int i = 0; i < 8; i++) damaged[random.Next(4096)] = (byte)random.Next(256);
+            string path = dir.Write($"damaged-{trial}.ttf", damaged);
+            TrueTypeFont loaded;
+            try
+            {
+                loaded = TrueTypeFont.Load(path);
+            }
+            catch (FormatException)
+            {
+                refused++;
+                continue;
+            }
+            foreach (var rune in "Epoch 12: loss → 0.25 (é)".EnumerateRunes())
+            {
+                int glyph = loaded.GlyphIndex(rune.Value);
+                Assert.That(loaded.Advance(glyph, 15), Is.GreaterThanOrEqualTo(0));
+                var mask = loaded.Mask(glyph, 15);
+                Assert.That(mask.Coverage, Has.Length.EqualTo(mask.Width * mask.Height));
+            }
+        }
+        TestContext.Out.WriteLine($"{refused} of 40 damaged copies refused on loading; the rest drew without an exception");
+    }
+
     [TestCase(0.31, 2.1, 6, false, new[] { 0.5, 1, 1.5, 2 })]
     [TestCase(1, 3, 8, true, new double[] { 1, 2, 3 })]
     [TestCase(1, 100, 8, true, new double[] { 20, 40, 60, 80, 100 })]
