@@ -58,14 +58,9 @@ public class CliPictureTests
     {
         using var dir = new TempDirectory();
         string png = dir.File("p.png"), missing = dir.File("none.ttf");
-        string cli = Path.Combine(Path.GetDirectoryName(typeof(CudaNn.Cli.CliApp).Assembly.Location)!, "CudaNn.Cli.dll");
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { cli, "playground", "--data", "xor", "--epochs", "5", "--samples", "100", "--png", png }) start.ArgumentList.Add(arg);
-        start.Environment["CUDANN_FONT"] = missing;
-        using var process = System.Diagnostics.Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
-        Assert.That(process.WaitForExit(120_000), "the run ended");
-        Assert.That(process.ExitCode, Is.Zero, error);
+        var (code, output, error) = RunAsProcess(["playground", "--data", "xor", "--epochs", "5", "--samples", "100", "--png", png],
+            environment: new Dictionary<string, string> { ["CUDANN_FONT"] = missing });
+        Assert.That(code, Is.Zero, error);
         Assert.That(output, Does.Contain($"note: CUDANN_FONT={missing} cannot be used").And.Contain("so the picture has no text"));
         PngAssert.IsPicture(png, 1000, 500, minColours: 30);
     }

@@ -35,17 +35,9 @@ public class RegressionCliTests
     {
         using var dir = new TempDirectory();
         File.Copy(Csv, dir.File("diabetes.csv"));
-        string cli = Path.Combine(Path.GetDirectoryName(typeof(CudaNn.Cli.CliApp).Assembly.Location)!, "CudaNn.Cli.dll");
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        foreach (string arg in new[] { cli, "train", "--task", "regression", "--target", "target", "--data", "diabetes.csv", "--epochs", "1", "--device", "cpu" })
-            start.ArgumentList.Add(arg);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
-        Assert.That(process.WaitForExit(120_000), "the run ended");
-        Assert.That(process.ExitCode, Is.Zero, error);
+        var (code, output, error) = RunAsProcess(["train", "--task", "regression", "--target", "target", "--data", "diabetes.csv", "--epochs", "1", "--device", "cpu"],
+            workingDirectory: dir.Path);
+        Assert.That(code, Is.Zero, error);
         Assert.That(File.Exists(dir.File("diabetes-mlp.safetensors")), output);
         Assert.That(File.Exists(dir.File("mnist-mlp.safetensors")), Is.False, "not the digits' name");
         Assert.That(output, Does.Contain("Saved weights to diabetes-mlp.safetensors"));

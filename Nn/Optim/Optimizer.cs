@@ -218,7 +218,7 @@ public abstract class Optimizer : IDisposable
         _stepped.Clear();
         foreach (var g in _groups)
         {
-            g.Runs ??= [WholeGroup(g, StepCount)];
+            g.Runs ??= [Part(g, StepCount, 0, g.Parameters.Count, g.Step)];
             for (int r = 0; r < g.Runs.Count; r++)
             {
                 var run = g.Runs[r];
@@ -241,13 +241,6 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>The runs the last <see cref="Step"/> updated, which a replay of its capture updates again.</summary>
     private readonly List<StepRun> _stepped = [];
-
-    /// <summary>A group's parameters as one run on the group's own counter.</summary>
-    private StepRun WholeGroup(OptimizerGroup group, long steps) => new()
-    {
-        First = 0, Count = group.Parameters.Count, Steps = steps, Values = group.Values, Grads = group.Grads, Step = group.Step,
-        State = FlatState().Select(b => b is null ? null : GroupSlices(b)[group.Index]).ToArray(),
-    };
 
     /// <summary>
     /// Cuts run <paramref name="index"/> of <paramref name="group"/> where its parameters' gradients change from given to
@@ -308,14 +301,13 @@ public abstract class Optimizer : IDisposable
     public long[] ParameterStepCounts()
     {
         var counts = new long[Parameters.Count];
-        int offset = 0;
         foreach (var g in _groups)
         {
+            int offset = _groupFirst[g.Index];
             if (g.Runs is null) Array.Fill(counts, StepCount, offset, g.Parameters.Count);
             else
                 foreach (var run in g.Runs)
                     for (int i = 0; i < run.Count; i++) counts[offset + run.First + i] = run.Steps;
-            offset += g.Parameters.Count;
         }
         return counts;
     }
@@ -378,24 +370,23 @@ public abstract class Optimizer : IDisposable
             if (count < 0 || count > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(parameterSteps), count, "a step count is 0 to 2^31 - 1, what the device counter holds");
         if (parameterSteps.Any(c => c > steps))
             throw new ArgumentException($"a parameter's step count exceeds the optimizer's {steps} steps", nameof(parameterSteps));
-        int offset = 0;
         foreach (var g in _groups)
         {
             foreach (var run in g.Runs ?? [])
                 if (!ReferenceEquals(run.Step, g.Step)) run.Step.Dispose();
-            // The group's parameters in runs of equal counts, the first on the group's own counter.
+            // The group's parameters in runs of equal counts, the first on the group's own counter (the others get
+            // counters of their own, set by Part).
+            int offset = _groupFirst[g.Index];
             g.Runs = [];
             for (int first = 0; first < g.Parameters.Count;)
             {
                 long count = parameterSteps[offset + first];
                 int end = first;
                 while (end < g.Parameters.Count && parameterSteps[offset + end] == count) end++;
-                var run = first == 0 && end == g.Parameters.Count ? WholeGroup(g, count) : Part(g, count, first, end - first, first == 0 ? g.Step : null);
-                run.Step.CopyFrom<int>([(int)count]);
-                g.Runs.Add(run);
+                if (first == 0) g.Step.CopyFrom<int>([(int)count]);
+                g.Runs.Add(Part(g, count, first, end - first, first == 0 ? g.Step : null));
                 first = end;
             }
-            offset += g.Parameters.Count;
         }
         if (FlatValues.Device is Backends.Cuda.CudaDevice gpu) gpu.NoteCapturedStateChanged();
         _stepped.Clear();
@@ -411,18 +402,6 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>A flat buffer of zeros beside the parameters, for optimizer state (moments, momentum).</summary>
     protected Tensor StateBuffer() => Tensor.Zeros(FlatValues.Shape, FlatValues.DType, FlatValues.Device);
-
-    /// <summary>Each group's slice of a flat state buffer, in group order.</summary>
-    private protected Tensor[] GroupSlices(Tensor flat)
-    {
-        var slices = new Tensor[_groups.Length];
-        for (int i = 0; i < _groups.Length; i++)
-        {
-            var (start, count) = Span(_groupFirst[i], _groups[i].Parameters.Count);
-            slices[i] = Slice(flat, start, count);
-        }
-        return slices;
-    }
 
     /// <summary>
     /// A flat state buffer's values without the gaps between parameters, in parameter order, as checkpoints hold them
