@@ -139,6 +139,14 @@ internal sealed class MlpChain
     /// <summary>The plan the latest forward ran (and its backward runs).</summary>
     public StepPlan Plan => _plan.Kind;
 
+    /// <summary>Why <paramref name="plan"/> cannot run these layers on <paramref name="device"/> as it is set now, or null when it can.</summary>
+    public string? WhyNot(StepPlan plan, Device device)
+    {
+        if (plan != StepPlan.Layers && _linears.Length > 64) return $"the {plan.ToString().ToLowerInvariant()} plan runs at most 64 Linear layers in a row, not {_linears.Length}";
+        int[] widths = [_linears[0].InFeatures, .. _linears.Select(l => l.OutFeatures)];
+        return MlpPlan.Of(plan).WhyNot(device, widths);
+    }
+
     /// <summary>Frees every buffer (the model moved, or is disposed).</summary>
     public void ReleaseBuffers()
     {

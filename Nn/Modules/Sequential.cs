@@ -115,6 +115,17 @@ public sealed class Sequential : Module
         }
     }
 
+    /// <summary>
+    /// Why <paramref name="plan"/> cannot run this model's Linear layers on <paramref name="device"/> as it is set now
+    /// (the first run of them it does not apply to, by that plan's own rule), or null when it runs all of them.
+    /// </summary>
+    internal string? WhyNot(StepPlan plan, Device device)
+    {
+        var chains = _segments.Where(s => s.Chain is not null).Select(s => s.Chain!).ToList();
+        if (chains.Count == 0) return "the model has no Linear layer";
+        return chains.Select(c => c.WhyNot(plan, device)).FirstOrDefault(why => why is not null);
+    }
+
     public override string ToString() =>
         "Sequential(\n" + string.Concat(_children.Select(c => $"  ({c.Name}): {c.Module}\n")) + ")";
 

@@ -171,6 +171,21 @@ public sealed class Trainer : IDisposable
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
+    /// Chooses the fastest <see cref="Backends.StepPlan"/> for this model at the batch shape of (<paramref name="x"/>,
+    /// <paramref name="y"/>) by timing this trainer's own step in each plan that applies, and sets it on the device
+    /// (torch.backends.cudnn.benchmark, for a whole step). The weights, the optimizer's state and step counts and the
+    /// dropout generators are restored afterwards, so training goes on exactly as in a run pinned to the chosen plan.
+    /// Call it before training, on a batch of the size training uses (the values do not matter); data-parallel, every
+    /// rank calls it and rank 0's choice is taken. Off a GPU it returns <see cref="Backends.StepPlan.Layers"/>, the only plan.
+    /// </summary>
+    public PlanChoice TunePlan(Tensor x, Tensor y, PlanTuning? tuning = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        return PlanTuner.Tune(this, x, y, tuning ?? new PlanTuning(), RunStep);
+    }
+
+    /// <summary>
     /// One pass over <paramref name="loader"/>, stopping early once <paramref name="maxSteps"/> steps are reached in total.
     /// Data-parallel, the result's loss and samples are the whole job's, and progress reports this rank's running loss.
     /// Each step's loss is kept on the device and checked once at the end, so a NaN or infinity is reported
@@ -191,9 +206,7 @@ public sealed class Trainer : IDisposable
         foreach (var (x, y) in loader)
         {
             if (Steps >= maxSteps) break;
-            _batch = (x, y);
-            if (_graphs is null) Step(x, y);
-            else if (_graphs.Run(x, y, _stepOnBatch)) Optimizer.CountReplayedStep();
+            RunStep(x, y);
             // Outside any captured graph: the slot moves every step, a graph's arguments do not.
             backend.Copy(_batchLoss!, slots[batch]);
             samples += x.Shape[0];
@@ -221,6 +234,14 @@ public sealed class Trainer : IDisposable
             FirstNonFiniteBatch = bad + 1,
             FirstNonFiniteStep = bad is null ? null : startSteps + bad.Value + 1,
         };
+    }
+
+    /// <summary>One training step on the batch, replayed from its captured graph when there is one.</summary>
+    private void RunStep(Tensor x, Tensor y)
+    {
+        _batch = (x, y);
+        if (_graphs is null) Step(x, y);
+        else if (_graphs.Run(x, y, _stepOnBatch)) Optimizer.CountReplayedStep();
     }
 
     /// <summary>A device buffer for one loss per batch, and a one-element view of each slot, made once per size.</summary>
