@@ -18,9 +18,12 @@ public static class CliApp
     /// Runs one command line. Live progress and colour are drawn only when <paramref name="output"/> is this
     /// process's terminal; any other writer (a file, a pipe, a test's StringWriter) gets plain lines.
     /// </summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, planTuning: null);
+
+    /// <summary><see cref="Run(string[], TextWriter, TextWriter)"/> with `train --plan auto` timed and remembered by <paramref name="planTuning"/>.</summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error, Training.PlanTuning? planTuning)
     {
-        var root = Commands(new CliContext(output, error, CliContext.IsTerminal(output)));
+        var root = Commands(new CliContext(output, error, CliContext.IsTerminal(output)) { PlanTuning = planTuning });
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

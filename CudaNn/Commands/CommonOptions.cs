@@ -24,9 +24,18 @@ internal static class CommonOptions
         "fp32 (the default), tf32 or bf16: on a GPU (or the emulator), GEMMs on tensor cores with inputs rounded to TF32 (10 mantissa bits) or bfloat16 (7), float32 everywhere else",
         "fp32", "tf32", "bf16");
 
+    private const string PlanChoices =
+        "layers (GEMMs and elementwise kernels), epilogues (cuBLASLt GEMMs whose epilogues add the bias, apply ReLU and sum the bias gradients) or fused (three kernels a step; FP32, at most 4 layers of 128 outputs)";
+
+    /// <summary>`verify --plan`: one plan to check, layers by default.</summary>
     public static Option<string> Plan() => OptionValues.Choice("--plan",
-        "how an MLP's layers run on a GPU or the emulator: layers (the default; GEMMs and elementwise kernels), epilogues (cuBLASLt GEMMs whose epilogues add the bias, apply ReLU and sum the bias gradients) or fused (three kernels a step; FP32, at most 4 layers of 128 outputs)",
-        "layers", "epilogues", "fused");
+        "how an MLP's layers run on a GPU or the emulator: " + PlanChoices, "layers", "epilogues", "fused");
+
+    /// <summary>`train --plan`: auto (the default; tuned on a GPU, layers elsewhere unless asked for) or one plan pinned.</summary>
+    public static Option<string> TrainPlan() => OptionValues.Choice("--plan",
+        "how an MLP's layers run on a GPU or the emulator: auto (the default on a GPU: the first steps time each plan that applies and keep the fastest, " +
+        "remembered per card, model and batch; on the emulator only when given, since its times are not a GPU's), or one pinned: " + PlanChoices,
+        "auto", "layers", "epilogues", "fused");
 
     /// <summary>"layers", "epilogues" or "fused", as --plan takes it and a checkpoint records it.</summary>
     public static string PlanName(Backends.StepPlan plan) => plan.ToString().ToLowerInvariant();

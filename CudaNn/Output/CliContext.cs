@@ -11,6 +11,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, bool inter
     public TextWriter Output { get; } = output;
     public TextWriter Error { get; } = error;
 
+    /// <summary>How `train --plan auto` times and remembers its choice; null: device events and the cache beside the kernels (tests set a timer).</summary>
+    public Training.PlanTuning? PlanTuning { get; init; }
+
     /// <summary>True when the output is a terminal: progress bars are drawn and redrawn in place.</summary>
     public bool Interactive { get; } = interactive;
 

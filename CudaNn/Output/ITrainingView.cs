@@ -27,6 +27,9 @@ internal interface ITrainingView
     /// <summary>A note that is not an epoch result: a checkpoint written, a NaN warning.</summary>
     void Note(string line);
 
+    /// <summary>The plan --plan auto chose, with the timings it chose by.</summary>
+    void PlanChosen(PlanChoice choice);
+
     void Finished(TrainingSummary summary);
 }
 
@@ -38,5 +41,6 @@ internal sealed class QuietTrainingView : ITrainingView
     public Action<BatchProgress>? Progress => null;
     public void EpochDone(EpochResult train, EvaluationResult test, int epochs) { }
     public void Note(string line) { }
+    public void PlanChosen(PlanChoice choice) { }
     public void Finished(TrainingSummary summary) { }
 }

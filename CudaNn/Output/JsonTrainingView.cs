@@ -39,6 +39,15 @@ internal sealed class JsonTrainingView(CliContext context) : ITrainingView
 
     public void Note(string line) => Write(new { Event = "note", Message = line });
 
+    public void PlanChosen(PlanChoice choice) => Write(new
+    {
+        Event = "plan",
+        Plan = Commands.CommonOptions.PlanName(choice.Plan),
+        choice.FromCache,
+        TuningSeconds = choice.Elapsed.TotalSeconds,
+        Timings = choice.Timings.Select(t => new { Plan = Commands.CommonOptions.PlanName(t.Plan), t.MicrosecondsPerStep, t.Replays, t.WhyNot }),
+    });
+
     public void Finished(TrainingSummary s) => Write(new
     {
         Event = "summary",

@@ -19,6 +19,8 @@ internal class PlainTrainingView(CliContext context) : ITrainingView
 
     public void Note(string line) => Line(line);
 
+    public void PlanChosen(PlanChoice choice) => Line($"plan {choice}");
+
     public void Finished(TrainingSummary summary) => Context.Console.Write(SummaryTable.Create(summary));
 
     /// <summary>Written as is, never wrapped, so each event stays one greppable line.</summary>

@@ -7,11 +7,14 @@ namespace CudaNn.Tests.Cli;
 /// <summary>Runs the command line in process, and makes small MNIST directories so whole epochs take milliseconds.</summary>
 internal static class CliRunner
 {
-    public static (int Code, string Output, string Error) Run(params string[] args)
+    public static (int Code, string Output, string Error) Run(params string[] args) => Run(null, args);
+
+    /// <summary>Runs the command line with `train --plan auto` timed and remembered by <paramref name="planTuning"/>.</summary>
+    public static (int Code, string Output, string Error) Run(CudaNn.Training.PlanTuning? planTuning, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
+        int code = CliApp.Run(args, output, error, planTuning);
         TestContext.Out.WriteLine($"$ CudaNn {string.Join(' ', args)}  -> {code}\n{output}{error}");
         return (code, output.ToString(), error.ToString());
     }

@@ -61,6 +61,28 @@ public class DistributedTrainTests
             "rank 0 alone writes the checkpoint");
     }
 
+    /// <summary>
+    /// --plan auto in a job: every rank times the same plans (their steps hold the gradient all-reduce) and rank 0's
+    /// choice is the job's: rank 0 reports it once, and the checkpoint records it. The emulator times by its own
+    /// events (or takes an earlier run's choice from the cache), so the choice itself may be any plan.
+    /// </summary>
+    [Test]
+    public void TwoEmulatorRanksWithPlanAuto_TrainWithRankZerosChoice()
+    {
+        Requirements.Emulator();
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 256, 100);
+        string job = dir.File("job.safetensors");
+        var (code, output) = MpiJob.Run(Ranks, $"train --distributed --data {data} --hidden 32,16 --epochs 1 --seed 5 --device emulator --plan auto --json --batch-size {RankBatch} --save {job}");
+        Assert.That(code, Is.Zero, output);
+        var plans = Events(output, "plan");
+        Assert.That(plans, Has.Count.EqualTo(1), "rank 0 alone reports the choice");
+        string chosen = plans[0].GetProperty("plan").GetString()!;
+        Assert.That(chosen, Is.AnyOf("layers", "epilogues", "fused"));
+        Assert.That(Events(output, "epoch")[0].GetProperty("plan").GetString(), Is.EqualTo(chosen));
+        Assert.That(SafetensorsReader.Read(job).Metadata["cudann.train.plan"], Is.EqualTo(chosen));
+    }
+
     /// <summary>The run as a job of two ranks of <see cref="RankBatch"/> saving to <paramref name="job"/>, and as one process with their combined batch saving to <paramref name="alone"/>.</summary>
     private static (string JobOutput, (int Code, string Output, string Error) Alone) JobAndAlone(string common, string job, string alone)
     {

@@ -116,6 +116,87 @@ public class TrainFlowTests(string device) : CudaDeviceFixture(device)
         Assert.That(pinnedOnCpu.Error, Does.Contain("--plan fused does not apply here: the fused MLP kernels need a GPU or the emulator, not cpu"));
     }
 
+    /// <summary>
+    /// --plan auto times every plan that applies (a table here: the emulator's own times are not a GPU's), says which it
+    /// chose and why (text and --json), and records it; its run equals the run pinned to that plan bit for bit; a later
+    /// run of the same model and batch takes the remembered choice without timing, and a resume replays the recorded
+    /// plan without tuning, ending bit-identical to the uninterrupted run. The emulator's default is layers, untuned.
+    /// </summary>
+    [Test]
+    public void PlanAuto_ChoosesByTiming_SaysAndRecordsIt_AndAResumeReplaysIt_BitForBit()
+    {
+        using var dir = new TempDirectory();
+        string data = SmallMnist(dir, 300, 500);
+        string[] common = ["train", "--data", data, "--seed", "6", "--device", Device.Name];
+        string three = dir.File("three.safetensors"), pinned = dir.File("pinned.safetensors"), two = dir.File("two.safetensors"), resumed = dir.File("resumed.safetensors");
+        var table = new Dictionary<CudaNn.Backends.StepPlan, double>
+        {
+            [CudaNn.Backends.StepPlan.Layers] = 90, [CudaNn.Backends.StepPlan.Epilogues] = 40, [CudaNn.Backends.StepPlan.Fused] = 60,
+        };
+        TableTuning Tuning() => new(table, dir.File("plans.json"));
+
+        var tuning = Tuning();
+        var auto = Run(tuning.Options, [.. common, "--plan", "auto", "--epochs", "3", "--json", "--save", three]);
+        Assert.That(auto.Code, Is.Zero, auto.Error);
+        Assert.That(tuning.StepsTimed, Is.GreaterThan(0), "the plans were timed");
+        var choice = System.Text.Json.JsonDocument.Parse(auto.Output.Split('\n').Single(l => l.Contains("\"event\":\"plan\""))).RootElement;
+        Assert.That(choice.GetProperty("plan").GetString(), Is.EqualTo("epilogues"));
+        Assert.That(choice.GetProperty("from_cache").GetBoolean(), Is.False);
+        Assert.That(choice.GetProperty("timings").EnumerateArray().Select(t => (t.GetProperty("plan").GetString(), t.GetProperty("microseconds_per_step").GetDouble())),
+            Is.EqualTo(new[] { ("layers", 90.0), ("epilogues", 40.0), ("fused", 60.0) }));
+        Assert.That(auto.Output, Does.Contain("\"event\":\"epoch\"").And.Contain("\"plan\":\"epilogues\""), "the epochs ran the chosen plan");
+        Assert.That(SafetensorsReader.Read(three).Metadata["cudann.train.plan"], Is.EqualTo("epilogues"), "recorded in the checkpoint");
+
+        var pin = Run([.. common, "--plan", "epilogues", "--epochs", "3", "--save", pinned]);
+        Assert.That(pin.Code, Is.Zero, pin.Error);
+        AssertSameWeights(pinned, three, "the pinned run against the tuned one");
+
+        var remembered = Tuning();
+        var first = Run(remembered.Options, [.. common, "--plan", "auto", "--epochs", "2", "--save", two]);
+        Assert.That(first.Code, Is.Zero, first.Error);
+        Assert.That(first.Output, Does.Contain($"device {Device.Name}, plan epilogues (auto)")
+            .And.Contain("plan epilogues: 40.0 µs a step (layers 90.0, fused 60.0), as tuned by an earlier run"));
+        Assert.That(remembered.StepsTimed, Is.Zero, "the choice came from the cache");
+
+        var replay = Tuning();
+        var second = Run(replay.Options, [.. common, "--resume", two, "--epochs", "3", "--save", resumed]);
+        Assert.That(second.Code, Is.Zero, second.Error);
+        Assert.That(second.Output, Does.Contain($"device {Device.Name}, plan epilogues\n").And.Not.Contain("(auto)"), "the resume replays the recorded plan");
+        Assert.That(replay.StepsTimed, Is.Zero, "a resume does not tune");
+        AssertSameWeights(resumed, three, "2 + 1 epochs against 3");
+
+        if (Device.Kind == CudaNn.DeviceKind.Emulator)
+        {
+            var untuned = Tuning();
+            var byDefault = Run(untuned.Options, [.. common, "--epochs", "1", "--max-steps", "2", "--save", dir.File("default.safetensors")]);
+            Assert.That(byDefault.Output, Does.Contain("plan layers\n"), "the emulator's default");
+            Assert.That(untuned.StepsTimed, Is.Zero);
+        }
+    }
+
+    private static void AssertSameWeights(string actualPath, string expectedPath, string what)
+    {
+        var expected = SafetensorsReader.Read(expectedPath);
+        var actual = SafetensorsReader.Read(actualPath);
+        foreach (string name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias" })
+            Assert.That(actual.Get(name).ToFloatArray(), Is.EqualTo(expected.Get(name).ToFloatArray()), $"{name}: {what}");
+    }
+
+    /// <summary>A --plan auto timed by a table of the device's plan (running every step it times), with its own cache file.</summary>
+    private sealed class TableTuning(Dictionary<CudaNn.Backends.StepPlan, double> table, string cacheFile) : CudaNn.Training.IStepTimer
+    {
+        public CudaNn.Training.PlanTuning Options => new() { Timer = this, MaxReplays = 2, CacheFile = cacheFile };
+
+        public int StepsTimed { get; private set; }
+
+        public double MicrosecondsPerStep(CudaDevice device, Action step, int steps)
+        {
+            for (int i = 0; i < steps; i++) step();
+            StepsTimed += steps;
+            return table[device.Plan];
+        }
+    }
+
     private static double TestLoss(string output) =>
         double.Parse(output.Split("Epoch 2/2: ")[^1].Split("test loss ")[1].Split(')')[0], System.Globalization.CultureInfo.InvariantCulture);
 

@@ -20,6 +20,10 @@ public sealed class DeviceEventTimer : IStepTimer
 {
     public static readonly DeviceEventTimer Instance = new();
 
+    private DeviceEventTimer()
+    {
+    }
+
     public double MicrosecondsPerStep(CudaDevice device, Action step, int steps)
     {
         ArgumentNullException.ThrowIfNull(device);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using CudaNn.Backends;
 using CudaNn.Backends.Cuda;
 using CudaNn.Cli.Output;
 using CudaNn.Distributed;
@@ -84,7 +85,7 @@ internal static class TrainCommand
         var continueOnNan = new Option<bool>("--continue-on-nan") { Description = "Keep training when the loss becomes NaN or infinite (default: stop, keeping the last good checkpoint)" };
         var noGraphs = new Option<bool>("--no-graphs") { Description = "On a GPU, run every step eagerly instead of replaying it as a captured CUDA graph (to debug; slower)" };
         var precision = CommonOptions.Precision();
-        var plan = CommonOptions.Plan();
+        var plan = CommonOptions.TrainPlan();
         var distributed = new Option<bool>("--distributed")
         {
             Description = "Train data-parallel as one rank of a job Open MPI started (mpirun -np N dotnet CudaNn.Cli.dll train --distributed ...): " +
@@ -128,7 +129,13 @@ internal static class TrainCommand
                 Target = r.GetValue(target),
                 TestFraction = r.GetValue(testFraction),
                 Standardize = !r.GetValue(noStandardize),
-                Plan = CommonOptions.ParsePlan(r.GetValue(plan)!),
+            };
+            // Tuned on a GPU unless pinned; the emulator's and the CPU's default is layers, tuned only when --plan auto is given.
+            string planName = r.GetValue(plan)!;
+            settings = settings with
+            {
+                Plan = planName != "auto" ? CommonOptions.ParsePlan(planName)
+                    : Given("--plan") || settings.Device.Kind == DeviceKind.Cuda ? null : StepPlan.Layers,
             };
             using var precisionScope = CommonOptions.ApplyPrecision(settings.Device, r.GetValue(precision)!);
             if (regression && settings.PlotPath is not null)

@@ -54,7 +54,7 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             throw new CliException($"--hidden {string.Join(",", spec.Hidden)}: {tooLarge}");
 
         s = PlanThatRuns(s, [spec.Inputs, .. spec.Hidden, spec.Classes], given);
-        using var planScope = CommonOptions.UsePlan(s.Device, s.Plan);
+        using var planScope = CommonOptions.UsePlan(s.Device, s.Plan ?? StepPlan.Layers);
 
         var generator = new Generator(s.Seed);
         using var model = spec.Create(generator, s.Device);
@@ -81,6 +81,12 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
         using var disposeTest = testLoader;
         using var trainer = new Trainer(model, optimizer, s.UseGraphs, s.Task, group) { ClipGradNorm = s.ClipGradNorm, ClipGradValue = s.ClipGradValue };
         var rotation = new CheckpointRotation(s.SavePath, s.Keep);
+        PlanChoice? tuned = null;
+        if (s.Plan is null)
+        {
+            tuned = TunePlan(trainer, trainLoader, data, s);
+            s = s with { Plan = tuned.Plan };
+        }
 
         view.Header($"CudaNn train: {spec}, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
                     (scheduler is null ? "" : $" scheduled by {scheduler}") +
@@ -88,11 +94,12 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
                     (s.ClipGradNorm is { } norm ? $", gradient norm clipped to {norm.ToString(CultureInfo.InvariantCulture)}" : "") + ", " +
                     $"batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, device {s.Device.Name}" +
                     (s.Device is Backends.Cuda.CudaDevice { Precision: not Precision.FP32 } reduced ? $" ({reduced.Precision} GEMMs)" : "") +
-                    (s.Device is Backends.Cuda.CudaDevice ? $", plan {CommonOptions.PlanName(s.Plan)}" : "") +
+                    (s.Device is Backends.Cuda.CudaDevice ? $", plan {s.PlanName}{(tuned is null ? "" : " (auto)")}" : "") +
                     (group is null ? "" : $" on each of {group.WorldSize} ranks ({group.Backend}; {group.WorldSize * s.BatchSize} samples a step in all)"));
         view.Header($"data: {s.DataDirectory} ({data.Description})" +
                     (s.Init is null ? "" : $", weights from {s.Init}") +
                     (s.Resume is null ? "" : $", resuming {s.Resume} after epoch {firstEpoch - 1}"));
+        if (tuned is not null && s.Device is Backends.Cuda.CudaDevice) view.PlanChosen(tuned);
 
         var metadata = new Dictionary<string, string>(spec.ToMetadata());
         foreach (var (key, value) in s.ToMetadata()) metadata[key] = value;
@@ -199,12 +206,24 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
             ("--clip-grad-norm", R(s.ClipGradNorm)), ("--clip-grad-value", R(s.ClipGradValue)),
             ("--batch-size", s.BatchSize.ToString(CultureInfo.InvariantCulture)), ("--epochs", s.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("--max-steps", s.MaxSteps.ToString(CultureInfo.InvariantCulture)), ("--seed", s.Seed.ToString(CultureInfo.InvariantCulture)),
-            ("--no-shuffle", B(!s.Shuffle)), ("--precision", precision), ("--plan", CommonOptions.PlanName(s.Plan)), ("--no-graphs", B(!s.UseGraphs)), ("--continue-on-nan", B(s.ContinueOnNan)),
+            ("--no-shuffle", B(!s.Shuffle)), ("--precision", precision), ("--plan", s.PlanName), ("--no-graphs", B(!s.UseGraphs)), ("--continue-on-nan", B(s.ContinueOnNan)),
             ("--allow-nonfinite", B(s.AllowNonFinite)),
             ("--resume", s.Resume is null ? "none" : "sha256 " + RankAgreement.FileDigest(s.Resume)),
             ("--init", s.Init is null ? "none" : "sha256 " + RankAgreement.FileDigest(s.Init)),
             ("--data", data.Fingerprint),
         ];
+    }
+
+    /// <summary>
+    /// --plan auto: the plan the trainer's own step runs fastest in at the run's batch size (on a batch of zeros: the
+    /// values do not change the time), or the one an earlier run of this model on this card chose.
+    /// </summary>
+    private PlanChoice TunePlan(Trainer trainer, DataLoader trainLoader, RunData data, TrainSettings s)
+    {
+        int rows = Math.Min(s.BatchSize, trainLoader.SamplesPerEpoch);
+        using var x = Tensor.Zeros([rows, data.Inputs], device: s.Device);
+        using var y = s.Task == TrainingTask.Classification ? Tensor.Zeros([rows], DType.Int32, s.Device) : Tensor.Zeros([rows, data.Outputs], device: s.Device);
+        return trainer.TunePlan(x, y, context.PlanTuning ?? new PlanTuning { CacheFile = PlanTuning.DefaultCacheFile });
     }
 
     /// <summary>
@@ -214,8 +233,8 @@ internal sealed class TrainRun(CliContext context, ITrainingView view, ProcessGr
     /// </summary>
     private TrainSettings PlanThatRuns(TrainSettings s, IReadOnlyList<int> widths, Func<string, bool> given)
     {
-        if (s.Plan.WhyNotFor(s.Device, widths) is not { } why) return s;
-        string name = CommonOptions.PlanName(s.Plan);
+        if (s.Plan is not { } plan || plan.WhyNotFor(s.Device, widths) is not { } why) return s;
+        string name = s.PlanName;
         if (given("--plan") || s.Resume is null) throw new CliException($"--plan {name} does not apply here: {why}");
         view.Note($"note: '{s.Resume}' was trained with --plan {name}, which does not apply here ({why}); continuing with --plan layers, " +
                   "so the weights will not be bit-identical to an uninterrupted run's");

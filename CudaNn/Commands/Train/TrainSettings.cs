@@ -59,8 +59,14 @@ internal sealed record TrainSettings(
     /// <summary>The bound on each gradient element (--clip-grad-value); null: none.</summary>
     public double? ClipGradValue { get; init; }
 
-    /// <summary>How the MLP's layers run on a GPU or the emulator (--plan); recorded, and replayed by a resume.</summary>
-    public StepPlan Plan { get; init; }
+    /// <summary>
+    /// How the MLP's layers run on a GPU or the emulator (--plan); null for auto, until the run's tuning sets the plan it
+    /// chose. Recorded, and replayed by a resume.
+    /// </summary>
+    public StepPlan? Plan { get; init; }
+
+    /// <summary>--plan as given or chosen: "auto" before tuning, then the plan's name.</summary>
+    public string PlanName => Plan is { } plan ? CommonOptions.PlanName(plan) : "auto";
 
     /// <summary>The settings a resumed run must share with the run that wrote the checkpoint, as metadata.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata()
@@ -72,7 +78,7 @@ internal sealed record TrainSettings(
             [Key + "batch_size"] = BatchSize.ToString(CultureInfo.InvariantCulture),
             [Key + "seed"] = Seed.ToString(CultureInfo.InvariantCulture),
             [Key + "shuffle"] = Shuffle ? "true" : "false",
-            [Key + "plan"] = CommonOptions.PlanName(Plan),
+            [Key + "plan"] = Plan is { } plan ? CommonOptions.PlanName(plan) : throw new InvalidOperationException("the run's plan is recorded once tuning has chosen it"),
         };
         if (Schedule is not null) metadata[Key + "lr_schedule"] = Schedule.ToString();
         if (ClipGradNorm is { } norm) metadata[Key + "clip_grad_norm"] = norm.ToString("R", CultureInfo.InvariantCulture);
@@ -148,7 +154,8 @@ internal sealed record TrainSettings(
         Conflict(given, "--target", Target ?? "none", resumed.Target ?? "none");
         Conflict(given, "--test-fraction", TestFraction, resumed.TestFraction);
         FlagConflict(given, "--no-standardize", !Standardize, !resumed.Standardize);
-        Conflict(given, "--plan", CommonOptions.PlanName(Plan), CommonOptions.PlanName(resumed.Plan));
+        // --plan auto on a resume takes the plan the checkpoint's run chose.
+        if (Plan is not null) Conflict(given, "--plan", PlanName, resumed.PlanName);
         if (given("--init")) throw new CliException("--init and --resume cannot be combined: --resume already restores the weights");
         return resumed;
     }

@@ -124,12 +124,21 @@ public class PlanTuningTests(string device) : CudaDeviceFixture(device)
             var otherBatch = new TableTimer(table);
             Assert.That(Tune(otherBatch, file, Batch / 2).FromCache, Is.False, "another batch size is another decision");
             Assert.That(otherBatch.StepsRun, Is.GreaterThan(0));
+            Device.Precision = Precision.TF32;
+            var otherPrecision = new TableTimer(table);
+            Assert.That(Tune(otherPrecision, file, Batch).FromCache, Is.False, "another precision is another decision");
+            Assert.That(otherPrecision.StepsRun, Is.GreaterThan(0));
         }
         finally
         {
             Device.Plan = StepPlan.Layers;
+            Device.Precision = Precision.FP32;
         }
     }
+
+    [Test]
+    public void TheDefaultCache_IsPlansJsonBesideTheCompiledKernels() =>
+        Assert.That(PlanTuning.DefaultCacheFile, Is.EqualTo(Path.Combine(Path.GetDirectoryName(CudaNn.Kernels.KernelCacheDirectory.Default)!, "plans.json")));
 
     [Test]
     public void OnTheCpu_LayersIsTheOnlyPlan_AndNothingIsTimed()
