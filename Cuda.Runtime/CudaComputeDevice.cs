@@ -66,6 +66,8 @@ internal sealed unsafe class CudaComputeDevice : IComputeDevice
 
     public string Name => Device.Name;
 
+    public long L2CacheBytes => Device.L2CacheBytes;
+
     public long MemoryInUse { get; private set; }
 
     /// <summary>Loads a PTX or CUBIN image; its kernels become reachable through <see cref="GetKernel"/>.</summary>

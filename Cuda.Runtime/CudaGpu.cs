@@ -24,6 +24,7 @@ public sealed unsafe class CudaGpu
             Attribute(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
             Attribute(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR));
         MultiprocessorCount = Attribute(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        L2CacheBytes = Attribute(CuDeviceAttribute.CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE);
         Check(Driver.cuDeviceTotalMem_v2(out nuint total, handle));
         TotalMemoryBytes = (long)total;
         primaryContext = new Lazy<CudaContext>(() => new CudaContext(this));
@@ -39,6 +40,9 @@ public sealed unsafe class CudaGpu
 
     /// <summary>Number of streaming multiprocessors (SMs).</summary>
     public int MultiprocessorCount { get; }
+
+    /// <summary>The L2 cache in bytes (50 MiB on an H100), which a cold measurement overwrites between samples.</summary>
+    public long L2CacheBytes { get; }
 
     /// <summary>Global memory in bytes.</summary>
     public long TotalMemoryBytes { get; }

@@ -61,6 +61,7 @@ public static class CliApp
             PredictCommand.Create(context.Output),
             InfoCommand.Create(context.Output),
             VerifyCommand.Create(context.Output),
+            BenchCommand.Create(context.Output),
             ExportCommand.Create(context.Output),
             PlaygroundCommand.Create(context.Output),
         };

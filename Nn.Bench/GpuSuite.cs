@@ -1,20 +1,19 @@
+using System.Globalization;
 using CudaNn.Backends.Cuda;
+using CudaNn.Benchmarks;
 using CudaNn.Cuda;
-using CudaNn.Data;
 
 namespace CudaNn.Bench;
 
 /// <summary>
-/// `Nn.Bench gpu [--quick] [--device cuda|emulator]`: the GPU measurements of the report, as markdown. Kernel bandwidth
-/// beside device-to-device copy, the seed MLP's training step on a fixed batch at batch 64 to 8192 with and without
-/// CUDA graphs, and full epochs over the shipped digits from a DataLoader. Without a GPU it prints
-/// "skipped: no GPU (reason)" and returns 0; a section that throws is reported and the others still run (returns 1).
+/// `Nn.Bench gpu [--quick] [--device cuda|emulator] [--batch-sizes 64,1024]`: the GPU measurements of the report, as
+/// markdown, from <see cref="DeviceBenchmark"/> (what `cudann bench` runs): kernels cold beside device-to-device copy,
+/// GEMMs, the seed MLP's training step in every plan at batch 64 to 8192 in FP32, TF32 and BF16, the wide MLP
+/// 784-4096-4096-10 (GEMM-bound), and epochs over the shipped digits. Without a GPU it prints "skipped: no GPU (reason)"
+/// and returns 0; a part that throws is reported and the others still run (returns 1).
 /// </summary>
 public static class GpuSuite
 {
-    /// <summary>Kernel benchmark sizes on the emulator: one small size, to run the code path.</summary>
-    private static readonly long[] EmulatorKernelSizes = [1L << 12];
-
     public static int Run(IReadOnlyList<string> args, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -28,54 +27,55 @@ public static class GpuSuite
             output.WriteLine(e.Message);
             return 2;
         }
-        long memoryBytes = 1L << 30;
-        if (!options.Emulator)
+        if (!options.Emulator && !CudaGpu.TryGet(out _, out string? reason))
         {
-            if (!CudaGpu.TryGet(out CudaGpu? gpu, out string? reason))
-            {
-                output.WriteLine($"skipped: no GPU ({reason})");
-                return 0;
-            }
-            memoryBytes = gpu.TotalMemoryBytes;
+            output.WriteLine($"skipped: no GPU ({reason})");
+            return 0;
         }
         CudaDevice device = options.Emulator ? CudaDevices.Emulator() : CudaDevices.Cuda();
         output.WriteLine($"## Nn.Bench gpu: {device.Name} ({device.Description}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC" +
             (options.Quick ? ", quick" : "") + (options.Emulator ? " (emulator: code path only, timings mean nothing)" : ""));
         int failures = 0;
-        failures += Section(output, "Kernels: bandwidth beside device-to-device copy", () =>
+        failures += Part(output, "Kernels (cold), GEMMs (cold), training steps of the seed MLP 784-128-64-10, epochs", () => new BenchmarkOptions
         {
-            output.WriteLine("```");
-            IReadOnlyList<long> sizes = options.Emulator ? EmulatorKernelSizes : options.Quick ? KernelBenchmarks.DefaultSizes[..2] : KernelBenchmarks.DefaultSizes;
-            KernelBenchmarks.RunOn(device.Compute, sizes, output, options.Emulator ? 1 : options.Quick ? 5 : 20, memoryBytes);
-            output.WriteLine("```");
-        });
-        failures += Section(output, "Training step, seed MLP 784-128-64-10 and wide MLP 784-4096-4096-10, fixed batch on the device", () =>
+            BatchSizes = options.BatchSizes,
+            Precisions = options.Precisions,
+            Samples = options.Samples,
+        }, device);
+        failures += Part(output, "Training steps of the wide MLP 784-4096-4096-10", () => new BenchmarkOptions
         {
-            var rows = new GpuStepBenchmark(device, options).Run();
-            output.WriteLine($"CudaNn, {device.Description}: median of {options.Repeats} timings of N steps each (CUDA events), after warm-up.");
-            output.WriteLine();
-            GpuStepBenchmark.Print(output, rows);
-        });
-        failures += Section(output, "Training epochs from a DataLoader (gather on the device included)", () =>
-        {
-            var train = MnistDataSet.LoadDefault(MnistSplit.Train);
-            var rows = new GpuEpochBenchmark(device, options).Run(train);
-            output.WriteLine($"CudaNn, {device.Description}: Trainer over the shipped training digits, shuffled, median of {options.Epochs} epochs after one untimed.");
-            output.WriteLine();
-            GpuEpochBenchmark.Print(output, train.Count, rows);
-        });
-        output.WriteLine(failures == 0 ? "Nn.Bench gpu: all sections ran" : $"Nn.Bench gpu: {failures} section(s) FAILED");
+            Sections = ["steps"],
+            Hidden = options.WideHidden,
+            BatchSizes = options.WideBatchSizes,
+            Precisions = options.Precisions,
+            Samples = options.Samples,
+        }, device);
+        output.WriteLine(failures == 0 ? "Nn.Bench gpu: all parts ran" : $"Nn.Bench gpu: {failures} part(s) FAILED");
         return failures == 0 ? 0 : 1;
     }
 
-    private static int Section(TextWriter output, string title, Action body)
+    private static int Part(TextWriter output, string title, Func<BenchmarkOptions> options, CudaDevice device)
     {
         output.WriteLine();
         output.WriteLine($"### {title}");
-        output.WriteLine();
         try
         {
-            body();
+            string? section = null;
+            DeviceBenchmark.Run(device, options(), row =>
+            {
+                if (row.Section != section)
+                {
+                    section = row.Section;
+                    output.WriteLine();
+                    output.WriteLine("| section | name | size | median µs | min µs | max µs | GB/s | % of copy | GFLOP/s | µs/step | graph nodes |");
+                    output.WriteLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+                }
+                static string F(double? v) => v?.ToString("F1", CultureInfo.InvariantCulture) ?? "-";
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {row.Section} | {row.Name} | {row.Size} | {row.Microseconds.Median:F2} | {row.Microseconds.Min:F2} | {row.Microseconds.Max:F2} | " +
+                    $"{F(row.GigabytesPerSecond)} | {F(row.PercentOfCopy)} | {F(row.GigaflopsPerSecond)} | {F(row.MicrosecondsPerStep)} | {row.GraphNodes?.ToString(CultureInfo.InvariantCulture) ?? "-"} |"));
+                output.Flush();
+            });
             return 0;
         }
         catch (Exception e)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check: runs CudaNn on this machine's GPU without a .NET SDK (from .gpu/, made by scripts/gpu-publish.sh) and
 # writes one markdown report, OUTDIR/report.md; prints a short summary table last.
-#   scripts/gpu-check.sh OUTDIR             info, verify (layer by layer, fused, GEMM epilogues, TF32, BF16), GPU tests, the seed train (5 epochs, empty kernel cache), a 2-epoch
-#                                           train at the odd batch 96 (graphs meet evaluation and an uneven last batch),
-#                                           Nn.Bench gpu, PyTorch, and a short train under compute-sanitizer where it works
+#   scripts/gpu-check.sh OUTDIR             info, verify (layer by layer, fused, GEMM epilogues, TF32, BF16), GPU tests, compute-sanitizer
+#                                           where it works, the seed train (5 epochs, empty kernel cache, --plan auto), trains at
+#                                           the odd batch 96 and at 1,024, PyTorch, `cudann bench` beside it, ncu, torch.compile
 #   scripts/gpu-check.sh OUTDIR --emulator  the same flow on the host emulator (short trains, PyTorch on the CPU): checks the script
 # Every step has its own time limit and the whole run a budget (GPU_CHECK_BUDGET seconds, default 300); a failed or
 # timed-out step is marked and the others still run. The card's settings are never touched.
@@ -224,6 +224,7 @@ train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and th
     local loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$log" | tail -1 | awk '{ print $NF }')
     local inside=$(grep -oE '[0-9.,]+ s in all' "$log" | tail -1)
     local epochs=$(grep -cE '^Epoch [0-9]+/' "$log")
+    local plan=$(grep -m1 -E '^plan ' "$log" | cut -c1-160)
     local cpu_args=("$@")
     for i in "${!cpu_args[@]}"; do
         [ "${cpu_args[$i]}" = "$device" ] && cpu_args[$i]=cpu
@@ -234,13 +235,17 @@ train_step() { # train_step LABEL LIMIT ARGS...: one train run on $device and th
     local cpu_loss=$(grep -oE '^Epoch [0-9]+/[0-9]+: loss [0-9.]+' "$step_log" | tail -1 | awk '{ print $NF }')
     local versus=$(awk -v a="${accuracy%\%}" -v b="${cpu_accuracy%\%}" -v l="$loss" -v m="$cpu_loss" \
         'BEGIN { if (a != "" && b != "") printf "; CPU %s%% (%+.2f points), last train loss %s vs CPU %s", b, a - b, l, m }')
-    add_summary "train, $label" "$( [ $rc = 0 ] && echo "${wall} s wall (${inside:-?}), ${epochs} epochs, test accuracy ${accuracy:-?}${versus}" || echo "FAILED (exit $rc): $(grep -m1 -iE 'error|exception' "$log" | cut -c1-100)")"
+    add_summary "train, $label" "$( [ $rc = 0 ] && echo "${wall} s wall (${inside:-?}), ${epochs} epochs, test accuracy ${accuracy:-?}${versus}${plan:+; $plan}" || echo "FAILED (exit $rc): $(grep -m1 -iE 'error|exception' "$log" | cut -c1-100)")"
 }
 # The first train compiles kernels.cu into an empty cache; the second reads that cache.
 CUDANN_CACHE_DIR=$tmp/cold-cache train_step "seed run, empty kernel cache" 120 \
     train --device "$device" --save "$tmp/mnist-mlp.safetensors" "${train_extra[@]}" $($emulator && echo --epochs 3)
 train_step "odd batch 96, 2 epochs" 60 \
     train --device "$device" --batch-size 96 --epochs 2 --save "$tmp/odd.safetensors" "${train_extra[@]}"
+# --plan auto is the default on a GPU (the seed run above tuned at batch 64); at 1,024 the choice may differ. The
+# emulator tunes only when asked, by its own times.
+train_step "batch 1,024, 2 epochs, --plan auto" 60 \
+    train --device "$device" --batch-size 1024 --epochs 2 --plan auto --save "$tmp/wide-batch.safetensors" "${train_extra[@]}"
 
 # Data-parallel through NCCL (and MPI for the launch) on this one GPU: a single rank, as far as one card allows. The
 # NCCL collectives themselves are also in the GPU tests (NcclProcessGroupTests).
@@ -255,22 +260,55 @@ if ! $emulator; then
     fi
 fi
 
-bench_args=(gpu)
-$emulator && bench_args+=(--device emulator)
-run_step "Nn.Bench ${bench_args[*]}" 180 "$dotnet" "$app/Nn.Bench.dll" "${bench_args[@]}"
-cp "$step_log" "$tmp/bench.md"
-bench_rc=$step_rc
-
+# PyTorch first, writing its rows as `cudann bench --json` does, so that the bench can set them beside its own.
 if [ -n "$python" ]; then
     baseline=(Nn.Bench/baselines/mlp_gpu_pytorch.py)
     $emulator && baseline+=(--cpu)
-    run_step "PyTorch baseline" 150 "$python" -u "${baseline[@]}" --no-compile
-    cp "$step_log" "$tmp/torch.md"
+    run_step "PyTorch baseline" 150 "$python" -u "${baseline[@]}" --no-compile --json "$tmp/torch.json"
     torch_rc=$step_rc
+    add_summary "PyTorch" "$( [ $torch_rc = 0 ] && (grep -m1 '^skipped' "$step_log" || head -1 "$step_log" | sed 's/^## //') || echo "FAILED or skipped (exit $torch_rc)")"
 else
-    echo "skipped: no python with torch" > "$tmp/torch.md"
-    torch_rc=125
+    add_summary "PyTorch" "not run: no python with torch"
 fi
+compare=()
+[ -s "$tmp/torch.json" ] && compare=(--compare "$tmp/torch.json")
+
+# cudann bench: every plan in FP32 at batch 64 and 1,024 (with kernels, GEMMs and epochs) beside PyTorch first; then
+# the other batch sizes in every precision, and the wide MLP, which a short budget may cut.
+bench_step() { # bench_step TITLE LIMIT ARGS...
+    local title=$1 limit=$2
+    shift 2
+    run_step "CudaNn bench: $title" "$limit" "$dotnet" "$app/CudaNn.Cli.dll" bench --device "$device" "$@" "${compare[@]}"
+    add_summary "bench, $title" "$( [ $step_rc = 0 ] && echo ok || echo "FAILED or cut (exit $step_rc)")"
+}
+bench_step "every plan, FP32, batch 64 and 1,024" 150 --batch-sizes 64,1024
+cp "$step_log" "$tmp/bench.txt"
+# median NAME SIZE: the median µs of the bench table's row (the name fills 40 columns, the size the next 26).
+median() { awk -v n="$1" -v s="$2" 'substr($0, 1, 40) == sprintf("%-40s", n) && substr($0, 42, 26) == sprintf("%-26s", s) { print substr($0, 69, 11) + 0; exit }' "$tmp/bench.txt"; }
+seed=784-128-64-10
+for b in 64 1024; do
+    add_summary "CudaNn step µs, batch $b: graph layers / epilogues / fused, eager" \
+        "$(median "graph, layers" "$seed, batch $b") / $(median "graph, epilogues" "$seed, batch $b") / $(median "graph, fused" "$seed, batch $b"), $(median "eager, layers" "$seed, batch $b")"
+done
+if $emulator; then
+    bench_step "steps at batch 256 in FP32, TF32 and BF16" 90 --sections steps --batch-sizes 256 --precision fp32,tf32,bf16 --samples 1
+    bench_step "wide MLP 784-256-256-10, batch 4" 90 --sections gemms,steps --hidden 256,256 --batch-sizes 4 --precision fp32,tf32,bf16 --samples 1
+else
+    bench_step "steps at batch 256 and 8,192 in FP32, TF32 and BF16" 90 --sections steps --batch-sizes 256,8192 --precision fp32,tf32,bf16
+    bench_step "wide MLP 784-4096-4096-10, batch 1,024 and 8,192" 120 --sections gemms,steps --hidden 4096,4096 --batch-sizes 1024,8192 --precision fp32,tf32,bf16
+fi
+{
+    echo "## CudaNn beside PyTorch (\`cudann bench --compare\`, every plan in FP32 at batch 64 and 1,024)"
+    echo
+    echo "Each row's median µs, and PyTorch's fastest row of the same size (its µs a step, for epochs) with PyTorch's time"
+    echo "over CudaNn's. BF16 rows are not like for like: PyTorch's autocast keeps activations and their gradients in"
+    echo "bfloat16; CudaNn rounds only the GEMMs' inputs to bfloat16 and keeps everything else in float32."
+    echo
+    echo '```'
+    cat "$tmp/bench.txt"
+    echo '```'
+    echo
+} > "$tmp/side-by-side.md"
 
 # Where a training step's time goes: Nsight Compute's per-kernel summary over about three graph-replayed steps of batch
 # 64 (28 launches a step; the first 400 launches, eager and captured steps, are skipped), at the card's own clocks.
@@ -285,57 +323,10 @@ fi
 # what the budget cuts is only these rows.
 if [ -n "$python" ] && ! $emulator; then
     run_step "PyTorch torch.compile max-autotune" 240 "$python" -u Nn.Bench/baselines/mlp_gpu_pytorch.py --compile-only
-    cat "$step_log" >> "$tmp/torch.md"
     add_summary "PyTorch torch.compile" "$( [ $step_rc = 0 ] && echo ok || echo "cut or failed (exit $step_rc)")"
 fi
 
-# --- side by side and the summary --------------------------------------------------------------------------------------
-# cell FILE COLUMN KEY...: cell COLUMN (1-based) of the first markdown row whose first cells are the KEYs ("digits"
-# matches any cell naming digits).
-cell() { local file=$1 col=$2; shift 2; local IFS='|'; awk -F'|' -v col="$col" -v keys="$*" '
-    BEGIN { n = split(keys, want, "|") }
-    { ok = 1; for (i = 1; i <= n; i++) { c = $(i + 1); gsub(/^ +| +$/, "", c); if (!(c == want[i] || (want[i] == "digits" && c ~ /digits/))) ok = 0 } }
-    ok { v = $(col + 1); gsub(/^ +| +$/, "", v); print v; exit }' "$file"; }
-seed=784-128-64-10 wide=784-4096-4096-10 wide_batches="1024 8192"
-$emulator && { wide=784-256-256-10; wide_batches=4; } # the emulator's wide MLP only runs the code path
-# side_row LABEL MODEL BATCH CUDANN-MODE PYTORCH-MODE: one line of the side-by-side table, when either side has the row.
-side_row() {
-    local c t ratio
-    if [ "$3" = digits ]; then c=$(cell "$tmp/bench.md" 6 digits "$4"); t=$(cell "$tmp/torch.md" 6 digits "$5")
-    else c=$(cell "$tmp/bench.md" 4 "$2" "$3" "$4"); t=$(cell "$tmp/torch.md" 4 "$2" "$3" "$5"); fi
-    [ -z "$c$t" ] && return
-    ratio=$(awk -v c="${c:-0}" -v t="${t:-0}" 'BEGIN { if (c > 0 && t > 0) printf "%.2f", t / c; else print "-" }')
-    echo "| $1 | $4 | $5 | ${c:--} | ${t:--} | $ratio |"
-}
-{
-    echo "## CudaNn and PyTorch side by side (µs per training step, median)"
-    echo
-    echo "| model, batch | CudaNn | PyTorch | CudaNn µs | PyTorch µs | PyTorch / CudaNn |"
-    echo "|---|---|---|---:|---:|---:|"
-    for b in 64 256 1024 8192; do
-        for pair in "graph:graph" "eager:eager" "graph:compile max-autotune" "graph, fused:graph" "graph, epilogues:graph" \
-                    "graph, TF32:graph, TF32" "graph, BF16:graph, BF16"; do
-            side_row "seed, $b" $seed $b "${pair%%:*}" "${pair#*:}"
-        done
-    done
-    for b in $wide_batches; do
-        for p in "" ", TF32" ", BF16"; do
-            side_row "wide, $b" $wide $b "graph, cuBLAS layers$p" "graph$p"
-            side_row "wide, $b" $wide $b "graph, epilogues$p" "compile max-autotune$p"
-        done
-    done
-    side_row "seed, 64, epoch of digits" - digits graph graph
-    side_row "seed, 64, epoch of digits" - digits eager eager
-    echo
-    echo "BF16 rows are not like for like: PyTorch's autocast keeps activations and their gradients in bfloat16; CudaNn"
-    echo "rounds only the GEMMs' inputs to bfloat16 and keeps everything else in float32."
-    echo
-} > "$tmp/side-by-side.md"
-add_summary "Nn.Bench gpu" "$( [ $bench_rc = 0 ] && (grep -m1 '^skipped' "$tmp/bench.md" || echo ok) || echo "FAILED (exit $bench_rc)")"
-add_summary "CudaNn step µs, batch 64 graph / eager" "$(cell "$tmp/bench.md" 4 $seed 64 graph) / $(cell "$tmp/bench.md" 4 $seed 64 eager)"
-add_summary "CudaNn epoch of digits: µs/step graph, 60k-epoch ms" "$(cell "$tmp/bench.md" 6 digits graph) µs, $(cell "$tmp/bench.md" 8 digits graph) ms"
-add_summary "PyTorch" "$( [ $torch_rc = 0 ] && (grep -m1 '^skipped' "$tmp/torch.md" || head -1 "$tmp/torch.md" | sed 's/^## //') || echo "FAILED or skipped (exit $torch_rc)")"
-add_summary "PyTorch step µs, batch 64 graph / eager" "$(cell "$tmp/torch.md" 4 $seed 64 graph) / $(cell "$tmp/torch.md" 4 $seed 64 eager)"
+# --- the summary --------------------------------------------------------------------------------------------------
 add_summary "whole run" "$(elapsed) s"
 write_report
 

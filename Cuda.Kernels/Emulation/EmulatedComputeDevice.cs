@@ -52,6 +52,9 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
 
     public long MemoryInUse => memory.InUse;
 
+    /// <summary>The host's caches are not the emulated device's: 0, none.</summary>
+    public long L2CacheBytes => 0;
+
     public DevicePtr Allocate(long bytes)
     {
         ThrowIfUnusable(nameof(Allocate));
@@ -129,6 +132,9 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
             : throw new KeyNotFoundException($"No kernel named '{name}' on the {Name}; it has: {string.Join(", ", KernelNames.DefaultIfEmpty("(none)"))}.");
     }
 
+    /// <summary>Called with each kernel's name as it is launched or captured, for tests that check which kernels a piece of work runs.</summary>
+    internal event Action<string>? Launching;
+
     public void Launch(IDeviceStream stream, IDeviceKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments)
     {
         var emulated = kernel as EmulatedKernel;
@@ -143,6 +149,7 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
             if (arguments[i] == 0)
                 throw new ArgumentException($"Argument {i} of '{emulated.Name}' is a null address; each entry must point at the argument's value.", nameof(arguments));
 
+        Launching?.Invoke(emulated.Name);
         EmulatedStream target = EmulatedStream.From(stream, this);
         if (!target.IsCapturing)
         {

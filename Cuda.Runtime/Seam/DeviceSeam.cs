@@ -21,6 +21,9 @@ internal interface IComputeDevice : IDisposable
     /// <summary>What the device is, for logs: "NVIDIA H100 80GB HBM3" or "host emulator".</summary>
     string Name { get; }
 
+    /// <summary>The device's L2 cache in bytes; 0 where there is none to speak of (the emulator).</summary>
+    long L2CacheBytes { get; }
+
     /// <summary>Bytes allocated by <see cref="Allocate(long)"/> and not yet freed (leak tests compare it before and after).</summary>
     long MemoryInUse { get; }
 

@@ -14,13 +14,19 @@ FP32 (TF32 off), as CudaNn's cuBLAS SGEMM, except in the rows marked TF32 or BF1
 
     python3 Nn.Bench/baselines/mlp_gpu_pytorch.py [--quick] [--no-compile | --compile-only]
     python3 Nn.Bench/baselines/mlp_gpu_pytorch.py --cpu     # a dry run of the code on the CPU (timings mean nothing)
+    python3 Nn.Bench/baselines/mlp_gpu_pytorch.py --json FILE  # also write the rows as `cudann bench --json` does
+
+With --json FILE the step and epoch rows are also written to FILE in the layout of `cudann bench --json` (sections
+"steps" and "epochs", sizes spelled as CudaNn spells them), so `cudann bench --compare FILE` sets them beside its own.
 
 --no-compile stops before part 3 and --compile-only runs part 3 alone, so a time-limited run can keep part 3 for last.
 
 The BF16 rows are not like for like: PyTorch's autocast keeps activations and their gradients in bfloat16, where
 CudaNn rounds only the GEMMs' inputs to bfloat16 and keeps everything else in float32.
 """
+import datetime
 import gzip
+import json
 import os
 import statistics
 import struct
@@ -40,6 +46,26 @@ REPEATS = 2 if CPU else 3 if QUICK else 9
 EPOCHS = 1 if CPU else 2 if QUICK else 5
 WARMUP_SECONDS = 0 if CPU else 0.1 if QUICK else 0.4
 EPOCH_BATCH = 64
+JSON_PATH = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv[:-1] else None
+ROWS = []  # the JSON rows, as `cudann bench --json` writes them
+
+
+def add_row(section, name, size, samples_us, **figures):
+    """One row of the report: median, fastest and slowest of the samples in microseconds, and its figures."""
+    ROWS.append(dict(section=section, name=name, size=size, samples=len(samples_us), median_us=statistics.median(samples_us),
+                     min_us=min(samples_us), max_us=max(samples_us), **figures))
+
+
+def write_json(card):
+    """The report, written beside its path and renamed over it, so a run that is cut leaves no half-written file."""
+    report = dict(layout=1, source=f"PyTorch {torch.__version__}", device=card, emulated=False,
+                  date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), l2_cache_bytes=0, rows=ROWS)
+    temporary = JSON_PATH + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, JSON_PATH)
 
 
 def gemm_flop_per_sample(hidden):
@@ -199,6 +225,8 @@ def step_row(device, timer, batch, mode, hidden=SEED_HIDDEN, precision="fp32"):
         raise RuntimeError(f"batch {batch} ({mode}): loss {last} after the timed steps")
     median = statistics.median(per_step)
     name = mode + {"fp32": "", "tf32": ", TF32", "bf16": ", BF16"}[precision]
+    add_row("steps", "pytorch " + name, f"784-{'-'.join(map(str, hidden))}-10, batch {batch}", per_step, steps=1,
+            flop=gemm_flop_per_sample(hidden) * batch)
     return ("784-" + "-".join(map(str, hidden)) + "-10", batch, name, median, min(per_step), batch / (median * 1e-6),
             gemm_flop_per_sample(hidden) * batch / (median * 1e3))
 
@@ -250,11 +278,23 @@ def epoch_row(device, timer, images, labels, graphs):
     if not torch.isfinite(losses).item():
         raise RuntimeError(f"epochs ({'graph' if graphs else 'eager'}): the summed training loss is {losses.item()}")
     per_step = statistics.median(device_ms) * 1e3 / steps
+    add_row("epochs", "pytorch " + ("graph" if graphs else "eager"), f"{count} digits, batch {EPOCH_BATCH}", [ms * 1e3 for ms in device_ms], steps=steps)
     return (f"{count} digits, batch {EPOCH_BATCH}", "graph" if graphs else "eager", steps, statistics.median(device_ms),
             statistics.median(wall_ms), per_step, EPOCH_BATCH / (per_step * 1e-6), per_step * -(-60000 // EPOCH_BATCH) / 1e3)
 
 
 def main():
+    try:
+        return run_tables()
+    finally:
+        if JSON_PATH is not None and CARD:
+            write_json(CARD[0])
+
+
+CARD = []  # the device's name, once known
+
+
+def run_tables():
     if CPU:
         device = torch.device("cpu")
         card = "CPU dry run (timings mean nothing)"
@@ -265,6 +305,7 @@ def main():
         device = torch.device("cuda")
         card = torch.cuda.get_device_name(0)
         set_tf32(False)  # IEEE float32 GEMMs, as CudaNn's cuBLAS calls use, but in the TF32 rows
+    CARD.append(card)
     timer = Timer(device)
     graphs = [True, False] if device.type == "cuda" else [False]
     print(f"## PyTorch {torch.__version__} (CUDA {torch.version.cuda}) on {card}" + (", quick" if QUICK else ""))

@@ -25,6 +25,7 @@ internal sealed class RecordingDevice : IComputeDevice
 
     public string Name => "recording device";
     public long MemoryInUse => 0;
+    public long L2CacheBytes => 0;
 
     public IDeviceKernel GetKernel(string name)
     {

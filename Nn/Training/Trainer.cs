@@ -237,7 +237,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One training step on the batch, replayed from its captured graph when there is one.</summary>
-    private void RunStep(Tensor x, Tensor y)
+    internal void RunStep(Tensor x, Tensor y)
     {
         _batch = (x, y);
         if (_graphs is null) Step(x, y);

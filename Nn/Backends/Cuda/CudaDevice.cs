@@ -56,6 +56,9 @@ public sealed class CudaDevice : Device, IDisposable
         }
     }
 
+    /// <summary>The L2 cache in bytes (the card's own attribute); 0 on the emulator.</summary>
+    public long L2CacheBytes => Compute.L2CacheBytes;
+
     /// <summary>Device memory held by tensors and workspaces now.</summary>
     public long MemoryInUse => Compute.MemoryInUse;
 
