@@ -37,6 +37,7 @@ internal static class BenchCommand
             BenchmarkReport? peer = null;
             if (r.GetValue(compare) is { } peerPath)
             {
+                if (peerPath.Length == 0) throw new CliException("--compare: the path is empty");
                 try
                 {
                     peer = BenchmarkReport.Read(peerPath);

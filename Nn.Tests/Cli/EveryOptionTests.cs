@@ -30,6 +30,7 @@ public class EveryOptionTests
         ["verify"] = [["--data", "/nonexistent/mnist"], ["--device", "tpu"]],
         ["playground"] = [["--png", "/nonexistent/p.png"], ["--hidden", "65536,65536"]],
         ["info"] = [[]],
+        ["bench"] = [["--compare", "/nonexistent/peer.json"], ["--device", "tpu"]],
     };
 
     private static Command Tree() => CliApp.Commands(new CliContext(TextWriter.Null, TextWriter.Null, interactive: false));

@@ -147,8 +147,10 @@ public class TrainFlowTests(string device) : CudaDeviceFixture(device)
         Assert.That(auto.Output, Does.Contain("\"event\":\"epoch\"").And.Contain("\"plan\":\"epilogues\""), "the epochs ran the chosen plan");
         Assert.That(SafetensorsReader.Read(three).Metadata["cudann.train.plan"], Is.EqualTo("epilogues"), "recorded in the checkpoint");
 
-        var pin = Run([.. common, "--plan", "epilogues", "--epochs", "3", "--save", pinned]);
+        var untimed = Tuning();
+        var pin = Run(untimed.Options, [.. common, "--plan", "epilogues", "--epochs", "3", "--save", pinned]);
         Assert.That(pin.Code, Is.Zero, pin.Error);
+        Assert.That(untimed.StepsTimed, Is.Zero, "a pinned plan is not tuned");
         AssertSameWeights(pinned, three, "the pinned run against the tuned one");
 
         var remembered = Tuning();
