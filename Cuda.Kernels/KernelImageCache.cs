@@ -36,14 +36,31 @@ internal sealed class KernelImageCache(string directory)
     }
 
     /// <summary>The image for <paramref name="target"/>: from disk when a valid file is there, otherwise compiled and stored.</summary>
-    public KernelImage GetOrCompile(NvrtcCompiler nvrtc, KernelTarget target)
+    public KernelImage GetOrCompile(NvrtcCompiler nvrtc, KernelTarget target) =>
+        GetOrCompile(nvrtc, target, KernelSource.Text, KernelSource.ProgramName, KernelSource.CompileOptions, PathFor(target, nvrtc.Version));
+
+    /// <summary>
+    /// The image of another CUDA source (a user's kernel) for <paramref name="target"/>, cached beside kernels.cu's under
+    /// the SHA-256 of the source, the options, the target and NVRTC's version.
+    /// </summary>
+    public KernelImage GetOrCompile(NvrtcCompiler nvrtc, KernelTarget target, string source, string programName, IReadOnlyList<string> options)
     {
         ArgumentNullException.ThrowIfNull(nvrtc);
-        string path = PathFor(target, nvrtc.Version);
+        string key = string.Join('\n', Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source))), programName,
+            string.Join(' ', options), target.Architecture, nvrtc.Version);
+        string keyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..24];
+        string stem = Path.GetFileNameWithoutExtension(programName);
+        return GetOrCompile(nvrtc, target, source, programName, options,
+            Path.Combine(Directory, $"user-{stem}-{target.Architecture}-nvrtc{nvrtc.Version}-{keyHash}.{(target.IsCubin ? "cubin" : "ptx")}"));
+    }
+
+    private KernelImage GetOrCompile(NvrtcCompiler nvrtc, KernelTarget target, string source, string programName, IReadOnlyList<string> options, string path)
+    {
+        ArgumentNullException.ThrowIfNull(nvrtc);
         if (TryRead(path) is { } cached)
             return new KernelImage(cached, target, FromCache: true, path);
 
-        NvrtcCompilation compilation = nvrtc.Compile(KernelSource.Text, KernelSource.ProgramName, [.. KernelSource.CompileOptions, target.Option]);
+        NvrtcCompilation compilation = nvrtc.Compile(source, programName, [.. options, target.Option]);
         byte[] image = target.IsCubin
             ? compilation.Cubin ?? throw new InvalidOperationException($"NVRTC {nvrtc.Version} produced no CUBIN for {target.Architecture}.")
             : Encoding.UTF8.GetBytes(compilation.Ptx);

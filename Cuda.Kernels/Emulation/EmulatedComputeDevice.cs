@@ -21,6 +21,8 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
     private readonly HostMemory memory = new();
     private readonly EmulatorLibrary library;
     private readonly Dictionary<string, EmulatedKernel> kernels;
+    private readonly EmulatorOptions options;
+    private readonly HashSet<EmulatorLibrary> sources = [];
     private int capturingStreams;
     private bool disposed;
 
@@ -37,6 +39,22 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
         kernels = library.Kernels.ToDictionary(k => k.Name);
         WarpOrder = options.WarpOrder;
         Name = $"host emulator ({options.ProgramName})";
+        this.options = options;
+    }
+
+    /// <summary>
+    /// Builds another CUDA source (a user's kernels) as this device's own source is built, with the same compiler and
+    /// access checks, and returns its kernel <paramref name="kernelName"/>, which launches on this device's memory.
+    /// </summary>
+    public EmulatedKernel LoadSource(string cudaSource, string programName, string kernelName)
+    {
+        ThrowIfUnusable(nameof(LoadSource));
+        var build = EmulatorBuild.Build(cudaSource, options with { ProgramName = programName });
+        var loaded = EmulatorLibrary.Load(build.LibraryPath);
+        lock (sources) sources.Add(loaded);
+        return loaded.Kernels.FirstOrDefault(k => k.Name == kernelName)
+            ?? throw new KeyNotFoundException($"{programName} has no extern \"C\" __global__ function named '{kernelName}'; it has: " +
+                string.Join(", ", loaded.Kernels.Select(k => k.Name).DefaultIfEmpty("(none)")) + ".");
     }
 
     public string Name { get; }
@@ -138,7 +156,7 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
     public void Launch(IDeviceStream stream, IDeviceKernel kernel, LaunchConfig config, ReadOnlySpan<nint> arguments)
     {
         var emulated = kernel as EmulatedKernel;
-        if (emulated is null || emulated.Library != library)
+        if (emulated is null || (emulated.Library != library && !IsLoadedSource(emulated.Library)))
             throw new ArgumentException($"Kernel '{kernel?.Name}' was not obtained from this emulated device.", nameof(kernel));
         config.Validated();
         if (config.SharedBytes > MaxDynamicSharedBytes)
@@ -153,7 +171,7 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
         EmulatedStream target = EmulatedStream.From(stream, this);
         if (!target.IsCapturing)
         {
-            library.Launch(emulated, config, arguments, WarpOrder, memory);
+            emulated.Library.Launch(emulated, config, arguments, WarpOrder, memory);
             return;
         }
         // Captured: keep the values themselves, as cuLaunchKernel does; the caller's slots may be reused.
@@ -161,6 +179,11 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
         for (int i = 0; i < values.Length; i++)
             values[i] = new ReadOnlySpan<byte>((void*)arguments[i], emulated.ParameterSizes[i]).ToArray();
         target.Run(() => LaunchCopied(emulated, config, values));
+    }
+
+    private bool IsLoadedSource(EmulatorLibrary other)
+    {
+        lock (sources) return sources.Contains(other);
     }
 
     /// <summary>FP32, or TF32 or BF16 as the host Sgemm emulates them (<see cref="HostSgemm.Round"/>).</summary>
@@ -280,7 +303,7 @@ internal sealed unsafe class EmulatedComputeDevice : IComputeDevice
             Span<nint> pointers = stackalloc nint[handles.Length];
             for (int i = 0; i < handles.Length; i++)
                 pointers[i] = handles[i].AddrOfPinnedObject();
-            library.Launch(kernel, config, pointers, WarpOrder, memory);
+            kernel.Library.Launch(kernel, config, pointers, WarpOrder, memory);
         }
         finally
         {
