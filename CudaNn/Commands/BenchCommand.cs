@@ -26,10 +26,17 @@ internal static class BenchCommand
         var samples = OptionValues.Whole("--samples", "Timed samples per row (default: 10 on a GPU, 5 for epochs; 2 and 1 on the emulator)", 0, 0, 1000);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON (the layout the PyTorch baseline script writes) instead of a table" };
         var csv = new Option<bool>("--csv") { Description = "Print the report as CSV instead of a table" };
+        var kernelFile = new Option<string?>("--kernel") { Description = "Measure your own kernel instead: a CUDA C file with an extern \"C\" __global__ function (--name); each pointer parameter gets a buffer of --elements elements filled with ones, each integer parameter the element count, each floating one 1" };
+        var kernelName = new Option<string?>("--name") { Description = "With --kernel: the function to measure" };
+        var elements = List<long?>("--elements", "With --kernel: element counts, comma-separated (default: near the L2's size and well past it; 4096 on the emulator)",
+            null, s => long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n is >= 1 and <= int.MaxValue ? n : null, "a count of 1 to 2,147,483,647");
+        var bytesPerElement = OptionValues.Real("--bytes-per-element", "With --kernel: bytes one launch moves per element, for GB/s (default: each buffer read or written once)", 0,
+            v => v >= 0 && double.IsFinite(v), "a number of bytes");
+        var block = OptionValues.Whole("--block", "With --kernel: threads per block", 256, 1, 1024);
         var compare = new Option<string?>("--compare") { Description = "A report to set beside each row (from `bench --json` on another card, or from Nn.Bench/baselines/mlp_gpu_pytorch.py --json)" };
         var command = new Command("bench", "Measure kernels (cold, beside device-to-device copy), GEMMs, training steps per plan and epochs on a GPU (or the emulator, to check the code)")
         {
-            device, sections, batchSizes, precisions, hidden, samples, json, csv, compare,
+            device, sections, batchSizes, precisions, hidden, samples, json, csv, compare, kernelFile, kernelName, elements, bytesPerElement, block,
         };
         command.SetAction(r =>
         {
@@ -47,6 +54,7 @@ internal static class BenchCommand
                     throw new CliException($"--compare: {e.Message}");
                 }
             }
+            RawKernel? userKernel = UserKernel(r.GetValue(kernelFile), r.GetValue(kernelName));
             var dev = CommonOptions.ResolveDevice(r.GetValue(device)!);
             if (dev is not CudaDevice gpu)
                 throw new CliException($"bench measures a GPU, and {dev.Name} is none{(r.GetValue(device) == "auto" ? " (no GPU is usable here)" : "")}; --device emulator runs every row to check the code", CliApp.RunError);
@@ -67,12 +75,57 @@ internal static class BenchCommand
                 if (dev.Kind != DeviceKind.Cuda) output.WriteLine("emulator: every row runs to check the code; its times are the host's, not a GPU's");
                 if (peer is not null) output.WriteLine($"beside: {peer.Source} on {peer.Device}{(peer.Emulated ? " (emulated)" : "")}, {peer.Date:yyyy-MM-dd}");
             }
-            var report = DeviceBenchmark.Run(gpu, options, table ? view.Row : null);
+            BenchmarkReport report;
+            if (userKernel is null)
+            {
+                report = DeviceBenchmark.Run(gpu, options, table ? view.Row : null);
+            }
+            else
+            {
+                try
+                {
+                    report = DeviceBenchmark.RunKernel(gpu, userKernel, r.GetValue(elements) is { Count: > 0 } counts ? counts.Select(n => n!.Value).ToList() : null,
+                        r.GetValue(bytesPerElement) is > 0 and var b ? b : null, r.GetValue(block), options);
+                }
+                catch (Exception e) when (e is Kernels.Emulation.EmulatorBuildException or Cuda.NvrtcCompileException or NotSupportedException or ArgumentException)
+                {
+                    throw new CliException($"--kernel {r.GetValue(kernelFile)}: {e.Message}", CliApp.RunError);
+                }
+                if (table) foreach (var row in report.Rows) view.Row(row);
+            }
             if (r.GetValue(json)) output.WriteLine(report.ToJson());
             else if (r.GetValue(csv)) output.Write(report.ToCsv());
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The kernel --kernel FILE --name NAME asks for, read and parsed (not yet compiled); null without --kernel.</summary>
+    private static RawKernel? UserKernel(string? file, string? name)
+    {
+        if (file is null) return name is null ? null : throw new CliException("--name names the function of a --kernel FILE; give the file too");
+        if (name is null) throw new CliException($"--kernel {file}: name the function to measure with --name");
+        var info = new FileInfo(file);
+        if (!info.Exists) throw new CliException($"--kernel: '{file}' does not exist");
+        if (info.Length > MaxSourceBytes) throw new CliException($"--kernel: '{file}' is {info.Length:N0} bytes; a kernel source is at most {MaxSourceBytes:N0}");
+        try
+        {
+            return new RawKernel(File.ReadAllText(file), name, SafeProgramName(info.Name));
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--kernel {file}: {e.Message}");
+        }
+    }
+
+    /// <summary>The largest kernel source read: far past any hand-written one.</summary>
+    private const long MaxSourceBytes = 4 << 20;
+
+    /// <summary>The file's name as the compilers are told it (a plain name ending in .cu).</summary>
+    private static string SafeProgramName(string fileName)
+    {
+        string stem = new(Path.GetFileNameWithoutExtension(fileName).Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '_').ToArray());
+        return (stem.Length == 0 || stem[0] == '-' ? "kernel" + stem : stem) + ".cu";
     }
 
     /// <summary>A comma-separated list option whose every item <paramref name="parse"/> accepts (null: refused, named by <paramref name="what"/>).</summary>

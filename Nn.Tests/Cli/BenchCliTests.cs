@@ -104,5 +104,44 @@ public class BenchCliTests
             Does.Contain($"pytorch eager {epoch.MicrosecondsPerStep!.Value.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}"));
     }
 
+    /// <summary>
+    /// bench --kernel: your own kernel's rows, cold beside the copy at the same size, from the bytes its buffers hold
+    /// (or the bytes per element given); what is wrong with the file or the kernel is said naming --kernel.
+    /// </summary>
+    [Test]
+    public void BenchKernel_MeasuresYourOwnKernelBesideTheCopy()
+    {
+        using var dir = new TempDirectory();
+        string file = dir.Write("scale.cu", System.Text.Encoding.UTF8.GetBytes("""
+            extern "C" __global__ void scale(const float* x, float* y, float factor, long long n)
+            {
+                for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) y[i] = factor * x[i];
+            }
+            """));
+        var result = Run("bench", "--device", "emulator", "--kernel", file, "--name", "scale", "--elements", "4096,10000", "--samples", "2", "--json");
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var report = BenchmarkReport.FromJson(result.Output, "stdout");
+        Assert.That(report.Rows.Select(r => (r.Name, r.Size)), Is.EqualTo(new[]
+        {
+            ("device-to-device copy", "4096 elements"), ("scale", "4096 elements"), ("device-to-device copy", "10000 elements"), ("scale", "10000 elements"),
+        }));
+        Assert.That(report.Rows[1].Bytes, Is.EqualTo(2 * 4 * 4096), "two float buffers, each read or written once");
+        Assert.That(report.Rows[1].PercentOfCopy, Is.EqualTo(100 * report.Rows[1].GigabytesPerSecond / report.Rows[0].GigabytesPerSecond).Within(1e-9));
+        Assert.That(report.Rows[1].Microseconds.Count, Is.EqualTo(2));
+        var given = Run("bench", "--device", "emulator", "--kernel", file, "--name", "scale", "--elements", "4096", "--bytes-per-element", "12", "--json");
+        Assert.That(BenchmarkReport.FromJson(given.Output, "stdout").Rows[1].Bytes, Is.EqualTo(12 * 4096));
+
+        Assert.That(Run("bench", "--device", "emulator", "--name", "scale").Error, Does.Contain("--name names the function of a --kernel FILE"));
+        Assert.That(Run("bench", "--device", "emulator", "--kernel", file).Error, Does.Contain("name the function to measure with --name"));
+        Assert.That(Run("bench", "--device", "emulator", "--kernel", file, "--name", "scal").Error,
+            Does.Contain("no extern \"C\" __global__ function named 'scal'; it has scale"));
+        string asm = dir.Write("lane.cu", System.Text.Encoding.UTF8.GetBytes("""
+            extern "C" __global__ void lane(int* out) { int l; asm("mov.u32 %0, %%laneid;" : "=r"(l)); out[threadIdx.x] = l; }
+            """));
+        var refused = Run("bench", "--device", "emulator", "--kernel", asm, "--name", "lane");
+        Assert.That(refused.Code, Is.EqualTo(1));
+        Assert.That(refused.Error, Does.Contain("the emulator cannot run inline PTX (asm)"));
+    }
+
     private static string[] Names(BenchmarkReport report, string section) => report.Rows.Where(r => r.Section == section).Select(r => r.Name).ToArray();
 }

@@ -87,6 +87,33 @@ public static class DeviceBenchmark
             bench.Emulated, DateTime.UtcNow, rows) { L2CacheBytes = device.L2CacheBytes };
     }
 
+    /// <summary>
+    /// Your own kernel (<see cref="RawKernel"/>) measured as the kernel rows are, cold, beside device-to-device copy at the
+    /// same size, at <paramref name="elements"/> (null: near the L2's size and well past it; 4,096 on the emulator). Each
+    /// pointer parameter gets a tensor of that many elements of its type (float where the type is not a tensor's),
+    /// filled with ones; each integer scalar gets the element count and each floating one 1. <paramref name="bytesPerElement"/>
+    /// is what one launch moves per element (null: each buffer read or written once); the grid is one thread per
+    /// element in blocks of <paramref name="block"/>, at most 65,535 blocks (a grid-stride loop covers the rest).
+    /// </summary>
+    public static BenchmarkReport RunKernel(CudaDevice device, RawKernel kernel, IReadOnlyList<long>? elements = null, double? bytesPerElement = null,
+        int block = 256, BenchmarkOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(kernel);
+        if (block is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(block), block, "a block has 1 to 1,024 threads");
+        using var bench = new Session(device, options ?? new BenchmarkOptions());
+        var rows = new List<BenchmarkRow>();
+        foreach (long n in elements ?? (bench.Emulated ? [4096] : KernelSizes(device.L2CacheBytes)))
+        {
+            if (n < 1) throw new ArgumentOutOfRangeException(nameof(elements), n, "a kernel runs over at least one element");
+            var copy = bench.Copy(n);
+            rows.Add(copy);
+            rows.Add(bench.UserKernel(kernel, n, bytesPerElement, block, copy.GigabytesPerSecond));
+        }
+        return new BenchmarkReport($"CudaNn {typeof(DeviceBenchmark).Assembly.GetName().Version?.ToString(3)}", $"{device.Name} ({device.Description})",
+            bench.Emulated, DateTime.UtcNow, rows) { L2CacheBytes = device.L2CacheBytes };
+    }
+
     /// <summary>Bytes overwritten before each cold sample: twice the L2, so none of the previous sample's data is left in it; at least 1 MiB.</summary>
     internal static long FlushBytes(long l2CacheBytes) => Math.Max(2 * l2CacheBytes, 1 << 20);
 
@@ -177,10 +204,56 @@ public static class DeviceBenchmark
             var stream = _device.Stream;
             foreach (long n in sizes)
             {
-                var copy = Kernel(new KernelCase("device-to-device copy", 8 * n, [4 * n, 4 * n], null, b => compute.CopyDeviceToDevice(stream, b[1], b[0], 4 * n)), n, null);
+                var copy = Copy(n);
                 add(copy);
                 foreach (var c in KernelCase.All(compute, _device.Kernels, stream, n))
                     add(Kernel(c, n, copy.GigabytesPerSecond));
+            }
+        }
+
+        /// <summary>The device-to-device copy of <paramref name="n"/> float32 elements: what the kernels' bandwidth is set beside.</summary>
+        public BenchmarkRow Copy(long n) =>
+            Kernel(new KernelCase("device-to-device copy", 8 * n, [4 * n, 4 * n], null, b => _device.Compute.CopyDeviceToDevice(_device.Stream, b[1], b[0], 4 * n)), n, null);
+
+        public BenchmarkRow UserKernel(RawKernel kernel, long n, double? bytesPerElement, int block, double? copyBandwidth)
+        {
+            var tensors = new List<Tensor>();
+            try
+            {
+                var args = new RawKernelArguments();
+                long moved = 0;
+                foreach (var p in kernel.Parameters)
+                {
+                    if (p.IsPointer)
+                    {
+                        var dtype = p.ElementType ?? DType.Float32;
+                        var t = Tensor.Zeros([checked((int)n)], dtype, _device);
+                        if (dtype is DType.Float32 or DType.Float64) t.Backend.Fill(t, 1);
+                        tensors.Add(t);
+                        args.Add(t);
+                        moved += n * dtype.Size();
+                        continue;
+                    }
+                    _ = p.Type switch
+                    {
+                        "int" => args.Add(checked((int)n)),
+                        "unsigned int" => args.Add(checked((uint)n)),
+                        "long long" => args.Add(n),
+                        "unsigned long long" => args.Add((ulong)n),
+                        "float" => args.Add(1f),
+                        _ => args.Add(1.0),
+                    };
+                }
+                int grid = (int)Math.Clamp((n + block - 1) / block, 1, 65535);
+                var stats = Sample(() => kernel.Launch((grid, 1, 1), (block, 1, 1), 0, args), 1, Samples(false), cold: true);
+                long bytes = bytesPerElement is { } b ? (long)Math.Round(b * n) : moved;
+                var row = new BenchmarkRow("kernels", kernel.Name, string.Create(CultureInfo.InvariantCulture, $"{n} elements"), stats) { Bytes = bytes };
+                return copyBandwidth is > 0 and { } copy ? row with { PercentOfCopy = 100 * row.GigabytesPerSecond / copy } : row;
+            }
+            finally
+            {
+                _device.Stream.Synchronize();
+                foreach (var t in tensors) t.Dispose();
             }
         }
 

@@ -23,6 +23,7 @@ public sealed partial class RawKernel
 {
     private readonly Dictionary<CudaDevice, IDeviceKernel> _compiled = [];
     private readonly KernelArguments _arguments = new();
+    private readonly RawKernelArguments _boxed = new();
     private readonly Lock _gate = new();
 
     /// <param name="source">The CUDA C source; it may define helpers and other kernels.</param>
@@ -60,25 +61,56 @@ public sealed partial class RawKernel
     public void Launch((int X, int Y, int Z) grid, (int X, int Y, int Z) block, int sharedBytes, params object[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.Length != Parameters.Count)
-            throw new ArgumentException($"RawKernel '{Name}' takes {Parameters.Count} arguments ({string.Join(", ", Parameters.Select(p => $"{p.Type} {p.Name}"))}), got {args.Length}");
+        lock (_gate)
+        {
+            _boxed.Clear();
+            for (int i = 0; i < args.Length; i++)
+            {
+                switch (args[i])
+                {
+                    case Tensor t: _boxed.Add(t); break;
+                    case int v: _boxed.Add(v); break;
+                    case uint v: _boxed.Add(v); break;
+                    case long v: _boxed.Add(v); break;
+                    case ulong v: _boxed.Add(v); break;
+                    case float v: _boxed.Add(v); break;
+                    case double v: _boxed.Add(v); break;
+                    default: throw new ArgumentException($"{Where(i)} takes a tensor or an int, uint, long, ulong, float or double, not {Describe(args[i])}");
+                }
+            }
+            Launch(grid, block, sharedBytes, _boxed);
+        }
+    }
+
+    /// <summary>Launches a 1-D grid with arguments built by <see cref="RawKernelArguments"/>: nothing is allocated once the kernel is compiled.</summary>
+    public void Launch(int grid, int block, RawKernelArguments args) => Launch((grid, 1, 1), (block, 1, 1), 0, args);
+
+    /// <summary>
+    /// Launches with arguments built by <see cref="RawKernelArguments"/> (reusable, typed, so no scalar is boxed): nothing
+    /// is allocated once the kernel is compiled on the device. Checked as the <c>params object[]</c> overload checks.
+    /// </summary>
+    public void Launch((int X, int Y, int Z) grid, (int X, int Y, int Z) block, int sharedBytes, RawKernelArguments args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Count != Parameters.Count)
+            throw new ArgumentException($"RawKernel '{Name}' takes {Parameters.Count} arguments ({string.Join(", ", Parameters.Select(p => $"{p.Type} {p.Name}"))}), got {args.Count}");
         var device = DeviceOf(args);
         lock (_gate)
         {
             _arguments.Clear();
-            for (int i = 0; i < args.Length; i++) Add(i, args[i], device);
+            for (int i = 0; i < args.Count; i++) Add(i, args, device);
             var kernel = Compiled(device);
             device.Compute.Launch(device.Stream, kernel, new LaunchConfig(new Dim3(grid.X, grid.Y, grid.Z), new Dim3(block.X, block.Y, block.Z), sharedBytes).Validated(),
                 _arguments.Pointers);
         }
     }
 
-    private CudaDevice DeviceOf(object[] args)
+    private CudaDevice DeviceOf(RawKernelArguments args)
     {
         CudaDevice? device = null;
-        foreach (var arg in args)
+        for (int i = 0; i < args.Count; i++)
         {
-            if (arg is not Tensor t) continue;
+            if (args.TensorAt(i) is not { } t) continue;
             if (t.Device is not CudaDevice gpu)
                 throw new ArgumentException($"RawKernel '{Name}' runs on a GPU or the emulator; a tensor argument is on {t.Device.Name}");
             if (device is not null && gpu != device)
@@ -98,34 +130,39 @@ public sealed partial class RawKernel
         return kernel;
     }
 
-    private void Add(int index, object? arg, CudaDevice device)
+    private string Where(int index) => index < Parameters.Count
+        ? $"RawKernel '{Name}': argument {index} for parameter '{Parameters[index].Type} {Parameters[index].Name}'"
+        : $"RawKernel '{Name}': argument {index}";
+
+    private void Add(int index, RawKernelArguments args, CudaDevice device)
     {
         var p = Parameters[index];
-        string where = $"RawKernel '{Name}': argument {index} for parameter '{p.Type} {p.Name}'";
+        var kind = args.KindAt(index);
         if (p.IsPointer)
         {
-            if (arg is not Tensor t) throw new ArgumentException($"{where} must be a tensor, not {Describe(arg)}");
+            if (args.TensorAt(index) is not { } t) throw new ArgumentException($"{Where(index)} must be a tensor, not {args.Describe(index)}");
             if (p.ElementType is { } element && t.DType != element)
-                throw new ArgumentException($"{where} must be a {element.Name()} tensor, not {t.DType.Name()}");
+                throw new ArgumentException($"{Where(index)} must be a {element.Name()} tensor, not {t.DType.Name()}");
             _arguments.Add(CudaBackend.Address(t));
             return;
         }
-        bool added = (p.Type, arg) switch
+        ulong bits = args.BitsAt(index);
+        bool added = (p.Type, kind) switch
         {
-            ("int", int v) => Added(v),
-            ("unsigned int", uint v) => Added(v),
-            ("unsigned int", int v) when v >= 0 => Added((uint)v),
-            ("long long", long v) => Added(v),
-            ("long long", int v) => Added((long)v),
-            ("unsigned long long", ulong v) => Added(v),
-            ("unsigned long long", long v) when v >= 0 => Added((ulong)v),
-            ("unsigned long long", int v) when v >= 0 => Added((ulong)v),
-            ("float", float v) => Added(v),
-            ("double", double v) => Added(v),
-            ("double", float v) => Added((double)v),
+            ("int", ArgumentKind.Int) => Added((int)bits),
+            ("unsigned int", ArgumentKind.UInt) => Added((uint)bits),
+            ("unsigned int", ArgumentKind.Int) when (int)bits >= 0 => Added((uint)(int)bits),
+            ("long long", ArgumentKind.Long) => Added((long)bits),
+            ("long long", ArgumentKind.Int) => Added((long)(int)bits),
+            ("unsigned long long", ArgumentKind.ULong) => Added(bits),
+            ("unsigned long long", ArgumentKind.Long) when (long)bits >= 0 => Added(bits),
+            ("unsigned long long", ArgumentKind.Int) when (int)bits >= 0 => Added((ulong)(int)bits),
+            ("float", ArgumentKind.Float) => Added(BitConverter.UInt32BitsToSingle((uint)bits)),
+            ("double", ArgumentKind.Double) => Added(BitConverter.UInt64BitsToDouble(bits)),
+            ("double", ArgumentKind.Float) => Added((double)BitConverter.UInt32BitsToSingle((uint)bits)),
             _ => false,
         };
-        if (!added) throw new ArgumentException($"{where} takes {ScalarsFor(p.Type)}, not {Describe(arg)}");
+        if (!added) throw new ArgumentException($"{Where(index)} takes {ScalarsFor(p.Type)}, not {args.Describe(index)}");
 
         bool Added<T>(T value) where T : unmanaged
         {
@@ -154,4 +191,62 @@ public sealed partial class RawKernel
 
     [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.cu$")]
     private static partial Regex ProgramFileName();
+}
+
+internal enum ArgumentKind { Tensor, Int, UInt, Long, ULong, Float, Double }
+
+/// <summary>
+/// A <see cref="RawKernel"/> launch's arguments, added in order with typed methods and reused from launch to launch
+/// (<see cref="Clear"/>), so a launch boxes no scalar and allocates nothing: <c>args.Clear().Add(x).Add(y).Add(n)</c>.
+/// </summary>
+public sealed class RawKernelArguments
+{
+    private Tensor?[] _tensors = new Tensor?[8];
+    private ulong[] _bits = new ulong[8];
+    private ArgumentKind[] _kinds = new ArgumentKind[8];
+
+    public int Count { get; private set; }
+
+    public RawKernelArguments Clear()
+    {
+        Array.Clear(_tensors, 0, Count);
+        Count = 0;
+        return this;
+    }
+
+    public RawKernelArguments Add(Tensor tensor) => Slot(ArgumentKind.Tensor, 0, tensor ?? throw new ArgumentNullException(nameof(tensor)));
+    public RawKernelArguments Add(int value) => Slot(ArgumentKind.Int, (uint)value, null);
+    public RawKernelArguments Add(uint value) => Slot(ArgumentKind.UInt, value, null);
+    public RawKernelArguments Add(long value) => Slot(ArgumentKind.Long, (ulong)value, null);
+    public RawKernelArguments Add(ulong value) => Slot(ArgumentKind.ULong, value, null);
+    public RawKernelArguments Add(float value) => Slot(ArgumentKind.Float, BitConverter.SingleToUInt32Bits(value), null);
+    public RawKernelArguments Add(double value) => Slot(ArgumentKind.Double, BitConverter.DoubleToUInt64Bits(value), null);
+
+    internal Tensor? TensorAt(int index) => _tensors[index];
+    internal ulong BitsAt(int index) => _bits[index];
+    internal ArgumentKind KindAt(int index) => _kinds[index];
+
+    internal string Describe(int index) => _kinds[index] switch
+    {
+        ArgumentKind.Tensor => $"a tensor {_tensors[index]}",
+        ArgumentKind.Int => $"the int {(int)_bits[index]}",
+        ArgumentKind.UInt => $"the uint {(uint)_bits[index]}",
+        ArgumentKind.Long => $"the long {(long)_bits[index]}",
+        ArgumentKind.ULong => $"the ulong {_bits[index]}",
+        ArgumentKind.Float => $"the float {BitConverter.UInt32BitsToSingle((uint)_bits[index])}",
+        _ => $"the double {BitConverter.UInt64BitsToDouble(_bits[index])}",
+    };
+
+    private RawKernelArguments Slot(ArgumentKind kind, ulong bits, Tensor? tensor)
+    {
+        if (Count == _kinds.Length)
+        {
+            Array.Resize(ref _tensors, Count * 2);
+            Array.Resize(ref _bits, Count * 2);
+            Array.Resize(ref _kinds, Count * 2);
+        }
+        (_tensors[Count], _bits[Count], _kinds[Count]) = (tensor, bits, kind);
+        Count++;
+        return this;
+    }
 }

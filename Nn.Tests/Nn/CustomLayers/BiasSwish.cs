@@ -46,6 +46,7 @@ public sealed class BiasSwish : Module
     private static readonly RawKernel BackwardKernel = new(KernelSource, "bias_swish_backward", "bias_swish.cu");
     private static readonly RawKernel BiasGradKernel = new(KernelSource, "column_sums_add", "bias_swish.cu");
 
+    private readonly RawKernelArguments _args = new();   // reused: a launch boxes and allocates nothing
     private readonly Parameter _bias;
     private readonly ShapeBuffers _outputs = new();      // one buffer per shape: what a captured graph writes stays put
     private readonly ShapeBuffers _gradInputs = new();
@@ -71,7 +72,7 @@ public sealed class BiasSwish : Module
             throw new ArgumentException($"BiasSwish({Features}) expects [N, {Features}], got {Tensor.ShapeText(input.Shape)}");
         var y = _outputs.Get(input.Shape, input);
         if (input.Device is CudaDevice)
-            ForwardKernel.Launch(Blocks(input.Numel), 256, input, _bias.Value, y, input.Numel, Features);
+            ForwardKernel.Launch(Blocks(input.Numel), 256, _args.Clear().Add(input).Add(_bias.Value).Add(y).Add(input.Numel).Add(Features));
         else
             Twin.Write(y, Twin.Forward(Twin.Read(input), Twin.Read(_bias.Value)));
         y.RequiresGrad = GradMode.IsEnabled;
@@ -87,8 +88,8 @@ public sealed class BiasSwish : Module
         var biasGrad = _bias.Grad; // zeros after zero_grad: the sums are added to it
         if (x.Device is CudaDevice)
         {
-            BackwardKernel.Launch(Blocks(x.Numel), 256, x, _bias.Value, gradOutput, dx, x.Numel, Features);
-            BiasGradKernel.Launch((Features + 127) / 128, 128, dx, biasGrad, x.Shape[0], Features);
+            BackwardKernel.Launch(Blocks(x.Numel), 256, _args.Clear().Add(x).Add(_bias.Value).Add(gradOutput).Add(dx).Add(x.Numel).Add(Features));
+            BiasGradKernel.Launch((Features + 127) / 128, 128, _args.Clear().Add(dx).Add(biasGrad).Add(x.Shape[0]).Add(Features));
         }
         else
         {
