@@ -8,7 +8,7 @@ namespace CudaNn;
 /// </summary>
 internal static partial class KernelSignature
 {
-    public static IReadOnlyList<KernelParameter> Parse(string source, string name)
+    public static IReadOnlyList<KernelParameter> Parse(string source, string name, IReadOnlyDictionary<string, string>? macros = null)
     {
         string code = WithoutComments(source);
         var entries = EntryPoint().Matches(code).ToList();
@@ -20,7 +20,7 @@ internal static partial class KernelSignature
             throw new ArgumentException($"RawKernel: '{name}' is declared more than once; an extern \"C\" entry point cannot be overloaded", nameof(name));
         string list = match.Groups["parameters"].Value.Trim();
         if (list is "" or "void") return [];
-        return list.Split(',').Select((text, i) => Parameter(name, text, i)).ToArray();
+        return list.Split(',').Select((text, i) => Parameter(name, Expand(text, macros), i)).ToArray();
     }
 
     /// <summary>The first construct of <paramref name="source"/> the host emulator cannot run (see cuda_emulator.h), or null.</summary>
@@ -32,6 +32,10 @@ internal static partial class KernelSignature
         if (code.Contains("cooperative_groups", StringComparison.Ordinal)) return "cooperative groups";
         return null;
     }
+
+    /// <summary>A parameter's text with the defined macros' values in place of their names.</summary>
+    private static string Expand(string text, IReadOnlyDictionary<string, string>? macros) =>
+        macros is null || macros.Count == 0 ? text : Words().Replace(text, m => macros.TryGetValue(m.Value, out var value) ? value : m.Value);
 
     private static KernelParameter Parameter(string kernel, string text, int index)
     {

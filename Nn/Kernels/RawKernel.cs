@@ -29,17 +29,27 @@ public sealed partial class RawKernel
     /// <param name="source">The CUDA C source; it may define helpers and other kernels.</param>
     /// <param name="name">The <c>extern "C" __global__</c> function to launch.</param>
     /// <param name="programName">The source's file name in compiler messages (a plain name ending in .cu).</param>
+    /// <param name="defines">Macros defined before the source (<c>-D NAME=VALUE</c>), such as a block size; a parameter's type may be one.</param>
     /// <exception cref="ArgumentException">The source has no such function, or a parameter of a type no argument can be passed as.</exception>
-    public RawKernel(string source, string name, string programName = "user_kernels.cu")
+    public RawKernel(string source, string name, string programName = "user_kernels.cu", IReadOnlyDictionary<string, string>? defines = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (!ProgramFileName().IsMatch(programName ?? ""))
             throw new ArgumentException($"RawKernel: the program name '{programName}' must be a plain file name ending in .cu", nameof(programName));
-        Source = source;
+        var macros = new Dictionary<string, string>();
+        foreach (var (macro, value) in defines ?? new Dictionary<string, string>())
+        {
+            if (!MacroName().IsMatch(macro ?? "") || value is null || value.Contains('\n'))
+                throw new ArgumentException($"RawKernel: '{macro}' = '{value}' is not a macro name with a one-line value", nameof(defines));
+            macros[macro!] = value;
+        }
+        // The defines come first; #line keeps the compilers' line numbers those of the source as written.
+        Source = macros.Count == 0 ? source
+            : string.Concat(macros.Select(m => $"#define {m.Key} {m.Value}\n")) + $"#line 1 \"{programName}\"\n" + source;
         Name = name;
         ProgramName = programName!;
-        Parameters = KernelSignature.Parse(source, name);
+        Parameters = KernelSignature.Parse(source, name, macros);
     }
 
     public string Source { get; }
@@ -188,6 +198,9 @@ public sealed partial class RawKernel
         int v => $"the int {v}",
         _ => $"a {arg.GetType().Name} ({arg})",
     };
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex MacroName();
 
     [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.cu$")]
     private static partial Regex ProgramFileName();

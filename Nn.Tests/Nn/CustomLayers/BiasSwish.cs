@@ -4,10 +4,11 @@ using CudaNn.Nn;
 namespace CudaNn.Tests.Nn.CustomLayers;
 
 /// <summary>
-/// y = swish(x + bias) = z · sigmoid(z) with z = x + bias over each row's features: a layer with CUDA kernels of its own
-/// (RawKernel) on a GPU or the emulator and a plain C# twin elsewhere, which GradCheck checks (the README's sample).
+/// y = swish(x + bias) = z · sigmoid(z) with z = x + bias over each row's features: a <see cref="CustomOp"/> with CUDA
+/// kernels of its own (RawKernel) on a GPU or the emulator and a plain C# twin on the host, which GradCheck checks (the
+/// README's sample).
 /// </summary>
-public sealed class BiasSwish : Module
+public sealed class BiasSwish : CustomOp
 {
     public const string KernelSource = """
         // z = x + bias[column]; y = z * sigmoid(z). One thread per element, grid-stride.
@@ -48,9 +49,6 @@ public sealed class BiasSwish : Module
 
     private readonly RawKernelArguments _args = new();   // reused: a launch boxes and allocates nothing
     private readonly Parameter _bias;
-    private readonly ShapeBuffers _outputs = new();      // one buffer per shape: what a captured graph writes stays put
-    private readonly ShapeBuffers _gradInputs = new();
-    private Tensor? _input;
 
     public BiasSwish(int features, DType dtype = DType.Float32, Device? device = null, Generator? generator = null)
     {
@@ -65,48 +63,28 @@ public sealed class BiasSwish : Module
 
     protected override IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => [("bias", _bias)];
 
-    public override Tensor Forward(Tensor input)
+    protected override int[] OutputShape(ReadOnlySpan<int> input) => input.Length == 2 && input[1] == Features ? input.ToArray()
+        : throw new ArgumentException($"BiasSwish({Features}) expects [N, {Features}], got {Tensor.ShapeText(input)}");
+
+    protected override void ForwardOnDevice(Tensor x, Tensor y) =>
+        ForwardKernel.Launch(Blocks(x.Numel), 256, _args.Clear().Add(x).Add(_bias.Value).Add(y).Add(x.Numel).Add(Features));
+
+    protected override void ForwardOnHost(Tensor x, Tensor y) => Twin.Write(y, Twin.Forward(Twin.Read(x), Twin.Read(_bias.Value)));
+
+    protected override void BackwardOnDevice(Tensor x, Tensor y, Tensor dy, Tensor dx)
     {
-        ThrowIfDisposed();
-        if (input.Rank != 2 || input.Shape[1] != Features)
-            throw new ArgumentException($"BiasSwish({Features}) expects [N, {Features}], got {Tensor.ShapeText(input.Shape)}");
-        var y = _outputs.Get(input.Shape, input);
-        if (input.Device is CudaDevice)
-            ForwardKernel.Launch(Blocks(input.Numel), 256, _args.Clear().Add(input).Add(_bias.Value).Add(y).Add(input.Numel).Add(Features));
-        else
-            Twin.Write(y, Twin.Forward(Twin.Read(input), Twin.Read(_bias.Value)));
-        y.RequiresGrad = GradMode.IsEnabled;
-        _input = GradMode.IsEnabled ? input : null;
-        return y;
+        BackwardKernel.Launch(Blocks(x.Numel), 256, _args.Clear().Add(x).Add(_bias.Value).Add(dy).Add(dx).Add(x.Numel).Add(Features));
+        // Reading Grad after zero_grad gives zeros: the column sums are added to it.
+        BiasGradKernel.Launch((Features + 127) / 128, 128, _args.Clear().Add(dx).Add(_bias.Grad).Add(x.Shape[0]).Add(Features));
     }
 
-    public override Tensor? Backward(Tensor gradOutput)
+    protected override void BackwardOnHost(Tensor x, Tensor y, Tensor dy, Tensor dx)
     {
-        ThrowIfDisposed();
-        var x = _input ?? throw new InvalidOperationException("BiasSwish.Backward needs a Forward with gradients first");
-        var dx = _gradInputs.Get(x.Shape, x);
-        var biasGrad = _bias.Grad; // zeros after zero_grad: the sums are added to it
-        if (x.Device is CudaDevice)
-        {
-            BackwardKernel.Launch(Blocks(x.Numel), 256, _args.Clear().Add(x).Add(_bias.Value).Add(gradOutput).Add(dx).Add(x.Numel).Add(Features));
-            BiasGradKernel.Launch((Features + 127) / 128, 128, _args.Clear().Add(dx).Add(biasGrad).Add(x.Shape[0]).Add(Features));
-        }
-        else
-        {
-            var (input, sums) = Twin.Backward(Twin.Read(x), Twin.Read(_bias.Value), Twin.Read(gradOutput));
-            Twin.Write(dx, input);
-            var grad = Twin.Read(biasGrad);
-            for (int j = 0; j < Features; j++) grad[j] += sums[j];
-            Twin.Write(biasGrad, grad);
-        }
-        return x.RequiresGrad ? dx : null;
-    }
-
-    protected override void ReleaseBuffers()
-    {
-        _outputs.Clear();
-        _gradInputs.Clear();
-        _input = null;
+        var (input, sums) = Twin.Backward(Twin.Read(x), Twin.Read(_bias.Value), Twin.Read(dy));
+        Twin.Write(dx, input);
+        var grad = Twin.Read(_bias.Grad);
+        for (int j = 0; j < Features; j++) grad[j] += sums[j];
+        Twin.Write(_bias.Grad, grad);
     }
 
     private static int Blocks(long n) => (int)Math.Clamp((n + 255) / 256, 1, 4096);

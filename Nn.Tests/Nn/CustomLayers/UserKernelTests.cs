@@ -49,6 +49,23 @@ public class UserKernelTests(string device) : CudaDeviceFixture(device)
     }
 
     [Test]
+    public void ACustomOp_RefusesASecondBackward_AndShapesItDoesNotTake()
+    {
+        using var layer = new BiasSwish(3, device: Device);
+        using var x = Tensor.Zeros([2, 3], device: Device);
+        x.RequiresGrad = true;
+        using var dy = Tensor.Zeros([2, 3], device: Device);
+        layer.Forward(x);
+        layer.Backward(dy);
+        Assert.That(() => layer.Backward(dy), Throws.InvalidOperationException.With.Message.Contains("BiasSwish.Backward called a second time for one Forward"));
+        layer.Forward(x);
+        using var wrong = Tensor.Zeros([3, 2], device: Device);
+        Assert.That(() => layer.Backward(wrong), Throws.ArgumentException.With.Message.EqualTo("BiasSwish.Backward expects a gradient shaped as its output [2, 3], got [3, 2]"));
+        using var wide = Tensor.Zeros([2, 4], device: Device);
+        Assert.That(() => layer.Forward(wide), Throws.ArgumentException.With.Message.EqualTo("BiasSwish(3) expects [N, 3], got [2, 4]"));
+    }
+
+    [Test]
     public void BiasSwishTwin_MatchesFiniteDifferences()
     {
         var g = Seeded.Generator(Seed);
@@ -135,6 +152,24 @@ public class UserKernelTests(string device) : CudaDeviceFixture(device)
         long builtIn = GC.GetAllocatedBytesForCurrentThread() - start;
         TestContext.Out.WriteLine($"50 launches: RawKernel {raw} bytes, the built-in fill {builtIn} bytes");
         Assert.That(raw, Is.LessThanOrEqualTo(builtIn));
+    }
+
+    [Test]
+    public void Defines_ComeBeforeTheSource_AndMayNameAParametersType()
+    {
+        var fill = new RawKernel("""
+            extern "C" __global__ void fill_scalar(SCALAR* y, SCALAR value, int n)
+            {
+                int i = blockIdx.x * BLOCK + threadIdx.x;
+                if (i < n) y[i] = value;
+            }
+            """, "fill_scalar", "fill_scalar.cu", new Dictionary<string, string> { ["SCALAR"] = "double", ["BLOCK"] = "64" });
+        Assert.That(fill.Parameters.Select(p => (p.Type, p.ElementType)), Is.EqualTo(new (string, DType?)[] { ("double*", DType.Float64), ("double", null), ("int", null) }));
+        using var y = Tensor.Zeros([100], DType.Float64, Device);
+        fill.Launch(2, 64, y, 0.25, 100);
+        Assert.That(y.ToArray<double>(), Is.All.EqualTo(0.25), "BLOCK is 64: two blocks cover the 100 elements");
+        Assert.That(() => new RawKernel("extern \"C\" __global__ void k() { }", "k", "k.cu", new Dictionary<string, string> { ["1X"] = "2" }),
+            Throws.ArgumentException.With.Message.Contains("'1X' = '2' is not a macro name"));
     }
 
     [Test]
