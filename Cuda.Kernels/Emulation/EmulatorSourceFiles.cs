@@ -159,7 +159,8 @@ internal sealed partial class EmulatorSourceFiles
     }
 
     // Comments become spaces of the same length, so nothing commented out counts as a kernel.
-    private static string WithoutComments(string source) =>
+    /// <summary>The source with every comment blanked out, keeping its length and line breaks (so positions still match).</summary>
+    internal static string WithoutComments(string source) =>
         Comment().Replace(source, m => m.Value.StartsWith("//", StringComparison.Ordinal) ? new string(' ', m.Length) : Regex.Replace(m.Value, @"[^\n]", " "));
 
     [GeneratedRegex(@"//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]

@@ -10,7 +10,7 @@ internal static partial class KernelSignature
 {
     public static IReadOnlyList<KernelParameter> Parse(string source, string name, IReadOnlyDictionary<string, string>? macros = null)
     {
-        string code = WithoutComments(source);
+        string code = Kernels.Emulation.EmulatorSourceFiles.WithoutComments(source);
         var entries = EntryPoint().Matches(code).ToList();
         var match = entries.FirstOrDefault(m => m.Groups["name"].Value == name);
         if (match is null)
@@ -26,7 +26,7 @@ internal static partial class KernelSignature
     /// <summary>The first construct of <paramref name="source"/> the host emulator cannot run (see cuda_emulator.h), or null.</summary>
     public static string? WhatTheEmulatorCannotRun(string source)
     {
-        string code = WithoutComments(source);
+        string code = Kernels.Emulation.EmulatorSourceFiles.WithoutComments(source);
         if (InlineAssembly().IsMatch(code)) return "inline PTX (asm)";
         if (HalfPrecision().Match(code) is { Success: true } half) return $"half-precision types ({half.Value})";
         if (code.Contains("cooperative_groups", StringComparison.Ordinal)) return "cooperative groups";
@@ -74,12 +74,6 @@ internal static partial class KernelSignature
         };
         return new KernelParameter(name, scalar, IsPointer: false, null);
     }
-
-    private static string WithoutComments(string source) =>
-        Comment().Replace(source, m => m.Value.StartsWith("//", StringComparison.Ordinal) ? new string(' ', m.Length) : Regex.Replace(m.Value, @"[^\n]", " "));
-
-    [GeneratedRegex(@"//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
-    private static partial Regex Comment();
 
     [GeneratedRegex(@"extern\s*""C""\s+(?:[A-Za-z_]\w*(?:\s*\([^()]*\))?\s+)*?__global__\s+(?:[A-Za-z_]\w*(?:\s*\([^()]*\))?\s+)*?void\s+(?:__launch_bounds__\s*\([^()]*\)\s*)?(?<name>[A-Za-z_]\w*)\s*\((?<parameters>[^()]*)\)")]
     private static partial Regex EntryPoint();

@@ -1,9 +1,6 @@
-using CudaNn.Data;
 using CudaNn.Nn;
-using CudaNn.Optim;
 using CudaNn.Tests.Nn.Backends.Cuda;
 using CudaNn.Tests.TestSupport;
-using CudaNn.Training;
 using CudaNn.Verification;
 
 namespace CudaNn.Tests.Nn.CustomLayers;
@@ -56,26 +53,7 @@ public class CustomLayerTests(string device) : CudaDeviceFixture(device)
         Assert.That(readme.Replace("\r\n", "\n"), Does.Contain(classText.Replace("\r\n", "\n")), "README's Residual is Nn.Tests/Nn/CustomLayers/Residual.cs");
     }
 
-    private static (float[] Weights, long Correct, int Captures) Train(Device device, bool graphs)
-    {
-        var train = MnistDataSet.LoadDefault(MnistSplit.Train);
-        var test = MnistDataSet.LoadDefault(MnistSplit.Test);
-        train = new MnistDataSet(train.Images[..(300 * train.ImageSize)], train.Labels[..300], train.Rows, train.Cols);
-        test = new MnistDataSet(test.Images[..(500 * test.ImageSize)], test.Labels[..500], test.Rows, test.Cols);
-        var g = new Generator(Seed);
-        using var model = new Sequential(new Linear(784, 32, generator: g), new ReLU(),
-            new Residual(new Sequential(new Linear(32, 32, generator: g), new Tanh())), new Linear(32, 10, generator: g));
-        model.To(device);
-        using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
-        using var trainer = new Trainer(model, optimizer, graphs);
-        using var loader = DataLoader.FromMnist(train, 64, shuffle: true, g, device);
-        using var testLoader = DataLoader.FromMnist(test, 500, device: device);
-        EvaluationResult result = null!;
-        for (int epoch = 1; epoch <= 2; epoch++)
-        {
-            trainer.TrainEpoch(loader, epoch);
-            result = trainer.Evaluate(testLoader);
-        }
-        return (model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray(), result.Correct, trainer.GraphCaptures);
-    }
+    private static (float[] Weights, long Correct, int Captures) Train(Device device, bool graphs) =>
+        TwoEpochsOfDigits.Train(g => new Sequential(new Linear(784, 32, generator: g), new ReLU(),
+            new Residual(new Sequential(new Linear(32, 32, generator: g), new Tanh())), new Linear(32, 10, generator: g)), Seed, device, graphs);
 }
