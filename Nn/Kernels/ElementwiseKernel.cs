@@ -17,6 +17,7 @@ public sealed partial class ElementwiseKernel
     private readonly (string Type, string Name)[] _inputs;
     private readonly (string Type, string Name)[] _outputs;
     private readonly Dictionary<int, RawKernel> _kernels = [];
+    private readonly RawKernelArguments _arguments = new();
     private readonly Lock _gate = new();
 
     /// <param name="inputs">"float x, float y": types float, double or int, and names.</param>
@@ -67,15 +68,26 @@ public sealed partial class ElementwiseKernel
                 scalars |= 1 << i;
             }
         }
-        RawKernel kernel;
-        lock (_gate)
-        {
-            if (!_kernels.TryGetValue(scalars, out kernel!))
-                _kernels[scalars] = kernel = new RawKernel(Source(scalars), Name, $"{Name}.cu");
-        }
         long n = first!.Numel;
         int blocks = (int)Math.Clamp((n + BlockSize - 1) / BlockSize, 1, MaxBlocks);
-        kernel.Launch(blocks, BlockSize, [.. operands, n]);
+        lock (_gate)
+        {
+            if (!_kernels.TryGetValue(scalars, out var kernel))
+                _kernels[scalars] = kernel = new RawKernel(Source(scalars), Name, $"{Name}.cu");
+            _arguments.Clear();
+            foreach (var operand in operands)
+            {
+                _ = operand switch
+                {
+                    Tensor t => _arguments.Add(t),
+                    float v => _arguments.Add(v),
+                    double v => _arguments.Add(v),
+                    int v => _arguments.Add(v),
+                    _ => throw new ArgumentException($"ElementwiseKernel '{Name}': an operand is a tensor, a float, a double or an int, not {operand?.GetType().Name ?? "null"}"),
+                };
+            }
+            kernel.Launch(blocks, BlockSize, _arguments.Add(n));
+        }
     }
 
     /// <summary>The generated CUDA source for a pattern of scalar inputs (bit i set: input i is a scalar).</summary>

@@ -18,8 +18,12 @@ public abstract class CustomOp : Module
     private Tensor? _input;
     private Tensor? _output;
     private BackwardGuard _backward;
+    private int[] _shapeIn = [], _shapeOut = [];
 
-    /// <summary>The output's shape for an input of <paramref name="input"/>; the input's own by default. Throw here for an input the op does not take.</summary>
+    /// <summary>
+    /// The output's shape for an input of <paramref name="input"/>; the input's own by default. Throw here for an input
+    /// the op does not take. Asked once per input shape (a step at a shape seen before allocates nothing for it).
+    /// </summary>
     protected virtual int[] OutputShape(ReadOnlySpan<int> input) => input.ToArray();
 
     /// <summary>Writes <paramref name="output"/> from <paramref name="input"/> on a GPU or the emulator (both tensors on it).</summary>
@@ -38,7 +42,8 @@ public abstract class CustomOp : Module
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(input);
-        var output = _outputs.Get(OutputShape(input.Shape), input);
+        if (!input.Shape.SequenceEqual(_shapeIn)) (_shapeIn, _shapeOut) = (input.Shape.ToArray(), OutputShape(input.Shape));
+        var output = _outputs.Get(_shapeOut, input);
         if (input.Device is CudaDevice) ForwardOnDevice(input, output);
         else ForwardOnHost(input, output);
         bool grad = GradMode.IsEnabled;
