@@ -83,8 +83,7 @@ public static class DeviceBenchmark
             device.Plan = plan;
             device.Precision = precision;
         }
-        return new BenchmarkReport($"CudaNn {typeof(DeviceBenchmark).Assembly.GetName().Version?.ToString(3)}", $"{device.Name} ({device.Description})",
-            bench.Emulated, DateTime.UtcNow, rows) { L2CacheBytes = device.L2CacheBytes };
+        return Report(device, bench.Emulated, rows);
     }
 
     /// <summary>
@@ -103,16 +102,21 @@ public static class DeviceBenchmark
         if (block is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(block), block, "a block has 1 to 1,024 threads");
         using var bench = new Session(device, options ?? new BenchmarkOptions());
         var rows = new List<BenchmarkRow>();
-        foreach (long n in elements ?? (bench.Emulated ? [4096] : KernelSizes(device.L2CacheBytes)))
+        foreach (long n in elements ?? bench.DefaultKernelSizes)
         {
             if (n < 1) throw new ArgumentOutOfRangeException(nameof(elements), n, "a kernel runs over at least one element");
             var copy = bench.Copy(n);
             rows.Add(copy);
             rows.Add(bench.UserKernel(kernel, n, bytesPerElement, block, copy.GigabytesPerSecond));
         }
-        return new BenchmarkReport($"CudaNn {typeof(DeviceBenchmark).Assembly.GetName().Version?.ToString(3)}", $"{device.Name} ({device.Description})",
-            bench.Emulated, DateTime.UtcNow, rows) { L2CacheBytes = device.L2CacheBytes };
+        return Report(device, bench.Emulated, rows);
     }
+
+    private static BenchmarkReport Report(CudaDevice device, bool emulated, List<BenchmarkRow> rows) =>
+        new($"CudaNn {typeof(DeviceBenchmark).Assembly.GetName().Version?.ToString(3)}", $"{device.Name} ({device.Description})", emulated, DateTime.UtcNow, rows)
+        {
+            L2CacheBytes = device.L2CacheBytes,
+        };
 
     /// <summary>Bytes overwritten before each cold sample: twice the L2, so none of the previous sample's data is left in it; at least 1 MiB.</summary>
     internal static long FlushBytes(long l2CacheBytes) => Math.Max(2 * l2CacheBytes, 1 << 20);
@@ -155,6 +159,9 @@ public static class DeviceBenchmark
         public BenchmarkOptions Options => _options;
 
         public bool Emulated => _emulated;
+
+        /// <summary>Near the L2's size and well past it on a GPU (<see cref="KernelSizes"/>); one small size on the emulator.</summary>
+        public IReadOnlyList<long> DefaultKernelSizes => _emulated ? [EmulatorKernelSize] : KernelSizes(_device.L2CacheBytes);
         private readonly bool _emulated;
         private readonly long _flushBytes;
         private readonly DevicePtr _flush;
@@ -199,7 +206,7 @@ public static class DeviceBenchmark
 
         public void Kernels(Action<BenchmarkRow> add)
         {
-            IReadOnlyList<long> sizes = _options.KernelSizes ?? (_emulated ? [EmulatorKernelSize] : KernelSizes(_device.L2CacheBytes));
+            IReadOnlyList<long> sizes = _options.KernelSizes ?? DefaultKernelSizes;
             var compute = _device.Compute;
             var stream = _device.Stream;
             foreach (long n in sizes)
