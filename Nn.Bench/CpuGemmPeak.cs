@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+
+namespace CudaNn.Bench;
+
+/// <summary>
+/// `Nn.Bench cpu-gemm [--quick]`: the CPU backend's GEMMs at the MLP's three shapes (forward x·Wᵀ, input gradient
+/// dy·W, weight gradient dyᵀ·x of fc1, 784-128) at batch 64 to 8,192, as GFLOP/s and as a share of this machine's FMA
+/// peak, measured first: every core running independent chains of fused multiply-adds of the widest vectors it has.
+/// Each row is the fastest of its timings, which on a shared machine is the one least disturbed by other work.
+/// </summary>
+public static class CpuGemmPeak
+{
+    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        bool quick = args.Contains("--quick");
+        if (args.Any(a => a != "--quick"))
+        {
+            output.WriteLine("usage: Nn.Bench cpu-gemm [--quick]");
+            return 2;
+        }
+        int threads = Environment.ProcessorCount;
+        double peak = FmaPeak(threads, quick ? 1 : 3);
+        output.WriteLine($"## Nn.Bench cpu-gemm: {threads} threads, {Vector<float>.Count * 32}-bit vectors, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        output.WriteLine();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FMA peak, measured: {peak:F1} GFLOP/s (float32, {threads} threads)"));
+        output.WriteLine();
+        output.WriteLine("| batch | GEMM | m x n x k | ms | GFLOP/s | % of FMA peak |");
+        output.WriteLine("|---:|---|---|---:|---:|---:|");
+        var backend = Device.Cpu.BackendFor(DType.Float32);
+        foreach (int batch in quick ? new[] { 64, 1024 } : [64, 256, 1024, 8192])
+        {
+            foreach (var (name, transA, transB, m, n, k) in new[]
+            {
+                ("forward x·Wᵀ", false, true, batch, 128, 784),
+                ("input gradient dy·W", false, false, batch, 784, 128),
+                ("weight gradient dyᵀ·x", true, false, 128, 784, batch),
+            })
+            {
+                using var a = Filled(transA ? [k, m] : [m, k], 0.01f);
+                using var b = Filled(transB ? [n, k] : [k, n], 0.02f);
+                using var c = Tensor.Zeros([m, n]);
+                double flop = 2.0 * m * n * k;
+                int reps = (int)Math.Clamp(2e8 / flop, 1, 1000);
+                var best = double.MaxValue;
+                for (int t = 0; t < (quick ? 5 : 15); t++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    for (int i = 0; i < reps; i++) backend.Gemm(transA, transB, 1, a, b, 0, c);
+                    best = Math.Min(best, clock.Elapsed.TotalSeconds / reps);
+                }
+                double gflops = flop / best / 1e9;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {batch} | {name} | {m} x {n} x {k} | {best * 1e3:F3} | {gflops:F1} | {100 * gflops / peak:F0}% |"));
+                output.Flush();
+            }
+        }
+        return 0;
+    }
+
+    private static Tensor Filled(int[] shape, float step)
+    {
+        var values = new float[shape[0] * shape[1]];
+        for (int i = 0; i < values.Length; i++) values[i] = (i % 13) * step - 0.06f;
+        return Tensor.FromArray(values, shape);
+    }
+
+    /// <summary>GFLOP/s of <paramref name="threads"/> threads each running 10 independent FMA chains of the widest vectors, the best of <paramref name="rounds"/>.</summary>
+    private static double FmaPeak(int threads, int rounds)
+    {
+        const long steps = 20_000_000;
+        double best = 0;
+        for (int round = 0; round < rounds; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            var sums = new float[threads];
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => sums[t] = Chains(steps));
+            double seconds = clock.Elapsed.TotalSeconds;
+            best = Math.Max(best, threads * steps * 10.0 * 2 * Vector<float>.Count / seconds / 1e9);
+        }
+        return best;
+    }
+
+    /// <summary>10 chains of a = a·m + c (each a multiply-add the hardware fuses), long enough to hide the FMA latency.</summary>
+    private static float Chains(long steps)
+    {
+        var m = new Vector<float>(0.9999f);
+        var c = new Vector<float>(0.0001f);
+        Vector<float> a0 = Vector<float>.One, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0;
+        for (long i = 0; i < steps; i++)
+        {
+            a0 = Vector.FusedMultiplyAdd(a0, m, c); a1 = Vector.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector.FusedMultiplyAdd(a2, m, c); a3 = Vector.FusedMultiplyAdd(a3, m, c);
+            a4 = Vector.FusedMultiplyAdd(a4, m, c); a5 = Vector.FusedMultiplyAdd(a5, m, c);
+            a6 = Vector.FusedMultiplyAdd(a6, m, c); a7 = Vector.FusedMultiplyAdd(a7, m, c);
+            a8 = Vector.FusedMultiplyAdd(a8, m, c); a9 = Vector.FusedMultiplyAdd(a9, m, c);
+        }
+        return Vector.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9);
+    }
+}
