@@ -133,12 +133,13 @@ public class TrainFlowTests(string device) : CudaDeviceFixture(device)
         {
             [CudaNn.Backends.StepPlan.Layers] = 90, [CudaNn.Backends.StepPlan.Epilogues] = 40, [CudaNn.Backends.StepPlan.Fused] = 60,
         };
-        TableTuning Tuning() => new(table, dir.File("plans.json"));
+        TableTimer Tuning() => new(table);
+        CudaNn.Training.PlanTuning Options(TableTimer timer) => new() { Timer = timer, MaxReplays = 2, CacheFile = dir.File("plans.json") };
 
         var tuning = Tuning();
-        var auto = Run(tuning.Options, [.. common, "--plan", "auto", "--epochs", "3", "--json", "--save", three]);
+        var auto = Run(Options(tuning), [.. common, "--plan", "auto", "--epochs", "3", "--json", "--save", three]);
         Assert.That(auto.Code, Is.Zero, auto.Error);
-        Assert.That(tuning.StepsTimed, Is.GreaterThan(0), "the plans were timed");
+        Assert.That(tuning.StepsRun, Is.GreaterThan(0), "the plans were timed");
         var choice = System.Text.Json.JsonDocument.Parse(auto.Output.Split('\n').Single(l => l.Contains("\"event\":\"plan\""))).RootElement;
         Assert.That(choice.GetProperty("plan").GetString(), Is.EqualTo("epilogues"));
         Assert.That(choice.GetProperty("from_cache").GetBoolean(), Is.False);
@@ -148,31 +149,31 @@ public class TrainFlowTests(string device) : CudaDeviceFixture(device)
         Assert.That(SafetensorsReader.Read(three).Metadata["cudann.train.plan"], Is.EqualTo("epilogues"), "recorded in the checkpoint");
 
         var untimed = Tuning();
-        var pin = Run(untimed.Options, [.. common, "--plan", "epilogues", "--epochs", "3", "--save", pinned]);
+        var pin = Run(Options(untimed), [.. common, "--plan", "epilogues", "--epochs", "3", "--save", pinned]);
         Assert.That(pin.Code, Is.Zero, pin.Error);
-        Assert.That(untimed.StepsTimed, Is.Zero, "a pinned plan is not tuned");
+        Assert.That(untimed.StepsRun, Is.Zero, "a pinned plan is not tuned");
         AssertSameWeights(pinned, three, "the pinned run against the tuned one");
 
         var remembered = Tuning();
-        var first = Run(remembered.Options, [.. common, "--plan", "auto", "--epochs", "2", "--save", two]);
+        var first = Run(Options(remembered), [.. common, "--plan", "auto", "--epochs", "2", "--save", two]);
         Assert.That(first.Code, Is.Zero, first.Error);
         Assert.That(first.Output, Does.Contain($"device {Device.Name}, plan epilogues (auto)")
             .And.Contain("plan epilogues: 40.0 µs a step (layers 90.0, fused 60.0), as tuned by an earlier run"));
-        Assert.That(remembered.StepsTimed, Is.Zero, "the choice came from the cache");
+        Assert.That(remembered.StepsRun, Is.Zero, "the choice came from the cache");
 
         var replay = Tuning();
-        var second = Run(replay.Options, [.. common, "--resume", two, "--epochs", "3", "--save", resumed]);
+        var second = Run(Options(replay), [.. common, "--resume", two, "--epochs", "3", "--save", resumed]);
         Assert.That(second.Code, Is.Zero, second.Error);
         Assert.That(second.Output, Does.Contain($"device {Device.Name}, plan epilogues\n").And.Not.Contain("(auto)"), "the resume replays the recorded plan");
-        Assert.That(replay.StepsTimed, Is.Zero, "a resume does not tune");
+        Assert.That(replay.StepsRun, Is.Zero, "a resume does not tune");
         AssertSameWeights(resumed, three, "2 + 1 epochs against 3");
 
         if (Device.Kind == CudaNn.DeviceKind.Emulator)
         {
             var untuned = Tuning();
-            var byDefault = Run(untuned.Options, [.. common, "--epochs", "1", "--max-steps", "2", "--save", dir.File("default.safetensors")]);
+            var byDefault = Run(Options(untuned), [.. common, "--epochs", "1", "--max-steps", "2", "--save", dir.File("default.safetensors")]);
             Assert.That(byDefault.Output, Does.Contain("plan layers\n"), "the emulator's default");
-            Assert.That(untuned.StepsTimed, Is.Zero);
+            Assert.That(untuned.StepsRun, Is.Zero);
         }
     }
 
@@ -182,21 +183,6 @@ public class TrainFlowTests(string device) : CudaDeviceFixture(device)
         var actual = SafetensorsReader.Read(actualPath);
         foreach (string name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias" })
             Assert.That(actual.Get(name).ToFloatArray(), Is.EqualTo(expected.Get(name).ToFloatArray()), $"{name}: {what}");
-    }
-
-    /// <summary>A --plan auto timed by a table of the device's plan (running every step it times), with its own cache file.</summary>
-    private sealed class TableTuning(Dictionary<CudaNn.Backends.StepPlan, double> table, string cacheFile) : CudaNn.Training.IStepTimer
-    {
-        public CudaNn.Training.PlanTuning Options => new() { Timer = this, MaxReplays = 2, CacheFile = cacheFile };
-
-        public int StepsTimed { get; private set; }
-
-        public double MicrosecondsPerStep(CudaDevice device, Action step, int steps)
-        {
-            for (int i = 0; i < steps; i++) step();
-            StepsTimed += steps;
-            return table[device.Plan];
-        }
     }
 
     private static double TestLoss(string output) =>

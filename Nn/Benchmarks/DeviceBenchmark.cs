@@ -266,21 +266,30 @@ public static class DeviceBenchmark
 
         private BenchmarkRow Kernel(KernelCase c, long n, double? copyBandwidth)
         {
+            var stats = SampleCold(c.Buffers, $"the bench's {c.Name} buffer", c.Setup, c.Launch);
+            var row = new BenchmarkRow("kernels", c.Name, string.Create(CultureInfo.InvariantCulture, $"{n} elements"), stats) { Bytes = c.Bytes };
+            return copyBandwidth is > 0 and { } copy ? row with { PercentOfCopy = 100 * row.GigabytesPerSecond / copy } : row;
+        }
+
+        /// <summary>
+        /// Cold samples of <paramref name="launch"/> on buffers of <paramref name="sizes"/> bytes, filled with 1.0f and then
+        /// given to <paramref name="setup"/>; the buffers are freed after, whatever happens.
+        /// </summary>
+        private SampleStatistics SampleCold(long[] sizes, string purpose, Action<DevicePtr[]>? setup, Action<DevicePtr[]> launch)
+        {
             var compute = _device.Compute;
             var buffers = new List<DevicePtr>();
             try
             {
-                foreach (long size in c.Buffers)
+                foreach (long size in sizes)
                 {
-                    var pointer = compute.Allocate(Math.Max(size, 4), $"the bench's {c.Name} buffer");
+                    var pointer = compute.Allocate(Math.Max(size, 4), purpose);
                     buffers.Add(pointer);
                     compute.Memset32(_device.Stream, pointer, BitConverter.SingleToUInt32Bits(1.0f), Math.Max(size, 4) / 4);
                 }
                 DevicePtr[] b = [.. buffers];
-                c.Setup?.Invoke(b);
-                var stats = Sample(() => c.Launch(b), 1, Samples(false), cold: true);
-                var row = new BenchmarkRow("kernels", c.Name, string.Create(CultureInfo.InvariantCulture, $"{n} elements"), stats) { Bytes = c.Bytes };
-                return copyBandwidth is > 0 and { } copy ? row with { PercentOfCopy = 100 * row.GigabytesPerSecond / copy } : row;
+                setup?.Invoke(b);
+                return Sample(() => launch(b), 1, Samples(false), cold: true);
             }
             finally
             {
@@ -312,20 +321,9 @@ public static class DeviceBenchmark
                 {
                     var compute = _device.Compute;
                     int lda = opA == GemmOp.None ? m : k, ldb = opB == GemmOp.None ? k : n;
-                    long[] sizes = [4L * m * k, 4L * k * n, 4L * m * n];
-                    var buffers = sizes.Select(s => compute.Allocate(s, "the bench's GEMM operand")).ToArray();
-                    try
-                    {
-                        foreach (var (buffer, size) in buffers.Zip(sizes)) compute.Memset32(_device.Stream, buffer, BitConverter.SingleToUInt32Bits(0.5f), size / 4);
-                        var stats = Sample(() => compute.Sgemm(_device.Stream, opA, opB, m, n, k, 1f, buffers[0], lda, buffers[1], ldb, 0f, buffers[2], m),
-                            1, Samples(false), cold: true);
-                        add(new BenchmarkRow("gemms", $"{pass}, {precision}", string.Create(CultureInfo.InvariantCulture, $"{m}x{n}x{k}"), stats) { Flop = 2.0 * m * n * k });
-                    }
-                    finally
-                    {
-                        _device.Stream.Synchronize();
-                        foreach (var buffer in buffers) compute.Free(buffer);
-                    }
+                    var stats = SampleCold([4L * m * k, 4L * k * n, 4L * m * n], "the bench's GEMM operand", null,
+                        b => compute.Sgemm(_device.Stream, opA, opB, m, n, k, 1f, b[0], lda, b[1], ldb, 0f, b[2], m));
+                    add(new BenchmarkRow("gemms", $"{pass}, {precision}", string.Create(CultureInfo.InvariantCulture, $"{m}x{n}x{k}"), stats) { Flop = 2.0 * m * n * k });
                 }
             }
         }

@@ -186,20 +186,4 @@ public class PlanTuningTests(string device) : CudaDeviceFixture(device)
 
     private static MnistDataSet First(MnistDataSet data, int count) =>
         new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
-
-    /// <summary>Times by a table of the device's plan, running every step it is asked to time.</summary>
-    private sealed class TableTimer(Dictionary<StepPlan, double> table) : IStepTimer
-    {
-        public Dictionary<StepPlan, double> Table => table;
-        public List<StepPlan> Timed { get; } = [];
-        public int StepsRun { get; private set; }
-
-        public double MicrosecondsPerStep(CudaDevice device, Action step, int steps)
-        {
-            for (int i = 0; i < steps; i++) step();
-            StepsRun += steps;
-            Timed.Add(device.Plan);
-            return table[device.Plan];
-        }
-    }
 }
