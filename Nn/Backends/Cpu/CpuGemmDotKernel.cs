@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace CudaNn.Backends.Cpu;
 
@@ -8,6 +9,9 @@ namespace CudaNn.Backends.Cpu;
 /// 4 x 4 tile of C is 16 SIMD dot products over the rows, reduced across lanes once at the end. With fewer than
 /// 32 vector registers (AVX2 and narrower: 16) the 16 accumulators and 5 operands would spill, so there a tile is
 /// computed as two 4 x 2 halves. Every element of C has its own accumulator either way, so the bits are the same.
+/// The loops are compiled fully optimized at their first call (AggressiveOptimization), as the packed path's are: .NET's
+/// first, unoptimized code of them calls every vector operation as a method and is many times slower, and at a large
+/// batch the first epoch calls them too few times to be recompiled before it ends.
 /// </summary>
 internal static unsafe class CpuGemmDotKernel
 {
@@ -17,13 +21,26 @@ internal static unsafe class CpuGemmDotKernel
     /// <summary>Rows of A swept per pass over B.</summary>
     private const int RowChunk = 64;
 
-    /// <summary>Whether this path applies: op(A) = A, op(B) = B^T, and k long enough to fill several lanes.</summary>
+    /// <summary>
+    /// Rows of C from which the packed path is faster even here: its packing (B once, A per block) pays for itself once
+    /// enough rows share the packed B, and its micro-kernel keeps more of the FMA units busy than the dot products do
+    /// (on the MLP's 784-128 forward with 2 threads, AVX2: 88 against 136 GFLOP/s at 256 rows, 154 against 134 at 512,
+    /// 155 against 118 at 8,192; docs/benchmarks.md). A fixed count of rows, never of threads, so the bits do not
+    /// depend on the machine's width.
+    /// </summary>
+    public const int PackedFromRows = 512;
+
+    /// <summary>
+    /// Whether this path applies: op(A) = A, op(B) = B^T, k long enough to fill several lanes, and fewer rows than
+    /// <see cref="PackedFromRows"/>.
+    /// </summary>
     public static bool Suits<T, TLane>(in GemmProblem<T> g)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane> =>
-        !g.TransA && g.TransB && g.K >= 4 * TLane.Count;
+        !g.TransA && g.TransB && g.K >= 4 * TLane.Count && g.M < PackedFromRows;
 
     /// <summary>C[i,j] = alpha * sum_p A[i,p] * B[j,p] + beta * C[i,j] over the whole of <paramref name="g"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T, TLane>(in GemmProblem<T> g)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
@@ -41,6 +58,7 @@ internal static unsafe class CpuGemmDotKernel
     }
 
     /// <summary>The tile of C at rows [i, i+4), columns [j, j+4), or the part of it inside C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunTile<T, TLane>(in GemmProblem<T> g, int i, int j)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
@@ -55,6 +73,7 @@ internal static unsafe class CpuGemmDotKernel
                 Write(g, r, s, Dot<T, TLane>(g.A + (long)r * g.Lda, g.B + (long)s * g.Ldb, g.K));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x4<T, TLane>(in GemmProblem<T> g, int i, int j)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
@@ -104,6 +123,7 @@ internal static unsafe class CpuGemmDotKernel
     }
 
     /// <summary>Rows [i, i+4), columns [j, j+2): 8 accumulators and 5 operands, which 16 registers hold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x2<T, TLane>(in GemmProblem<T> g, int i, int j)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
@@ -135,6 +155,7 @@ internal static unsafe class CpuGemmDotKernel
     }
 
     /// <summary>One dot product with a single accumulator, for the ragged edge of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Dot<T, TLane>(T* a, T* b, int k)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>

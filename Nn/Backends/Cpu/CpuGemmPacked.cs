@@ -1,16 +1,29 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace CudaNn.Backends.Cpu;
 
 /// <summary>
 /// The cache-blocked path (Goto/BLIS order): for each block of columns and of k, pack op(B) once;
 /// for each block of rows pack op(A); then sweep the micro-kernel over the tiles. Single-threaded:
-/// <see cref="CpuGemmParallel"/> hands each thread its own disjoint block of C.
+/// <see cref="CpuGemmParallel"/> hands each thread its own disjoint block of C, and packs once beforehand the
+/// operand every block reads whole (see <see cref="Run{T, TLane}(in GemmProblem{T}, T*, T*)"/>).
 /// </summary>
 internal static unsafe class CpuGemmPacked
 {
-    /// <summary>k per block (KC): a packed B micro-panel (KC x 2 lanes) stays in L1 across the row sweep.</summary>
+    /// <summary>
+    /// Most k per block (KC): a packed B micro-panel (KC x 2 lanes) stays in L1 across the row sweep. k is cut into
+    /// equal blocks of at most this many (784 into 4 x 196, not 3 x 256 and a last block of 16, whose micro-kernel calls
+    /// would spend more on loading and storing C than on multiplying).
+    /// </summary>
     public const int KBlock = 256;
+
+    /// <summary>k per block for a reduction of length <paramref name="k"/>: the fewest blocks of at most <see cref="KBlock"/>, of equal length.</summary>
+    public static int KBlockFor(int k)
+    {
+        int blocks = Math.Max(1, (k + KBlock - 1) / KBlock);
+        return (k + blocks - 1) / blocks;
+    }
 
     /// <summary>Rows per block (MC): a packed A block (MC x KC) stays in L2.</summary>
     public const int MBlock = 128;
@@ -18,35 +31,45 @@ internal static unsafe class CpuGemmPacked
     /// <summary>Columns per block (NC), about 512 KiB of packed B.</summary>
     public static int NBlock<T>() where T : unmanaged => 2048 / sizeof(T);
 
-    /// <summary>C = alpha * op(A) * op(B) + beta * C for the whole of <paramref name="g"/>.</summary>
-    public static void Run<T, TLane>(in GemmProblem<T> g)
+    /// <summary>
+    /// C = alpha * op(A) * op(B) + beta * C for the whole of <paramref name="g"/>. <paramref name="packedA"/>, when
+    /// given, is all of op(A) packed ahead (<see cref="CpuGemmPacking.PackA{T}"/> over every row and the whole of k:
+    /// panel i / mr starts at i * K), and likewise <paramref name="packedB"/> for op(B) (panel j / nr at j * K); a block
+    /// of either is then read where it lies instead of being packed again. The arithmetic is the same either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<T, TLane>(in GemmProblem<T> g, T* packedA = null, T* packedB = null)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
     {
         const int mr = CpuGemmMicroKernel.Rows;
         int nr = 2 * TLane.Count, nBlock = NBlock<T>();
         var buffers = CpuGemmBuffers<T>.ForCurrentThread(MBlock * KBlock, KBlock * nBlock);
+        int kBlock = KBlockFor(g.K);
         for (int jc = 0; jc < g.N; jc += nBlock)
         {
             int nc = Math.Min(nBlock, g.N - jc);
-            for (int pc = 0; pc < g.K; pc += KBlock)
+            for (int pc = 0; pc < g.K; pc += kBlock)
             {
-                int kc = Math.Min(KBlock, g.K - pc);
+                int kc = Math.Min(kBlock, g.K - pc);
                 // Later k blocks add onto what the first one wrote; the block order is fixed by k alone.
                 T beta = pc == 0 ? g.Beta : T.One;
-                CpuGemmPacking.PackB<T, TLane>(g, jc, nc, pc, kc, buffers.PackedB);
+                if (packedB == null)
+                    CpuGemmPacking.PackB<T, TLane>(g, jc, nc, pc, kc, buffers.PackedB);
                 for (int ic = 0; ic < g.M; ic += MBlock)
                 {
                     int mc = Math.Min(MBlock, g.M - ic);
-                    CpuGemmPacking.PackA(g, ic, mc, pc, kc, mr, buffers.PackedA);
+                    if (packedA == null)
+                        CpuGemmPacking.PackA(g, ic, mc, pc, kc, buffers.PackedA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
-                        T* bp = buffers.PackedB + (long)jr * kc;
+                        T* bp = packedB == null ? buffers.PackedB + (long)jr * kc : packedB + (long)(jc + jr) * g.K + (long)pc * nr;
                         int cols = Math.Min(nr, nc - jr);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
+                            T* ap = packedA == null ? buffers.PackedA + (long)ir * kc : packedA + (long)(ic + ir) * g.K + (long)pc * mr;
                             T* c = g.C + (long)(ic + ir) * g.Ldc + jc + jr;
-                            CpuGemmMicroKernel.Run<T, TLane>(kc, buffers.PackedA + (long)ir * kc, bp, c, g.Ldc,
+                            CpuGemmMicroKernel.Run<T, TLane>(kc, ap, bp, c, g.Ldc,
                                 Math.Min(mr, mc - ir), cols, g.Alpha, beta);
                         }
                     }

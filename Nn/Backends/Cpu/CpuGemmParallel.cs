@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace CudaNn.Backends.Cpu;
 
@@ -7,7 +8,7 @@ namespace CudaNn.Backends.Cpu;
 /// core. Each element of C is computed whole by one thread in an order fixed by the shapes, so the
 /// result does not depend on how many threads ran or how they were scheduled.
 /// </summary>
-internal static class CpuGemmParallel
+internal static unsafe class CpuGemmParallel
 {
     /// <summary>
     /// Below this many flops a part is not worth handing to another thread: 4 MFLOP splits the batch-64 layers of the
@@ -59,47 +60,112 @@ internal static class CpuGemmParallel
 }
 
 /// <summary>
-/// One parallel GEMM: the problem cut into <c>parts</c> blocks of whole tiles along the longer side
-/// of C. Reused per calling thread, so dispatching it allocates nothing but the pool's ticket.
+/// One parallel GEMM: the problem cut into <c>parts</c> blocks of whole tiles along the longer side of C. On the
+/// packed path every block reads all of the operand along the other side (all of op(B) when rows are split, all of
+/// op(A) when columns are), so that operand is packed once, by all threads together, before the blocks run; packing it
+/// in every block would repeat the copy <c>parts</c> times, as much work as the arithmetic in the weight gradient
+/// (k = the batch). Reused per calling thread, so dispatching allocates nothing but the pool's ticket.
 /// </summary>
-internal sealed class CpuGemmJob<T, TLane> : IPartitionedWork
+internal sealed unsafe class CpuGemmJob<T, TLane> : IPartitionedWork
     where T : unmanaged, IFloatingPointIeee754<T>
     where TLane : struct, ISimdLane<T, TLane>
 {
+    /// <summary>The largest operand packed ahead (elements, 32 MiB of float): a larger one is packed block by block.</summary>
+    private const long MaxSharedElements = 8L << 20;
+
     [ThreadStatic]
     private static CpuGemmJob<T, TLane>? s_current;
 
     private GemmProblem<T> _problem;
     private int _parts, _rowUnit, _colUnit;
-    private bool _splitRows;
+    private bool _splitRows, _dot, _packing;
+    private T* _shared;
+    private long _sharedCapacity;
+    private T* _packedA, _packedB;
 
     public static CpuGemmJob<T, TLane> ForCurrentThread() => s_current ??= new CpuGemmJob<T, TLane>();
 
     public void Run(in GemmProblem<T> g, int parts)
     {
-        bool dot = CpuGemmDotKernel.Suits<T, TLane>(g);
-        _rowUnit = dot ? CpuGemmDotKernel.Tile : CpuGemmMicroKernel.Rows;
-        _colUnit = dot ? CpuGemmDotKernel.Tile : 2 * TLane.Count;
+        _dot = CpuGemmDotKernel.Suits<T, TLane>(g);
+        _rowUnit = _dot ? CpuGemmDotKernel.Tile : CpuGemmMicroKernel.Rows;
+        _colUnit = _dot ? CpuGemmDotKernel.Tile : 2 * TLane.Count;
         int rowTiles = (g.M + _rowUnit - 1) / _rowUnit, colTiles = (g.N + _colUnit - 1) / _colUnit;
         _splitRows = rowTiles >= colTiles;
         _parts = Math.Min(parts, _splitRows ? rowTiles : colTiles);
         _problem = g;
+        _packedA = _packedB = null;
         if (_parts == 1)
+        {
             CpuGemmParallel.RunSerial<T, TLane>(g);
-        else
-            CpuGemmWorkers.Shared.Run(this, _parts);
+            return;
+        }
+        // Rows split: every block needs all of op(B), panels of _colUnit columns; columns split: all of op(A).
+        int sharedTiles = _splitRows ? colTiles : rowTiles, sharedUnit = _splitRows ? _colUnit : _rowUnit;
+        long sharedElements = (long)sharedTiles * sharedUnit * g.K;
+        if (!_dot && sharedElements <= MaxSharedElements)
+        {
+            T* shared = SharedBuffer(sharedElements);
+            if (_splitRows) _packedB = shared; else _packedA = shared;
+            _packing = true;
+            CpuGemmWorkers.Shared.Run(this, Math.Min(_parts, sharedTiles));
+            _packing = false;
+        }
+        CpuGemmWorkers.Shared.Run(this, _parts);
     }
 
     public void RunPart(int part)
     {
         ref readonly GemmProblem<T> g = ref _problem;
+        if (_packing)
+        {
+            PackSharedPart(g, part);
+            return;
+        }
         int unit = _splitRows ? _rowUnit : _colUnit, extent = _splitRows ? g.M : g.N;
-        int tiles = (extent + unit - 1) / unit;
-        int start = Math.Min(extent, tiles * part / _parts * unit);
-        int end = Math.Min(extent, tiles * (part + 1) / _parts * unit);
+        var (start, end) = Range(extent, unit, _parts, part);
         if (end <= start)
             return;
         GemmProblem<T> block = _splitRows ? g.Block(start, end - start, 0, g.N) : g.Block(0, g.M, start, end - start);
-        CpuGemmParallel.RunSerial<T, TLane>(block);
+        if (_dot)
+            CpuGemmDotKernel.Run<T, TLane>(block);
+        else
+            CpuGemmPacked.Run<T, TLane>(block, _packedA, _packedB);
     }
+
+    /// <summary>Part <paramref name="part"/> of the operand packed ahead: a range of whole panels over the whole of k.</summary>
+    private void PackSharedPart(in GemmProblem<T> g, int part)
+    {
+        int extent = _splitRows ? g.N : g.M, unit = _splitRows ? _colUnit : _rowUnit;
+        int tiles = (extent + unit - 1) / unit;
+        var (start, end) = Range(extent, unit, Math.Min(_parts, tiles), part);
+        if (end <= start)
+            return;
+        if (_splitRows)
+            CpuGemmPacking.PackB<T, TLane>(g, start, end - start, 0, g.K, _packedB + (long)start * g.K);
+        else
+            CpuGemmPacking.PackA(g, start, end - start, 0, g.K, _packedA + (long)start * g.K);
+    }
+
+    /// <summary>[start, end) of part <paramref name="part"/> of <paramref name="parts"/>: whole units, the last part ragged.</summary>
+    private static (int Start, int End) Range(int extent, int unit, int parts, int part)
+    {
+        int tiles = (extent + unit - 1) / unit;
+        return (Math.Min(extent, tiles * part / parts * unit), Math.Min(extent, tiles * (part + 1) / parts * unit));
+    }
+
+    /// <summary>This job's buffer for an operand packed ahead, grown to the largest asked for, cache-line aligned.</summary>
+    private T* SharedBuffer(long elements)
+    {
+        if (elements > _sharedCapacity)
+        {
+            NativeMemory.AlignedFree(_shared);
+            _shared = (T*)NativeMemory.AlignedAlloc((nuint)(elements * sizeof(T)), 64);
+            _sharedCapacity = elements;
+        }
+        return _shared;
+    }
+
+    // Runs when the calling thread has died and nothing else can reach the job.
+    ~CpuGemmJob() => NativeMemory.AlignedFree(_shared);
 }

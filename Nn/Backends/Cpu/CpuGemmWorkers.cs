@@ -55,7 +55,7 @@ internal sealed class CpuGemmWorkers
             Volatile.Write(ref _current, ticket);
             Volatile.Write(ref _jobs, job);
             int parked = Volatile.Read(ref _parked);
-            if (parked > 0)
+            if (parked > 0 && parts > 1)
                 _wake.Release(Math.Min(parked, parts - 1));
             ticket.Work();
             var spin = new SpinWait();

@@ -79,10 +79,13 @@ public class CpuGemmTests
         }
     }
 
-    [TestCase(false, true), TestCase(false, false), TestCase(true, false), TestCase(true, true)]
-    public void Gemm_IsBitIdenticalAcrossRunsAndThreadCounts(bool ta, bool tb)
+    // 257 x 131 x 784: every transpose; then the packed path's splits, where one operand is packed once for every
+    // thread: rows split (the forward from 512 rows, all of op(B) packed ahead) and columns split (the weight
+    // gradient, all of op(A) packed ahead), k cut into equal blocks (784 = 4 x 196, 1,100 = 5 x 220).
+    [TestCase(false, true, 257, 131, 784), TestCase(false, false, 257, 131, 784), TestCase(true, false, 257, 131, 784), TestCase(true, true, 257, 131, 784)]
+    [TestCase(false, true, 600, 131, 784), TestCase(false, false, 1030, 70, 300), TestCase(true, false, 70, 784, 1100)]
+    public void Gemm_IsBitIdenticalAcrossRunsAndThreadCounts(bool ta, bool tb, int m, int n, int k)
     {
-        const int m = 257, n = 131, k = 784;
         var (a, b, c0) = RandomOperands<float>(ta, tb, m, n, k, 0, new Random(Seed));
         float[] first = (float[])c0.Clone(), second = (float[])c0.Clone(), serial = (float[])c0.Clone();
         CpuGemm.Gemm(ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 1f, first, n);
@@ -90,6 +93,7 @@ public class CpuGemmTests
         RunSerial(ta, tb, m, n, k, a, b, serial);
         Assert.That(second, Is.EqualTo(first).AsCollection, "two runs differ");
         Assert.That(serial, Is.EqualTo(first).AsCollection, "single-threaded run differs from the parallel one");
+        CheckAgainstReference<float>(ta, tb, m, n, k, 1f, 1f, extraLd: 0, tol: 1e-5);
     }
 
     [Test]
