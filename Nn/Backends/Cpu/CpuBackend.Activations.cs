@@ -7,16 +7,10 @@ internal sealed partial class CpuBackend<T>
 {
     public override void BiasActivationForward(Tensor y, Tensor? bias, Activation activation)
     {
-        var (_, cols) = BackendChecks.BiasActivation(this, y, bias);
-        // y[n, c] = act(y[n, c] + bias[c]), a row at a time
-        var ys = y.Span<T>();
-        var bs = bias is null ? default : bias.Span<T>();
-        for (int start = 0; start < ys.Length; start += cols)
-        {
-            var row = ys.Slice(start, cols);
-            if (bias is not null) TensorPrimitives.Add(row, bs, row);
-            Apply(activation, row, row);
-        }
+        var (rows, cols) = BackendChecks.BiasActivation(this, y, bias);
+        var job = BiasActivationJob.ForCurrentThread();
+        job.Set(y, bias, activation, cols);
+        ElementwiseParts.RunRows(job, rows, cols);
     }
 
     public override void Multiply(Tensor x, Tensor y, Tensor z)
@@ -34,18 +28,23 @@ internal sealed partial class CpuBackend<T>
     public override void ActivationBackward(Tensor saved, Tensor dy, Tensor dx, Activation activation)
     {
         BackendChecks.Elementwise(this, nameof(ActivationBackward), saved, dy, dx);
-        var ys = saved.Span<T>(); // y, or x when the activation reads its input
-        var dys = dy.Span<T>();
-        var dxs = dx.Span<T>();
-        int i = 0;
+        var job = ActivationBackwardJob.ForCurrentThread();
+        job.Set(saved, dy, dx, activation);
+        ElementwiseParts.Run(job, (int)saved.Numel);
+    }
+
+    /// <summary>dx = dy * act'(saved) over [start, end); start is a whole number of vectors in.</summary>
+    private static void ActivationBackwardRange(ReadOnlySpan<T> ys, ReadOnlySpan<T> dys, Span<T> dxs, Activation activation, int start, int end)
+    {
+        int i = start;
         if (activation == Activation.ReLU)
         {
             // dx = dy * (y > 0 ? 1 : 0), a vector at a time: the reference's product, so a negative dy gives -0 alike
-            for (int lanes = Vector<T>.Count; i + lanes <= ys.Length; i += lanes)
+            for (int lanes = Vector<T>.Count; i + lanes <= end; i += lanes)
                 (new Vector<T>(dys[i..]) * Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(ys[i..]), Vector<T>.Zero), Vector<T>.One, Vector<T>.Zero))
                     .CopyTo(dxs[i..]);
         }
-        for (; i < ys.Length; i++) dxs[i] = dys[i] * activation.Slope(ys[i]);
+        for (; i < end; i++) dxs[i] = dys[i] * activation.Slope(ys[i]);
     }
 
     public override void BiasGradient(Tensor dy, Tensor dbias, bool accumulate = true)
@@ -67,5 +66,58 @@ internal sealed partial class CpuBackend<T>
             TensorPrimitives.Max(x, T.Zero, y); // max(x, 0)
         else
             for (int i = 0; i < x.Length; i++) y[i] = activation.Forward(x[i]);
+    }
+
+    /// <summary>y = act(y + bias) a row at a time, rows split across the cores; reused per calling thread.</summary>
+    private sealed class BiasActivationJob : ISplitElementwise
+    {
+        [ThreadStatic]
+        private static BiasActivationJob? s_current;
+
+        private Tensor? _y, _bias;
+        private Activation _activation = Activation.Identity;
+        private int _cols, _parts;
+
+        public static BiasActivationJob ForCurrentThread() => s_current ??= new BiasActivationJob();
+
+        public void Set(Tensor y, Tensor? bias, Activation activation, int cols) => (_y, _bias, _activation, _cols) = (y, bias, activation, cols);
+
+        public void Prepare(int parts) => _parts = parts;
+
+        public void RunPart(int part)
+        {
+            var ys = _y!.Span<T>();
+            var (start, end) = ElementwiseParts.RowRange(ys.Length / _cols, _parts, part);
+            var bs = _bias is null ? default : _bias.Span<T>();
+            for (int r = start; r < end; r++)
+            {
+                var row = ys.Slice(r * _cols, _cols);
+                if (_bias is not null) TensorPrimitives.Add(row, bs, row);
+                Apply(_activation, row, row);
+            }
+        }
+    }
+
+    /// <summary>An activation's backward over flat buffers, split across the cores; reused per calling thread.</summary>
+    private sealed class ActivationBackwardJob : ISplitElementwise
+    {
+        [ThreadStatic]
+        private static ActivationBackwardJob? s_current;
+
+        private Tensor? _saved, _dy, _dx;
+        private Activation _activation = Activation.Identity;
+        private int _parts;
+
+        public static ActivationBackwardJob ForCurrentThread() => s_current ??= new ActivationBackwardJob();
+
+        public void Set(Tensor saved, Tensor dy, Tensor dx, Activation activation) => (_saved, _dy, _dx, _activation) = (saved, dy, dx, activation);
+
+        public void Prepare(int parts) => _parts = parts;
+
+        public void RunPart(int part)
+        {
+            var (start, end) = ElementwiseParts.Range((int)_saved!.Numel, _parts, part);
+            ActivationBackwardRange(_saved.Span<T>(), _dy!.Span<T>(), _dx!.Span<T>(), _activation, start, end);
+        }
     }
 }

@@ -22,12 +22,4 @@ internal sealed partial class CpuBackend<T> : ReferenceBackend<T> where T : unma
         var (m, n, k) = BackendChecks.Gemm(this, transA, transB, a, b, c);
         CpuGemm.Gemm(transA, transB, m, n, k, Of(alpha), a.Span<T>(), a.Shape[1], b.Span<T>(), b.Shape[1], Of(beta), c.Span<T>(), n);
     }
-
-    /// <summary>The gather's row a vector at a time: convert, multiply, add, each rounded as the loops round it.</summary>
-    private protected override void NormalizeRow(ReadOnlySpan<byte> pixels, Span<T> x, T scale, T shift)
-    {
-        TensorPrimitives.ConvertTruncating(pixels, x);
-        TensorPrimitives.Multiply(x, scale, x);
-        TensorPrimitives.Add(x, shift, x);
-    }
 }

@@ -29,6 +29,24 @@ internal static class ElementwiseParts
             CpuGemmWorkers.Shared.Run(work, parts);
     }
 
+    /// <summary>
+    /// Splits a pass over <paramref name="rows"/> rows of <paramref name="rowLength"/> elements into whole rows, by the
+    /// same rule as <see cref="Run"/>: each row is computed by the same arithmetic whichever part it falls in.
+    /// </summary>
+    public static void RunRows(ISplitElementwise work, int rows, int rowLength)
+    {
+        int parts = (int)Math.Clamp((long)rows * rowLength / MinElementsPerPart, 1, Math.Min(rows, CpuGemmWorkers.Shared.Width));
+        work.Prepare(parts);
+        if (parts <= 1)
+            work.RunPart(0);
+        else
+            CpuGemmWorkers.Shared.Run(work, parts);
+    }
+
+    /// <summary>Rows [start, end) of part <paramref name="part"/> of <paramref name="parts"/>.</summary>
+    public static (int Start, int End) RowRange(int rows, int parts, int part) =>
+        ((int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts));
+
     /// <summary>Part <paramref name="part"/> of <paramref name="parts"/>: [start, end), the start a whole number of float vectors in.</summary>
     public static (int Start, int End) Range(int length, int parts, int part)
     {

@@ -20,9 +20,10 @@ public class CpuBackendTests<T> where T : unmanaged, IFloatingPointIeee754<T>
     private static Backend Reference => ReferenceBackend<T>.Instance;
     private static DType Type => DTypeExtensions.Of<T>();
 
-    // Odd lengths: a SIMD body and a tail, and several workers' shares for Adam.
+    // Odd lengths: a SIMD body and a tail, and several workers' shares for Adam; 517 x 131 is split across the cores.
     [TestCase(37, 53)]
     [TestCase(64, 784)]
+    [TestCase(517, 131)]
     public void ElementwiseOperations_AgreeBitForBit(int rows, int cols)
     {
         var random = Seeded.Random(7000 + rows);
@@ -47,23 +48,76 @@ public class CpuBackendTests<T> where T : unmanaged, IFloatingPointIeee754<T>
             Same($"BiasGradient, accumulate {accumulate}", b => { var db = On(b, bias); b.BiasGradient(On(b, dy, rows, cols), db, accumulate); return db; });
     }
 
-    [Test]
-    public void GatherNormalize_AgreesBitForBit()
+    // 100 rows of 784 are split across the cores.
+    [TestCase(37)]
+    [TestCase(100)]
+    public void GatherNormalize_AgreesBitForBit(int batch)
     {
         var random = Seeded.Random(7100);
-        const int count = 50, features = 784, batch = 37;
+        const int count = 150, features = 784;
         byte[] images = new byte[count * features], labels = new byte[count];
         random.NextBytes(images);
         random.NextBytes(labels);
         int[] indices = Enumerable.Range(0, batch).Select(_ => random.Next(count)).ToArray();
         Same("GatherNormalize", b =>
         {
-            var x = Tensor.Empty([batch, features], Type, b.Device);
-            using var y = Tensor.Empty([batch], DType.Int32, b.Device);
+            var x = Out(b, batch * features).View(batch, features);
+            using var y = Tensor.FromArray(Enumerable.Repeat(-1, batch).ToArray(), [batch], b.Device);
             b.GatherNormalize(Tensor.FromArray(images, [count, features], b.Device), Tensor.FromArray(labels, [count], b.Device),
                 Tensor.FromArray(indices, [batch], b.Device), x, y, 0.1307, 0.3081);
+            Assert.That(y.ToArray<int>(), Is.EqualTo(indices.Select(i => (int)labels[i])).AsCollection, "labels");
             return x;
         });
+    }
+
+    [Test]
+    public void GatherNormalize_AnIndexOutOfRange_ThrowsBeforeWritingAnything()
+    {
+        const int count = 20, features = 784, batch = 100;
+        var indices = Enumerable.Range(0, batch).Select(i => i % count).ToArray();
+        indices[batch - 1] = count;
+        var x = Out(Fast, batch * features).View(batch, features);
+        using var y = Tensor.FromArray(Enumerable.Repeat(-1, batch).ToArray(), [batch]);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Fast.GatherNormalize(Tensor.Zeros([count, features], DType.UInt8),
+            Tensor.Zeros([count], DType.UInt8), Tensor.FromArray(indices, [batch]), x, y, 0.5, 0.5))!;
+        Assert.That(error.Message, Does.Contain($"index {count} outside a data set of {count}"));
+        Assert.That(Doubles(x), Has.All.NaN, "x was written");
+        Assert.That(y.ToArray<int>(), Has.All.EqualTo(-1), "y was written");
+    }
+
+    // 7,000 rows of 10 classes are split across the cores; the mean is summed in row order either way.
+    [TestCase(37, false)]
+    [TestCase(7000, false)]
+    [TestCase(7000, true)]
+    public void SoftmaxCrossEntropy_AgreesBitForBit(int rows, bool inPlace)
+    {
+        const int classes = 10;
+        var random = Seeded.Random(7150 + rows);
+        var logits = Values(random, rows * classes).Select(v => 8 * v).ToArray();
+        int[] labels = Enumerable.Range(0, rows).Select(_ => random.Next(classes)).ToArray();
+        Same($"SoftmaxCrossEntropy {rows} rows, in place {inPlace}", b =>
+        {
+            var z = On(b, logits, rows, classes);
+            var dz = inPlace ? z : Out(b, rows * classes).View(rows, classes);
+            var loss = Out(b, 1);
+            var total = On(b, [2.5]);
+            using var correct = Tensor.FromArray(new[] { 3 }, [1], b.Device);
+            b.SoftmaxCrossEntropy(z, Tensor.FromArray(labels, [rows], b.Device), dz, loss, correct, total);
+            return On(b, [.. Doubles(dz), .. Doubles(loss), .. Doubles(total), correct.ToArray<int>()[0]]);
+        });
+    }
+
+    [Test]
+    public void SoftmaxCrossEntropy_ALabelOutOfRange_ThrowsBeforeWritingAnything()
+    {
+        const int rows = 7000, classes = 10;
+        int[] labels = Enumerable.Range(0, rows).Select(i => i % classes).ToArray();
+        labels[rows - 2] = classes;
+        var dz = Out(Fast, rows * classes).View(rows, classes);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Fast.SoftmaxCrossEntropy(Zeros(Fast, rows * classes).View(rows, classes),
+            Tensor.FromArray(labels, [rows]), dz, Out(Fast, 1), null))!;
+        Assert.That(error.Message, Does.Contain($"label {classes} in row {rows - 2} is outside [0, {classes})"));
+        Assert.That(Doubles(dz), Has.All.NaN, "dlogits was written");
     }
 
     [TestCase(false, false, 0.0)]
