@@ -35,45 +35,65 @@ internal static unsafe class CpuGemmPacked
     /// C = alpha * op(A) * op(B) + beta * C for the whole of <paramref name="g"/>. <paramref name="packedA"/>, when
     /// given, is all of op(A) packed ahead (<see cref="CpuGemmPacking.PackA{T}"/> over every row and the whole of k:
     /// panel i / mr starts at i * K), and likewise <paramref name="packedB"/> for op(B) (panel j / nr at j * K); a block
-    /// of either is then read where it lies instead of being packed again. The arithmetic is the same either way.
+    /// of either is then read where it lies instead of being packed again. The arithmetic is the same either way, and
+    /// so is the order of the k blocks each element of C sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T, TLane>(in GemmProblem<T> g, T* packedA = null, T* packedB = null)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
     {
-        const int mr = CpuGemmMicroKernel.Rows;
-        int nr = 2 * TLane.Count, nBlock = NBlock<T>();
+        int nBlock = NBlock<T>(), kBlock = KBlockFor(g.K);
         var buffers = CpuGemmBuffers<T>.ForCurrentThread(MBlock * KBlock, KBlock * nBlock);
-        int kBlock = KBlockFor(g.K);
+        T* a = packedA != null ? packedA : buffers.PackedA, b = packedB != null ? packedB : buffers.PackedB;
         for (int jc = 0; jc < g.N; jc += nBlock)
         {
             int nc = Math.Min(nBlock, g.N - jc);
+            if (packedB != null)
+            {
+                // op(B) is packed already (a block of rows of a larger product): take each block of A's rows through
+                // every k block while it is in cache, so A (the forward's input, the largest operand) is read once.
+                for (int ic = 0; ic < g.M; ic += MBlock)
+                    for (int pc = 0; pc < g.K; pc += kBlock)
+                        Block<T, TLane>(g, ic, jc, nc, pc, Math.Min(kBlock, g.K - pc), a, packedA != null, b, true);
+                continue;
+            }
+            // Goto's order: a block of op(B) packed once per k block, the rows of A streaming past it.
             for (int pc = 0; pc < g.K; pc += kBlock)
             {
                 int kc = Math.Min(kBlock, g.K - pc);
-                // Later k blocks add onto what the first one wrote; the block order is fixed by k alone.
-                T beta = pc == 0 ? g.Beta : T.One;
-                if (packedB == null)
-                    CpuGemmPacking.PackB<T, TLane>(g, jc, nc, pc, kc, buffers.PackedB);
+                CpuGemmPacking.PackB<T, TLane>(g, jc, nc, pc, kc, buffers.PackedB);
                 for (int ic = 0; ic < g.M; ic += MBlock)
-                {
-                    int mc = Math.Min(MBlock, g.M - ic);
-                    if (packedA == null)
-                        CpuGemmPacking.PackA(g, ic, mc, pc, kc, buffers.PackedA);
-                    for (int jr = 0; jr < nc; jr += nr)
-                    {
-                        T* bp = packedB == null ? buffers.PackedB + (long)jr * kc : packedB + (long)(jc + jr) * g.K + (long)pc * nr;
-                        int cols = Math.Min(nr, nc - jr);
-                        for (int ir = 0; ir < mc; ir += mr)
-                        {
-                            T* ap = packedA == null ? buffers.PackedA + (long)ir * kc : packedA + (long)(ic + ir) * g.K + (long)pc * mr;
-                            T* c = g.C + (long)(ic + ir) * g.Ldc + jc + jr;
-                            CpuGemmMicroKernel.Run<T, TLane>(kc, ap, bp, c, g.Ldc,
-                                Math.Min(mr, mc - ir), cols, g.Alpha, beta);
-                        }
-                    }
-                }
+                    Block<T, TLane>(g, ic, jc, nc, pc, kc, a, packedA != null, b, false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[ic.., jc..jc+nc] (+)= the product over k block [pc, pc+kc): packs A's block unless <paramref name="aWhole"/>
+    /// (all of op(A) packed at <paramref name="a"/>), then sweeps the micro-kernel over the tiles. B is the block
+    /// packed at <paramref name="b"/>, or all of op(B) there when <paramref name="bWhole"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<T, TLane>(in GemmProblem<T> g, int ic, int jc, int nc, int pc, int kc, T* a, bool aWhole, T* b, bool bWhole)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TLane : struct, ISimdLane<T, TLane>
+    {
+        const int mr = CpuGemmMicroKernel.Rows;
+        int nr = 2 * TLane.Count, mc = Math.Min(MBlock, g.M - ic);
+        // Later k blocks add onto what the first one wrote; the block order is fixed by k alone.
+        T beta = pc == 0 ? g.Beta : T.One;
+        if (!aWhole)
+            CpuGemmPacking.PackA(g, ic, mc, pc, kc, a);
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            T* bp = bWhole ? b + (long)(jc + jr) * g.K + (long)pc * nr : b + (long)jr * kc;
+            int cols = Math.Min(nr, nc - jr);
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                T* ap = aWhole ? a + (long)(ic + ir) * g.K + (long)pc * mr : a + (long)ir * kc;
+                CpuGemmMicroKernel.Run<T, TLane>(kc, ap, bp, g.C + (long)(ic + ir) * g.Ldc + jc + jr, g.Ldc,
+                    Math.Min(mr, mc - ir), cols, g.Alpha, beta);
             }
         }
     }

@@ -72,21 +72,38 @@ internal static unsafe class CpuGemmPacking
         where TLane : struct, ISimdLane<T, TLane>
     {
         int w = TLane.Count, nr = 2 * w;
+        if (!g.TransB)
+        {
+            // Row by row: each row's part of the block is read from start to end and its pieces scattered to their
+            // panels. Read panel by panel, every 64-byte piece is in another row and page, which the hardware
+            // prefetcher does not follow (the weight gradient's 8,192 x 784 input: 3-4% of the GEMM, measured).
+            int whole = nc - nc % nr;
+            for (int p = 0; p < kc; p++)
+            {
+                T* src = g.BPtr(p0 + p, j0);
+                T* d = dst + p * nr;
+                for (int jb = 0; jb < whole; jb += nr, d += kc * nr)
+                {
+                    TLane.Store(TLane.Load(src + jb), d);
+                    TLane.Store(TLane.Load(src + jb + w), d + w);
+                }
+            }
+            if (whole == nc)
+                return;
+            j0 += whole;
+            nc -= whole;
+            dst += (long)whole * kc;
+        }
         for (int jb = 0; jb < nc; jb += nr, dst += kc * nr)
         {
             int cols = Math.Min(nr, nc - jb);
             if (!g.TransB)
             {
+                // The ragged last panel (whole ones were packed above).
                 for (int p = 0; p < kc; p++)
                 {
                     T* src = g.BPtr(p0 + p, j0 + jb);
                     T* d = dst + p * nr;
-                    if (cols == nr)
-                    {
-                        TLane.Store(TLane.Load(src), d);
-                        TLane.Store(TLane.Load(src + w), d + w);
-                        continue;
-                    }
                     for (int c = 0; c < cols; c++)
                         d[c] = src[c];
                     for (int c = cols; c < nr; c++)
