@@ -4,7 +4,8 @@ using System.Runtime.CompilerServices;
 namespace CudaNn.Backends.Cpu;
 
 /// <summary>
-/// The path for C = op(A) * B^T with A untransposed, the Linear forward pass (x[B,in] * W[out,in]^T):
+/// The path for C = op(A) * B^T with A untransposed and a handful of rows, the Linear forward pass of a few samples
+/// (x[B,in] * W[out,in]^T, B &lt; <see cref="PackedFromRows"/>):
 /// both operands are already contiguous along k, so instead of packing (a transpose of both) each
 /// 4 x 4 tile of C is 16 SIMD dot products over the rows, reduced across lanes once at the end. With fewer than
 /// 32 vector registers (AVX2 and narrower: 16) the 16 accumulators and 5 operands would spill, so there a tile is
@@ -18,17 +19,14 @@ internal static unsafe class CpuGemmDotKernel
     /// <summary>Rows and columns of C per tile.</summary>
     public const int Tile = 4;
 
-    /// <summary>Rows of A swept per pass over B.</summary>
-    private const int RowChunk = 64;
-
     /// <summary>
-    /// Rows of C from which the packed path is faster even here: its packing (B once, A per block) pays for itself once
-    /// enough rows share the packed B, and its micro-kernel keeps more of the FMA units busy than the dot products do
-    /// (on the MLP's 784-128 forward with 2 threads, AVX2: 88 against 136 GFLOP/s at 256 rows, 154 against 134 at 512,
-    /// 155 against 118 at 8,192; docs/benchmarks.md). A fixed count of rows, never of threads, so the bits do not
-    /// depend on the machine's width.
+    /// Rows of C from which the packed path is faster even here. Below it (one image at a time, a few) packing B
+    /// costs more than the dot products; from it the packed path's micro-kernel keeps more of the FMA units busy (the
+    /// MLP's forward layers with 2 threads, AVX2, the two paths alternating in one process: 784-128 at 1 row 17 against
+    /// 40 µs, at 8 rows 31 and 31 µs, at 64 rows 155 against 119 µs, at 256 rows 560 against 439 µs; 128-64 at 256 rows
+    /// 145 against 50 µs). A fixed count of rows, never of threads, so the bits do not depend on the machine's width.
     /// </summary>
-    public const int PackedFromRows = 512;
+    public const int PackedFromRows = 8;
 
     /// <summary>
     /// Whether this path applies: op(A) = A, op(B) = B^T, k long enough to fill several lanes, and fewer rows than
@@ -45,16 +43,10 @@ internal static unsafe class CpuGemmDotKernel
         where T : unmanaged, IFloatingPointIeee754<T>
         where TLane : struct, ISimdLane<T, TLane>
     {
-        // Within a chunk of A rows (kept in L2), four rows of B (12 KiB at k = 784, float) stay in L1
-        // while the chunk's row tiles stream past; without the chunks, a batch of 1024 re-reads all of A
-        // from memory for every four columns of C.
-        for (int i0 = 0; i0 < g.M; i0 += RowChunk)
-        {
-            int i1 = Math.Min(i0 + RowChunk, g.M);
-            for (int j = 0; j < g.N; j += Tile)
-                for (int i = i0; i < i1; i += Tile)
-                    RunTile<T, TLane>(g, i, j);
-        }
+        // Fewer than PackedFromRows rows: each four rows of B are read once and meet every row of A.
+        for (int j = 0; j < g.N; j += Tile)
+            for (int i = 0; i < g.M; i += Tile)
+                RunTile<T, TLane>(g, i, j);
     }
 
     /// <summary>The tile of C at rows [i, i+4), columns [j, j+4), or the part of it inside C.</summary>
