@@ -93,6 +93,12 @@ internal sealed unsafe class CpuGemmJob<T, TLane> : IPartitionedWork
         int rowTiles = (g.M + _rowUnit - 1) / _rowUnit, colTiles = (g.N + _colUnit - 1) / _colUnit;
         _splitRows = rowTiles >= colTiles;
         _parts = Math.Min(parts, _splitRows ? rowTiles : colTiles);
+        // Split by columns (the weight gradient: few rows, k = the batch), each part packs its own strip of B, read
+        // row by row; a strip of a few panels is a few cache lines of each row, which the prefetcher follows poorly,
+        // and every part reads all of A. One part per thread: 7% faster at batch 8,192 than four per thread (measured
+        // alternating in one process), though a preempted thread's part is then not taken over by the others.
+        if (!_splitRows)
+            _parts = Math.Min(_parts, CpuGemmWorkers.Shared.Width);
         _problem = g;
         _packedA = _packedB = null;
         if (_parts == 1)
