@@ -91,7 +91,33 @@ internal static unsafe class CpuGemmMicroKernel
         int w = TLane.Count;
         TLane c00 = TLane.Zero, c01 = TLane.Zero, c10 = TLane.Zero, c11 = TLane.Zero;
         TLane c20 = TLane.Zero, c21 = TLane.Zero, c30 = TLane.Zero, c31 = TLane.Zero;
-        for (int p = 0; p < kc; p++, ap += Rows, bp += 2 * w)
+        // Two steps of k per trip, then the odd last one: the loop's own counting and jumping took a fifth of the
+        // instructions the core can issue a cycle, and unrolled the kernel ran 6-9% faster single-threaded (the input
+        // gradient at batch 2,048). A break between the two halves instead of the separate last step kept the
+        // accumulators out of registers and was twice as slow.
+        int p = 0;
+        for (; p + 1 < kc; p += 2, ap += 2 * Rows, bp += 4 * w)
+        {
+            TLane b0 = TLane.Load(bp), b1 = TLane.Load(bp + w);
+            TLane a = TLane.Broadcast(ap[0]);
+            c00 = TLane.MultiplyAdd(a, b0, c00); c01 = TLane.MultiplyAdd(a, b1, c01);
+            a = TLane.Broadcast(ap[1]);
+            c10 = TLane.MultiplyAdd(a, b0, c10); c11 = TLane.MultiplyAdd(a, b1, c11);
+            a = TLane.Broadcast(ap[2]);
+            c20 = TLane.MultiplyAdd(a, b0, c20); c21 = TLane.MultiplyAdd(a, b1, c21);
+            a = TLane.Broadcast(ap[3]);
+            c30 = TLane.MultiplyAdd(a, b0, c30); c31 = TLane.MultiplyAdd(a, b1, c31);
+            b0 = TLane.Load(bp + 2 * w); b1 = TLane.Load(bp + 3 * w);
+            a = TLane.Broadcast(ap[Rows]);
+            c00 = TLane.MultiplyAdd(a, b0, c00); c01 = TLane.MultiplyAdd(a, b1, c01);
+            a = TLane.Broadcast(ap[Rows + 1]);
+            c10 = TLane.MultiplyAdd(a, b0, c10); c11 = TLane.MultiplyAdd(a, b1, c11);
+            a = TLane.Broadcast(ap[Rows + 2]);
+            c20 = TLane.MultiplyAdd(a, b0, c20); c21 = TLane.MultiplyAdd(a, b1, c21);
+            a = TLane.Broadcast(ap[Rows + 3]);
+            c30 = TLane.MultiplyAdd(a, b0, c30); c31 = TLane.MultiplyAdd(a, b1, c31);
+        }
+        if (p < kc)
         {
             TLane b0 = TLane.Load(bp), b1 = TLane.Load(bp + w);
             TLane a = TLane.Broadcast(ap[0]);
