@@ -79,6 +79,19 @@ internal sealed partial class CpuBackend<T>
         }
     }
 
+    /// <summary>
+    /// Asks for the next image's row while this one is normalized: the rows are drawn at random from the whole data set
+    /// (47 MB for MNIST's 60,000), so each is a cache miss the hardware prefetcher cannot foresee.
+    /// </summary>
+    private static unsafe void Prefetch(ReadOnlySpan<byte> row)
+    {
+        if (!Sse.IsSupported)
+            return;
+        fixed (byte* start = row)
+            for (int offset = 0; offset < row.Length; offset += 64)
+                Sse.Prefetch0(start + offset);
+    }
+
     /// <summary>One gather's operands, reused per calling thread, so splitting it across cores allocates nothing.</summary>
     private sealed class GatherJob : ISplitElementwise
     {
@@ -107,6 +120,8 @@ internal sealed partial class CpuBackend<T>
             var ys = _y!.Span<int>();
             for (int b = start; b < end; b++)
             {
+                if (b + 1 < end)
+                    Prefetch(img.Slice(idx[b + 1] * _features, _features));
                 Normalize(img.Slice(idx[b] * _features, _features), xs.Slice(b * _features, _features), _scale, _shift, _streaming);
                 ys[b] = lab[idx[b]];
             }
