@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using CudaNn.Kernels;
 
 namespace CudaNn.Backends.Cpu;
@@ -19,6 +20,7 @@ internal sealed partial class CpuBackend<T>
     /// Adam over elements [start, end) of the flat buffers; <paramref name="start"/> is a whole number of lanes in.
     /// <paramref name="mxs"/> (amsgrad's running maximum of v) is empty when amsgrad is off.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AdamRange(Span<T> p, ReadOnlySpan<T> g, Span<T> ms, Span<T> vs, Span<T> mxs, in AdamLanes c, int start, int end)
     {
         bool amsgrad = !mxs.IsEmpty;
@@ -85,6 +87,7 @@ internal sealed partial class CpuBackend<T>
         private readonly bool _amsgrad = amsgrad;
 
         /// <summary>The update of p, m, v and, with amsgrad, the running maximum of v, which then stands for v in the denominator.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public (Vector<T> P, Vector<T> M, Vector<T> V, Vector<T> MaxV) Update(Vector<T> p, Vector<T> g, Vector<T> m, Vector<T> v, Vector<T> maxV)
         {
             if (_decoupled) p *= _decay;   // AdamW: p *= 1 - lr * wd
