@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace CudaNn.Backends.Cpu;
@@ -34,6 +35,7 @@ internal sealed partial class CpuBackend<T>
     }
 
     /// <summary>dx = dy * act'(saved) over [start, end); start is a whole number of vectors in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ActivationBackwardRange(ReadOnlySpan<T> ys, ReadOnlySpan<T> dys, Span<T> dxs, Activation activation, int start, int end)
     {
         int i = start;
@@ -84,6 +86,7 @@ internal sealed partial class CpuBackend<T>
 
         public void Prepare(int parts) => _parts = parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunPart(int part)
         {
             var ys = _y!.Span<T>();
@@ -114,6 +117,7 @@ internal sealed partial class CpuBackend<T>
 
         public void Prepare(int parts) => _parts = parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunPart(int part)
         {
             var (start, end) = ElementwiseParts.Range((int)_saved!.Numel, _parts, part);

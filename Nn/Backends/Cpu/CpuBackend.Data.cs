@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -38,6 +39,7 @@ internal sealed partial class CpuBackend<T>
     /// multiply-add), in one pass of 8 pixels at a time where AVX2 is there; <paramref name="streaming"/> writes the
     /// aligned part with non-temporal stores.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Normalize(ReadOnlySpan<byte> pixels, Span<T> x, T scale, T shift, bool streaming)
     {
         if (typeof(T) != typeof(float) || !Avx2.IsSupported)
@@ -110,6 +112,7 @@ internal sealed partial class CpuBackend<T>
 
         public void Prepare(int parts) => _parts = parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunPart(int part)
         {
             var idx = _indices!.Span<int>();

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace CudaNn.Backends.Cpu;
 
@@ -53,6 +54,7 @@ internal sealed partial class CpuBackend<T>
 
         public void Prepare(int parts) => _parts = parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunPart(int part)
         {
             var (start, end) = ElementwiseParts.RowRange(_n, _parts, part);

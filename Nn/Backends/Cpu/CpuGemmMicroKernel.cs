@@ -149,6 +149,7 @@ internal static unsafe class CpuGemmMicroKernel
     }
 
     /// <summary>C[r, j] = alpha * tile[r, j] + beta * C[r, j] for the rows x cols corner inside C (beta = 0: C not read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteCorner<T>(T* tile, int nr, T* c, int ldc, int rows, int cols, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
