@@ -1,6 +1,6 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace CudaNn.Backends.Cpu;
 
@@ -10,7 +10,7 @@ internal sealed partial class CpuBackend<T>
     {
         var (rows, cols) = BackendChecks.BiasActivation(this, y, bias);
         var job = BiasActivationJob.ForCurrentThread();
-        job.Set(y, bias, activation, cols);
+        job.Set(y, bias, activation, rows, cols);
         ElementwiseParts.RunRows(job, rows, cols);
     }
 
@@ -78,11 +78,12 @@ internal sealed partial class CpuBackend<T>
 
         private Tensor? _y, _bias;
         private Activation _activation = Activation.Identity;
-        private int _cols, _parts;
+        private int _rows, _cols, _parts;
 
         public static BiasActivationJob ForCurrentThread() => s_current ??= new BiasActivationJob();
 
-        public void Set(Tensor y, Tensor? bias, Activation activation, int cols) => (_y, _bias, _activation, _cols) = (y, bias, activation, cols);
+        public void Set(Tensor y, Tensor? bias, Activation activation, int rows, int cols) =>
+            (_y, _bias, _activation, _rows, _cols) = (y, bias, activation, rows, cols);
 
         public void Prepare(int parts) => _parts = parts;
 
@@ -90,7 +91,7 @@ internal sealed partial class CpuBackend<T>
         public void RunPart(int part)
         {
             var ys = _y!.Span<T>();
-            var (start, end) = ElementwiseParts.RowRange(ys.Length / _cols, _parts, part);
+            var (start, end) = ElementwiseParts.RowRange(_rows, _parts, part);
             var bs = _bias is null ? default : _bias.Span<T>();
             for (int r = start; r < end; r++)
             {

@@ -35,7 +35,7 @@ internal static class ElementwiseParts
     /// </summary>
     public static void RunRows(ISplitElementwise work, int rows, int rowLength)
     {
-        int parts = (int)Math.Clamp((long)rows * rowLength / MinElementsPerPart, 1, Math.Min(rows, CpuGemmWorkers.Shared.Width));
+        int parts = (int)Math.Clamp((long)rows * rowLength / MinElementsPerPart, 1, Math.Max(1, Math.Min(rows, CpuGemmWorkers.Shared.Width)));
         work.Prepare(parts);
         if (parts <= 1)
             work.RunPart(0);

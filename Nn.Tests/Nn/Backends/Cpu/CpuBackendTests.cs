@@ -121,6 +121,38 @@ public class CpuBackendTests<T> where T : unmanaged, IFloatingPointIeee754<T>
         Assert.That(Doubles(dz), Has.All.NaN, "dlogits was written");
     }
 
+    // No rows, or rows of nothing: the split into parts must not divide by the row length or ask for no parts.
+    [TestCase(0, 5)]
+    [TestCase(3, 0)]
+    public void EmptyShapes_AgreeWithTheReference(int rows, int cols)
+    {
+        var random = Seeded.Random(7180);
+        var bias = Values(random, cols);
+        Same($"BiasActivationForward {rows}x{cols}", b =>
+        {
+            var y = On(b, new double[rows * cols], rows, cols);
+            b.BiasActivationForward(y, On(b, bias), Activation.ReLU);
+            return y;
+        });
+        Same($"GatherNormalize of {rows} rows of {cols}", b =>
+        {
+            var x = Out(b, rows * cols).View(rows, cols);
+            using var y = Tensor.FromArray(new int[rows], [rows], b.Device);
+            b.GatherNormalize(Tensor.Zeros([4, cols], DType.UInt8, b.Device), Tensor.Zeros([4], DType.UInt8, b.Device),
+                Tensor.FromArray(new int[rows], [rows], b.Device), x, y, 0.5, 0.5);
+            return x;
+        });
+        if (cols == 0)
+            return;
+        Same($"SoftmaxCrossEntropy of {rows} rows", b =>
+        {
+            var dz = Out(b, rows * cols).View(rows, cols);
+            var loss = Out(b, 1);
+            b.SoftmaxCrossEntropy(On(b, new double[rows * cols], rows, cols), Tensor.FromArray(new int[rows], [rows], b.Device), dz, loss, null);
+            return On(b, [.. Doubles(dz), .. Doubles(loss)]);
+        });
+    }
+
     [TestCase(false, false, 0.0)]
     [TestCase(false, false, 0.01)]
     [TestCase(true, false, 0.01)]
