@@ -47,7 +47,8 @@ internal static unsafe class CpuGemmPacking
                 continue;
             }
             int p8 = 0;
-            if (rows == mr && typeof(T) == typeof(float) && Avx.IsSupported)
+            // The transpose writes panels of eight rows: the check is folded away while the micro-kernel's tile is 8 high.
+            if (mr == 8 && rows == mr && typeof(T) == typeof(float) && Avx.IsSupported)
                 for (; p8 + 8 <= kc; p8 += 8)
                     Transpose8x8((float*)g.APtr(i0 + ib, p0 + p8), g.Lda, (float*)(dst + p8 * mr), mr);
             for (int r = 0; r < rows; r++)
