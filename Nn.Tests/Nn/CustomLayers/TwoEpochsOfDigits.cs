@@ -1,6 +1,7 @@
 using CudaNn.Data;
 using CudaNn.Nn;
 using CudaNn.Optim;
+using CudaNn.Tests.TestSupport;
 using CudaNn.Training;
 
 namespace CudaNn.Tests.Nn.CustomLayers;
@@ -14,10 +15,8 @@ internal static class TwoEpochsOfDigits
     /// <summary>Trains the model <paramref name="build"/> makes from the seeded generator, on <paramref name="device"/>.</summary>
     public static (float[] Weights, long Correct, int Captures) Train(Func<Generator, Sequential> build, ulong seed, Device device, bool graphs)
     {
-        var train = MnistDataSet.LoadDefault(MnistSplit.Train);
-        var test = MnistDataSet.LoadDefault(MnistSplit.Test);
-        train = new MnistDataSet(train.Images[..(300 * train.ImageSize)], train.Labels[..300], train.Rows, train.Cols);
-        test = new MnistDataSet(test.Images[..(500 * test.ImageSize)], test.Labels[..500], test.Rows, test.Cols);
+        var train = MnistDataSet.LoadDefault(MnistSplit.Train).FirstImages(300);
+        var test = MnistDataSet.LoadDefault(MnistSplit.Test).FirstImages(500);
         var g = new Generator(seed);
         using var model = build(g);
         model.To(device);

@@ -3,6 +3,7 @@ using CudaNn.Data;
 using CudaNn.Distributed;
 using CudaNn.Nn;
 using CudaNn.Optim;
+using CudaNn.Tests.TestSupport;
 using CudaNn.Training;
 
 namespace CudaNn.Tests.Nn.Distributed;
@@ -27,8 +28,8 @@ public class DataParallelTrainingTests
     private const int RankBatch = 25;
     private const int Epochs = 3;
     private const double WeightTolerance = 1e-12;
-    private static readonly MnistDataSet Train = Slice(MnistDataSet.LoadDefault(MnistSplit.Train), Samples);
-    private static readonly MnistDataSet Test = Slice(MnistDataSet.LoadDefault(MnistSplit.Test), 301);
+    private static readonly MnistDataSet Train = MnistDataSet.LoadDefault(MnistSplit.Train).FirstImages(Samples);
+    private static readonly MnistDataSet Test = MnistDataSet.LoadDefault(MnistSplit.Test).FirstImages(301);
 
     [TestCase(2)]
     [TestCase(3)]
@@ -146,7 +147,4 @@ public class DataParallelTrainingTests
         model.Parameters().SelectMany(p => p.Value.DType == DType.Float64 ? p.Value.ToArray<double>() : p.Value.ToArray<float>().Select(v => (double)v)).ToArray();
 
     private static double MaxDifference(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-
-    private static MnistDataSet Slice(MnistDataSet data, int count) =>
-        new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 }

@@ -22,7 +22,7 @@ public class PlanTuningTests(string device) : CudaDeviceFixture(device)
 {
     private const ulong Seed = 20261207;
     private const int Batch = 64;
-    private static readonly MnistDataSet Train = First(MnistDataSet.LoadDefault(MnistSplit.Train), 200);
+    private static readonly MnistDataSet Train = MnistDataSet.LoadDefault(MnistSplit.Train).FirstImages(200);
 
     [TestCase(StepPlan.Fused, true)]
     [TestCase(StepPlan.Epilogues, true)]
@@ -183,7 +183,4 @@ public class PlanTuningTests(string device) : CudaDeviceFixture(device)
             optimizer.ParameterStepCounts(),
             model.NamedModules().Select(m => m.Module).OfType<Dropout>().Select(d => d.Calls).ToArray());
     }
-
-    private static MnistDataSet First(MnistDataSet data, int count) =>
-        new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 }

@@ -26,8 +26,8 @@ namespace CudaNn.Tests.Nn.Training;
 public class TrainingFlowTests(string device) : CudaDeviceFixture(device)
 {
     private const ulong Seed = 20261130;
-    private static readonly MnistDataSet Train = Slice(MnistDataSet.LoadDefault(MnistSplit.Train), 300);
-    private static readonly MnistDataSet Test = Slice(MnistDataSet.LoadDefault(MnistSplit.Test), 500);
+    private static readonly MnistDataSet Train = MnistDataSet.LoadDefault(MnistSplit.Train).FirstImages(300);
+    private static readonly MnistDataSet Test = MnistDataSet.LoadDefault(MnistSplit.Test).FirstImages(500);
 
     /// <summary>Learning rate of each epoch: the second and third run at a rate set between epochs.</summary>
     private static readonly double[] Rates = [1e-3, 3e-3, 3e-3];
@@ -286,7 +286,4 @@ public class TrainingFlowTests(string device) : CudaDeviceFixture(device)
         var calls = model.NamedModules().Select(m => m.Module).OfType<Dropout>().Select(d => d.Calls).ToArray();
         return new FlowResult(weights, losses, evaluations, trainer.Steps, trainer.GraphCaptures, trainer.GraphNodesPerStep, trainer.GradNorm?.Item(), calls);
     }
-
-    private static MnistDataSet Slice(MnistDataSet data, int count) =>
-        new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 }

@@ -1,8 +1,9 @@
-using CudaNn.Backends;
 using CudaNn.Backends.Cuda;
+using CudaNn.Backends;
 using CudaNn.Data;
 using CudaNn.Nn;
 using CudaNn.Optim;
+using CudaNn.Tests.TestSupport;
 using CudaNn.Training;
 using CudaNn.Verification;
 
@@ -77,7 +78,7 @@ public class CudaBackendTests(string device) : CudaDeviceFixture(device)
         var g = new Generator(seed);
         using var model = new MlpSpec(784, [32], 10, CudaNn.Backends.Activation.ReLU).Create(g, Device);
         using var optimizer = new Adam(model.Parameters(), lr: 1e-3);
-        using var loader = DataLoader.FromMnist(Slice(Train, 256), 64, shuffle: true, g, Device);
+        using var loader = DataLoader.FromMnist(Train.FirstImages(256), 64, shuffle: true, g, Device);
         using var trainer = new Trainer(model, optimizer, graphs);
         try
         {
@@ -93,9 +94,6 @@ public class CudaBackendTests(string device) : CudaDeviceFixture(device)
         }
         return model.Parameters().SelectMany(p => p.Value.ToArray<float>()).ToArray();
     }
-
-    private static MnistDataSet Slice(MnistDataSet data, int count) =>
-        new(data.Images[..(count * data.ImageSize)], data.Labels[..count], data.Rows, data.Cols);
 
     /// <summary>The MLP's other paths on this device: the fused kernels, or cuBLASLt's GEMM epilogues in each precision.</summary>
     public enum MlpPath { FusedKernels, GemmEpilogues }
